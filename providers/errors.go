@@ -12,18 +12,18 @@ type Kind int
 
 // Failure kinds.
 const (
-	KindUnknown    Kind = iota
-	KindAuth            // 401/403, or a missing key: fail fast, fix the configuration
-	KindBadRequest      // 400/404/422: fail fast
-	KindRefusal         // content policy refusal: a kind message, not a configuration error
-	KindRateLimit       // 429: retry after the hint
-	KindServer          // 5xx: retry with backoff
-	KindTimeout         // no first byte, stream stalled, or deadline: retry
-	KindNetwork         // connection refused/reset, stream cut: retry
-	KindMalformed       // the reply could not be parsed: retry
-	KindEmpty           // reasoning used the budget and no text came: retry once
-	KindNoCredits       // OpenRouter 402: fail fast
-	KindCircuitOpen     // the provider's circuit breaker is open
+	KindUnknown     Kind = iota
+	KindAuth             // 401/403, or a missing key: fail fast, fix the configuration
+	KindBadRequest       // 400/404/422: fail fast
+	KindRefusal          // content policy refusal: a kind message, not a configuration error
+	KindRateLimit        // 429: retry after the hint
+	KindServer           // 5xx: retry with backoff
+	KindTimeout          // no first byte, stream stalled, or deadline: retry
+	KindNetwork          // connection refused/reset, stream cut: retry
+	KindMalformed        // the reply could not be parsed: retry
+	KindEmpty            // reasoning used the budget and no text came: retry once
+	KindNoCredits        // OpenRouter 402: fail fast
+	KindCircuitOpen      // the provider's circuit breaker is open
 )
 
 var kindNames = map[Kind]string{
