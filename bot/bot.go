@@ -1,0 +1,188 @@
+// Package bot is the platform-neutral chat core: the inbound Request an
+// adapter hands to the session side, the outbound Poster/Stream contract the
+// engine drives, and the StreamWriter that turns a stream of text snapshots
+// into paced create/edit calls on any platform.
+//
+// Adapters (bot/console, bot/discord, bot/telegram) implement Poster and
+// Asker and call a Handler; they never import the domain (roundtable) or
+// each other. This package must not know about personas' prompts, stages or
+// models: it moves text.
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Persona is how a speaker looks in a chat. The moderator persona is the bot
+// itself (board, banners, the people's turn).
+type Persona struct {
+	ID        string // seat ID, "moderator" for the bot
+	Name      string
+	Emoji     string
+	Color     string // "#rrggbb"
+	AvatarURL string // may be empty; adapters then use their own fallback
+	Role      string // shown next to the name, e.g. "craftsman"
+	Moderator bool
+}
+
+// Kind tells an adapter what an outbound message is, for layout only.
+type Kind int
+
+// Message kinds.
+const (
+	KindSpeech Kind = iota // a persona speaking (streamed)
+	KindBoard              // the live board, edited as the session moves
+	KindBanner             // a stage banner
+	KindNotice             // a moderator line (results, errors, closing)
+)
+
+// Post opens one outbound message.
+type Post struct {
+	From Persona
+	Kind Kind
+	// Group names a concurrent stage whose speeches an adapter may merge into
+	// one message (Telegram groups do). Empty for sequential speech.
+	Group string
+	// Placeholder is shown until the first text arrives (never empty: empty
+	// content is a 400 on both platforms). "…" when empty.
+	Placeholder string
+	// Buttons to attach (the board's Stop button). Adapters ignore what they
+	// cannot show.
+	Buttons []Button
+}
+
+// Button is an action a person can take on a message. ID is compact
+// (≤ 40 bytes) because callback data is capped at 64 bytes on Telegram.
+type Button struct {
+	ID    string
+	Label string
+}
+
+// Poster sends messages into one conversation (a channel, a thread, a chat,
+// a terminal).
+type Poster interface {
+	// Open starts a message and returns the stream that fills it.
+	Open(ctx context.Context, p Post) (Stream, error)
+	// SendImage posts a picture (a generated design) with a caption.
+	SendImage(ctx context.Context, from Persona, img Attachment, caption string) error
+}
+
+// Stream fills one outbound message. Update never blocks (the latest
+// snapshot wins); Close delivers the final text even when ctx is cancelled
+// shortly after (implementations use context.WithoutCancel for it) and
+// returns once it is shown or has failed for good.
+type Stream interface {
+	Update(text string)
+	Close(ctx context.Context, final string) error
+}
+
+// Question asks the people in a conversation to confirm or edit keywords.
+type Question struct {
+	Text     string
+	Keywords []string
+	Timeout  time.Duration
+}
+
+// Answer actions.
+const (
+	ActionKeep    = "keep"
+	ActionEdit    = "edit"
+	ActionSkip    = "skip"
+	ActionTimeout = "timeout"
+)
+
+// Answer is what the people decided. Keywords is the list to continue with.
+type Answer struct {
+	Action   string
+	Keywords []string
+	By       string
+}
+
+// Asker runs the people's turn. It returns when someone answers or the
+// timeout passes (ActionTimeout with the question's keywords).
+type Asker interface {
+	AskKeywords(ctx context.Context, q Question) (Answer, error)
+}
+
+// Conversation is everything a session needs from the place it runs in.
+type Conversation interface {
+	Poster
+	Asker
+}
+
+// Attachment is a file from or to a person.
+type Attachment struct {
+	Name string
+	MIME string
+	Data []byte
+}
+
+// User is a person in a chat.
+type User struct {
+	ID    string
+	Name  string
+	Admin bool // a chat admin (may stop or forget any session)
+}
+
+// Command is what a person asked for.
+type Command string
+
+// Commands every adapter maps its own syntax to.
+const (
+	CmdStart    Command = "start"
+	CmdStop     Command = "stop"
+	CmdStatus   Command = "status"
+	CmdExport   Command = "export"
+	CmdPersonas Command = "personas"
+	CmdForget   Command = "forget"
+	CmdSay      Command = "say" // an interjection to the running table
+	CmdHelp     Command = "help"
+)
+
+// Request is one inbound request from a person, already parsed by an adapter.
+type Request struct {
+	Command Command
+	// Channel is "<platform>:<id>" of the place the session lives in (the
+	// thread on Discord when one was opened).
+	Channel string
+	User    User
+	Text    string      // topic for start, text for say
+	Image   *Attachment // first image of the trigger, downloaded already
+	Options map[string]string
+	// Conv is where a started session posts. Set for CmdStart.
+	Conv Conversation
+}
+
+// Reply is the short answer to a Request (ephemeral where the platform can).
+type Reply struct {
+	Text string
+	File *Attachment
+}
+
+// Handler serves requests; the session manager implements it. Adapters call
+// it from their own goroutines and must not hold platform locks meanwhile.
+type Handler interface {
+	Handle(ctx context.Context, req Request) (Reply, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, req Request) (Reply, error)
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, req Request) (Reply, error) { return f(ctx, req) }
+
+// ErrGone means the message or thread was deleted: that stream ends, the
+// session goes on.
+var ErrGone = errors.New("bot: message or channel is gone")
+
+// RateLimitError is returned by a Sender when the platform answered 429.
+type RateLimitError struct {
+	RetryAfter time.Duration
+	Global     bool
+}
+
+func (e *RateLimitError) Error() string {
+	return "bot: rate limited, retry after " + e.RetryAfter.String()
+}

@@ -1,0 +1,316 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Sender creates and edits the platform messages of one stream. Text is raw
+// (the Sender renders it: persona header, escaping). An edit that changes
+// nothing must return nil ("message is not modified" is success); a deleted
+// message returns ErrGone; a 429 returns *RateLimitError.
+type Sender interface {
+	Send(ctx context.Context, text string) (id string, err error)
+	Edit(ctx context.Context, id, text string) error
+}
+
+// WriterOptions configure a StreamWriter.
+type WriterOptions struct {
+	Limit       int                 // longest part in Measure units (e.g. 2000 minus the header)
+	Measure     func(string) int    // RuneLen when nil
+	Placeholder string              // shown first; "…" when empty
+	MinInterval time.Duration       // between two edits of one message (≈1 s)
+	Scheduler   *Scheduler          // the channel's budget; nil means no pacing
+	Clock       Clock               // RealClock when nil
+	MaxAttempts int                 // per request on errors other than 429 (default 3)
+	OnEdit      func(time.Duration) // staleness of each delivered edit, for metrics
+	Logger      *slog.Logger
+}
+
+// StreamWriter delivers a growing text to one or more platform messages at
+// the platform's pace. Update stores the latest snapshot and never blocks;
+// one goroutine per writer sends at most one request at a time, coalescing
+// everything that arrived meanwhile. Close always delivers the final text.
+type StreamWriter struct {
+	s    Sender
+	o    WriterOptions
+	wake chan struct{}
+	done chan struct{}
+
+	mu      sync.Mutex
+	latest  string
+	dirty   bool
+	since   time.Time // when the oldest not-yet-shown update arrived
+	closed  bool
+	final   string
+	err     error
+	ids     []string
+	shown   []string
+	leave   func()
+	stopped bool // ctx ended: only the final text is still delivered
+}
+
+// NewStreamWriter starts a writer; the placeholder is sent at once in the
+// background. ctx bounds intermediate edits; the final text (Close) is
+// delivered even after ctx ends.
+func NewStreamWriter(ctx context.Context, s Sender, o WriterOptions) *StreamWriter {
+	if o.Measure == nil {
+		o.Measure = RuneLen
+	}
+	if o.Limit <= 0 {
+		o.Limit = 2000
+	}
+	if o.Placeholder == "" {
+		o.Placeholder = "…"
+	}
+	if o.Clock == nil {
+		o.Clock = RealClock{}
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	w := &StreamWriter{s: s, o: o, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if o.Scheduler != nil {
+		w.leave = o.Scheduler.Join()
+	}
+	go w.run(ctx)
+	return w
+}
+
+// Update replaces the text to show. It never blocks.
+func (w *StreamWriter) Update(text string) {
+	w.mu.Lock()
+	if w.closed || text == w.latest {
+		w.mu.Unlock()
+		return
+	}
+	if !w.dirty {
+		w.since = w.o.Clock.Now()
+	}
+	w.latest, w.dirty = text, true
+	w.mu.Unlock()
+	w.poke()
+}
+
+// Close delivers final (the last snapshot when final is empty) and waits
+// until it is shown or failed, or ctx ends.
+func (w *StreamWriter) Close(ctx context.Context, final string) error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		if final == "" {
+			final = w.latest
+		}
+		w.final = final
+	}
+	w.mu.Unlock()
+	w.poke()
+	select {
+	case <-w.done:
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// IDs returns the platform IDs of the messages written so far.
+func (w *StreamWriter) IDs() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.ids...)
+}
+
+func (w *StreamWriter) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *StreamWriter) run(ctx context.Context) {
+	defer close(w.done)
+	if w.leave != nil {
+		defer w.leave()
+	}
+	final := context.WithoutCancel(ctx)
+	if err := w.flush(ctx, w.o.Placeholder, false); err != nil && !errors.Is(err, context.Canceled) {
+		w.o.Logger.Warn("stream placeholder failed", "err", err)
+	}
+	var last time.Time
+	for {
+		w.mu.Lock()
+		closed, text, dirty := w.closed, w.latest, w.dirty
+		w.mu.Unlock()
+		if closed {
+			w.finish(final)
+			return
+		}
+		if !dirty || w.isStopped() {
+			select {
+			case <-w.wake:
+			case <-ctx.Done():
+				w.setStopped()
+				<-w.wake // only Close wakes a stopped writer usefully
+			}
+			continue
+		}
+		// One edit per MinInterval per message.
+		if wait := w.o.MinInterval - w.o.Clock.Now().Sub(last); wait > 0 && !last.IsZero() {
+			if err := w.o.Clock.Sleep(ctx, wait); err != nil {
+				w.setStopped()
+				continue
+			}
+		}
+		w.mu.Lock()
+		text, since := w.latest, w.since
+		w.dirty = false
+		w.mu.Unlock()
+		if err := w.flush(ctx, text, false); err != nil {
+			if errors.Is(err, ErrGone) {
+				w.setErr(err)
+				w.waitClose()
+				return
+			}
+			w.markDirty(since)
+			if ctx.Err() != nil {
+				w.setStopped()
+			}
+			continue
+		}
+		last = w.o.Clock.Now()
+		if w.o.OnEdit != nil {
+			w.o.OnEdit(last.Sub(since))
+		}
+	}
+}
+
+func (w *StreamWriter) finish(ctx context.Context) {
+	w.mu.Lock()
+	text := w.final
+	w.mu.Unlock()
+	if text == "" {
+		text = w.o.Placeholder
+	}
+	err := w.flush(ctx, text, true)
+	w.setErr(err)
+}
+
+func (w *StreamWriter) waitClose() {
+	for {
+		w.mu.Lock()
+		closed := w.closed
+		w.mu.Unlock()
+		if closed {
+			return
+		}
+		<-w.wake
+	}
+}
+
+func (w *StreamWriter) isStopped() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stopped
+}
+
+func (w *StreamWriter) setStopped() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
+}
+
+func (w *StreamWriter) setErr(err error) {
+	w.mu.Lock()
+	w.err = err
+	w.mu.Unlock()
+}
+
+func (w *StreamWriter) markDirty(since time.Time) {
+	w.mu.Lock()
+	if !w.dirty {
+		w.dirty, w.since = true, since
+	}
+	w.mu.Unlock()
+}
+
+// flush makes the platform messages show text: parts already shown are left
+// alone, changed parts are edited, new parts are sent.
+func (w *StreamWriter) flush(ctx context.Context, text string, final bool) error {
+	parts := Split(text, w.o.Limit, w.o.Measure)
+	for i, p := range parts {
+		w.mu.Lock()
+		n := len(w.ids)
+		same := i < n && w.shown[i] == p
+		w.mu.Unlock()
+		if same {
+			continue
+		}
+		if err := w.do(ctx, func(ctx context.Context) error {
+			if i < n {
+				w.mu.Lock()
+				id := w.ids[i]
+				w.mu.Unlock()
+				return w.s.Edit(ctx, id, p)
+			}
+			id, err := w.s.Send(ctx, p)
+			if err == nil {
+				w.mu.Lock()
+				w.ids = append(w.ids, id)
+				w.shown = append(w.shown, "")
+				w.mu.Unlock()
+			}
+			return err
+		}, final); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		w.shown[i] = p
+		w.mu.Unlock()
+	}
+	return nil
+}
+
+// do runs one request through the scheduler, honouring 429s (always
+// retried after the hint) and retrying other failures MaxAttempts times.
+func (w *StreamWriter) do(ctx context.Context, call func(context.Context) error, final bool) error {
+	failures, limited := 0, 0
+	for {
+		if w.o.Scheduler != nil {
+			if err := w.o.Scheduler.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		err := call(ctx)
+		if err == nil || errors.Is(err, ErrGone) {
+			return err
+		}
+		var rl *RateLimitError
+		if errors.As(err, &rl) {
+			if limited++; limited > 20 {
+				return err
+			}
+			if w.o.Scheduler != nil {
+				w.o.Scheduler.Penalize(rl.RetryAfter, rl.Global)
+			} else if err := w.o.Clock.Sleep(ctx, rl.RetryAfter); err != nil {
+				return err
+			}
+			continue
+		}
+		failures++
+		w.o.Logger.Warn("stream edit failed", "err", err, "attempt", failures, "final", final)
+		if failures >= w.o.MaxAttempts || ctx.Err() != nil {
+			return err
+		}
+		if err := w.o.Clock.Sleep(ctx, time.Duration(failures)*500*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
