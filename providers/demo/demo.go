@@ -1,0 +1,193 @@
+// Package demo is the built-in demo model (AI_PROVIDER=demo): deterministic,
+// bilingual scripted text that streams at a realistic pace, so a new user
+// sees a whole session with no account and tests and the load tool have a
+// model. It is not an AI and everything that shows it says so.
+//
+// It reads only what any chat model gets: the request's messages and its Tag
+// ("<stage>/<seat>/<lang>"). It must not import the domain.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"hash/fnv"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tableround/tableround/providers"
+)
+
+// Name is the model name shown on boards and in exports.
+const Name = "demo (scripted, not an AI)"
+
+// Options set the pace. The zero value streams instantly.
+type Options struct {
+	FirstToken      time.Duration // delay before the first chunk
+	TokensPerSecond float64       // 0: no delay between chunks
+	ChunkTokens     int           // words per chunk (default 4)
+	// Sleep waits; nil uses a timer. Tests inject their own.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Realistic is the pace of DESIGN §7's load profile.
+func Realistic() Options {
+	return Options{FirstToken: 300 * time.Millisecond, TokensPerSecond: 40, ChunkTokens: 4}
+}
+
+// Model is the demo chat model.
+type Model struct{ o Options }
+
+var _ providers.ChatModel = (*Model)(nil)
+
+// New returns a demo model.
+func New(o Options) *Model {
+	if o.ChunkTokens <= 0 {
+		o.ChunkTokens = 4
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
+	return &Model{o: o}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stream writes the scripted reply for the request in chunks.
+func (m *Model) Stream(ctx context.Context, req providers.Request, fn providers.StreamFunc) (providers.Response, error) {
+	text := Reply(req)
+	in := 0
+	for _, msg := range req.Messages {
+		in += utf8.RuneCountInString(msg.Content)/4 + 1
+	}
+	resp := providers.Response{Model: Name, Provider: "demo", FinishReason: "stop"}
+	if err := m.o.Sleep(ctx, m.o.FirstToken); err != nil {
+		return resp, err
+	}
+	chunks := chunk(text, m.o.ChunkTokens)
+	var per time.Duration
+	if m.o.TokensPerSecond > 0 {
+		per = time.Duration(float64(m.o.ChunkTokens) / m.o.TokensPerSecond * float64(time.Second))
+	}
+	for i, c := range chunks {
+		if i > 0 {
+			if err := m.o.Sleep(ctx, per); err != nil {
+				return resp, err
+			}
+		}
+		if err := fn(providers.Delta{Text: c}); err != nil {
+			return resp, err
+		}
+		resp.Text += c
+	}
+	resp.Usage = providers.Usage{InputTokens: in, OutputTokens: len(chunks) * m.o.ChunkTokens, Calls: 1}
+	return resp, nil
+}
+
+// chunk splits text into pieces of about n words (CJK: 2n characters).
+func chunk(text string, n int) []string {
+	var out []string
+	var cur strings.Builder
+	words := 0
+	for _, r := range text {
+		cur.WriteRune(r)
+		if r == ' ' || r == '\n' || r > 0x2E80 {
+			words++
+			if r > 0x2E80 && words%2 == 1 {
+				continue
+			}
+		}
+		if words >= n {
+			out = append(out, cur.String())
+			cur.Reset()
+			words = 0
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+var (
+	nameRe  = regexp.MustCompile(`(?:You are|你是)\s*([^,，]+)[,，]`)
+	topicRe = regexp.MustCompile(`«([^»]*)»`)
+	arrayRe = regexp.MustCompile(`\[[^\[\]]*\]`)
+)
+
+// Reply is the deterministic text for a request.
+func Reply(req providers.Request) string {
+	parts := strings.SplitN(req.Tag, "/", 3)
+	for len(parts) < 3 {
+		parts = append(parts, "")
+	}
+	stage, seat, lang := parts[0], parts[1], parts[2]
+	if lang != "zh" {
+		lang = "en"
+	}
+	var system, user string
+	for _, m := range req.Messages {
+		switch m.Role {
+		case providers.RoleSystem:
+			system = m.Content
+		case providers.RoleUser:
+			user = m.Content
+		}
+	}
+	d := data{lang: lang, seat: seat, stage: stage, topic: "this topic", name: seat}
+	if m := nameRe.FindStringSubmatch(system); m != nil {
+		d.name = strings.TrimSpace(m[1])
+	}
+	if m := topicRe.FindStringSubmatch(user); m != nil {
+		d.topic = m[1]
+	}
+	if all := arrayRe.FindAllString(user, -1); len(all) > 0 {
+		_ = json.Unmarshal([]byte(all[len(all)-1]), &d.list)
+	}
+	return d.reply()
+}
+
+type data struct {
+	lang, seat, stage, topic, name string
+	list                           []string
+}
+
+// pick chooses deterministically among options by seat and stage.
+func (d data) pick(opts []string) string {
+	h := fnv.New32a()
+	h.Write([]byte(d.seat + "/" + d.stage))
+	return opts[int(h.Sum32())%len(opts)]
+}
+
+func (d data) words() []string {
+	if d.lang == "zh" {
+		return []string{"对称构图", "红色剪纸", "镂空纹样", "吉祥寓意", "书签形态", "节日礼品", "手工质感", "云纹", "可持续纸材", "年轻化设计"}
+	}
+	return []string{"symmetric composition", "red paper", "cut-out lattice", "auspicious meaning", "bookmark form", "festival gift", "handmade texture", "cloud motif", "sustainable paper", "youthful design"}
+}
+
+// keywords picks n of the bank, offset by seat so tables overlap but differ.
+func (d data) keywords(n int) []string {
+	bank := d.words()
+	h := fnv.New32a()
+	h.Write([]byte(d.seat))
+	off := int(h.Sum32() % 3)
+	var out []string
+	for i := 0; i < n; i++ {
+		out = append(out, bank[(off+i*2)%len(bank)])
+	}
+	return out
+}

@@ -1,0 +1,189 @@
+package roundtable
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/memory"
+)
+
+// ui are the lines people see from the moderator, per language.
+var ui = map[string]map[string]string{
+	"en": {
+		"opening":        "**Roundtable:** %s\nAt the table:",
+		"how":            "Talk to the table by mentioning me (or /say); the next speaker will answer. Stop any time with the Stop button or /stop.",
+		"remember":       "Last time in this channel: %s",
+		"resuming":       "▶️ Resuming the session at: %s",
+		"stopped":        "⏹️ The session was stopped. Everything said so far is saved.",
+		"capped":         "⏹️ We stop here: %s. Everything is saved; export it with the session ID %s.",
+		"interrupted":    "⏸️ Paused. Resume with: tableround console --resume %s",
+		"failed":         "⚠️ Sorry — the session could not go on. What was said is saved (session %s).",
+		"cut":            "…(stopped)",
+		"seat_failed":    "⚠️ %s could not speak this time (%s). The table goes on.",
+		"regenerated":    "_(regenerated after a connection problem)_",
+		"looking":        "📷 Looking at the photo…",
+		"vision_failed":  "📷 I couldn't read the photo (%s). The table will go on without it.",
+		"grouping":       "🗂️ Grouping the keywords…",
+		"kj_title":       "🗂️ **Affinity groups (KJ)**",
+		"core":           "Core concept",
+		"vote_result":    "🗳️ **Vote result** (a keyword needs %d votes of %d voters):",
+		"filled":         "_(Too few keywords reached the threshold; topped up by vote count.)_",
+		"people":         "the people",
+		"ask":            "🙋 Your turn: keep these keywords, skip, or send your own (comma-separated).",
+		"people_keep":    "✅ Keywords kept: %s",
+		"people_edit":    "✏️ The people chose: %s",
+		"people_skip":    "⏭️ Keeping the table's vote: %s",
+		"people_timeout": "⌛ No answer in time; keeping the vote: %s",
+		"people_chose":   "The people in the chat chose these keywords themselves: %s.",
+		"no_images":      "🖼️ Image generation is off (IMAGE_PROVIDER=none). Here is the image prompt to use elsewhere:\n%s",
+		"image_failed":   "🖼️ The image could not be generated (%s). The prompt:\n%s",
+		"drawing":        "drawing the design",
+		"closing":        "🏁 **That's the roundtable on** %s\nFinal keywords: %s",
+		"usage":          "Model calls: %d · tokens in %d / out %d",
+		"export":         "Session ID: %s — export it with /export (or `tableround export <id>`).",
+		"demo":           "🧪 This session ran on the built-in demo model (scripted text, no AI). Set AI_PROVIDER and a key for real discussions.",
+		"board_title":    "🪑 **TableRound** — %s",
+		"board_stage":    "Stage: **%s** (%d/%d)",
+		"board_speak":    "Speaking: %s",
+		"board_usage":    "Tokens: %d · calls: %d · %s",
+		"board_end":      "Status: **%s**",
+	},
+	"zh": {
+		"opening":        "**圆桌主题：** %s\n在座：",
+		"how":            "提到我（或用 /say）即可向大家发言，下一位发言人会回应。随时可以用停止按钮或 /stop 结束。",
+		"remember":       "上次在本频道：%s",
+		"resuming":       "▶️ 从这里继续：%s",
+		"stopped":        "⏹️ 会议已停止，目前的内容都已保存。",
+		"capped":         "⏹️ 就到这里：%s。内容都已保存，可用会话ID %s 导出。",
+		"interrupted":    "⏸️ 已暂停。继续：tableround console --resume %s",
+		"failed":         "⚠️ 抱歉，会议无法继续。已说的内容都已保存（会话 %s）。",
+		"cut":            "…（已停止）",
+		"seat_failed":    "⚠️ %s 这次没能发言（%s）。会议继续。",
+		"regenerated":    "_（连接出问题后重新生成）_",
+		"looking":        "📷 正在看照片…",
+		"vision_failed":  "📷 没能读取这张照片（%s），会议将不带照片继续。",
+		"grouping":       "🗂️ 正在给关键词分组…",
+		"kj_title":       "🗂️ **亲和分组（KJ法）**",
+		"core":           "核心概念",
+		"vote_result":    "🗳️ **投票结果**（需 %d 票，共 %d 人投票）：",
+		"filled":         "_（达到门槛的关键词太少，按票数补足。）_",
+		"people":         "大家",
+		"ask":            "🙋 轮到你们了：保留这些关键词、跳过，或发送你们自己的（用逗号分隔）。",
+		"people_keep":    "✅ 保留关键词：%s",
+		"people_edit":    "✏️ 大家选定：%s",
+		"people_skip":    "⏭️ 沿用投票结果：%s",
+		"people_timeout": "⌛ 没有及时回复，沿用投票结果：%s",
+		"people_chose":   "聊天中的大家亲自选定了这些关键词：%s。",
+		"no_images":      "🖼️ 图像生成已关闭（IMAGE_PROVIDER=none）。可在别处使用的提示词：\n%s",
+		"image_failed":   "🖼️ 图像没能生成（%s）。提示词：\n%s",
+		"drawing":        "正在绘制设计图",
+		"closing":        "🏁 **圆桌结束：** %s\n最终关键词：%s",
+		"usage":          "模型调用：%d 次 · 输入 %d / 输出 %d tokens",
+		"export":         "会话ID：%s —— 用 /export（或 `tableround export <id>`）导出。",
+		"demo":           "🧪 本次会议使用内置演示模型（脚本文字，非AI）。设置 AI_PROVIDER 和密钥即可进行真实讨论。",
+		"board_title":    "🪑 **TableRound** —— %s",
+		"board_stage":    "阶段：**%s**（%d/%d）",
+		"board_speak":    "发言：%s",
+		"board_usage":    "Tokens：%d · 调用：%d · %s",
+		"board_end":      "状态：**%s**",
+	},
+}
+
+var stageTitles = map[string]map[string]string{
+	"en": {StageOpening: "Opening", StageIntro: "Introductions", StagePhoto: "Stories from the photo",
+		StageDiscussion: "Discussion", StageKeywords: "Keyword extraction", StageKJ: "KJ grouping", StageVoting: "Voting",
+		StagePeople: "The people's turn", StageSwitch: "Role switch", StageWorkshop: "Workshop in new roles",
+		StageCards: "Design cards", StageFinal: "Final design", StageClosing: "Closing"},
+	"zh": {StageOpening: "开场", StageIntro: "自我介绍", StagePhoto: "看图讲故事", StageDiscussion: "讨论",
+		StageKeywords: "提取关键词", StageKJ: "KJ分组", StageVoting: "投票", StagePeople: "大家的决定",
+		StageSwitch: "角色互换", StageWorkshop: "新角色工作坊", StageCards: "设计卡片", StageFinal: "最终设计", StageClosing: "结束"},
+}
+
+func (s *Session) ui(key string) string {
+	if v, ok := ui[s.lang()][key]; ok {
+		return v
+	}
+	return ui["en"][key]
+}
+
+func (s *Session) stageTitle(stage string) string {
+	if t, ok := stageTitles[s.lang()][stage]; ok {
+		return t
+	}
+	return stage
+}
+
+func (s *Session) stageBanner(ctx context.Context, stage string) {
+	title := s.stageTitle(stage)
+	s.post(ctx, bot.KindBanner, "── "+title+" ──")
+	s.event(ctx, memory.Event{Type: memory.EventStage, Stage: stage, Text: title})
+}
+
+// StopButton is the ID of the board's Stop button.
+const StopButton = "stop"
+
+func (s *Session) openBoard(ctx context.Context) {
+	st, err := s.conv.Open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindBoard, Placeholder: s.boardText(false),
+		Buttons: []bot.Button{{ID: StopButton, Label: "⏹ Stop"}}})
+	if err != nil {
+		s.log.Warn("open board failed", "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.board = st
+	s.mu.Unlock()
+}
+
+// updateBoard refreshes the live board; final closes it.
+func (s *Session) updateBoard(final bool) {
+	s.mu.Lock()
+	b := s.board
+	s.mu.Unlock()
+	if b == nil {
+		return
+	}
+	text := s.boardText(final)
+	if final {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = b.Close(cctx, text)
+		return
+	}
+	b.Update(text)
+}
+
+func (s *Session) boardText(final bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, s.ui("board_title"), s.st.Meta.Topic)
+	if s.deps.Demo {
+		b.WriteString("\n🧪 demo model")
+	}
+	var seats []string
+	for i := range s.st.Pack.Seats {
+		p := s.persona(i)
+		seats = append(seats, p.Emoji+" "+p.Name)
+	}
+	b.WriteString("\n" + strings.Join(seats, " · "))
+	if final {
+		fmt.Fprintf(&b, "\n"+s.ui("board_end"), s.st.Meta.Status)
+	} else {
+		total := len(s.plan())
+		fmt.Fprintf(&b, "\n"+s.ui("board_stage"), s.stageTitle(s.stage), s.st.Meta.Step+1, total)
+		if s.speaker != "" {
+			fmt.Fprintf(&b, "\n"+s.ui("board_speak"), s.speaker)
+		}
+	}
+	u := s.st.Usage
+	cost := s.deps.ModelName
+	if u.CostUSD > 0 {
+		cost = fmt.Sprintf("$%.4f", u.CostUSD)
+	}
+	fmt.Fprintf(&b, "\n"+s.ui("board_usage"), u.InputTokens+u.OutputTokens, u.Calls, cost)
+	fmt.Fprintf(&b, "\nID: %s", s.st.Meta.ID)
+	return b.String()
+}

@@ -1,0 +1,301 @@
+// Package roundtable is the domain: a session of six personas moving through
+// the stages of DESIGN §2, the persona packs, prompts, keyword parsing,
+// voting, the role switch and the KJ grouping.
+//
+// It declares the small interfaces it needs (a Store, a model, an image
+// preparer) and talks to chats only through bot.Conversation. It must not
+// know any platform, provider or storage technology.
+package roundtable
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/providers"
+)
+
+// Config holds the session knobs of DESIGN §4.
+type Config struct {
+	MaxTurns           int           `env:"MAX_TURNS, default=2"`
+	MaxKeywords        int           `env:"MAX_KEYWORDS, default=10"`
+	VotingThreshold    float64       `env:"VOTING_THRESHOLD, default=0.6"`
+	UserInputTimeout   time.Duration `env:"USER_INPUT_TIMEOUT, default=2m"`
+	Language           string        `env:"LANGUAGE, default=en"`
+	Pack               string        `env:"PERSONA_PACK, default=papercut"`
+	MaxSessionTokens   int           `env:"MAX_SESSION_TOKENS, default=200000"`
+	MaxSessionDuration time.Duration `env:"MAX_SESSION_DURATION, default=30m"`
+	// ContextBudget is how many tokens of transcript a prompt may carry
+	// before earlier turns are summarised.
+	ContextBudget int `env:"CONTEXT_BUDGET, default=6000"`
+}
+
+// Store is what the engine needs from memory.
+type Store interface {
+	memory.SessionStore
+	Memories(ctx context.Context, channel string, n int) ([]memory.Memory, error)
+	Remember(ctx context.Context, channel string, m memory.Memory) error
+}
+
+// PreparedImage is a photo ready for the vision model.
+type PreparedImage struct {
+	MIME          string
+	Data          []byte
+	Width, Height int
+}
+
+// Deps are the parts a session runs on.
+type Deps struct {
+	Chat providers.ChatModel
+	// SeatModel returns a seat's model (AGENT_MODELS) and its display name;
+	// nil, or a nil model, means Chat.
+	SeatModel func(seat string) (providers.ChatModel, string)
+	Vision    providers.ChatModel      // nil: Chat
+	Images    providers.ImageGenerator // nil: no image generation
+	Prepare   func(ctx context.Context, data []byte) (PreparedImage, error)
+	Store     Store
+	ModelName string // shown on the board
+	Demo      bool   // running on the demo model: labelled everywhere
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Start describes a new session.
+type Start struct {
+	Channel     string
+	Topic       string
+	Image       []byte // raw photo bytes, optional
+	Language    string // "" → Config.Language
+	Turns       int    // 0 → Config.MaxTurns
+	Pack        *Pack  // nil → Config.Pack
+	StarterID   string
+	StarterName string
+}
+
+// Turn is one utterance in the transcript the speakers see.
+type Turn struct {
+	Stage string `json:"stage"`
+	Seat  string `json:"seat,omitempty"` // empty for a person in the chat
+	Name  string `json:"name"`
+	Role  string `json:"role,omitempty"`
+	Text  string `json:"text"`
+	Human bool   `json:"human,omitempty"`
+}
+
+// State is everything needed to resume a session after its last completed
+// step. It is stored as the checkpoint after every step.
+type State struct {
+	Version     int                    `json:"version"`
+	Meta        memory.Session         `json:"meta"`
+	Pack        *Pack                  `json:"pack"` // snapshot: a resumed session keeps its table
+	Turns       int                    `json:"turns"`
+	Roles       []string               `json:"roles"` // current role type per seat
+	Photo       *memory.ImageRef       `json:"photo,omitempty"`
+	PhotoText   string                 `json:"photo_text,omitempty"`
+	Memory      string                 `json:"memory,omitempty"` // what the channel remembers
+	Transcript  []Turn                 `json:"transcript"`
+	Summary     string                 `json:"summary,omitempty"`
+	SummaryUpTo int                    `json:"summary_up_to,omitempty"`
+	Unanswered  []Turn                 `json:"unanswered,omitempty"` // interjections the next speaker answers
+	ImageKW     []string               `json:"image_keywords,omitempty"`
+	Keywords    map[string][]string    `json:"keywords,omitempty"`
+	Candidates  []string               `json:"candidates,omitempty"`
+	KJ          *memory.KJ             `json:"kj,omitempty"`
+	Votes       map[string]memory.Vote `json:"votes,omitempty"`
+	Voted       *memory.VoteResult     `json:"voted,omitempty"`
+	Final       []string               `json:"final,omitempty"`
+	People      *memory.People         `json:"people,omitempty"`
+	Cards       map[string]string      `json:"cards,omitempty"`
+	Design      string                 `json:"design,omitempty"`
+	ImagePrompt string                 `json:"image_prompt,omitempty"`
+	Usage       providers.Usage        `json:"usage"`
+	Elapsed     time.Duration          `json:"elapsed"` // running time before this process
+}
+
+// Session runs one roundtable.
+type Session struct {
+	st   State
+	cfg  Config
+	deps Deps
+	conv bot.Conversation
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	pending []Turn
+	stage   string
+	speaker string
+
+	closing  sync.WaitGroup // final edits of finished speeches
+	board    bot.Stream
+	started  time.Time
+	stopOnce sync.Once
+	stopped  bool
+}
+
+// ErrStopped ends a session that was stopped for good (not resumable).
+var ErrStopped = errors.New("roundtable: session stopped")
+
+// New prepares a session: the photo is prepared and stored before anything
+// is posted, so an unreadable photo is an error before the session starts.
+func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in Start) (*Session, error) {
+	deps = withDefaults(deps)
+	lang := in.Language
+	if lang == "" {
+		lang = cfg.Language
+	}
+	if lang != "zh" {
+		lang = "en"
+	}
+	pack := in.Pack
+	if pack == nil {
+		p, err := LoadPack(cfg.Pack)
+		if err != nil {
+			return nil, err
+		}
+		pack = p
+	}
+	turns := in.Turns
+	if turns <= 0 {
+		turns = cfg.MaxTurns
+	}
+	if turns > 10 {
+		turns = 10
+	}
+	now := deps.Now()
+	st := State{Version: 1, Pack: pack, Turns: turns, Meta: memory.Session{
+		ID: NewID(), Channel: in.Channel, Topic: quote(in.Topic, 300), Language: lang, Pack: pack.Name,
+		StarterID: in.StarterID, StarterName: in.StarterName, Status: memory.StatusRunning,
+		Demo: deps.Demo, Model: deps.ModelName, CreatedAt: now, UpdatedAt: now,
+	}}
+	for _, seat := range pack.Seats {
+		st.Roles = append(st.Roles, seat.Role)
+	}
+	s := &Session{st: st, cfg: cfg, deps: deps, conv: conv}
+	s.log = deps.Logger.With("session", st.Meta.ID, "channel", st.Meta.Channel)
+	if len(in.Image) > 0 {
+		if deps.Prepare == nil {
+			return nil, errors.New("prepare photo: no image pipeline configured")
+		}
+		img, err := deps.Prepare(ctx, in.Image)
+		if err != nil {
+			return nil, fmt.Errorf("prepare photo: %w", err)
+		}
+		s.st.Photo = &memory.ImageRef{Blob: "photo", MIME: img.MIME, Width: img.Width, Height: img.Height}
+		if err := deps.Store.CreateSession(ctx, st.Meta); err != nil {
+			return nil, fmt.Errorf("create session: %w", err)
+		}
+		if err := deps.Store.PutBlob(ctx, st.Meta.ID, "photo", img.Data); err != nil {
+			return nil, fmt.Errorf("store photo: %w", err)
+		}
+		return s, nil
+	}
+	if err := deps.Store.CreateSession(ctx, st.Meta); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	return s, nil
+}
+
+// Resume loads an interrupted session from its last checkpoint.
+func Resume(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, id string) (*Session, error) {
+	deps = withDefaults(deps)
+	cp, err := deps.Store.LoadCheckpoint(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint of %s: %w", id, err)
+	}
+	var st State
+	if err := json.Unmarshal(cp.State, &st); err != nil {
+		return nil, fmt.Errorf("decode checkpoint of %s: %w", id, err)
+	}
+	switch st.Meta.Status {
+	case memory.StatusFinished, memory.StatusStopped, memory.StatusFailed:
+		return nil, fmt.Errorf("resume %s: session is %s", id, st.Meta.Status)
+	}
+	st.Meta.Step = cp.Step
+	st.Meta.Status = memory.StatusRunning
+	s := &Session{st: st, cfg: cfg, deps: deps, conv: conv}
+	s.log = deps.Logger.With("session", id, "channel", st.Meta.Channel)
+	return s, nil
+}
+
+func withDefaults(d Deps) Deps {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Vision == nil {
+		d.Vision = d.Chat
+	}
+	return d
+}
+
+// NewID returns a short random session ID.
+func NewID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ID returns the session ID.
+func (s *Session) ID() string { return s.st.Meta.ID }
+
+// Meta returns a copy of the session's metadata.
+func (s *Session) Meta() memory.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.st.Meta
+	m.InputTokens, m.OutputTokens, m.CostUSD, m.Calls = s.st.Usage.InputTokens, s.st.Usage.OutputTokens, s.st.Usage.CostUSD, s.st.Usage.Calls
+	return m
+}
+
+// Status is what /status shows.
+type Status struct {
+	Stage, Speaker string
+	Elapsed        time.Duration
+	Usage          providers.Usage
+}
+
+// Status reports where the session is.
+func (s *Session) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Status{Stage: s.stage, Speaker: s.speaker, Elapsed: s.st.Elapsed + s.since(), Usage: s.st.Usage}
+}
+
+func (s *Session) since() time.Duration {
+	if s.started.IsZero() {
+		return 0
+	}
+	return s.deps.Now().Sub(s.started)
+}
+
+// Interject passes a person's message to the table: the next speaker sees
+// it and answers it.
+func (s *Session) Interject(name, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(s.pending, Turn{Name: quote(name, 40), Text: quote(text, 500), Human: true})
+}
+
+// Stop ends the session for good at the next point it checks; the caller
+// also cancels the context it runs under.
+func (s *Session) Stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+}
+
+func (s *Session) isStopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
+}

@@ -1,0 +1,286 @@
+package roundtable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/providers"
+)
+
+// call is one persona's model call for a stage.
+type call struct {
+	seat      int
+	stage     string
+	prompt    string // the task; context is added by speak
+	maxTokens int
+	group     string              // concurrent stage group
+	display   func(string) string // how partial text is shown (nil: as is)
+	context   bool                // include topic/photo/transcript context
+	record    bool                // add the speech to the transcript
+	round     int
+}
+
+// result is a persona's completed speech.
+type result struct {
+	text string
+	err  error
+}
+
+// model returns the chat model of a seat and its display name.
+func (s *Session) model(seat string) (providers.ChatModel, string) {
+	if s.deps.SeatModel != nil {
+		if m, name := s.deps.SeatModel(seat); m != nil {
+			return m, name
+		}
+	}
+	return s.deps.Chat, s.deps.ModelName
+}
+
+// systemPrompt is the persona's system prompt in its current role.
+func (s *Session) systemPrompt(i int) string {
+	seat := s.st.Pack.Seats[i]
+	lang := s.lang()
+	role := s.st.Pack.Roles[s.st.Roles[i]]
+	return strings.Join([]string{
+		say(lang, "persona", seat.Name.In(lang), seat.Age, seat.Bio.In(lang), role.Label.In(lang), role.Focus.In(lang), role.Style.In(lang)),
+		say(lang, "data_rule"),
+		say(lang, "reply_lang"),
+	}, "\n")
+}
+
+// contextBlock is what every speaker knows: topic, photo, channel memory,
+// the summary of early turns and the recent transcript.
+func (s *Session) contextBlock() string {
+	lang := s.lang()
+	var b strings.Builder
+	b.WriteString(say(lang, "topic", s.st.Meta.Topic))
+	if s.st.PhotoText != "" {
+		b.WriteString("\n" + say(lang, "photo", s.st.PhotoText))
+	}
+	if s.st.Memory != "" {
+		b.WriteString("\n" + say(lang, "memory", s.st.Memory))
+	}
+	if s.st.Summary != "" {
+		b.WriteString("\n\n" + say(lang, "summary", s.st.Summary))
+	}
+	if t := s.renderTurns(s.st.Transcript[s.st.SummaryUpTo:]); t != "" {
+		b.WriteString("\n\n" + say(lang, "transcript") + "\n" + t)
+	}
+	return b.String()
+}
+
+func (s *Session) renderTurns(turns []Turn) string {
+	var b strings.Builder
+	for _, t := range turns {
+		if t.Human {
+			fmt.Fprintf(&b, "[%s] %s: «%s»\n", say(s.lang(), "people_who"), t.Name, t.Text)
+			continue
+		}
+		fmt.Fprintf(&b, "%s (%s): %s\n", t.Name, t.Role, t.Text)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// speak streams one persona's reply into the conversation. A failed call
+// shows a short, kind line in the persona's message, is logged as a
+// failure event, and returns the error; it is never passed off as speech.
+func (s *Session) speak(ctx context.Context, c call) result {
+	p := s.persona(c.seat)
+	seat := s.st.Pack.Seats[c.seat]
+	stream, err := s.conv.Open(ctx, bot.Post{From: p, Kind: bot.KindSpeech, Group: c.group, Placeholder: "…"})
+	if err != nil {
+		return result{err: fmt.Errorf("open message for %s: %w", seat.ID, err)}
+	}
+	user := c.prompt
+	if c.context {
+		s.mu.Lock() // concurrent speakers append to the transcript
+		user = s.contextBlock() + "\n\n" + s.answerPeople() + c.prompt
+		s.mu.Unlock()
+	}
+	model, _ := s.model(seat.ID)
+	req := providers.Request{
+		Messages:  []providers.Message{{Role: providers.RoleSystem, Content: s.systemPrompt(c.seat)}, {Role: providers.RoleUser, Content: user}},
+		MaxTokens: c.maxTokens,
+		Tag:       c.stage + "/" + seat.ID + "/" + s.lang(),
+	}
+	var text strings.Builder
+	resp, err := model.Stream(ctx, req, func(d providers.Delta) error {
+		if d.Reset {
+			text.Reset()
+		}
+		if d.Text == "" && !d.Reset {
+			return nil
+		}
+		text.WriteString(d.Text)
+		shown := text.String()
+		if c.display != nil {
+			shown = c.display(shown)
+		}
+		if strings.TrimSpace(shown) != "" {
+			stream.Update(shown)
+		}
+		return nil
+	})
+	s.addUsage(resp.Usage)
+	out := StripThink(resp.Text)
+	if err == nil && out == "" {
+		err = &providers.Error{Provider: resp.Provider, Kind: providers.KindEmpty, Message: "the reply had no visible text"}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			s.closeLater(ctx, stream, strings.TrimSpace(text.String()+" "+s.ui("cut")))
+			return result{err: ctx.Err()}
+		}
+		msg := fmt.Sprintf(s.ui("seat_failed"), p.Name, providers.UserMessage(err))
+		s.closeLater(ctx, stream, msg)
+		s.log.Warn("seat failed", "seat", seat.ID, "stage", c.stage, "err", err)
+		s.event(ctx, memory.Event{Type: memory.EventFailure, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: msg,
+			Data: mustJSON(memory.Failure{Kind: providers.KindOf(err).String(), Cause: err.Error()})})
+		return result{err: err}
+	}
+	shown := out
+	if c.display != nil {
+		shown = c.display(out)
+	}
+	if resp.Regenerated {
+		shown += "\n" + s.ui("regenerated")
+	}
+	s.closeLater(ctx, stream, shown)
+	s.event(ctx, memory.Event{Type: memory.EventSpeech, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: out,
+		Data: mustJSON(memory.Speech{Role: s.st.Roles[c.seat], Model: resp.Model, InputTokens: resp.Usage.InputTokens,
+			OutputTokens: resp.Usage.OutputTokens, Regenerated: resp.Regenerated, Round: c.round})})
+	if c.record {
+		s.mu.Lock()
+		s.st.Transcript = append(s.st.Transcript, Turn{Stage: c.stage, Seat: seat.ID, Name: p.Name, Role: p.Role, Text: out})
+		s.mu.Unlock()
+	}
+	return result{text: out}
+}
+
+// answerPeople is the instruction to answer unanswered interjections.
+func (s *Session) answerPeople() string {
+	var b strings.Builder
+	for _, t := range s.st.Unanswered {
+		b.WriteString(say(s.lang(), "people", t.Name, t.Text) + "\n")
+	}
+	return b.String()
+}
+
+// each runs calls concurrently (one goroutine per seat) and returns their
+// results in seat order. Interjections are answered by all of them.
+func (s *Session) each(ctx context.Context, build func(i int) call) []result {
+	n := len(s.st.Pack.Seats)
+	out := make([]result, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		c := build(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = s.speak(ctx, c)
+		}()
+	}
+	wg.Wait()
+	s.st.Unanswered = nil
+	return out
+}
+
+// one runs a sequential speaker; the interjections it saw are answered.
+func (s *Session) one(ctx context.Context, c call) result {
+	s.setSpeaker(s.persona(c.seat).Name)
+	if c.context {
+		s.fitContext(ctx)
+	}
+	r := s.speak(ctx, c)
+	if r.err == nil {
+		s.st.Unanswered = nil
+	}
+	return r
+}
+
+func (s *Session) addUsage(u providers.Usage) {
+	s.mu.Lock()
+	s.st.Usage = s.st.Usage.Add(u)
+	s.mu.Unlock()
+}
+
+// fitContext summarises early turns when the transcript would not fit the
+// context budget, keeping the most recent turns verbatim.
+func (s *Session) fitContext(ctx context.Context) {
+	budget := s.cfg.ContextBudget
+	if budget <= 0 || EstimateTokens(s.renderTurns(s.st.Transcript[s.st.SummaryUpTo:])) <= budget {
+		return
+	}
+	keep := len(s.st.Pack.Seats)
+	upTo := len(s.st.Transcript) - keep
+	for upTo > s.st.SummaryUpTo && EstimateTokens(s.renderTurns(s.st.Transcript[upTo:])) > budget/2 {
+		keep--
+		upTo++
+		if keep <= 1 {
+			break
+		}
+	}
+	if upTo <= s.st.SummaryUpTo {
+		return
+	}
+	old := s.renderTurns(s.st.Transcript[s.st.SummaryUpTo:upTo])
+	if s.st.Summary != "" {
+		old = s.st.Summary + "\n" + old
+	}
+	lang := s.lang()
+	req := providers.Request{Tag: "summary/moderator/" + lang, MaxTokens: 400, Messages: []providers.Message{
+		{Role: providers.RoleSystem, Content: say(lang, "sum_system") + " " + say(lang, "reply_lang")},
+		{Role: providers.RoleUser, Content: say(lang, "sum", old)},
+	}}
+	resp, err := s.deps.Chat.Stream(ctx, req, func(providers.Delta) error { return nil })
+	s.addUsage(resp.Usage)
+	summary := StripThink(resp.Text)
+	if err != nil || summary == "" {
+		s.log.Warn("summary failed, truncating instead", "err", err)
+		summary = truncateTurns(s.st.Transcript[s.st.SummaryUpTo:upTo], 80)
+		if s.st.Summary != "" {
+			summary = s.st.Summary + "\n" + summary
+		}
+	}
+	s.st.Summary, s.st.SummaryUpTo = summary, upTo
+}
+
+func truncateTurns(turns []Turn, n int) string {
+	var b strings.Builder
+	for _, t := range turns {
+		r := []rune(t.Text)
+		if len(r) > n {
+			r = append(r[:n], '…')
+		}
+		fmt.Fprintf(&b, "%s: %s\n", t.Name, string(r))
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// isFailed reports whether every result failed.
+func allFailed(rs []result) bool {
+	for _, r := range rs {
+		if r.err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// ctxErr returns the context error hidden in results, if any.
+func ctxErr(ctx context.Context, rs []result) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	for _, r := range rs {
+		if errors.Is(r.err, context.Canceled) || errors.Is(r.err, context.DeadlineExceeded) {
+			return ctx.Err()
+		}
+	}
+	return ctx.Err()
+}
