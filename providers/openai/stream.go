@@ -1,0 +1,242 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tableround/tableround/providers"
+)
+
+type chatRequest struct {
+	Model               string         `json:"model"`
+	Messages            []wireMessage  `json:"messages"`
+	Stream              bool           `json:"stream"`
+	StreamOptions       *streamOptions `json:"stream_options,omitempty"`
+	MaxTokens           int            `json:"max_tokens,omitempty"`
+	MaxCompletionTokens int            `json:"max_completion_tokens,omitempty"`
+	Temperature         *float64       `json:"temperature,omitempty"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+type wireMessage struct {
+	Role    string `json:"role"`
+	Content any    `json:"content"` // a string, or []contentPart with images
+}
+
+type contentPart struct {
+	Type     string    `json:"type"`
+	Text     string    `json:"text,omitempty"`
+	ImageURL *imageURL `json:"image_url,omitempty"`
+}
+
+type imageURL struct {
+	URL string `json:"url"`
+}
+
+type chunk struct {
+	Model   string `json:"model"`
+	Choices []struct {
+		Delta struct {
+			Content          string `json:"content"`
+			Reasoning        string `json:"reasoning"`
+			ReasoningContent string `json:"reasoning_content"`
+		} `json:"delta"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens     int      `json:"prompt_tokens"`
+		CompletionTokens int      `json:"completion_tokens"`
+		Cost             *float64 `json:"cost"`
+	} `json:"usage"`
+	Error json.RawMessage `json:"error"`
+}
+
+// body builds the JSON request of a chat completion.
+func (c *Client) body(req providers.Request) ([]byte, string) {
+	model := req.Model
+	if model == "" {
+		model = c.cfg.Model
+	}
+	maxTokens := req.MaxTokens
+	if maxTokens <= 0 {
+		maxTokens = c.cfg.MaxTokens
+	}
+	cr := chatRequest{Model: model, Stream: true, StreamOptions: &streamOptions{IncludeUsage: true}, Temperature: req.Temperature}
+	if usesCompletionTokens(model) {
+		cr.MaxCompletionTokens, cr.Temperature = maxTokens, nil
+	} else {
+		cr.MaxTokens = maxTokens
+	}
+	for _, m := range req.Messages {
+		wm := wireMessage{Role: string(m.Role), Content: m.Content}
+		if len(m.Images) > 0 && m.Role == providers.RoleUser {
+			parts := []contentPart{{Type: "text", Text: m.Content}}
+			for _, img := range m.Images {
+				parts = append(parts, contentPart{Type: "image_url", ImageURL: &imageURL{
+					URL: "data:" + img.MIME + ";base64," + base64.StdEncoding.EncodeToString(img.Data)}})
+			}
+			wm.Content = parts
+		}
+		cr.Messages = append(cr.Messages, wm)
+	}
+	b, _ := json.Marshal(cr) // plain structs: cannot fail
+	return b, model
+}
+
+// Stream sends one streamed chat completion: a single attempt.
+func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers.StreamFunc) (providers.Response, error) {
+	body, model := c.body(req)
+	resp := providers.Response{Provider: c.cfg.Provider, Model: model}
+	wctx, wd := providers.StartWatchdog(ctx, c.cfg.Provider, c.timeouts())
+	defer wd.Stop()
+
+	hreq, err := http.NewRequestWithContext(wctx, http.MethodPost, c.cfg.BaseURL+"/chat/completions", bytes.NewReader(body))
+	if err != nil {
+		return resp, &providers.Error{Provider: c.cfg.Provider, Kind: providers.KindBadRequest, Message: "build request", Err: err}
+	}
+	c.setHeaders(hreq.Header)
+	hreq.Header.Set("Accept", "text/event-stream")
+	start := time.Now()
+	hresp, err := c.http.Do(hreq)
+	if err != nil {
+		return resp, wd.Fail(ctx, err)
+	}
+	defer hresp.Body.Close()
+	if hresp.StatusCode != http.StatusOK {
+		return resp, providers.StatusError(c.cfg.Provider, c.cfg.KeyVariable, hresp, c.cfg.APIKey)
+	}
+	resp.Usage.Calls = 1
+	s := &streamState{c: c, fn: fn, resp: &resp, start: start}
+	if err := s.read(ctx, wd, providers.NewSSEReader(hresp.Body)); err != nil {
+		return resp, err
+	}
+	return resp, s.finish()
+}
+
+// streamState assembles one streamed reply.
+type streamState struct {
+	c      *Client
+	fn     providers.StreamFunc
+	resp   *providers.Response
+	start  time.Time
+	think  thinkFilter
+	text   strings.Builder
+	reason strings.Builder
+}
+
+func (s *streamState) read(ctx context.Context, wd *providers.Watchdog, r *providers.SSEReader) error {
+	provider := s.c.cfg.Provider
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if s.resp.FinishReason != "" {
+					return nil // some servers omit [DONE] after a finish reason
+				}
+				return &providers.Error{Provider: provider, Kind: providers.KindNetwork, Message: "stream ended before [DONE]"}
+			}
+			if errors.Is(err, providers.ErrLineTooLong) {
+				return providers.MalformedError(provider, nil, err)
+			}
+			return wd.Fail(ctx, err)
+		}
+		wd.Alive()
+		if ev.Comment {
+			continue
+		}
+		data := strings.TrimSpace(ev.Data)
+		if data == "[DONE]" {
+			return nil
+		}
+		if data == "" {
+			continue
+		}
+		var ch chunk
+		if err := json.Unmarshal([]byte(data), &ch); err != nil {
+			return providers.MalformedError(provider, []byte(data), err)
+		}
+		if len(ch.Error) > 0 && string(ch.Error) != "null" {
+			d, _ := providers.ParseErrorDetail([]byte(`{"error":` + string(ch.Error) + `}`))
+			e := providers.ClassifyStreamError(provider, s.c.cfg.KeyVariable, d)
+			e.Message = providers.Redact(e.Message, s.c.cfg.APIKey)
+			return e
+		}
+		if ch.Model != "" {
+			s.resp.Model = ch.Model
+		}
+		if u := ch.Usage; u != nil {
+			s.resp.Usage.InputTokens, s.resp.Usage.OutputTokens = u.PromptTokens, u.CompletionTokens
+			if u.Cost != nil {
+				s.resp.Usage.CostUSD = *u.Cost
+			}
+		}
+		for _, choice := range ch.Choices {
+			if choice.FinishReason != "" {
+				s.resp.FinishReason = choice.FinishReason
+			}
+			if err := s.emit(choice.Delta.Content, choice.Delta.Reasoning+choice.Delta.ReasoningContent); err != nil {
+				return err
+			}
+			break // n=1: only the first choice is ours
+		}
+	}
+}
+
+// emit passes content through the <think> filter and on to the consumer.
+func (s *streamState) emit(content, reasoning string) error {
+	out := s.think.write(content)
+	return s.deliver(out, reasoning)
+}
+
+func (s *streamState) deliver(out thinkOut, reasoning string) error {
+	reasoning += out.Reasoning
+	if out.BareClose && s.text.Len() > 0 {
+		// What was shown as text was reasoning: withdraw it.
+		s.reason.WriteString(s.text.String())
+		s.text.Reset()
+		s.resp.FirstToken = 0
+		if err := s.fn(providers.Delta{Reset: true}); err != nil {
+			return err
+		}
+	}
+	text := out.Text
+	if s.text.Len() == 0 {
+		text = strings.TrimLeft(text, " \t\r\n")
+	}
+	if text == "" && reasoning == "" {
+		return nil
+	}
+	if text != "" && s.text.Len() == 0 {
+		s.resp.FirstToken = time.Since(s.start)
+	}
+	s.text.WriteString(text)
+	s.reason.WriteString(reasoning)
+	return s.fn(providers.Delta{Text: text, Reasoning: reasoning})
+}
+
+// finish flushes the filter and checks that visible text came.
+func (s *streamState) finish() error {
+	if err := s.deliver(s.think.flush(), ""); err != nil {
+		return err
+	}
+	s.resp.Text = strings.TrimSpace(s.text.String())
+	s.resp.Reasoning = s.reason.String()
+	if s.resp.Text == "" {
+		msg := "the model returned no text"
+		if s.resp.Reasoning != "" {
+			msg = "reasoning used the token budget and left no text"
+		}
+		return &providers.Error{Provider: s.c.cfg.Provider, Kind: providers.KindEmpty, Message: msg + " (finish_reason " + s.resp.FinishReason + ")"}
+	}
+	return nil
+}
