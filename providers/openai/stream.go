@@ -202,7 +202,7 @@ func (s *streamState) deliver(out thinkOut, reasoning string) error {
 	reasoning += out.Reasoning
 	if out.BareClose && s.text.Len() > 0 {
 		// What was shown as text was reasoning: withdraw it.
-		s.reason.WriteString(s.text.String())
+		reasoning = s.text.String() + reasoning
 		s.text.Reset()
 		s.resp.FirstToken = 0
 		if err := s.fn(providers.Delta{Reset: true}); err != nil {
