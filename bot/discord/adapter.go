@@ -1,0 +1,322 @@
+// Package discord is the Discord adapter: the gateway (mentions, slash
+// commands, buttons, modals), one channel webhook that lets every persona
+// post under its own name and avatar, threads for sessions, and paced
+// streaming edits that stay inside Discord's rate limits.
+//
+// It implements bot.Conversation for a session and calls a bot.Handler for
+// what people ask. It never imports the domain (roundtable) or another
+// adapter. Persona traffic is sent with our own HTTP calls through
+// Session.Client (no discordgo bucket, no hidden 429 retry) and paced by a
+// bot.Scheduler per webhook under one per-token parent.
+//
+// Mentions: a mention of the bot in a thread the adapter opened for a
+// session (kept in a small in-memory map) is an interjection (CmdSay, with
+// Conv set so the manager may start a session there if none runs); any
+// other mention is CmdStart. After a restart the map is empty, so a mention
+// in an old session thread is a CmdStart in that thread.
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// Adapter connects one bot token (one shard) to a bot.Handler.
+type Adapter struct {
+	cfg    Config
+	h      bot.Handler
+	o      Options
+	lim    Limits
+	log    *slog.Logger
+	s      *discordgo.Session
+	http   *http.Client // attachments (no authorization, no rewrite)
+	global *bot.Scheduler
+
+	events   chan func(context.Context)
+	stopped  chan struct{}
+	stopOnce sync.Once
+
+	mu        sync.Mutex
+	botID     string
+	appID     string
+	scheds    map[string]*bot.Scheduler // webhook ID or "ch:<id>" → budget
+	channels  map[string]*discordgo.Channel
+	threads   map[string]threadInfo // session threads we opened
+	latest    map[string]string     // parent channel → its newest session thread
+	hooks     map[string]*hookEntry // parent channel → our webhook
+	announced map[string]bool       // parent channels told about the fallback
+	asks      map[string]*pendingAsk
+}
+
+type threadInfo struct {
+	parent string
+	opened time.Time
+}
+
+// New builds an adapter; nothing is connected until Run.
+func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("discord: DISCORD_TOKEN is empty")
+	}
+	if h == nil {
+		return nil, errors.New("discord: nil handler")
+	}
+	if cfg.ShardCount < 1 {
+		cfg.ShardCount = 1
+	}
+	if cfg.ShardID < 0 || cfg.ShardID >= cfg.ShardCount {
+		return nil, fmt.Errorf("discord: DISCORD_SHARD_ID %d out of range for DISCORD_SHARD_COUNT %d", cfg.ShardID, cfg.ShardCount)
+	}
+	var api *url.URL
+	if cfg.APIURL != "" {
+		u, err := url.Parse(cfg.APIURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("discord: DISCORD_API_URL %q is not an absolute URL", cfg.APIURL)
+		}
+		api = u
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = bot.RealClock{}
+	}
+	if o.PeopleTimeout <= 0 {
+		o.PeopleTimeout = 2 * time.Minute
+	}
+	if o.MaxImageBytes <= 0 {
+		o.MaxImageBytes = defaultImages
+	}
+	lim := DefaultLimits()
+	if o.Limits != nil {
+		lim = *o.Limits
+	}
+	tok := cfg.Token
+	if !strings.HasPrefix(tok, "Bot ") {
+		tok = "Bot " + tok
+	}
+	s, err := discordgo.New(tok)
+	if err != nil {
+		return nil, fmt.Errorf("discord: new session: %w", err)
+	}
+	a := &Adapter{
+		cfg: cfg, h: h, o: o, lim: lim,
+		log:       o.Logger.With("component", "discord", "shard", cfg.ShardID),
+		s:         s,
+		http:      &http.Client{Timeout: 30 * time.Second},
+		global:    bot.NewScheduler(lim.Global, nil, o.Clock),
+		events:    make(chan func(context.Context)),
+		stopped:   make(chan struct{}),
+		scheds:    map[string]*bot.Scheduler{},
+		channels:  map[string]*discordgo.Channel{},
+		threads:   map[string]threadInfo{},
+		latest:    map[string]string{},
+		hooks:     map[string]*hookEntry{},
+		announced: map[string]bool{},
+		asks:      map[string]*pendingAsk{},
+	}
+	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: &transport{base: http.DefaultTransport, api: api, observe: a.observe}}
+	s.SyncEvents = true // handlers only enqueue; Run's errgroup runs the work
+	s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
+	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages
+	if cfg.MessageContent {
+		s.Identify.Intents |= discordgo.IntentMessageContent
+	}
+	s.LogLevel = discordgo.LogError
+	s.AddHandler(a.onReady)
+	s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) {
+		a.enqueue(func(ctx context.Context) { a.onMessage(ctx, m.Message) })
+	})
+	s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) {
+		a.enqueue(func(ctx context.Context) { a.onInteraction(ctx, i.Interaction) })
+	})
+	s.AddHandler(func(_ *discordgo.Session, t *discordgo.ThreadDelete) { a.forgetThread(t.ID) })
+	return a, nil
+}
+
+// Run opens the gateway, registers the commands and serves until ctx ends.
+// It returns an error when the login fails (the caller retries with
+// backoff); reconnects after that are discordgo's job.
+func (a *Adapter) Run(ctx context.Context) error {
+	if err := a.s.Open(); err != nil {
+		return fmt.Errorf("discord: open gateway: %w", err)
+	}
+	if err := a.registerCommands(ctx); err != nil {
+		_ = a.s.Close()
+		return err
+	}
+	a.log.Info("discord connected", "bot_id", a.id(), "guild", a.cfg.GuildID)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		for {
+			select {
+			case fn := <-a.events:
+				g.Go(func() error {
+					defer a.recoverEvent()
+					fn(gctx)
+					return nil
+				})
+			case <-gctx.Done():
+				return nil
+			}
+		}
+	})
+	<-gctx.Done()
+	a.stopOnce.Do(func() { close(a.stopped) })
+	if err := a.s.Close(); err != nil {
+		a.log.Warn("close gateway", "err", err)
+	}
+	_ = g.Wait()
+	return nil
+}
+
+func (a *Adapter) recoverEvent() {
+	if r := recover(); r != nil {
+		a.log.Error("event handler panicked", "panic", r)
+	}
+}
+
+// enqueue hands an event to Run; it runs on discordgo's reader goroutine.
+func (a *Adapter) enqueue(fn func(context.Context)) {
+	select {
+	case a.events <- fn:
+	case <-a.stopped:
+	}
+}
+
+func (a *Adapter) onReady(_ *discordgo.Session, r *discordgo.Ready) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r.User != nil {
+		a.botID = r.User.ID
+	}
+	a.appID = a.botID
+	if r.Application != nil && r.Application.ID != "" {
+		a.appID = r.Application.ID
+	}
+}
+
+func (a *Adapter) id() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.botID
+}
+
+func (a *Adapter) app() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.appID
+}
+
+// scheduler returns the budget of a webhook (or "ch:<id>" for bot
+// messages), created on first use under the per-token parent.
+func (a *Adapter) scheduler(key string) *bot.Scheduler {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.scheds[key]
+	if !ok {
+		s = bot.NewScheduler(a.lim.Webhook, a.global, a.o.Clock)
+		a.scheds[key] = s
+	}
+	return s
+}
+
+// aliasScheduler lets a (re)created webhook's ID reach its channel's
+// budget, so the RoundTripper's header reports find it.
+func (a *Adapter) aliasScheduler(hookID, parent string) {
+	s := a.scheduler("hook:" + parent)
+	a.mu.Lock()
+	a.scheds[hookID] = s
+	a.mu.Unlock()
+}
+
+func (a *Adapter) existingScheduler(key string) *bot.Scheduler {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.scheds[key]
+}
+
+// channel returns a channel's type and parent, cached.
+func (a *Adapter) channel(ctx context.Context, id string) (*discordgo.Channel, error) {
+	a.mu.Lock()
+	c, ok := a.channels[id]
+	a.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c = &discordgo.Channel{}
+	if err := a.call(ctx, http.MethodGet, discordgo.EndpointChannel(id), jsonBody{}, c); err != nil {
+		return nil, fmt.Errorf("get channel: %w", err)
+	}
+	a.mu.Lock()
+	if len(a.channels) > 10000 {
+		clear(a.channels)
+	}
+	a.channels[id] = c
+	a.mu.Unlock()
+	return c, nil
+}
+
+// rememberThread marks a thread as a session's home.
+func (a *Adapter) rememberThread(thread, parent string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.threads) > 10000 {
+		for id, t := range a.threads {
+			if time.Since(t.opened) > 24*time.Hour {
+				delete(a.threads, id)
+			}
+		}
+	}
+	a.threads[thread] = threadInfo{parent: parent, opened: time.Now()}
+	if parent != "" {
+		a.latest[parent] = thread
+	}
+}
+
+func (a *Adapter) forgetThread(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t, ok := a.threads[id]; ok {
+		delete(a.threads, id)
+		if a.latest[t.parent] == id {
+			delete(a.latest, t.parent)
+		}
+	}
+}
+
+func (a *Adapter) isSessionThread(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.threads[id]
+	return ok
+}
+
+// sessionChannel maps where a command was used to the session's home: the
+// channel itself when it is a session thread, else the channel's newest
+// session thread, else the channel.
+func (a *Adapter) sessionChannel(id string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.threads[id]; ok {
+		return id
+	}
+	if t, ok := a.latest[id]; ok {
+		return t
+	}
+	return id
+}
+
+func chanKey(id string) string { return "discord:" + id }

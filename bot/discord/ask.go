@@ -1,0 +1,222 @@
+package discord
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// pendingAsk is an open people's turn in one channel. The first answer
+// closes it; answers racing it before AskKeywords picks it up overwrite it
+// (the last submission before the question closes wins).
+type pendingAsk struct {
+	q    bot.Question
+	done chan struct{}
+
+	mu     sync.Mutex
+	answer *bot.Answer
+	closed bool
+}
+
+func (p *pendingAsk) submit(ans bot.Answer) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	first := p.answer == nil
+	p.answer = &ans
+	if first {
+		close(p.done)
+	}
+	return true
+}
+
+func (p *pendingAsk) close() *bot.Answer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	return p.answer
+}
+
+// AskKeywords posts the people's turn as the bot (never a persona) with
+// Keep / Edit / Skip buttons and waits for the first answer or the timeout.
+func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, error) {
+	a := c.a
+	if q.Timeout <= 0 {
+		q.Timeout = a.o.PeopleTimeout
+	}
+	p := &pendingAsk{q: q, done: make(chan struct{})}
+	a.mu.Lock()
+	a.asks[c.channel] = p
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		if a.asks[c.channel] == p {
+			delete(a.asks, c.channel)
+		}
+		a.mu.Unlock()
+	}()
+
+	comps := []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		discordgo.Button{Label: "Keep", Style: discordgo.SuccessButton, CustomID: customID(actKeep, c.channel)},
+		discordgo.Button{Label: "Edit", Style: discordgo.PrimaryButton, CustomID: customID(actEdit, c.channel)},
+		discordgo.Button{Label: "Skip", Style: discordgo.SecondaryButton, CustomID: customID(actSkip, c.channel)},
+	}}}
+	msg, err := a.sendBot(ctx, c.channel, botMessage{Content: askText(q, ""), Components: &comps}, nil)
+	if err != nil {
+		return bot.Answer{}, err
+	}
+
+	tctx, cancel := context.WithCancel(ctx)
+	timedOut := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if a.o.Clock.Sleep(tctx, q.Timeout) == nil {
+			close(timedOut)
+		}
+	}()
+	defer wg.Wait()
+	defer cancel()
+
+	select {
+	case <-p.done:
+		return *p.close(), nil
+	case <-timedOut:
+	case <-ctx.Done():
+	}
+	if ans := p.close(); ans != nil { // answered at the last moment
+		return *ans, nil
+	}
+	ans := bot.Answer{Action: bot.ActionTimeout, Keywords: q.Keywords}
+	none := []discordgo.MessageComponent{}
+	final := context.WithoutCancel(ctx)
+	if err := a.editBot(final, c.channel, msg.ID, botMessage{Content: askText(q, "⏱ No answer in time: the vote stands."), Components: &none}); err != nil {
+		a.log.Warn("close people's turn", "err", err)
+	}
+	if ctx.Err() != nil {
+		return bot.Answer{}, ctx.Err()
+	}
+	return ans, nil
+}
+
+func askText(q bot.Question, outcome string) string {
+	var b strings.Builder
+	b.WriteString("**" + q.Text + "**\n")
+	b.WriteString(strings.Join(q.Keywords, " · "))
+	if outcome == "" {
+		b.WriteString("\n-# Anyone may answer: Keep, Edit or Skip (" + q.Timeout.Round(time.Second).String() + ").")
+	} else {
+		b.WriteString("\n" + outcome)
+	}
+	return truncate(b.String(), maxContent)
+}
+
+func (a *Adapter) pending(channel string) *pendingAsk {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.asks[channel]
+}
+
+// onAskButton answers Keep and Skip by updating the question in place,
+// and Edit with the keywords modal (a modal must be the first response).
+func (a *Adapter) onAskButton(ctx context.Context, i *discordgo.Interaction, act, channel string) {
+	p := a.pending(channel)
+	if p == nil {
+		a.closedQuestion(ctx, i)
+		return
+	}
+	user := interactionUser(i)
+	if act == actEdit {
+		err := a.respond(ctx, i, &discordgo.InteractionResponse{Type: respondModal, Data: &discordgo.InteractionResponseData{
+			CustomID: customID(actKeywords, channel),
+			Title:    "Edit the keywords",
+			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+				discordgo.TextInput{CustomID: keywordsInput, Label: "Keywords, comma-separated", Style: discordgo.TextInputParagraph,
+					Value: truncate(strings.Join(p.q.Keywords, ", "), 4000), Required: true, MaxLength: 4000},
+			}}},
+		}})
+		if err != nil {
+			a.log.Warn("open keywords modal", "err", err)
+		}
+		return
+	}
+	ans := bot.Answer{Action: bot.ActionKeep, Keywords: p.q.Keywords, By: user.Name}
+	outcome := "✅ Kept by " + user.Name + "."
+	if act == actSkip {
+		ans.Action, outcome = bot.ActionSkip, "⏭ Skipped by "+user.Name+": the vote stands."
+	}
+	a.settle(ctx, i, p, ans, outcome)
+}
+
+// onModal takes the keywords modal's comma list.
+func (a *Adapter) onModal(ctx context.Context, i *discordgo.Interaction) {
+	data := i.ModalSubmitData()
+	act, channel, ok := parseCustomID(data.CustomID)
+	if !ok || act != actKeywords {
+		return
+	}
+	p := a.pending(channel)
+	if p == nil {
+		a.closedQuestion(ctx, i)
+		return
+	}
+	var text string
+	for _, row := range data.Components {
+		if r, ok := row.(*discordgo.ActionsRow); ok {
+			for _, c := range r.Components {
+				if ti, ok := c.(*discordgo.TextInput); ok && ti.CustomID == keywordsInput {
+					text = ti.Value
+				}
+			}
+		}
+	}
+	kws := SplitKeywords(text)
+	user := interactionUser(i)
+	a.settle(ctx, i, p, bot.Answer{Action: bot.ActionEdit, Keywords: kws, By: user.Name},
+		"✏️ Edited by "+user.Name+": "+strings.Join(kws, " · "))
+}
+
+// settle records an answer and updates the question message in the same
+// response (no buttons left).
+func (a *Adapter) settle(ctx context.Context, i *discordgo.Interaction, p *pendingAsk, ans bot.Answer, outcome string) {
+	if !p.submit(ans) {
+		a.closedQuestion(ctx, i)
+		return
+	}
+	err := a.respond(ctx, i, &discordgo.InteractionResponse{Type: respondUpdateMessage, Data: &discordgo.InteractionResponseData{
+		Content: askText(p.q, outcome), Components: []discordgo.MessageComponent{},
+	}})
+	if err != nil {
+		a.log.Warn("update people's turn", "err", err)
+	}
+}
+
+func (a *Adapter) closedQuestion(ctx context.Context, i *discordgo.Interaction) {
+	err := a.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Content: questionClosedMessage, Flags: ephemeral}})
+	if err != nil {
+		a.log.Warn("answer closed question", "err", err)
+	}
+}
+
+// SplitKeywords splits an edited keyword list on commas (ASCII and CJK),
+// semicolons and newlines, trimming blanks.
+func SplitKeywords(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == '，' || r == '、' || r == ';' || r == '；' || r == '\n'
+	}) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,79 @@
+package discord
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// Config is the adapter's part of the environment (DESIGN §4).
+type Config struct {
+	Token string `env:"DISCORD_TOKEN"`
+	// APIURL replaces https://discord.com for every REST call and for
+	// gateway discovery (REST proxies, the in-repo fake).
+	APIURL string `env:"DISCORD_API_URL"`
+	// GuildID registers the commands in one guild (instant); empty
+	// registers them globally.
+	GuildID string `env:"DISCORD_GUILD_ID"`
+	// MessageContent opts in to the privileged intent, so plain messages in
+	// a session thread become interjections.
+	MessageContent bool `env:"DISCORD_MESSAGE_CONTENT, default=false"`
+	ShardID        int  `env:"DISCORD_SHARD_ID, default=0"`
+	ShardCount     int  `env:"DISCORD_SHARD_COUNT, default=1"`
+}
+
+// LogValue keeps the token out of logs.
+func (c Config) LogValue() slog.Value {
+	tok := "unset"
+	if c.Token != "" {
+		tok = "set"
+	}
+	return slog.GroupValue(
+		slog.String("token", tok),
+		slog.String("api_url", c.APIURL),
+		slog.String("guild_id", c.GuildID),
+		slog.Bool("message_content", c.MessageContent),
+		slog.Int("shard_id", c.ShardID),
+		slog.Int("shard_count", c.ShardCount),
+	)
+}
+
+// Limits are the platform budgets the adapter paces itself to. The
+// defaults sit a little under Discord's published figures (DESIGN §7) so
+// that network jitter never turns a full budget into a 429.
+type Limits struct {
+	Global       bot.Budget    // per bot token, all webhook traffic of the process
+	Webhook      bot.Budget    // per webhook (a channel and its threads)
+	EditInterval time.Duration // between two edits of one message
+}
+
+// DefaultLimits returns budgets for Discord's 50 requests/s per token,
+// 5 requests per 2 s per webhook and one edit per second per message.
+func DefaultLimits() Limits {
+	return Limits{
+		Global:       bot.Budget{Rate: 45, Burst: 5},
+		Webhook:      bot.Budget{Rate: 2.25, Burst: 1},
+		EditInterval: time.Second,
+	}
+}
+
+// Options are the adapter's collaborators.
+type Options struct {
+	Logger *slog.Logger
+	Clock  bot.Clock // pacing and the people's-turn timeout; RealClock when nil
+	// PeopleTimeout is used when a Question carries no timeout (default 2m).
+	PeopleTimeout time.Duration
+	// AvatarURL gives a persona's avatar when its own AvatarURL is empty.
+	AvatarURL func(p bot.Persona) string
+	// Limits override DefaultLimits (tests scale them down).
+	Limits *Limits
+	// MaxImageBytes caps a downloaded attachment (default 25 MiB).
+	MaxImageBytes int64
+}
+
+const (
+	maxContent    = 2000
+	maxUpload     = 10 << 20
+	defaultImages = 25 << 20
+)

@@ -1,0 +1,289 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// conv is a session's place: a thread (with its parent's webhook) or a
+// channel. It implements bot.Conversation.
+type conv struct {
+	a       *Adapter
+	channel string // where messages go
+	parent  string // the webhook's channel; "" where webhooks cannot exist (DMs)
+	thread  string // channel when it is a thread, else ""
+
+	mu       sync.Mutex
+	fallback bool
+}
+
+var _ bot.Conversation = (*conv)(nil)
+
+// newConv prepares a place: finds or creates the webhook, or falls back to
+// bot messages (and says so once per channel).
+func (a *Adapter) newConv(ctx context.Context, channel, parent, thread string) (*conv, error) {
+	c := &conv{a: a, channel: channel, parent: parent, thread: thread, fallback: parent == ""}
+	if parent == "" {
+		return c, nil
+	}
+	if _, err := a.webhook(ctx, parent); err != nil {
+		if !errors.Is(err, errNoWebhooks) {
+			return nil, err
+		}
+		c.fallback = true
+		a.announceFallback(ctx, c)
+	}
+	return c, nil
+}
+
+func (c *conv) isFallback() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fallback
+}
+
+func (c *conv) setFallback(ctx context.Context) {
+	c.mu.Lock()
+	was := c.fallback
+	c.fallback = true
+	c.mu.Unlock()
+	if !was {
+		c.a.announceFallback(ctx, c)
+	}
+}
+
+func (a *Adapter) announceFallback(ctx context.Context, c *conv) {
+	key := c.parent
+	if key == "" {
+		key = c.channel
+	}
+	a.mu.Lock()
+	done := a.announced[key]
+	a.announced[key] = true
+	a.mu.Unlock()
+	if done {
+		return
+	}
+	a.log.Info("no Manage Webhooks permission, personas post as the bot", "channel", key)
+	text := "I can't manage webhooks here, so the whole table speaks through me. " +
+		"Give me the **Manage Webhooks** permission and each persona posts under its own name and avatar."
+	if _, err := a.sendBot(ctx, c.channel, botMessage{Content: text}, nil); err != nil {
+		a.log.Warn("announce fallback", "err", err)
+	}
+}
+
+// scheduler is the budget this place's messages share.
+func (c *conv) scheduler() *bot.Scheduler {
+	if c.isFallback() {
+		return c.a.scheduler("ch:" + c.channel)
+	}
+	return c.a.scheduler("hook:" + c.parent)
+}
+
+// Open starts a persona message streamed by a StreamWriter.
+func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
+	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}}
+	return bot.NewStreamWriter(ctx, s, bot.WriterOptions{
+		Limit:       maxContent,
+		Placeholder: p.Placeholder,
+		MinInterval: c.a.lim.EditInterval,
+		Scheduler:   c.scheduler(),
+		Clock:       c.a.o.Clock,
+		Logger:      c.a.log.With("channel", c.channel, "persona", p.From.ID),
+	}), nil
+}
+
+// SendImage posts a picture as the persona.
+func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachment, caption string) error {
+	if len(img.Data) > maxUpload {
+		return fmt.Errorf("discord: image %s is %d bytes, over the upload cap", img.Name, len(img.Data))
+	}
+	files := func() []*discordgo.File {
+		return []*discordgo.File{{Name: img.Name, ContentType: img.MIME, Reader: strings.NewReader(string(img.Data))}}
+	}
+	caption = truncate(caption, maxContent)
+	return c.withRetry(ctx, func(ctx context.Context) error {
+		if c.isFallback() {
+			_, err := c.a.sendBot(ctx, c.channel, botMessage{Content: truncate("**"+displayName(from)+"** — "+caption, maxContent)}, files())
+			return err
+		}
+		w, err := c.a.webhook(ctx, c.parent)
+		if err != nil {
+			return err
+		}
+		_, err = c.a.execute(ctx, w, c.thread, c.render(from, caption, nil), files())
+		if isUnknownWebhook(err) {
+			c.a.dropWebhook(c.parent, w.ID)
+		}
+		return err
+	})
+}
+
+// withRetry runs a one-off request through the place's budget, riding out
+// a bounded number of 429s and unknown-webhook recreations.
+func (c *conv) withRetry(ctx context.Context, call func(context.Context) error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		sch := c.scheduler()
+		if err := sch.Wait(ctx); err != nil {
+			return err
+		}
+		err = call(ctx)
+		var rl *bot.RateLimitError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &rl):
+			sch.Penalize(rl.RetryAfter, rl.Global)
+		case errors.Is(err, errNoWebhooks):
+			c.setFallback(ctx)
+		case isUnknownWebhook(err):
+		default:
+			return err
+		}
+	}
+	return err
+}
+
+// render is a webhook message as a persona.
+func (c *conv) render(p bot.Persona, text string, buttons []bot.Button) webhookMessage {
+	return webhookMessage{
+		Content:    text,
+		Username:   personaName(p),
+		AvatarURL:  c.a.avatar(p),
+		Flags:      discordgo.MessageFlagsSuppressEmbeds,
+		Components: c.components(buttons),
+	}
+}
+
+// embed is a persona's bot message in the fallback.
+func (c *conv) embed(p bot.Persona, text string) []*discordgo.MessageEmbed {
+	e := &discordgo.MessageEmbed{
+		Author:      &discordgo.MessageEmbedAuthor{Name: personaName(p), IconURL: c.a.avatar(p)},
+		Description: text,
+	}
+	if v, err := strconv.ParseUint(strings.TrimPrefix(p.Color, "#"), 16, 32); err == nil {
+		e.Color = int(v)
+	}
+	return []*discordgo.MessageEmbed{e}
+}
+
+func (c *conv) components(buttons []bot.Button) []discordgo.MessageComponent {
+	if len(buttons) == 0 {
+		return nil
+	}
+	var row []discordgo.MessageComponent
+	for _, b := range buttons {
+		style := discordgo.SecondaryButton
+		if b.ID == "stop" {
+			style = discordgo.DangerButton
+		}
+		row = append(row, discordgo.Button{Label: b.Label, Style: style, CustomID: customID(b.ID, c.channel)})
+	}
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: row}}
+}
+
+func (a *Adapter) avatar(p bot.Persona) string {
+	if p.AvatarURL != "" {
+		return p.AvatarURL
+	}
+	if a.o.AvatarURL != nil {
+		return a.o.AvatarURL(p)
+	}
+	return ""
+}
+
+// personaName is a webhook username: emoji, name and role, without the
+// words Discord refuses, at most 80 characters.
+func personaName(p bot.Persona) string {
+	n := strings.TrimSpace(p.Name)
+	if p.Emoji != "" {
+		n = p.Emoji + " " + n
+	}
+	if p.Role != "" && !p.Moderator {
+		n += " · " + p.Role
+	}
+	n = truncate(sanitizeName(strings.TrimSpace(n)), 80)
+	if n == "" {
+		return webhookName
+	}
+	return n
+}
+
+func displayName(p bot.Persona) string { return sanitizeName(p.Name) }
+
+// sanitizeName breaks "discord" and "clyde" (any case), which Discord
+// refuses in webhook usernames.
+func sanitizeName(s string) string {
+	for _, w := range []struct{ bad, pos string }{{"discord", "o"}, {"clyde", "y"}} {
+		for {
+			i := strings.Index(strings.ToLower(s), w.bad)
+			if i < 0 {
+				break
+			}
+			j := i + strings.Index(w.bad, w.pos)
+			repl := "0"
+			if w.pos == "y" {
+				repl = "i"
+			}
+			s = s[:j] + repl + s[j+1:]
+		}
+	}
+	return s
+}
+
+// truncate cuts s to at most n runes, marking the cut with "…".
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// botMessage is a message sent as the bot itself.
+type botMessage struct {
+	Content         string                            `json:"content,omitempty"`
+	Embeds          []*discordgo.MessageEmbed         `json:"embeds,omitempty"`
+	Components      *[]discordgo.MessageComponent     `json:"components,omitempty"`
+	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
+	Reference       *discordgo.MessageReference       `json:"message_reference,omitempty"`
+}
+
+func (a *Adapter) sendBot(ctx context.Context, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
+	m.AllowedMentions = noMentions()
+	var body jsonBody
+	var err error
+	if len(files) > 0 {
+		body.ct, body.data, err = discordgo.MultipartBodyWithJSON(m, files)
+	} else {
+		body, err = jsonOf(m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode message: %w", err)
+	}
+	msg := &discordgo.Message{}
+	if err := a.call(ctx, http.MethodPost, discordgo.EndpointChannelMessages(channel), body, msg); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+func (a *Adapter) editBot(ctx context.Context, channel, id string, m botMessage) error {
+	m.AllowedMentions = noMentions()
+	body, err := jsonOf(m)
+	if err != nil {
+		return fmt.Errorf("encode message edit: %w", err)
+	}
+	return a.call(ctx, http.MethodPatch, discordgo.EndpointChannelMessage(channel, id), body, nil)
+}

@@ -1,0 +1,260 @@
+package discord
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// Interaction callback types (Discord's numbers).
+const (
+	respondDeferred       = discordgo.InteractionResponseDeferredChannelMessageWithSource
+	respondUpdateMessage  = discordgo.InteractionResponseUpdateMessage
+	respondModal          = discordgo.InteractionResponseModal
+	interactionDeadline   = 3 * time.Second
+	customPrefix          = "tr"
+	customSep             = ":"
+	maxCustomID           = 100
+	actKeep, actEdit      = "keep", "edit"
+	actSkip, actKeywords  = "skip", "kw"
+	keywordsInput         = "keywords"
+	ephemeral             = discordgo.MessageFlagsEphemeral
+	sorry                 = "Sorry, something went wrong. Please try again."
+	questionClosedMessage = "This question is closed: the table has moved on."
+)
+
+// customID is a compact button ID that survives restarts:
+// "tr:<action>:<channel id>".
+func customID(action, channel string) string {
+	id := customPrefix + customSep + action + customSep + channel
+	if len(id) > maxCustomID {
+		id = id[:maxCustomID]
+	}
+	return id
+}
+
+func parseCustomID(id string) (action, channel string, ok bool) {
+	parts := strings.SplitN(id, customSep, 3)
+	if len(parts) != 3 || parts[0] != customPrefix {
+		return "", "", false
+	}
+	return parts[1], parts[2], true
+}
+
+func (a *Adapter) onInteraction(ctx context.Context, i *discordgo.Interaction) {
+	switch i.Type {
+	case discordgo.InteractionApplicationCommand:
+		a.onCommand(ctx, i)
+	case discordgo.InteractionMessageComponent:
+		a.onComponent(ctx, i)
+	case discordgo.InteractionModalSubmit:
+		a.onModal(ctx, i)
+	}
+}
+
+// respond sends the interaction's first response within Discord's 3 s.
+func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse) error {
+	if r.Data != nil && r.Type != respondModal {
+		r.Data.AllowedMentions = noMentions()
+	}
+	ctx, cancel := context.WithTimeout(ctx, interactionDeadline)
+	defer cancel()
+	body, err := jsonOf(r)
+	if err != nil {
+		return fmt.Errorf("encode interaction response: %w", err)
+	}
+	if err := a.call(ctx, http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), body, nil); err != nil {
+		return fmt.Errorf("respond to interaction: %w", err)
+	}
+	return nil
+}
+
+func (a *Adapter) deferReply(ctx context.Context, i *discordgo.Interaction, public bool) error {
+	data := &discordgo.InteractionResponseData{}
+	if !public {
+		data.Flags = ephemeral
+	}
+	return a.respond(ctx, i, &discordgo.InteractionResponse{Type: respondDeferred, Data: data})
+}
+
+// onCommand serves /roundtable <sub>: defer at once, run the handler, then
+// edit the deferred response with the Reply.
+func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
+	req, attachment, ok := parseCommand(i.ApplicationCommandData())
+	if !ok {
+		return
+	}
+	log := a.log.With("channel", i.ChannelID, "command", string(req.Command))
+	if err := a.deferReply(ctx, i, publicReply[req.Command]); err != nil {
+		log.Warn("defer failed", "err", err)
+		return
+	}
+	req.User = interactionUser(i)
+	req.Channel = chanKey(a.sessionChannel(i.ChannelID))
+	suffix := ""
+	if req.Command == bot.CmdStart {
+		if attachment != "" {
+			if at := i.ApplicationCommandData().Resolved; at != nil && at.Attachments[attachment] != nil {
+				img, err := a.download(ctx, at.Attachments[attachment])
+				if err != nil {
+					log.Warn("attachment download failed", "err", err)
+					a.editOriginal(ctx, i, bot.Reply{Text: "I couldn't download that picture; try a smaller image."})
+					return
+				}
+				req.Image = img
+			}
+		}
+		c, err := a.startPlace(ctx, i.ChannelID, req.Text)
+		if err != nil {
+			log.Warn("open session place", "err", err)
+			a.editOriginal(ctx, i, bot.Reply{Text: "I couldn't set up the table here. Check that I may send messages and manage webhooks in this channel."})
+			return
+		}
+		req.Channel, req.Conv = chanKey(c.channel), c
+		if c.channel != i.ChannelID {
+			suffix = "\n<#" + c.channel + ">"
+		}
+	}
+	reply, err := a.h.Handle(ctx, req)
+	if err != nil {
+		log.Warn("handler failed", "err", err)
+		reply = bot.Reply{Text: sorry}
+	}
+	if reply.Text != "" {
+		reply.Text += suffix
+	}
+	a.editOriginal(ctx, i, reply)
+}
+
+// startPlace opens a session's place for a slash command: in a thread the
+// command ran in, else a thread from a starter message, else the channel.
+func (a *Adapter) startPlace(ctx context.Context, channelID, topic string) (*conv, error) {
+	ch, err := a.channel(ctx, channelID)
+	if err != nil {
+		return nil, err
+	}
+	if ch.IsThread() || ch.Type == discordgo.ChannelTypeDM || ch.Type == discordgo.ChannelTypeGroupDM {
+		return a.openPlace(ctx, channelID, "", topic)
+	}
+	starter, err := a.sendBot(ctx, channelID, botMessage{Content: truncate("🪑 **Roundtable** — "+topic, maxContent)}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("post starter message: %w", err)
+	}
+	return a.openPlace(ctx, channelID, starter.ID, topic)
+}
+
+// editOriginal replaces the deferred response with the reply; a file goes
+// with it (zipped or split to stay under 10 MiB, extra parts as followups).
+func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r bot.Reply) {
+	text := truncate(r.Text, maxContent)
+	if text == "" && r.File == nil {
+		text = "Done."
+	}
+	var files []*discordgo.File
+	if r.File != nil {
+		files = uploadFiles(*r.File)
+	}
+	m := webhookMessage{Content: text}
+	url := discordgo.EndpointWebhookMessage(a.app(), i.Token, "@original")
+	if err := a.sendInteraction(ctx, http.MethodPatch, url, m, files[:min(1, len(files))]); err != nil {
+		a.log.Warn("edit interaction response", "err", err)
+		return
+	}
+	for _, f := range files[min(1, len(files)):] {
+		u := discordgo.EndpointWebhookToken(a.app(), i.Token) + "?wait=true"
+		if err := a.sendInteraction(ctx, http.MethodPost, u, webhookMessage{}, []*discordgo.File{f}); err != nil {
+			a.log.Warn("send interaction followup", "err", err)
+			return
+		}
+	}
+}
+
+func (a *Adapter) sendInteraction(ctx context.Context, method, url string, m webhookMessage, files []*discordgo.File) error {
+	m.AllowedMentions = noMentions()
+	var body jsonBody
+	var err error
+	if len(files) > 0 {
+		body.ct, body.data, err = discordgo.MultipartBodyWithJSON(m, files)
+	} else {
+		body, err = jsonOf(m)
+	}
+	if err != nil {
+		return fmt.Errorf("encode interaction message: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		err = a.call(ctx, method, url, body, nil)
+		rl, limited := err.(*bot.RateLimitError)
+		if !limited || attempt >= 3 {
+			return err
+		}
+		if err := a.o.Clock.Sleep(ctx, rl.RetryAfter); err != nil {
+			return err
+		}
+	}
+}
+
+// uploadFiles keeps a file under Discord's 10 MiB: as is, zipped, or the
+// zip split into numbered parts.
+func uploadFiles(f bot.Attachment) []*discordgo.File {
+	one := func(name, mime string, data []byte) *discordgo.File {
+		return &discordgo.File{Name: name, ContentType: mime, Reader: bytes.NewReader(data)}
+	}
+	if len(f.Data) <= maxUpload {
+		return []*discordgo.File{one(f.Name, f.MIME, f.Data)}
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	if w, err := zw.Create(f.Name); err == nil {
+		_, _ = w.Write(f.Data)
+	}
+	_ = zw.Close()
+	data := buf.Bytes()
+	if len(data) <= maxUpload {
+		return []*discordgo.File{one(f.Name+".zip", "application/zip", data)}
+	}
+	var parts []*discordgo.File
+	for n := 1; len(data) > 0; n++ {
+		k := min(maxUpload, len(data))
+		parts = append(parts, one(fmt.Sprintf("%s.zip.%03d", f.Name, n), "application/octet-stream", data[:k]))
+		data = data[k:]
+	}
+	return parts
+}
+
+// onComponent serves buttons: Stop (and other commands) on the board, Keep,
+// Edit and Skip on the people's turn.
+func (a *Adapter) onComponent(ctx context.Context, i *discordgo.Interaction) {
+	act, channel, ok := parseCustomID(i.MessageComponentData().CustomID)
+	if !ok {
+		return
+	}
+	switch act {
+	case actKeep, actSkip, actEdit:
+		a.onAskButton(ctx, i, act, channel)
+		return
+	}
+	cmd := bot.Command(act)
+	switch cmd {
+	case bot.CmdStop, bot.CmdStatus, bot.CmdExport, bot.CmdHelp, bot.CmdPersonas:
+	default:
+		return
+	}
+	if err := a.deferReply(ctx, i, false); err != nil {
+		a.log.Warn("defer failed", "err", err)
+		return
+	}
+	reply, err := a.h.Handle(ctx, bot.Request{Command: cmd, Channel: chanKey(channel), User: interactionUser(i), Options: map[string]string{}})
+	if err != nil {
+		a.log.Warn("handler failed", "err", err, "command", string(cmd))
+		reply = bot.Reply{Text: sorry}
+	}
+	a.editOriginal(ctx, i, reply)
+}

@@ -1,0 +1,210 @@
+package discord
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/tableround/tableround/bot"
+)
+
+var mentionRe = regexp.MustCompile(`<@!?(\d+)>`)
+
+// onMessage turns a mention of the bot into CmdStart (or CmdSay inside a
+// session thread), and with DISCORD_MESSAGE_CONTENT plain messages in a
+// session thread into CmdSay. Bots and webhooks (our personas) are ignored.
+func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
+	if m.Author == nil || m.Author.Bot || m.WebhookID != "" {
+		return
+	}
+	me := a.id()
+	mentioned := false
+	for _, u := range m.Mentions {
+		mentioned = mentioned || u.ID == me
+	}
+	inSession := a.isSessionThread(m.ChannelID)
+	if !mentioned && !(a.cfg.MessageContent && inSession) {
+		return
+	}
+	text := strings.TrimSpace(mentionRe.ReplaceAllStringFunc(m.Content, func(s string) string {
+		if mentionRe.FindStringSubmatch(s)[1] == me {
+			return ""
+		}
+		return s
+	}))
+	user := bot.User{ID: m.Author.ID, Name: userName(m.Author)}
+	log := a.log.With("channel", m.ChannelID, "user", user.ID)
+
+	img, err := a.firstImage(ctx, m.Attachments)
+	if err != nil {
+		log.Warn("attachment download failed", "err", err)
+		a.replyTo(ctx, m, "I couldn't download that picture; try again, or send a smaller image.")
+		return
+	}
+	if inSession {
+		c, err := a.placeIn(ctx, m.ChannelID)
+		if err != nil {
+			log.Warn("prepare session place", "err", err)
+			return
+		}
+		if text == "" && img == nil {
+			return
+		}
+		reply, err := a.h.Handle(ctx, bot.Request{Command: bot.CmdSay, Channel: chanKey(m.ChannelID), User: user, Text: text, Image: img, Conv: c})
+		a.answerMessage(ctx, log, m, m.ChannelID, reply, err)
+		return
+	}
+	req := bot.Request{Command: bot.CmdStart, User: user, Text: text, Image: img}
+	if text == "" && img == nil {
+		req.Command = bot.CmdHelp
+		req.Channel = chanKey(m.ChannelID)
+		reply, err := a.h.Handle(ctx, req)
+		a.answerMessage(ctx, log, m, "", reply, err)
+		return
+	}
+	c, err := a.openPlace(ctx, m.ChannelID, m.ID, text)
+	if err != nil {
+		log.Warn("open session place", "err", err)
+		a.replyTo(ctx, m, "I couldn't set up the table here. Check that I may send messages and manage webhooks in this channel.")
+		return
+	}
+	req.Channel, req.Conv = chanKey(c.channel), c
+	reply, err := a.h.Handle(ctx, req)
+	home := ""
+	if c.thread != "" && c.thread != m.ChannelID {
+		home = c.thread
+	}
+	a.answerMessage(ctx, log, m, home, reply, err)
+}
+
+// answerMessage posts a Reply in the session thread (home) or as a reply to
+// the trigger message.
+func (a *Adapter) answerMessage(ctx context.Context, log interface{ Warn(string, ...any) }, m *discordgo.Message, home string, reply bot.Reply, err error) {
+	if err != nil {
+		log.Warn("handler failed", "err", err)
+		reply = bot.Reply{Text: "Sorry, something went wrong. Please try again."}
+	}
+	if reply.Text == "" && reply.File == nil {
+		return
+	}
+	var files []*discordgo.File
+	if reply.File != nil {
+		files = uploadFiles(*reply.File)[:1]
+	}
+	msg := botMessage{Content: truncate(reply.Text, maxContent)}
+	ch := home
+	if ch == "" {
+		ch = m.ChannelID
+		msg.Reference = &discordgo.MessageReference{MessageID: m.ID, ChannelID: m.ChannelID, FailIfNotExists: new(bool)}
+	}
+	if _, err := a.sendBot(ctx, ch, msg, files); err != nil {
+		log.Warn("reply failed", "err", err)
+	}
+}
+
+func (a *Adapter) replyTo(ctx context.Context, m *discordgo.Message, text string) {
+	a.answerMessage(ctx, a.log, m, "", bot.Reply{Text: text}, nil)
+}
+
+// openPlace makes the place of a new session: a thread started from the
+// trigger message when permitted, the thread itself when triggered in one,
+// else the channel.
+func (a *Adapter) openPlace(ctx context.Context, channelID, messageID, topic string) (*conv, error) {
+	ch, err := a.channel(ctx, channelID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case ch.Type == discordgo.ChannelTypeDM || ch.Type == discordgo.ChannelTypeGroupDM:
+		return a.newConv(ctx, channelID, "", "")
+	case ch.IsThread():
+		a.rememberThread(channelID, ch.ParentID)
+		return a.newConv(ctx, channelID, ch.ParentID, channelID)
+	}
+	name := truncate(strings.Join(strings.Fields(topic), " "), 100)
+	if name == "" {
+		name = "Roundtable"
+	}
+	body, _ := jsonOf(map[string]any{"name": name, "auto_archive_duration": 1440})
+	th := &discordgo.Channel{}
+	if err := a.call(ctx, http.MethodPost, discordgo.EndpointChannelMessageThread(channelID, messageID), body, th); err != nil {
+		a.log.Info("cannot open a thread, the session runs in the channel", "channel", channelID, "err", err)
+		return a.newConv(ctx, channelID, channelID, "")
+	}
+	a.rememberThread(th.ID, channelID)
+	return a.newConv(ctx, th.ID, channelID, th.ID)
+}
+
+// placeIn is the conversation of an existing session thread or channel.
+func (a *Adapter) placeIn(ctx context.Context, channelID string) (*conv, error) {
+	ch, err := a.channel(ctx, channelID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case ch.Type == discordgo.ChannelTypeDM || ch.Type == discordgo.ChannelTypeGroupDM:
+		return a.newConv(ctx, channelID, "", "")
+	case ch.IsThread():
+		return a.newConv(ctx, channelID, ch.ParentID, channelID)
+	}
+	return a.newConv(ctx, channelID, channelID, "")
+}
+
+// firstImage downloads the first image attachment at once (URLs expire),
+// capped in size. nil when there is none.
+func (a *Adapter) firstImage(ctx context.Context, atts []*discordgo.MessageAttachment) (*bot.Attachment, error) {
+	for _, at := range atts {
+		if isImage(at) {
+			return a.download(ctx, at)
+		}
+	}
+	return nil, nil
+}
+
+func isImage(at *discordgo.MessageAttachment) bool {
+	if strings.HasPrefix(at.ContentType, "image/") {
+		return true
+	}
+	n := strings.ToLower(at.Filename)
+	for _, ext := range []string{".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".heic", ".heif"} {
+		if strings.HasSuffix(n, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Adapter) download(ctx context.Context, at *discordgo.MessageAttachment) (*bot.Attachment, error) {
+	if int64(at.Size) > a.o.MaxImageBytes {
+		return nil, fmt.Errorf("attachment %s is %d bytes, over the %d cap", at.Filename, at.Size, a.o.MaxImageBytes)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, at.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("download attachment: %w", err)
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download attachment %s: %w", at.Filename, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download attachment %s: HTTP %d", at.Filename, resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, a.o.MaxImageBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("download attachment %s: %w", at.Filename, err)
+	}
+	if int64(len(data)) > a.o.MaxImageBytes {
+		return nil, fmt.Errorf("attachment %s is over the %d byte cap", at.Filename, a.o.MaxImageBytes)
+	}
+	mime := at.ContentType
+	if mime == "" {
+		mime = http.DetectContentType(data)
+	}
+	return &bot.Attachment{Name: at.Filename, MIME: mime, Data: data}, nil
+}

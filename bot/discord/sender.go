@@ -1,0 +1,118 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// sender is the bot.Sender of one persona message: webhook execute and
+// per-message PATCH (never discordgo's shared webhook-edit bucket), or bot
+// messages with an embed author in the fallback.
+type sender struct {
+	c    *conv
+	post bot.Post
+
+	mu    sync.Mutex
+	sent  int
+	hooks map[string]*discordgo.Webhook // message → the webhook that wrote it
+	remap map[string]string             // message → its re-post after the webhook was recreated
+}
+
+var _ bot.Sender = (*sender)(nil)
+
+func (s *sender) Send(ctx context.Context, text string) (string, error) {
+	s.mu.Lock()
+	first := s.sent == 0
+	s.mu.Unlock()
+	var buttons []bot.Button
+	if first {
+		buttons = s.post.Buttons
+	}
+	id, err := s.create(ctx, text, buttons)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.sent++
+	s.mu.Unlock()
+	return id, nil
+}
+
+// create posts a new message, recreating the webhook once if Discord says
+// it is unknown, and falling back to bot messages without the permission.
+func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) (string, error) {
+	c := s.c
+	for attempt := 0; ; attempt++ {
+		if c.isFallback() {
+			comps := c.components(buttons)
+			m := botMessage{Embeds: c.embed(s.post.From, text)}
+			if comps != nil {
+				m.Components = &comps
+			}
+			msg, err := c.a.sendBot(ctx, c.channel, m, nil)
+			if err != nil {
+				return "", gone(err)
+			}
+			return msg.ID, nil
+		}
+		w, err := c.a.webhook(ctx, c.parent)
+		if errors.Is(err, errNoWebhooks) {
+			c.setFallback(ctx)
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		msg, err := c.a.execute(ctx, w, c.thread, c.render(s.post.From, text, buttons), nil)
+		if isUnknownWebhook(err) && attempt == 0 {
+			c.a.log.Warn("webhook is gone, recreating it", "channel", c.parent)
+			c.a.dropWebhook(c.parent, w.ID)
+			continue
+		}
+		if err != nil {
+			return "", gone(err)
+		}
+		s.mu.Lock()
+		s.hooks[msg.ID] = w
+		s.mu.Unlock()
+		return msg.ID, nil
+	}
+}
+
+func (s *sender) Edit(ctx context.Context, id, text string) error {
+	c := s.c
+	s.mu.Lock()
+	if r, ok := s.remap[id]; ok {
+		id = r
+	}
+	w := s.hooks[id]
+	s.mu.Unlock()
+	if w == nil { // a bot message (fallback)
+		return gone(c.a.editBot(ctx, c.channel, id, botMessage{Embeds: c.embed(s.post.From, text)}))
+	}
+	err := c.a.editHook(ctx, w, c.thread, id, webhookMessage{Content: text, Flags: discordgo.MessageFlagsSuppressEmbeds})
+	if !isUnknownWebhook(err) {
+		return gone(err)
+	}
+	// The webhook was deleted: its messages cannot be edited any more.
+	// Post the text anew through a fresh webhook and edit that from now on.
+	c.a.dropWebhook(c.parent, w.ID)
+	nid, err := s.create(ctx, text, nil)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for old, cur := range s.remap {
+		if cur == id {
+			s.remap[old] = nid
+		}
+	}
+	s.remap[id] = nid
+	s.mu.Unlock()
+	return nil
+}
