@@ -98,6 +98,9 @@ func humanBytes(n int64) string {
 }
 
 func megapixels(n int64) string {
+	if n < 100_000 {
+		return fmt.Sprintf("%d pixels", n)
+	}
 	return trimZero(fmt.Sprintf("%.1f", float64(n)/1e6)) + " MP"
 }
 

@@ -12,6 +12,7 @@ package imagepipe
 
 import (
 	"context"
+	"errors"
 	"math"
 	"runtime"
 	"sync"
@@ -130,7 +131,9 @@ func Prepare(ctx context.Context, data []byte, opt Options) (*Result, error) {
 		return nil, err
 	}
 	out, err := encode(small, opt)
-	if err != nil {
+	if errors.Is(err, ErrCannotFit) {
+		return nil, newError(ErrCannotFit, format, n, nil)
+	} else if err != nil {
 		return nil, newError(ErrCannotFit, format, n, err)
 	}
 	b := out.img.Bounds()
