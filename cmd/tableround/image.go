@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/tableround/tableround/imagepipe"
+)
+
+const imageUsage = "usage: tableround image prepare IN [OUT]"
+
+// imageReport is what `tableround image prepare` prints: the prepared
+// image as the vision model will receive it, and where it was written.
+type imageReport struct {
+	In  string `json:"in"`
+	Out string `json:"out,omitempty"`
+	*imagepipe.Result
+}
+
+// runImage handles `tableround image prepare IN [OUT]`: it prepares IN with
+// the default limits, writes the result to OUT when given, and prints a
+// JSON report. Exit codes: 0 ok, 1 bad input or I/O failure, 2 usage.
+func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) < 2 || len(args) > 3 || args[0] != "prepare" {
+		fmt.Fprintln(stderr, imageUsage)
+		return 2
+	}
+	in, out := args[1], ""
+	if len(args) == 3 {
+		out = args[2]
+	}
+	opt := imagepipe.DefaultOptions()
+	data, err := readCapped(in, opt.MaxInputBytes)
+	if err != nil {
+		fmt.Fprintf(stderr, "tableround image prepare: %v\n", err)
+		return 1
+	}
+	res, err := imagepipe.Prepare(ctx, data, opt)
+	if err != nil {
+		fmt.Fprintf(stderr, "tableround image prepare: %s: %s (%v)\n", in, imagepipe.UserMessage(err), err)
+		return 1
+	}
+	if out != "" {
+		if err := os.WriteFile(out, res.Data, 0o644); err != nil {
+			fmt.Fprintf(stderr, "tableround image prepare: write output: %v\n", err)
+			return 1
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(imageReport{In: in, Out: out, Result: res}); err != nil {
+		fmt.Fprintf(stderr, "tableround image prepare: write report: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// readCapped reads at most limit+1 bytes of the file, so that an oversized
+// input is rejected by imagepipe without being read whole.
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open input: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read input: %w", err)
+	}
+	return data, nil
+}
