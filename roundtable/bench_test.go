@@ -35,7 +35,7 @@ func (nopConv) SendImage(context.Context, bot.Persona, bot.Attachment, string) e
 func (nopConv) AskKeywords(_ context.Context, q bot.Question) (bot.Answer, error) {
 	return bot.Answer{Action: bot.ActionKeep, Keywords: q.Keywords}, nil
 }
-func (nopStream) Update(string)                        {}
+func (nopStream) Update(string)                       {}
 func (nopStream) Close(context.Context, string) error { return nil }
 
 // BenchmarkStreamedToken is the engine's overhead per streamed token: the

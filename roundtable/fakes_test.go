@@ -37,7 +37,9 @@ func (m *memStore) CreateSession(_ context.Context, s memory.Session) error {
 	m.sessions[s.ID] = s
 	return nil
 }
-func (m *memStore) UpdateSession(_ context.Context, s memory.Session) error { return m.CreateSession(nil, s) }
+func (m *memStore) UpdateSession(_ context.Context, s memory.Session) error {
+	return m.CreateSession(nil, s)
+}
 func (m *memStore) GetSession(_ context.Context, id string) (memory.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -47,7 +49,9 @@ func (m *memStore) GetSession(_ context.Context, id string) (memory.Session, err
 	}
 	return s, nil
 }
-func (m *memStore) ListSessions(context.Context, string, int) ([]memory.Session, error) { return nil, nil }
+func (m *memStore) ListSessions(context.Context, string, int) ([]memory.Session, error) {
+	return nil, nil
+}
 func (m *memStore) Append(_ context.Context, id string, ev memory.Event) (memory.Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
