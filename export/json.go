@@ -1,0 +1,98 @@
+package export
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/tableround/tableround/memory"
+)
+
+// SchemaVersion is the "schema_version" of the JSON export (README.md).
+const SchemaVersion = 1
+
+// Document is the JSON export, schema_version 1:
+//
+//	{
+//	  "schema_version": 1,
+//	  "session": {memory.Session: id, channel, topic, language, pack, status, ...},
+//	  "demo": true|false,           // ran on the built-in demo model
+//	  "model": "...",
+//	  "seats": [{id, name, role, emoji, color, model}],
+//	  "stages": [{"name": "discussion", "title": "Discussion", "events": [memory.Event...]}],
+//	  "end": {status, input_tokens, output_tokens, cost_usd, calls} | absent,
+//	  "usage": {input_tokens, output_tokens, cost_usd, calls},
+//	  "images": [{blob, mime, width, height, data_base64 | missing: true}]
+//	}
+//
+// Events keep their seq, time, type, stage, seat, name, text and data
+// (the payload of memory/events.go for their type). The session and end
+// events are lifted out of the stages into "seats", "demo", "model" and
+// "end".
+type Document struct {
+	SchemaVersion int                `json:"schema_version"`
+	Session       memory.Session     `json:"session"`
+	Demo          bool               `json:"demo"`
+	Model         string             `json:"model,omitempty"`
+	Seats         []memory.SeatInfo  `json:"seats"`
+	Stages        []Stage            `json:"stages"`
+	End           *memory.SessionEnd `json:"end,omitempty"`
+	Usage         Usage              `json:"usage"`
+	Images        []Image            `json:"images"`
+}
+
+// Stage is one stage and its events, in log order.
+type Stage struct {
+	Name   string         `json:"name"`
+	Title  string         `json:"title"`
+	Events []memory.Event `json:"events"`
+}
+
+// Usage is the session's token and cost totals.
+type Usage struct {
+	InputTokens  int     `json:"input_tokens"`
+	OutputTokens int     `json:"output_tokens"`
+	CostUSD      float64 `json:"cost_usd"`
+	Calls        int     `json:"calls"`
+}
+
+// Image is an image of the session with its bytes, when still stored.
+type Image struct {
+	memory.ImageRef
+	Data    []byte `json:"data_base64,omitempty"`
+	Missing bool   `json:"missing,omitempty"`
+}
+
+func renderJSON(w io.Writer, d *doc) error {
+	out := Document{
+		SchemaVersion: SchemaVersion, Session: d.Session, Demo: d.Demo, Model: d.Start.Model,
+		Seats: d.Start.Seats, End: d.End, Stages: []Stage{}, Images: []Image{},
+		Usage: Usage{d.Session.InputTokens, d.Session.OutputTokens, d.Session.CostUSD, d.Session.Calls},
+	}
+	if out.Seats == nil {
+		out.Seats = []memory.SeatInfo{}
+	}
+	if e := d.End; e != nil {
+		out.Usage = Usage{e.InputTokens, e.OutputTokens, e.CostUSD, e.Calls}
+	}
+	if out.Model == "" {
+		out.Model = d.Session.Model
+	}
+	for _, st := range d.Stages {
+		events := st.Events
+		if events == nil {
+			events = []memory.Event{}
+		}
+		out.Stages = append(out.Stages, Stage{Name: st.Name, Title: st.Title, Events: events})
+	}
+	for _, img := range d.Images {
+		ref := img.Ref
+		if img.MIME != "" {
+			ref.MIME = img.MIME
+		}
+		out.Images = append(out.Images, Image{ImageRef: ref, Data: img.Data, Missing: img.Data == nil})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(true)
+	return enc.Encode(out)
+}
