@@ -1,0 +1,325 @@
+// Package discordfake is an in-process Discord: the REST routes and a
+// minimal gateway WebSocket that the discord adapter uses, enforcing
+// DESIGN §7's limits (50 requests/s per bot token, 5 requests per 2 s per
+// webhook, one edit per second per message) with real 429 bodies and
+// X-RateLimit-* headers. It records every message's content history, the
+// 429s it sent and every rule a client broke (a write without
+// allowed_mentions, content over 2000 characters), so tests and the load
+// tool can check a client against it. It is not a test-only package.
+package discordfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Limits are the platform budgets the fake enforces. Zero values disable
+// a limit.
+type Limits struct {
+	GlobalRequests  int           // per bot token per GlobalWindow
+	GlobalWindow    time.Duration //
+	WebhookRequests int           // per webhook per WebhookWindow
+	WebhookWindow   time.Duration //
+	EditInterval    time.Duration // between two edits of one message
+}
+
+// DiscordLimits are Discord's published figures (DESIGN §7).
+func DiscordLimits() Limits {
+	return Limits{GlobalRequests: 50, GlobalWindow: time.Second, WebhookRequests: 5, WebhookWindow: 2 * time.Second, EditInterval: time.Second}
+}
+
+// Options configure a Server.
+type Options struct {
+	Token  string // the bot token without "Bot "; empty accepts any
+	Limits Limits
+	Now    func() time.Time // the clock of the limits; time.Now when nil
+}
+
+// User is a person (or the bot) as the fake knows it.
+type User struct {
+	ID   string
+	Name string
+}
+
+// Channel is a guild channel or thread. Type follows Discord (0 text, 1
+// DM, 11 public thread).
+type Channel struct {
+	ID, GuildID, ParentID string
+	Type                  int
+	NoWebhooks            bool // the bot lacks Manage Webhooks here
+	NoThreads             bool // the bot may not create threads here
+}
+
+// File is an uploaded or attached file.
+type File struct {
+	Name, ContentType string
+	Data              []byte
+}
+
+// Message is a message with every content it had.
+type Message struct {
+	ID, ChannelID  string
+	AuthorID       string
+	WebhookID      string
+	Username       string // the webhook's username override or the author's
+	AvatarURL      string
+	Content        string
+	History        []string // content after the create and after every edit
+	Embeds         []map[string]any
+	EmbedHistory   []string // first embed's description, per write
+	Components     json.RawMessage
+	Flags          int
+	Files          []File
+	Edits          int
+	lastEdit       time.Time
+	attachmentURLs []map[string]any
+}
+
+// Webhook is a channel webhook.
+type Webhook struct {
+	ID, Token, ChannelID, ApplicationID, Name string
+}
+
+// Interaction is one INTERACTION_CREATE and what the client answered.
+type Interaction struct {
+	ID, Token, ChannelID string
+	Callbacks            []int // callback types, in order
+	Modal                map[string]any
+	Original             *Message // the deferred or immediate response
+	Followups            []*Message
+	Ephemeral            bool
+	source               string // the message a component sits on
+}
+
+// Server is a running fake.
+type Server struct {
+	o   Options
+	srv *httptest.Server
+	up  websocket.Upgrader
+
+	mu           sync.Mutex
+	nextID       int64
+	bot          User
+	appID        string
+	channels     map[string]*Channel
+	messages     map[string]*Message
+	order        []string
+	webhooks     map[string]*Webhook
+	hookCreates  int
+	interactions map[string]*Interaction // by token
+	attachments  map[string]File
+	commands     map[string]json.RawMessage // "global" or guild ID
+	violations   []string
+	limited      int
+	storm        int
+	stormAfter   float64
+	requests     map[string]int // "METHOD route" → count
+	global       map[string][]time.Time
+	hookUse      map[string][]time.Time
+	conns        map[*gwConn]bool
+	sessions     map[string]int64 // session ID → last seq
+	identifies   int
+	resumes      int
+}
+
+// New starts a fake on a free local port.
+func New(o Options) *Server {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{
+		o: o, nextID: 1_100_000_000_000_000_000,
+		channels: map[string]*Channel{}, messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
+		interactions: map[string]*Interaction{}, attachments: map[string]File{}, commands: map[string]json.RawMessage{},
+		requests: map[string]int{}, global: map[string][]time.Time{}, hookUse: map[string][]time.Time{},
+		conns: map[*gwConn]bool{}, sessions: map[string]int64{},
+	}
+	s.bot = User{ID: s.newID(), Name: "TableRound"}
+	s.appID = s.bot.ID
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the base to use as DISCORD_API_URL.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server and drops gateway connections.
+func (s *Server) Close() {
+	s.DropConnections()
+	s.srv.Close()
+}
+
+// Bot is the bot user (its ID is also the application ID).
+func (s *Server) Bot() User { return s.bot }
+
+func (s *Server) newID() string {
+	s.nextID++
+	return strconv.FormatInt(s.nextID, 10)
+}
+
+// NewID returns a fresh snowflake (for users, guilds, channels in tests).
+func (s *Server) NewID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newID()
+}
+
+// AddChannel registers a channel (an ID is made when empty) and returns it.
+func (s *Server) AddChannel(c Channel) Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.ID == "" {
+		c.ID = s.newID()
+	}
+	cc := c
+	s.channels[c.ID] = &cc
+	return c
+}
+
+// SetChannel changes a channel's permissions.
+func (s *Server) SetChannel(id string, noWebhooks, noThreads bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.channels[id]; c != nil {
+		c.NoWebhooks, c.NoThreads = noWebhooks, noThreads
+	}
+}
+
+// Channels returns the known channels (threads included).
+func (s *Server) Channels() []Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Channel
+	for _, c := range s.channels {
+		out = append(out, *c)
+	}
+	return out
+}
+
+// Messages returns copies of a channel's messages in creation order.
+func (s *Server) Messages(channelID string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, id := range s.order {
+		if m := s.messages[id]; m.ChannelID == channelID {
+			out = append(out, copyMessage(m))
+		}
+	}
+	return out
+}
+
+// Message returns a copy of one message.
+func (s *Server) Message(id string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.messages[id]
+	if !ok {
+		return Message{}, false
+	}
+	return copyMessage(m), true
+}
+
+func copyMessage(m *Message) Message {
+	c := *m
+	c.History = append([]string(nil), m.History...)
+	c.EmbedHistory = append([]string(nil), m.EmbedHistory...)
+	c.Files = append([]File(nil), m.Files...)
+	return c
+}
+
+// Webhooks returns a channel's webhooks.
+func (s *Server) Webhooks(channelID string) []Webhook {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Webhook
+	for _, w := range s.webhooks {
+		if w.ChannelID == channelID {
+			out = append(out, *w)
+		}
+	}
+	return out
+}
+
+// WebhookCreates counts webhooks created so far.
+func (s *Server) WebhookCreates() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hookCreates
+}
+
+// DeleteWebhook removes a webhook, as a moderator would.
+func (s *Server) DeleteWebhook(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.webhooks, id)
+}
+
+// RateLimited counts the 429s sent.
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited
+}
+
+// Storm makes the next n persona writes (webhook calls and bot message
+// writes) answer 429 with retry_after seconds.
+func (s *Server) Storm(n int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.storm, s.stormAfter = n, retryAfter.Seconds()
+}
+
+// Violations lists every rule a client broke.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.violations...)
+}
+
+// Requests counts requests by "METHOD route", e.g. "POST /channels/{id}/webhooks".
+func (s *Server) Requests(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[route]
+}
+
+// Commands returns the last bulk overwrite, for a guild or "global".
+func (s *Server) Commands(scope string) json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commands[scope]
+}
+
+// Interaction returns a copy of what the client answered to an interaction.
+func (s *Server) Interaction(token string) (Interaction, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.interactions[token]
+	if !ok {
+		return Interaction{}, false
+	}
+	c := *in
+	c.Callbacks = append([]int(nil), in.Callbacks...)
+	if in.Original != nil {
+		o := copyMessage(in.Original)
+		c.Original = &o
+	}
+	c.Followups = nil
+	for _, f := range in.Followups {
+		fc := copyMessage(f)
+		c.Followups = append(c.Followups, &fc)
+	}
+	return c, true
+}
+
+func (s *Server) violate(format string, args ...any) {
+	s.violations = append(s.violations, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,172 @@
+package discordfake
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// gwConn is one gateway connection.
+type gwConn struct {
+	ws      *websocket.Conn
+	wmu     sync.Mutex
+	session string
+	ready   bool
+}
+
+func (c *gwConn) send(v any) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.ws.WriteJSON(v)
+}
+
+type frame struct {
+	Op int             `json:"op"`
+	D  json.RawMessage `json:"d,omitempty"`
+	S  int64           `json:"s,omitempty"`
+	T  string          `json:"t,omitempty"`
+}
+
+// serveGateway speaks Hello, Identify → READY, Resume → RESUMED (or
+// Invalid Session), and heartbeat ACKs.
+func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	ws, err := s.up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := &gwConn{ws: ws}
+	s.mu.Lock()
+	s.conns[c] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		ws.Close()
+	}()
+	if c.send(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": 41250}}) != nil {
+		return
+	}
+	for {
+		var f frame
+		if err := ws.ReadJSON(&f); err != nil {
+			return
+		}
+		switch f.Op {
+		case 1:
+			_ = c.send(map[string]any{"op": 11})
+		case 2:
+			var id struct {
+				Token string `json:"token"`
+			}
+			_ = json.Unmarshal(f.D, &id)
+			if s.o.Token != "" && id.Token != "Bot "+s.o.Token {
+				c.wmu.Lock()
+				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4004, "Authentication failed."), time.Now().Add(time.Second))
+				c.wmu.Unlock()
+				return
+			}
+			s.mu.Lock()
+			s.identifies++
+			c.session = s.newID()
+			s.sessions[c.session] = 1
+			c.ready = true
+			s.mu.Unlock()
+			_ = c.send(map[string]any{"op": 0, "s": 1, "t": "READY", "d": map[string]any{
+				"v": 9, "session_id": c.session,
+				"user":        map[string]any{"id": s.bot.ID, "username": s.bot.Name, "bot": true},
+				"application": map[string]any{"id": s.appID, "flags": 0},
+				"guilds":      []any{},
+			}})
+		case 6:
+			var res struct {
+				SessionID string `json:"session_id"`
+				Seq       int64  `json:"seq"`
+			}
+			_ = json.Unmarshal(f.D, &res)
+			s.mu.Lock()
+			seq, ok := s.sessions[res.SessionID]
+			if ok {
+				s.resumes++
+				c.session = res.SessionID
+				c.ready = true
+			}
+			s.mu.Unlock()
+			if !ok {
+				_ = c.send(map[string]any{"op": 9, "d": false})
+				continue
+			}
+			_ = c.send(map[string]any{"op": 0, "s": seq, "t": "RESUMED", "d": map[string]any{}})
+		}
+	}
+}
+
+// Dispatch sends an event to every identified connection.
+func (s *Server) Dispatch(event string, data any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	var conns []*gwConn
+	var seqs []int64
+	for c := range s.conns {
+		if c.ready {
+			s.sessions[c.session]++
+			conns = append(conns, c)
+			seqs = append(seqs, s.sessions[c.session])
+		}
+	}
+	s.mu.Unlock()
+	for i, c := range conns {
+		if err := c.send(frame{Op: 0, S: seqs[i], T: event, D: raw}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Connected reports how many connections have identified or resumed.
+func (s *Server) Connected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.conns {
+		if c.ready {
+			n++
+		}
+	}
+	return n
+}
+
+// Identifies and Resumes count gateway logins.
+func (s *Server) Identifies() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.identifies
+}
+
+// Resumes counts successful resumes.
+func (s *Server) Resumes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resumes
+}
+
+// DropConnections cuts every gateway connection without a close frame, as
+// a network failure would; clients resume.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	var conns []*gwConn
+	for c := range s.conns {
+		conns = append(conns, c)
+		c.ready = false
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.ws.NetConn().Close()
+	}
+}
