@@ -103,7 +103,9 @@ func mdImageLink(img image, opts Options) (string, error) {
 	if opts.ImageLink == nil {
 		return img.Ref.Blob, nil
 	}
-	return opts.ImageLink(img.Ref, img.Data)
+	ref := img.Ref
+	ref.MIME = img.MIME // sniffed, so the file gets the right extension
+	return opts.ImageLink(ref, img.Data)
 }
 
 // mdQuote quotes text line by line and ends with a blank line. "<" is
