@@ -9,9 +9,9 @@ import (
 )
 
 // preShrinkMargin is how much larger than the target the box-filtered
-// intermediate stays, so that the final Lanczos pass still does the fine
-// filtering while the box pass does the bulk of the reduction cheaply.
-const preShrinkMargin = 1.2
+// intermediate must stay; the box pass does the bulk of the reduction
+// cheaply and the final Lanczos pass the last (< 2×) step and the filtering.
+const preShrinkMargin = 1.0
 
 // fitSize returns the size of a w×h image scaled to fit maxSide; images
 // already small enough keep their size.
@@ -68,12 +68,14 @@ func boxShrink(img image.Image, dw, dh int) *image.NRGBA {
 	dst := getNRGBA((b.Dx()+k-1)/k, (b.Dy()+k-1)/k)
 	switch n := img.(type) {
 	case *image.NRGBA:
-		boxNRGBA(n, k, dst)
+		boxNRGBA(n, k, dst, false)
+	case *image.RGBA:
+		boxNRGBA((*image.NRGBA)(n), k, dst, true)
 	default:
 		if isYCbCr {
 			boxYCbCr(m, k, dst)
 		} else {
-			boxNRGBA(imaging.Clone(img), k, dst)
+			boxNRGBA(imaging.Clone(img), k, dst, false)
 		}
 	}
 	return dst
@@ -209,8 +211,9 @@ func spans(w, k, n int) []span {
 }
 
 // boxNRGBA averages with alpha weighting, so transparent pixels do not
-// darken their neighbours' colour.
-func boxNRGBA(src *image.NRGBA, k int, dst *image.NRGBA) {
+// darken their neighbours' colour. premul says src holds premultiplied
+// (image.RGBA) pixels, which are already weighted.
+func boxNRGBA(src *image.NRGBA, k int, dst *image.NRGBA, premul bool) {
 	b := src.Rect
 	dw, dh := dst.Rect.Dx(), dst.Rect.Dy()
 	cols := spans(b.Dx(), k, dw)
@@ -227,6 +230,13 @@ func boxNRGBA(src *image.NRGBA, k int, dst *image.NRGBA) {
 					for x := c.x0; x < c.x1; x++ {
 						p := row[4*x : 4*x+4 : 4*x+4]
 						a := uint64(p[3])
+						if premul {
+							s[0] += uint64(p[0]) * 255
+							s[1] += uint64(p[1]) * 255
+							s[2] += uint64(p[2]) * 255
+							s[3] += a
+							continue
+						}
 						s[0] += uint64(p[0]) * a
 						s[1] += uint64(p[1]) * a
 						s[2] += uint64(p[2]) * a
