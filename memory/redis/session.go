@@ -44,6 +44,10 @@ func (s *Store) CreateSession(ctx context.Context, ses memory.Session) error {
 		return nil
 	})
 	if err != nil {
+		// Free the ID again so a retry is not refused (best effort: Redis
+		// may be the reason we are here).
+		s.c.Del(context.WithoutCancel(ctx), s.sidKey(ses.ID))
+		s.chans.Delete(ses.ID)
 		return fmt.Errorf("create session %s: %w", ses.ID, mapErr(err))
 	}
 	return nil
