@@ -1,0 +1,83 @@
+// Command tableround runs the TableRound bot: a roundtable of six AI
+// personas in Discord, Telegram or a terminal. This package is wiring only:
+// it reads the configuration once, builds the concrete parts and hands them
+// down.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+const usage = `tableround — six AI personas hold a roundtable on your topic or photo.
+
+Usage:
+  tableround console "topic" [--image PATH] [--lang en|zh] [--turns N] [--pack NAME|FILE] [--yes]
+  tableround console --resume SESSION_ID
+  tableround export [--format md|json|html] [--out FILE] SESSION_ID
+  tableround image prepare IN [OUT]
+  tableround version
+
+Configuration comes from the environment and ./.env (see .env.example).
+`
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2 // bad flags or configuration
+	exitInterrupted = 130
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches a subcommand; it is main without the process around it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "console":
+		return runConsole(ctx, args[1:], stdin, stdout, stderr)
+	case "export":
+		return withStore(ctx, stderr, func(st storeHandle) int {
+			return runExport(ctx, st.Store, args[1:], stdout, stderr)
+		})
+	case "image":
+		return runImage(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "tableround", version())
+		return exitOK
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "tableround: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 7 {
+				v += " (" + s.Value[:7] + ")"
+			}
+		}
+		if v != "" {
+			return v
+		}
+	}
+	return "dev"
+}
