@@ -173,7 +173,11 @@ func (s *Session) boardText(final bool) string {
 		fmt.Fprintf(&b, "\n"+s.ui("board_end"), s.st.Meta.Status)
 	} else {
 		total := len(s.plan())
-		fmt.Fprintf(&b, "\n"+s.ui("board_stage"), s.stageTitle(s.stage), s.st.Meta.Step+1, total)
+		stage := s.stage
+		if stage == "" {
+			stage = StageOpening
+		}
+		fmt.Fprintf(&b, "\n"+s.ui("board_stage"), s.stageTitle(stage), s.st.Meta.Step+1, total)
 		if s.speaker != "" {
 			fmt.Fprintf(&b, "\n"+s.ui("board_speak"), s.speaker)
 		}

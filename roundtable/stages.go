@@ -125,6 +125,25 @@ func (s *Session) discuss(ctx context.Context, seat, round int) error {
 
 var quoted = regexp.MustCompile(`"((?:[^"\\]|\\.){1,60})"`)
 
+var ballotRe = regexp.MustCompile(`"keyword"\s*:\s*"((?:[^"\\]|\\.)*)"(?:\s*,\s*"reason"\s*:\s*"((?:[^"\\]|\\.)*)")?`)
+
+// showVotes renders a partial JSON ballot as one line per vote.
+func showVotes(s string) string {
+	ms := ballotRe.FindAllStringSubmatch(StripThink(s), -1)
+	if len(ms) == 0 {
+		return showList(s)
+	}
+	var b strings.Builder
+	b.WriteString("🗳️")
+	for _, m := range ms {
+		b.WriteString("\n• " + m[1])
+		if m[2] != "" {
+			b.WriteString(" — " + m[2])
+		}
+	}
+	return b.String()
+}
+
 // showList renders a partial JSON keyword list as readable chips.
 func showList(s string) string {
 	s = StripThink(s)
@@ -211,7 +230,7 @@ func (s *Session) vote(ctx context.Context) error {
 	const perSeat = 5
 	rs := s.each(ctx, func(i int) call {
 		return call{seat: i, stage: StageVoting, prompt: say(s.lang(), "vote", jsonList(s.st.Candidates), perSeat), maxTokens: 400,
-			group: StageVoting, context: true, display: showList}
+			group: StageVoting, context: true, display: showVotes}
 	})
 	if err := ctxErr(ctx, rs); err != nil {
 		return err
@@ -315,6 +334,7 @@ func (s *Session) workshop(ctx context.Context, seat int) error {
 }
 
 func (s *Session) designCards(ctx context.Context) error {
+	s.st.Roles = s.origRoles() // everyone back in their own seat for the cards
 	rs := s.each(ctx, func(i int) call {
 		return call{seat: i, stage: StageCards, prompt: say(s.lang(), "card"), maxTokens: 300, group: StageCards, context: true}
 	})

@@ -126,6 +126,9 @@ var (
 	nameRe  = regexp.MustCompile(`(?:You are|你是)\s*([^,，]+)[,，]`)
 	topicRe = regexp.MustCompile(`«([^»]*)»`)
 	arrayRe = regexp.MustCompile(`\[[^\[\]]*\]`)
+	roleRe  = regexp.MustCompile(`(?:take the part of the|担任)\s*([^:：]+)[:：]`)
+	roleKey = map[string]string{"craftsman": "craftsman", "手工艺人": "craftsman", "consumer": "consumer", "消费者": "consumer",
+		"manufacturer": "manufacturer", "生产商": "manufacturer", "designer": "designer", "设计师": "designer"}
 )
 
 // Reply is the deterministic text for a request.
@@ -154,15 +157,39 @@ func Reply(req providers.Request) string {
 	if m := topicRe.FindStringSubmatch(user); m != nil {
 		d.topic = m[1]
 	}
-	if all := arrayRe.FindAllString(user, -1); len(all) > 0 {
-		_ = json.Unmarshal([]byte(all[len(all)-1]), &d.list)
+	// The list to vote on or group is the longest array of strings in the
+	// prompt (format examples are short or hold objects).
+	for _, a := range arrayRe.FindAllString(user, -1) {
+		var l []string
+		if json.Unmarshal([]byte(a), &l) == nil && len(l) > len(d.list) {
+			d.list = l
+		}
+	}
+	if m := roleRe.FindStringSubmatch(system); m != nil {
+		d.role = roleKey[strings.TrimSpace(m[1])]
 	}
 	return d.reply()
 }
 
 type data struct {
-	lang, seat, stage, topic, name string
-	list                           []string
+	lang, seat, stage, topic, name, role string
+	list                                 []string
+}
+
+// byRole chooses the option for the speaker's role (craftsman,
+// consumer, manufacturer, designer), else by seat.
+func (d data) byRole(opts [4]string) string {
+	switch d.role {
+	case "craftsman":
+		return opts[0]
+	case "consumer":
+		return opts[1]
+	case "manufacturer":
+		return opts[2]
+	case "designer":
+		return opts[3]
+	}
+	return d.pick(opts[:])
 }
 
 // pick chooses deterministically among options by seat and stage.

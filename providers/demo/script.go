@@ -17,10 +17,10 @@ func (d data) reply() string {
 	case "intro", "introductions":
 		if zh {
 			return fmt.Sprintf("大家好，我是%s。说到「%s」，%s我希望今天我们能做出一件真正有人愿意买、愿意用的东西。", d.name, d.topic,
-				d.pick([]string{"我最在意的是手上的功夫能不能留下来。", "我最在意的是它好不好看、值不值这个价。", "我最在意的是能不能做得出来、成本多少。", "我最在意的是画面和用户的感受。"}))
+				d.byRole([4]string{"我最在意的是手上的功夫能不能留下来。", "我最在意的是它好不好看、值不值这个价。", "我最在意的是能不能做得出来、成本多少。", "我最在意的是画面和用户的感受。"}))
 		}
 		return fmt.Sprintf("Hello, I'm %s. When it comes to %q, %s I hope today we end up with something people would actually buy and use.", d.name, d.topic,
-			d.pick([]string{"what I care about most is whether the handwork survives.", "what I care about most is whether it looks good and is worth the price.", "what I care about most is whether it can be made, and at what cost.", "what I care about most is the picture it makes and how it feels to use."}))
+			d.byRole([4]string{"what I care about most is whether the handwork survives.", "what I care about most is whether it looks good and is worth the price.", "what I care about most is whether it can be made, and at what cost.", "what I care about most is the picture it makes and how it feels to use."}))
 	case "image_stories", "story":
 		k := d.keywords(4)
 		if zh {
@@ -31,10 +31,10 @@ func (d data) reply() string {
 		k := d.keywords(2)
 		if zh {
 			return fmt.Sprintf("接着刚才的话说，我觉得「%s」的关键在于%s和%s。%s", d.topic, k[0], k[1],
-				d.pick([]string{"我们可以先做一个小样试试。", "不过成本要控制在三十元以内。", "要让年轻人拍照时愿意分享。", "纹样一定要有出处，不能乱用。"}))
+				d.byRole([4]string{"纹样一定要有出处，不能乱用。", "要让年轻人拍照时愿意分享。", "不过成本要控制在三十元以内。", "我们可以先做一个小样试试。"}))
 		}
 		return fmt.Sprintf("Picking up on that: for %q I think the key is %s together with %s. %s", d.topic, k[0], k[1],
-			d.pick([]string{"Let's make a small prototype first.", "But the unit cost has to stay under five dollars.", "It should be something young people want to photograph.", "Every motif needs a real source, not decoration for its own sake."}))
+			d.byRole([4]string{"Every motif needs a real source, not decoration for its own sake.", "It should be something young people want to photograph.", "But the unit cost has to stay under five dollars.", "Let's make a small prototype first."}))
 	case "keywords":
 		return js(d.keywords(5))
 	case "voting":
@@ -80,9 +80,17 @@ func (d data) reply() string {
 		return "Looking back, I argued mostly from my own corner. From this new seat the keywords read like promises to the buyer. I suggest three quick prototypes and a vote."
 	case "workshop":
 		if zh {
-			return "形态上做成可夹在书里的书签；元素用对称的云纹和红色；材料用加厚的宣纸覆膜；面向学生和游客；寓意是把吉祥带在身边。"
+			return d.byRole([4]string{
+				"从手艺看：书签要能经得起反复夹取，镂空不能太细；对称的云纹最适合折剪，红色宣纸要加厚覆膜。",
+				"作为买的人：我希望它拍照好看、价格在三十元以内，最好配一个能当贺卡的包装，送人有面子。",
+				"从生产看：激光预切加手工精修，单件成本能压到八元；覆膜宣纸比纯宣纸良品率高很多。",
+				"从设计看：形态做成书签，露出一截流苏；元素用对称云纹和留白；面向学生和游客；寓意是把吉祥带在身边。"})
 		}
-		return "Form: a bookmark that slips into any book. Elements: a symmetric cloud motif in red. Materials: thick laminated rice paper. Users: students and travellers. Meaning: carrying good fortune with you."
+		return d.byRole([4]string{
+			"From the workbench: a bookmark gets pulled in and out every day, so the lattice can't be too fine; a symmetric cloud motif folds and cuts cleanly, and the red paper must be thick and laminated.",
+			"As a buyer: I want it to photograph well, stay under five dollars and come in a sleeve that doubles as a greeting card, so it works as a gift.",
+			"From the factory: laser pre-cutting plus hand finishing keeps the unit cost near one dollar; laminated rice paper has a far better yield than plain paper.",
+			"From design: the form is a bookmark with a tassel that peeks out; the elements are a symmetric cloud motif and generous negative space; for students and travellers; it means carrying good fortune with you."})
 	case "design_cards", "card":
 		if zh {
 			return "名称：云纹书签\n形态：书签\n元素：对称云纹、红色镂空\n材料：覆膜宣纸\n用户：学生、游客\n寓意：吉祥随身"
