@@ -1,0 +1,103 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tableround/tableround/providers"
+)
+
+func req(tag, system, user string) providers.Request {
+	return providers.Request{Tag: tag, Messages: []providers.Message{
+		{Role: providers.RoleSystem, Content: system}, {Role: providers.RoleUser, Content: user}}}
+}
+
+func TestStructuredStagesParse(t *testing.T) {
+	cands := `Candidate keywords: ["red paper","cloud motif","tassel","lattice"]` + "\n" +
+		`Reply with JSON only: [{"keyword": "…", "reason": "one short line"}]`
+	cases := []struct {
+		name, tag, user string
+		check           func(t *testing.T, out string)
+	}{
+		{"keywords", "keywords/craftsman/en", "pick up to 10", func(t *testing.T, out string) {
+			var l []string
+			if err := json.Unmarshal([]byte(out), &l); err != nil || len(l) == 0 {
+				t.Fatalf("not a JSON list: %q", out)
+			}
+		}},
+		{"votes come from the candidates", "voting/designer/en", cands, func(t *testing.T, out string) {
+			var v []struct{ Keyword, Reason string }
+			if err := json.Unmarshal([]byte(out), &v); err != nil || len(v) < 3 {
+				t.Fatalf("ballot %q: %v", out, err)
+			}
+			for _, b := range v {
+				if !strings.Contains(cands, `"`+b.Keyword+`"`) || b.Reason == "" {
+					t.Fatalf("vote %+v is not a candidate with a reason", b)
+				}
+			}
+		}},
+		{"kj groups every candidate", "kj/moderator/zh", cands, func(t *testing.T, out string) {
+			var kj struct {
+				Groups []struct{ Keywords []string }
+			}
+			if err := json.Unmarshal([]byte(out), &kj); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, g := range kj.Groups {
+				n += len(g.Keywords)
+			}
+			if n != 4 {
+				t.Fatalf("grouped %d of 4: %s", n, out)
+			}
+		}},
+		{"story ends with keywords", "image_stories/x/en", "", func(t *testing.T, out string) {
+			if !strings.Contains(out, "\nKeywords: [") {
+				t.Fatalf("story %q", out)
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.check(t, Reply(req(c.tag, "You are Bayar, 60, x.", c.user))) })
+	}
+}
+
+func TestRoleAwareAndBilingual(t *testing.T) {
+	en := Reply(req("introductions/manufacturer/en", "You are Li, 35, x. At this table you take the part of the manufacturer: you care", ""))
+	if !strings.Contains(en, "Li") || !strings.Contains(en, "cost") {
+		t.Fatalf("manufacturer intro: %q", en)
+	}
+	zh := Reply(req("introductions/craftsman/zh", "你是巴雅尔，60岁，x。在这张圆桌上你担任手工艺人：你关心", "圆桌主题：«剪纸»"))
+	if !strings.Contains(zh, "巴雅尔") || !strings.Contains(zh, "剪纸") || !strings.Contains(zh, "手上的功夫") {
+		t.Fatalf("zh intro: %q", zh)
+	}
+}
+
+func TestStreamsInChunksAtThePaceAsked(t *testing.T) {
+	var slept []time.Duration
+	m := New(Options{FirstToken: 300 * time.Millisecond, TokensPerSecond: 40, ChunkTokens: 4,
+		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }})
+	var got strings.Builder
+	chunks := 0
+	r := req("discussion/designer/en", "You are Lin, 26, x.", "")
+	resp, err := m.Stream(context.Background(), r, func(d providers.Delta) error {
+		chunks++
+		got.WriteString(d.Text)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != Reply(r) || resp.Text != got.String() || chunks < 5 {
+		t.Fatalf("chunks %d, text %q", chunks, got.String())
+	}
+	if slept[0] != 300*time.Millisecond || slept[1] != 100*time.Millisecond || len(slept) != chunks {
+		t.Fatalf("sleeps %v", slept)
+	}
+	if resp.Usage.Calls != 1 || resp.Usage.OutputTokens == 0 {
+		t.Fatalf("usage %+v", resp.Usage)
+	}
+}
