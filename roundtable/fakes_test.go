@@ -232,6 +232,10 @@ func (m *scripted) Stream(ctx context.Context, req providers.Request, fn provide
 	}
 	if m.fail != nil {
 		if err := m.fail(req); err != nil {
+			if err.Error() == "hold until cancelled" {
+				<-ctx.Done()
+				return providers.Response{Provider: "fake"}, ctx.Err()
+			}
 			return providers.Response{Provider: "fake"}, err
 		}
 	}

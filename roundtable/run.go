@@ -169,6 +169,24 @@ func (s *Session) runStep(ctx context.Context, st step) error {
 // finish records how the session ended and checkpoints it.
 func (s *Session) finish(ctx context.Context, runErr error) {
 	out := context.WithoutCancel(ctx)
+	if errors.Is(runErr, memory.ErrLeaseLost) {
+		s.log.Error("lease lost: another process owns this session now", "err", runErr)
+		return
+	}
+	if runErr != nil && s.isStopped() {
+		runErr = ErrStopped
+	}
+	if runErr != nil && !errors.Is(runErr, ErrStopped) && s.isSuspended() {
+		s.post(out, bot.KindNotice, s.ui("suspended"))
+		s.mu.Lock()
+		s.st.Elapsed += s.since()
+		s.started = time.Time{}
+		s.mu.Unlock()
+		if err := s.checkpoint(out); err != nil && !errors.Is(err, memory.ErrLeaseLost) {
+			s.log.Error("suspend checkpoint failed", "err", err)
+		}
+		return
+	}
 	status := memory.StatusFinished
 	var capErr *CapError
 	switch {
@@ -213,12 +231,12 @@ func (s *Session) checkpoint(ctx context.Context) error {
 	s.st.Meta.InputTokens, s.st.Meta.OutputTokens = s.st.Usage.InputTokens, s.st.Usage.OutputTokens
 	s.st.Meta.CostUSD, s.st.Meta.Calls = s.st.Usage.CostUSD, s.st.Usage.Calls
 	state, err := json.Marshal(s.st)
-	meta, step := s.st.Meta, s.st.Meta.Step
+	meta, step, fence := s.st.Meta, s.st.Meta.Step, s.fence
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	if err := s.deps.Store.SaveCheckpoint(ctx, meta.ID, memory.Checkpoint{Step: step, State: state}); err != nil {
+	if err := s.deps.Store.SaveCheckpoint(ctx, meta.ID, memory.Checkpoint{Step: step, State: state, Fence: fence}); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	if err := s.deps.Store.UpdateSession(ctx, meta); err != nil {

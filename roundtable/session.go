@@ -133,11 +133,12 @@ type Session struct {
 	stage   string
 	speaker string
 
-	closing  sync.WaitGroup // final edits of finished speeches
-	board    bot.Stream
-	started  time.Time
-	stopOnce sync.Once
-	stopped  bool
+	closing   sync.WaitGroup // final edits of finished speeches
+	board     bot.Stream
+	started   time.Time
+	stopped   bool
+	suspended bool
+	fence     int64
 }
 
 // ErrStopped ends a session that was stopped for good (not resumable).
@@ -291,6 +292,28 @@ func (s *Session) Interject(name, text string) {
 func (s *Session) Stop() {
 	s.mu.Lock()
 	s.stopped = true
+	s.mu.Unlock()
+}
+
+// Suspend marks the session as handed over (a process shutting down, or a
+// lost lease): when its context ends it stays "running" in the store so
+// another process resumes it, and it writes nothing more.
+func (s *Session) Suspend() {
+	s.mu.Lock()
+	s.suspended = true
+	s.mu.Unlock()
+}
+
+func (s *Session) isSuspended() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.suspended
+}
+
+// SetFence sets the fencing token every checkpoint carries.
+func (s *Session) SetFence(token int64) {
+	s.mu.Lock()
+	s.fence = token
 	s.mu.Unlock()
 }
 

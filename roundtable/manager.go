@@ -1,0 +1,521 @@
+package roundtable
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/memory"
+)
+
+// ManagerStore is what the manager needs: sessions plus leases.
+type ManagerStore interface {
+	Store
+	memory.LeaseStore
+	ListSessions(ctx context.Context, channel string, limit int) ([]memory.Session, error)
+	Forget(ctx context.Context, channel string) error
+}
+
+// Renderer writes a session export (export.Render fits).
+type Renderer func(w io.Writer, format string, s memory.Session, events []memory.Event, blob func(name string) ([]byte, error)) error
+
+// Resumer builds the conversation of a channel for a resumed session.
+type Resumer func(ctx context.Context, channel string) (bot.Conversation, error)
+
+// ManagerOptions tune the manager.
+type ManagerOptions struct {
+	Owner            string        // this process, for leases
+	MaxSessions      int           // MAX_SESSIONS
+	UserSessionLimit int           // USER_SESSION_LIMIT per hour
+	LeaseTTL         time.Duration // default 30s, renewed every third
+	ScanEvery        time.Duration // orphan scan period, default 10s
+	Render           Renderer
+	Resumers         map[string]Resumer // by platform ("discord", "telegram")
+	Logger           *slog.Logger
+}
+
+// Manager runs the sessions of chat platforms: it is the bot.Handler the
+// adapters call, holds one lease per running channel, and resumes sessions
+// whose process died.
+type Manager struct {
+	cfg   Config
+	deps  Deps
+	store ManagerStore
+	o     ManagerOptions
+	log   *slog.Logger
+	work  chan func(ctx context.Context)
+
+	mu      sync.Mutex
+	running map[string]*live // by channel
+	starts  map[string][]time.Time
+}
+
+type live struct {
+	sess    *Session
+	cancel  context.CancelFunc
+	starter bot.User
+	lease   memory.Lease
+}
+
+var _ bot.Handler = (*Manager)(nil)
+
+// NewManager returns a manager; call Run to serve.
+func NewManager(cfg Config, deps Deps, store ManagerStore, o ManagerOptions) *Manager {
+	deps = withDefaults(deps)
+	deps.Store = store
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 30 * time.Second
+	}
+	if o.ScanEvery <= 0 {
+		o.ScanEvery = 10 * time.Second
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = 50
+	}
+	if o.Owner == "" {
+		o.Owner = "tableround-" + NewID()
+	}
+	if o.Logger == nil {
+		o.Logger = deps.Logger
+	}
+	return &Manager{cfg: cfg, deps: deps, store: store, o: o, log: o.Logger.With("component", "manager"),
+		work: make(chan func(context.Context)), running: map[string]*live{}, starts: map[string][]time.Time{}}
+}
+
+// Run serves until ctx ends: it runs started sessions, resumes orphans, and
+// on shutdown suspends every session (checkpointed, lease left to expire)
+// so another process resumes it.
+func (m *Manager) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	scan := time.NewTicker(m.o.ScanEvery)
+	defer scan.Stop()
+	m.resumeOrphans(ctx, &wg)
+	for {
+		select {
+		case <-ctx.Done():
+			m.suspendAll()
+			return nil
+		case fn := <-m.work:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				fn(ctx)
+			}()
+		case <-scan.C:
+			m.resumeOrphans(ctx, &wg)
+		}
+	}
+}
+
+func (m *Manager) suspendAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range m.running {
+		if l.sess != nil {
+			l.sess.Suspend()
+		}
+		l.cancel()
+	}
+}
+
+// Running reports how many sessions this process runs.
+func (m *Manager) Running() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.running)
+}
+
+// Handle serves one request from an adapter. It never blocks on a session:
+// sessions run in Run's goroutines.
+func (m *Manager) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	switch req.Command {
+	case bot.CmdStart:
+		return m.start(ctx, req)
+	case bot.CmdStop:
+		return m.stop(req)
+	case bot.CmdStatus:
+		return m.status(ctx, req)
+	case bot.CmdSay:
+		return m.say(req)
+	case bot.CmdExport:
+		return m.export(ctx, req)
+	case bot.CmdPersonas:
+		return m.personas(req)
+	case bot.CmdForget:
+		return m.forget(ctx, req)
+	case bot.CmdHelp:
+		return bot.Reply{Text: m.text(req, "help")}, nil
+	}
+	return bot.Reply{Text: m.text(req, "unknown")}, nil
+}
+
+func (m *Manager) lang(req bot.Request) string {
+	if l := req.Options["language"]; l == "zh" || l == "en" {
+		return l
+	}
+	return m.cfg.Language
+}
+
+func (m *Manager) text(req bot.Request, key string, args ...any) string {
+	t, ok := managerText[m.lang(req)][key]
+	if !ok {
+		t = managerText["en"][key]
+	}
+	return fmt.Sprintf(t, args...)
+}
+
+func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if strings.TrimSpace(req.Text) == "" && req.Image == nil {
+		return bot.Reply{Text: m.text(req, "need_topic")}, nil
+	}
+	if req.Conv == nil {
+		return bot.Reply{}, errors.New("start: request has no conversation")
+	}
+	m.mu.Lock()
+	if l, ok := m.running[req.Channel]; ok {
+		m.mu.Unlock()
+		id := ""
+		if l.sess != nil {
+			id = "(" + l.sess.ID() + ")"
+		}
+		return bot.Reply{Text: m.text(req, "already", id)}, nil
+	}
+	if len(m.running) >= m.o.MaxSessions {
+		m.mu.Unlock()
+		return bot.Reply{Text: m.text(req, "busy")}, nil
+	}
+	now := m.deps.Now()
+	recent := m.starts[req.User.ID][:0]
+	for _, t := range m.starts[req.User.ID] {
+		if now.Sub(t) < time.Hour {
+			recent = append(recent, t)
+		}
+	}
+	m.starts[req.User.ID] = recent
+	if m.o.UserSessionLimit > 0 && len(recent) >= m.o.UserSessionLimit && !req.User.Admin {
+		m.mu.Unlock()
+		return bot.Reply{Text: m.text(req, "user_limit", m.o.UserSessionLimit)}, nil
+	}
+	m.mu.Unlock()
+
+	in := Start{Channel: req.Channel, Topic: req.Text, Language: req.Options["language"], StarterID: req.User.ID, StarterName: req.User.Name}
+	if req.Image != nil {
+		in.Image = req.Image.Data
+		if in.Topic == "" {
+			in.Topic = m.text(req, "photo_topic")
+		}
+	}
+	if t, err := strconv.Atoi(req.Options["turns"]); err == nil {
+		in.Turns = t
+	}
+	if name := req.Options["pack"]; name != "" {
+		p, err := LoadPack(name)
+		if err != nil {
+			return bot.Reply{Text: m.text(req, "bad_pack", strings.Join(BuiltinPacks(), ", "))}, nil
+		}
+		in.Pack = p
+	}
+	sess, err := New(ctx, m.cfg, m.deps, req.Conv, in)
+	if err != nil {
+		m.log.Warn("session did not start", "channel", req.Channel, "err", err)
+		var um interface{ UserMessage() string }
+		if errors.As(err, &um) {
+			return bot.Reply{Text: "⚠️ " + um.UserMessage()}, nil
+		}
+		return bot.Reply{Text: m.text(req, "start_failed")}, nil
+	}
+	lease, err := m.store.AcquireLease(ctx, req.Channel, sess.ID(), m.o.Owner, m.o.LeaseTTL)
+	if err != nil {
+		m.markAbandoned(ctx, sess)
+		if errors.Is(err, memory.ErrLocked) {
+			return bot.Reply{Text: m.text(req, "already", "")}, nil
+		}
+		m.log.Error("acquire lease", "channel", req.Channel, "err", err)
+		return bot.Reply{Text: m.text(req, "start_failed")}, nil
+	}
+	if !m.launch(ctx, req.Channel, sess, req.User, lease) {
+		_ = m.store.ReleaseLease(ctx, lease)
+		m.markAbandoned(ctx, sess)
+		return bot.Reply{Text: m.text(req, "already", "")}, nil
+	}
+	m.mu.Lock()
+	m.starts[req.User.ID] = append(m.starts[req.User.ID], now)
+	m.mu.Unlock()
+	return bot.Reply{Text: m.text(req, "started", sess.ID())}, nil
+}
+
+// markAbandoned closes the record of a session that never ran.
+func (m *Manager) markAbandoned(ctx context.Context, s *Session) {
+	meta := s.Meta()
+	meta.Status, meta.Error = memory.StatusFailed, "not started"
+	if err := m.store.UpdateSession(ctx, meta); err != nil {
+		m.log.Warn("mark abandoned session", "session", meta.ID, "err", err)
+	}
+}
+
+// launch hands a session to Run; false when the channel got one meanwhile.
+func (m *Manager) launch(ctx context.Context, channel string, sess *Session, starter bot.User, lease memory.Lease) bool {
+	m.mu.Lock()
+	if _, ok := m.running[channel]; ok {
+		m.mu.Unlock()
+		return false
+	}
+	l := &live{sess: sess, starter: starter, lease: lease, cancel: func() {}}
+	m.running[channel] = l
+	m.mu.Unlock()
+	sess.SetFence(lease.Token)
+	select {
+	case m.work <- func(ctx context.Context) { m.runSession(ctx, channel, l) }:
+		return true
+	case <-ctx.Done(): // Run is not serving
+		m.mu.Lock()
+		delete(m.running, channel)
+		m.mu.Unlock()
+		return false
+	}
+}
+
+func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
+	// Only the manager ends a session (stop, or suspend on shutdown), never
+	// the serving context directly: suspension must be marked first.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.mu.Lock()
+	l.cancel = cancel
+	m.mu.Unlock()
+	defer cancel()
+	renewDone := make(chan struct{})
+	go func() { // the lease holder renews in its own goroutine and stops posting when renewal fails
+		defer close(renewDone)
+		t := time.NewTicker(m.o.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+				nl, err := m.store.RenewLease(sctx, l.lease, m.o.LeaseTTL)
+				if err != nil {
+					if sctx.Err() == nil {
+						m.log.Error("lease renewal failed: stopping this copy of the session", "session", l.sess.ID(), "err", err)
+						l.sess.Suspend()
+						cancel()
+					}
+					return
+				}
+				m.mu.Lock()
+				l.lease = nl
+				m.mu.Unlock()
+			}
+		}
+	}()
+	err := l.sess.Run(sctx)
+	cancel()
+	<-renewDone
+	if err != nil && !errors.Is(err, context.Canceled) {
+		m.log.Info("session ended", "session", l.sess.ID(), "reason", err)
+	}
+	m.mu.Lock()
+	delete(m.running, channel)
+	lease, suspended := l.lease, l.sess.isSuspended()
+	m.mu.Unlock()
+	if !suspended { // a suspended session keeps its lease until it expires, then is resumed
+		if err := m.store.ReleaseLease(context.WithoutCancel(ctx), lease); err != nil {
+			m.log.Warn("release lease", "session", l.sess.ID(), "err", err)
+		}
+	}
+}
+
+// resumeOrphans takes over running sessions whose owner's lease expired.
+func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
+	orphans, err := m.store.Orphans(ctx, m.deps.Now(), 10)
+	if err != nil {
+		m.log.Warn("find orphans", "err", err)
+		return
+	}
+	for _, o := range orphans {
+		platform, _, _ := strings.Cut(o.Channel, ":")
+		resume := m.o.Resumers[platform]
+		if resume == nil {
+			continue
+		}
+		// Reserve the channel first, so two scans never resume it twice.
+		l := &live{cancel: func() {}, starter: bot.User{ID: o.StarterID, Name: o.StarterName}}
+		m.mu.Lock()
+		_, busy := m.running[o.Channel]
+		if !busy {
+			m.running[o.Channel] = l
+		}
+		m.mu.Unlock()
+		if busy {
+			continue
+		}
+		lease, err := m.store.AcquireLease(ctx, o.Channel, o.ID, m.o.Owner, m.o.LeaseTTL)
+		if err != nil {
+			m.unreserve(o.Channel, l)
+			continue // another process was quicker
+		}
+		conv, err := resume(ctx, o.Channel)
+		if err == nil {
+			var sess *Session
+			if sess, err = Resume(ctx, m.cfg, m.deps, conv, o.ID); err == nil {
+				m.log.Info("resuming orphaned session", "session", o.ID, "channel", o.Channel)
+				m.mu.Lock()
+				l.sess, l.lease = sess, lease
+				m.mu.Unlock()
+				sess.SetFence(lease.Token)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					m.runSession(ctx, o.Channel, l)
+				}()
+				continue
+			}
+		}
+		m.unreserve(o.Channel, l)
+		m.log.Warn("cannot resume session", "session", o.ID, "err", err)
+		_ = m.store.ReleaseLease(ctx, lease)
+	}
+}
+
+// live returns the running session of a channel (nil while it is only
+// reserved for a resume).
+func (m *Manager) live(channel string) *live {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l := m.running[channel]; l != nil && l.sess != nil {
+		return l
+	}
+	return nil
+}
+
+func (m *Manager) unreserve(channel string, l *live) {
+	m.mu.Lock()
+	if m.running[channel] == l {
+		delete(m.running, channel)
+	}
+	m.mu.Unlock()
+}
+
+func (m *Manager) stop(req bot.Request) (bot.Reply, error) {
+	l := m.live(req.Channel)
+	if l == nil {
+		return bot.Reply{Text: m.text(req, "none")}, nil
+	}
+	if req.User.ID != l.starter.ID && !req.User.Admin {
+		return bot.Reply{Text: m.text(req, "not_yours", l.starter.Name)}, nil
+	}
+	l.sess.Stop()
+	m.mu.Lock()
+	l.cancel()
+	m.mu.Unlock()
+	return bot.Reply{Text: m.text(req, "stopping", l.sess.ID())}, nil
+}
+
+func (m *Manager) say(req bot.Request) (bot.Reply, error) {
+	l := m.live(req.Channel)
+	if l == nil {
+		return bot.Reply{Text: m.text(req, "none")}, nil
+	}
+	name := req.User.Name
+	if name == "" {
+		name = "someone"
+	}
+	l.sess.Interject(name, req.Text)
+	return bot.Reply{Text: m.text(req, "heard")}, nil
+}
+
+func (m *Manager) status(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if l := m.live(req.Channel); l != nil {
+		st := l.sess.Status()
+		who := st.Speaker
+		if who == "" {
+			who = "—"
+		}
+		return bot.Reply{Text: m.text(req, "status", l.sess.ID(), l.sess.stageTitle(st.Stage), who,
+			st.Elapsed.Round(time.Second), st.Usage.InputTokens+st.Usage.OutputTokens)}, nil
+	}
+	list, err := m.store.ListSessions(ctx, req.Channel, 1)
+	if err != nil || len(list) == 0 {
+		return bot.Reply{Text: m.text(req, "none")}, nil
+	}
+	s := list[0]
+	return bot.Reply{Text: m.text(req, "last", s.ID, s.Topic, s.Status)}, nil
+}
+
+func (m *Manager) export(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	format := req.Options["format"]
+	if format == "" {
+		format = "md"
+	}
+	if format != "md" && format != "json" && format != "html" {
+		return bot.Reply{Text: m.text(req, "bad_format")}, nil
+	}
+	id := strings.TrimSpace(req.Text)
+	var s memory.Session
+	var err error
+	if id == "" {
+		list, lerr := m.store.ListSessions(ctx, req.Channel, 1)
+		if lerr != nil || len(list) == 0 {
+			return bot.Reply{Text: m.text(req, "none_to_export")}, nil
+		}
+		s = list[0]
+	} else if s, err = m.store.GetSession(ctx, id); err != nil || s.Channel != req.Channel {
+		// Sessions of other channels are not found from here.
+		return bot.Reply{Text: m.text(req, "not_found", id)}, nil
+	}
+	if m.o.Render == nil {
+		return bot.Reply{Text: m.text(req, "start_failed")}, nil
+	}
+	evs, err := m.store.Events(ctx, s.ID)
+	if err != nil {
+		m.log.Error("export: events", "session", s.ID, "err", err)
+		return bot.Reply{Text: m.text(req, "export_failed", s.ID)}, nil
+	}
+	var buf bytes.Buffer
+	blob := func(name string) ([]byte, error) { return m.store.GetBlob(ctx, s.ID, name) }
+	if err := m.o.Render(&buf, format, s, evs, blob); err != nil {
+		m.log.Error("export: render", "session", s.ID, "err", err)
+		return bot.Reply{Text: m.text(req, "export_failed", s.ID)}, nil
+	}
+	mime := map[string]string{"md": "text/markdown", "json": "application/json", "html": "text/html"}[format]
+	return bot.Reply{Text: m.text(req, "exported", s.ID),
+		File: &bot.Attachment{Name: "tableround-" + s.ID + "." + format, MIME: mime, Data: buf.Bytes()}}, nil
+}
+
+func (m *Manager) personas(req bot.Request) (bot.Reply, error) {
+	name := req.Options["pack"]
+	if name == "" {
+		name = m.cfg.Pack
+	}
+	p, err := LoadPack(name)
+	if err != nil {
+		return bot.Reply{Text: m.text(req, "bad_pack", strings.Join(BuiltinPacks(), ", "))}, nil
+	}
+	lang := m.lang(req)
+	var b strings.Builder
+	b.WriteString("**" + p.Title.In(lang) + "**")
+	for _, s := range p.Seats {
+		fmt.Fprintf(&b, "\n%s **%s** (%s) — %s", s.Emoji, s.Name.In(lang), p.RoleLabel(s.Role, lang), s.Bio.In(lang))
+	}
+	return bot.Reply{Text: b.String()}, nil
+}
+
+func (m *Manager) forget(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if !req.User.Admin {
+		return bot.Reply{Text: m.text(req, "admins_only")}, nil
+	}
+	if err := m.store.Forget(ctx, req.Channel); err != nil {
+		m.log.Error("forget", "channel", req.Channel, "err", err)
+		return bot.Reply{Text: m.text(req, "start_failed")}, nil
+	}
+	return bot.Reply{Text: m.text(req, "forgot")}, nil
+}

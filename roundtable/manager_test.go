@@ -1,0 +1,287 @@
+package roundtable
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/providers"
+)
+
+// testClock is a manual clock shared by the store and the manager.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type managerEnv struct {
+	store *memory.Bolt
+	clock *testClock
+	model *scripted
+}
+
+func newManagerEnv(t *testing.T) *managerEnv {
+	clock := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	st, err := memory.OpenBolt(filepath.Join(t.TempDir(), "t.db"), memory.BoltOptions{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &managerEnv{store: st, clock: clock, model: newScripted()}
+}
+
+func (e *managerEnv) manager(owner string, resume Resumer) *Manager {
+	deps := Deps{Chat: e.model, Now: e.clock.Now}
+	o := ManagerOptions{Owner: owner, UserSessionLimit: 2, LeaseTTL: 30 * time.Second, ScanEvery: time.Hour,
+		Render: func(w io.Writer, format string, s memory.Session, evs []memory.Event, _ func(string) ([]byte, error)) error {
+			_, err := io.WriteString(w, format+":"+s.ID+":"+s.Topic)
+			return err
+		}}
+	if resume != nil {
+		o.Resumers = map[string]Resumer{"test": resume}
+	}
+	return NewManager(testConfig(), deps, e.store, o)
+}
+
+func serve(t *testing.T, m *Manager) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func status(st *memory.Bolt, id string) memory.Status {
+	s, _ := st.GetSession(context.Background(), id)
+	return s.Status
+}
+
+var ann = bot.User{ID: "u1", Name: "Ann"}
+
+func start(t *testing.T, m *Manager, channel, topic string, u bot.User, conv bot.Conversation) string {
+	t.Helper()
+	r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: channel, User: u, Text: topic, Conv: conv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Text, "Starting roundtable") {
+		t.Fatalf("start reply: %q", r.Text)
+	}
+	return strings.TrimSuffix(strings.Fields(r.Text)[3], "…")
+}
+
+func TestManagerRunsOneSessionPerChannel(t *testing.T) {
+	e := newManagerEnv(t)
+	release := make(chan struct{})
+	e.model.fail = func(r providers.Request) error {
+		if stageOf(r) == StageDiscussion {
+			<-release
+		}
+		return nil
+	}
+	m := e.manager("p1", nil)
+	defer serve(t, m)()
+	id := start(t, m, "test:1", "kites", ann, &fakeConv{})
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:1", User: ann, Text: "again", Conv: &fakeConv{}})
+	if !strings.Contains(r.Text, "already running") || !strings.Contains(r.Text, id) {
+		t.Fatalf("second start: %q", r.Text)
+	}
+	// Status while running; a stranger may not stop it; an interjection lands.
+	r, _ = m.Handle(context.Background(), bot.Request{Command: bot.CmdStatus, Channel: "test:1"})
+	if !strings.Contains(r.Text, id) || !strings.Contains(r.Text, "stage") {
+		t.Fatalf("status: %q", r.Text)
+	}
+	r, _ = m.Handle(context.Background(), bot.Request{Command: bot.CmdStop, Channel: "test:1", User: bot.User{ID: "u2", Name: "Bo"}})
+	if !strings.Contains(r.Text, "Only Ann") {
+		t.Fatalf("stranger stop: %q", r.Text)
+	}
+	r, _ = m.Handle(context.Background(), bot.Request{Command: bot.CmdSay, Channel: "test:1", User: bot.User{ID: "u2", Name: "Bo"}, Text: "make it blue"})
+	if !strings.Contains(r.Text, "Passed") {
+		t.Fatalf("say: %q", r.Text)
+	}
+	close(release)
+	waitFor(t, "the session to finish", func() bool { return status(e.store, id) == memory.StatusFinished })
+	waitFor(t, "the channel to be free", func() bool { return m.Running() == 0 })
+	// The lease was released: a new session may start at once.
+	id2 := start(t, m, "test:1", "fans", bot.User{ID: "u2", Name: "Bo"}, &fakeConv{})
+	waitFor(t, "the second session", func() bool { return status(e.store, id2) == memory.StatusFinished })
+	evs, _ := e.store.Events(context.Background(), id)
+	found := false
+	for _, ev := range evs {
+		found = found || (ev.Type == memory.EventInterjection && ev.Text == "make it blue")
+	}
+	if !found {
+		t.Fatal("the interjection was not logged")
+	}
+}
+
+func TestManagerStopExportForget(t *testing.T) {
+	e := newManagerEnv(t)
+	block := make(chan struct{})
+	e.model.fail = func(r providers.Request) error {
+		if stageOf(r) == StageKeywords {
+			select {
+			case <-block:
+			case <-time.After(20 * time.Second):
+			}
+		}
+		return nil
+	}
+	m := e.manager("p1", nil)
+	defer serve(t, m)()
+	id := start(t, m, "test:2", "lanterns", ann, &fakeConv{})
+	waitFor(t, "keywords stage", func() bool { return m.live("test:2") != nil && m.live("test:2").sess.Status().Stage == StageKeywords })
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStop, Channel: "test:2", User: ann})
+	if !strings.Contains(r.Text, "Stopping") {
+		t.Fatalf("stop: %q", r.Text)
+	}
+	close(block)
+	waitFor(t, "stopped", func() bool { return status(e.store, id) == memory.StatusStopped })
+
+	r, _ = m.Handle(context.Background(), bot.Request{Command: bot.CmdExport, Channel: "test:2", Options: map[string]string{"format": "json"}})
+	if r.File == nil || string(r.File.Data) != "json:"+id+":lanterns" || r.File.Name != "tableround-"+id+".json" {
+		t.Fatalf("export: %+v", r)
+	}
+	r, _ = m.Handle(context.Background(), bot.Request{Command: bot.CmdExport, Channel: "test:other", Text: id})
+	if r.File != nil || !strings.Contains(r.Text, "can't find") {
+		t.Fatalf("another channel exported it: %+v", r)
+	}
+	r, _ = m.Handle(context.Background(), bot.Request{Command: bot.CmdForget, Channel: "test:2", User: ann})
+	if !strings.Contains(r.Text, "Only an admin") {
+		t.Fatalf("forget by non-admin: %q", r.Text)
+	}
+	r, _ = m.Handle(context.Background(), bot.Request{Command: bot.CmdForget, Channel: "test:2", User: bot.User{ID: "a", Admin: true}})
+	if !strings.Contains(r.Text, "no longer remembers") {
+		t.Fatalf("forget: %q", r.Text)
+	}
+}
+
+func TestManagerUserLimit(t *testing.T) {
+	e := newManagerEnv(t)
+	m := e.manager("p1", nil)
+	defer serve(t, m)()
+	for i, ch := range []string{"test:a", "test:b"} {
+		id := start(t, m, ch, "t", ann, &fakeConv{})
+		waitFor(t, "session", func() bool { return status(e.store, id) == memory.StatusFinished })
+		_ = i
+	}
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:c", User: ann, Text: "t", Conv: &fakeConv{}})
+	if !strings.Contains(r.Text, "limit") {
+		t.Fatalf("third start within the hour: %q", r.Text)
+	}
+	e.clock.Add(61 * time.Minute)
+	start(t, m, "test:c", "t", ann, &fakeConv{})
+}
+
+// A process shutting down suspends its session; another process resumes it
+// once the lease expires, and nothing said is repeated or lost.
+func TestSuspendedSessionIsResumedByAnotherProcess(t *testing.T) {
+	e := newManagerEnv(t)
+	inDiscussion := make(chan struct{})
+	var once sync.Once
+	e.model.fail = func(r providers.Request) error {
+		if strings.HasPrefix(r.Tag, StageDiscussion+"/manufacturer/") {
+			once.Do(func() { close(inDiscussion) })
+		}
+		return nil
+	}
+	first := &fakeConv{}
+	first.onOpen = func(p bot.Post) {}
+	m1 := e.manager("p1", nil)
+	stop1 := serve(t, m1)
+	// The third discussion speaker is mid-speech when SIGTERM arrives.
+	e.model.fail = func(r providers.Request) error {
+		if strings.HasPrefix(r.Tag, StageDiscussion+"/manufacturer/") {
+			once.Do(func() { close(inDiscussion) })
+			return errHold
+		}
+		return nil
+	}
+	id := start(t, m1, "test:9", "umbrellas", ann, first)
+	<-inDiscussion
+	stop1() // SIGTERM: suspend
+	if st := status(e.store, id); st != memory.StatusRunning {
+		t.Fatalf("a suspended session must stay running for takeover, got %s", st)
+	}
+	e.model.fail = nil
+
+	second := &fakeConv{}
+	m2 := e.manager("p2", func(_ context.Context, ch string) (bot.Conversation, error) {
+		if ch != "test:9" {
+			t.Errorf("resumer asked for %s", ch)
+		}
+		return second, nil
+	})
+	stop2 := serve(t, m2)
+	defer stop2()
+	// Before the lease expires nobody takes it over; after, p2 does.
+	e.clock.Add(31 * time.Second)
+	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
+	waitFor(t, "the resumed session to finish", func() bool { return status(e.store, id) == memory.StatusFinished })
+
+	evs, _ := e.store.Events(context.Background(), id)
+	seen := map[string]int{}
+	for _, ev := range evs {
+		if ev.Type == memory.EventSpeech && ev.Stage == StageDiscussion {
+			var sp struct{ Round int }
+			_ = jsonUnmarshal(ev.Data, &sp)
+			seen[ev.Seat+"/"+string(rune('0'+sp.Round))]++
+		}
+	}
+	if len(seen) != 12 {
+		t.Fatalf("discussion speeches %d, want 12: %v", len(seen), seen)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s spoke %d times", k, n)
+		}
+	}
+	resumedNote := false
+	for _, p := range second.posts {
+		resumedNote = resumedNote || strings.Contains(p.final, "Resuming")
+	}
+	if !resumedNote {
+		t.Fatal("the resumed session did not say it was resuming")
+	}
+}
+
+// errHold makes the scripted model wait for its context to end.
+var errHold = errors.New("hold until cancelled")
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
