@@ -62,7 +62,7 @@ func (s *Session) finalDesign(ctx context.Context) error {
 		}
 		s.event(ctx, memory.Event{Type: memory.EventImage, Stage: StageFinal, Seat: p.ID, Name: p.Name,
 			Data: mustJSON(memory.ImageRef{Blob: name, MIME: img.MIME})})
-		att := bot.Attachment{Name: name + extFor(img.MIME), MIME: img.MIME, Data: img.Data}
+		att := bot.Attachment{Name: s.st.Meta.ID + "-" + name + extFor(img.MIME), MIME: img.MIME, Data: img.Data}
 		if err := s.conv.SendImage(ctx, p, att, firstLine(r.text)); err != nil {
 			s.log.Warn("send image failed", "err", err)
 		}

@@ -28,6 +28,15 @@ type Gemini struct {
 	mu       sync.Mutex
 	script   []GeminiReply
 	requests []Request
+	respond  func(Request) GeminiReply
+}
+
+// RespondWith answers requests the script does not cover with fn, called
+// outside the fake's lock (it may block).
+func (f *Gemini) RespondWith(fn func(Request) GeminiReply) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.respond = fn
 }
 
 // NewGemini starts a fake answering with replies in order, then "ok".
@@ -51,12 +60,17 @@ func (f *Gemini) serve(w http.ResponseWriter, r *http.Request) {
 	h := r.Header.Clone()
 	h.Set("X-Query", r.URL.RawQuery)
 	f.mu.Lock()
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Header: h, Body: body})
+	req := Request{Method: r.Method, Path: r.URL.Path, Header: h, Body: body}
+	f.requests = append(f.requests, req)
 	reply := GeminiReply{Text: "ok"}
+	respond := f.respond
 	if len(f.script) > 0 {
-		reply, f.script = f.script[0], f.script[1:]
+		reply, f.script, respond = f.script[0], f.script[1:], nil
 	}
 	f.mu.Unlock()
+	if respond != nil {
+		reply = respond(req)
+	}
 	if reply.Status != 0 && reply.Status != http.StatusOK {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(reply.Status)
