@@ -17,6 +17,7 @@ import (
 const usage = `tableround — six AI personas hold a roundtable on your topic or photo.
 
 Usage:
+  tableround serve                     run the Discord and/or Telegram bot (+ health and metrics)
   tableround console "topic" [--image PATH] [--lang en|zh] [--turns N] [--pack NAME|FILE] [--yes]
   tableround console --resume SESSION_ID
   tableround export [--format md|json|html] [--out FILE] SESSION_ID
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "console":
 		return runConsole(ctx, args[1:], stdin, stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
 	case "export":
 		return withStore(ctx, stderr, func(st storeHandle) int {
 			return runExport(ctx, st.Store, args[1:], stdout, stderr)

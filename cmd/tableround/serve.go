@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/export"
+	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/roundtable"
+)
+
+// ServeConfig are the serving knobs of DESIGN §4.
+type ServeConfig struct {
+	MaxSessions      int `env:"MAX_SESSIONS, default=50"`
+	UserSessionLimit int `env:"USER_SESSION_LIMIT, default=5"`
+}
+
+// platform is a chat adapter as serve runs it.
+type platform struct {
+	name   string
+	run    func(ctx context.Context) error
+	resume roundtable.Resumer
+
+	mu    sync.Mutex
+	state string // "connecting", "connected", "failed"
+	err   string
+}
+
+func (p *platform) set(state string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.state, p.err = state, ""
+	if err != nil {
+		p.err = err.Error()
+	}
+}
+
+// runServe runs every configured platform, the session manager and the
+// HTTP listener under one context until it ends, then shuts down gracefully.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "tableround serve takes no arguments (got %q); configure it with the environment\n", args)
+		return exitUsage
+	}
+	l, err := lookuper()
+	if err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
+		return exitUsage
+	}
+	cfg, err := loadBase(ctx, l)
+	if err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
+		return exitUsage
+	}
+	var sc ServeConfig
+	if err := loadConfig(ctx, l, &sc); err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
+		return exitUsage
+	}
+	logger := newLogger(cfg.Log, os.Stderr)
+	models, err := buildModels(ctx, l, logger, false) // serve never falls back to the demo model
+	if err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
+		return exitUsage
+	}
+	sh, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
+		return exitFailure
+	}
+	defer sh.Store.Close()
+	store := memory.NewBuffered(sh.Store, memory.BufferOptions{})
+
+	// Adapters are built first (they call the manager through a proxy), so
+	// the manager knows how to resume their sessions before its first scan.
+	proxy := &handlerProxy{}
+	platforms, err := buildPlatforms(ctx, l, proxy, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
+		return exitUsage
+	}
+	if len(platforms) == 0 {
+		fmt.Fprintln(stderr, "tableround: serve needs DISCORD_TOKEN or TELEGRAM_TOKEN (for a terminal session use `tableround console`)")
+		return exitUsage
+	}
+	resumers := map[string]roundtable.Resumer{}
+	for _, p := range platforms {
+		if p.resume != nil {
+			resumers[p.name] = p.resume
+		}
+	}
+	mgr := roundtable.NewManager(cfg.Session, models.deps(store, logger), store, roundtable.ManagerOptions{
+		MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
+		Render: export.Render, Logger: logger, Resumers: resumers,
+	})
+	proxy.set(mgr)
+
+	logger.Info("serving", "platforms", len(platforms), "model", models.Name(), "store", sh.Where)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return store.Run(gctx) })
+	g.Go(func() error { return mgr.Run(gctx) })
+	for _, p := range platforms {
+		g.Go(func() error { return keepRunning(gctx, p, logger) })
+	}
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("serve stopped", "err", err)
+		return exitFailure
+	}
+	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := store.Flush(flushCtx); err != nil {
+		logger.Error("flush buffered writes", "err", err)
+	}
+	logger.Info("stopped")
+	return exitOK
+}
+
+// keepRunning runs a platform and, when it fails (a login error, a lost
+// gateway), retries with capped jittered backoff while the others go on.
+func keepRunning(ctx context.Context, p *platform, logger *slog.Logger) error {
+	log := logger.With("component", p.name)
+	backoff := time.Second
+	for {
+		p.set("connecting", nil)
+		start := time.Now()
+		err := p.run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		p.set("failed", err)
+		if time.Since(start) > 5*time.Minute {
+			backoff = time.Second // it ran fine for a while: start over
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		log.Error("platform stopped; retrying", "err", err, "in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, 2*time.Minute)
+	}
+}
+
+// handlerProxy lets adapters be built before the manager they call.
+type handlerProxy struct {
+	mu sync.RWMutex
+	h  bot.Handler
+}
+
+func (p *handlerProxy) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	p.mu.RLock()
+	h := p.h
+	p.mu.RUnlock()
+	if h == nil {
+		return bot.Reply{Text: "Starting up — please try again in a moment."}, nil
+	}
+	return h.Handle(ctx, req)
+}
+
+func (p *handlerProxy) set(h bot.Handler) {
+	p.mu.Lock()
+	p.h = h
+	p.mu.Unlock()
+}
