@@ -44,7 +44,15 @@ type Config struct {
 	// contain ":" and "/", so the separator is "=": "craftsman=openai/gpt-4o:beta,designer=x".
 	AgentModels map[string]string `env:"AGENT_MODELS, separator=="`
 	Fallback    []string          `env:"AI_FALLBACK"` // providers tried in order while the primary's circuit is open
+
+	// LLMConcurrency caps the model calls in flight per provider, across
+	// all sessions; waiting calls are served round-robin by session.
+	// 0 (a Config built in code) means the default, 16.
+	LLMConcurrency int `env:"LLM_CONCURRENCY, default=16"`
 }
+
+// DefaultLLMConcurrency is LLM_CONCURRENCY when it is not set.
+const DefaultLLMConcurrency = 16
 
 // ConfigError is a configuration mistake: one line naming the variable.
 type ConfigError struct {

@@ -95,7 +95,7 @@ func (b *builder) images(m *Models) error {
 		if err != nil {
 			return configErr("IMAGE_PROVIDER", "build image client: %v", err)
 		}
-		m.Images, m.ImageModel = c, dc.Model
+		m.Images, m.ImageModel = b.limiter(name).WrapImages(c), dc.Model
 	case "openai":
 		oc := openai.OpenAI.Config(key)
 		oc.KeyVariable, oc.HTTPClient = variable, b.opts.HTTPClient
@@ -112,7 +112,7 @@ func (b *builder) images(m *Models) error {
 		if err != nil {
 			return configErr("IMAGE_PROVIDER", "build image client: %v", err)
 		}
-		m.Images, m.ImageModel = c, oc.ImageModel
+		m.Images, m.ImageModel = b.limiter(name).WrapImages(c), oc.ImageModel
 	default:
 		return configErr("IMAGE_PROVIDER", "IMAGE_PROVIDER %q is not doubao, openai or none", cfg.ImageProvider)
 	}

@@ -77,17 +77,36 @@ func (m *Models) Seat(seat string) (providers.ChatModel, string) {
 	return providers.WithModel(m.Chat, model), m.Provider + "/" + model
 }
 
-// builder keeps one circuit breaker per provider across chat and vision.
+// builder keeps one circuit breaker and one concurrency limiter per
+// provider across chat, vision and images.
 type builder struct {
 	cfg      Config
 	opts     Options
 	breakers map[string]*providers.Breaker
+	limiters map[string]*providers.Limiter
+}
+
+// limiter returns the provider's limiter (LLM_CONCURRENCY calls in flight).
+func (b *builder) limiter(provider string) *providers.Limiter {
+	l, ok := b.limiters[provider]
+	if !ok {
+		n := b.cfg.LLMConcurrency
+		if n == 0 {
+			n = DefaultLLMConcurrency
+		}
+		l = providers.NewLimiter(n)
+		b.limiters[provider] = l
+	}
+	return l
 }
 
 // Build validates cfg and builds every model client. The errors are
 // *ConfigError values naming the variable to fix.
 func Build(cfg Config, opts Options) (*Models, error) {
-	b := &builder{cfg: cfg, opts: opts, breakers: map[string]*providers.Breaker{}}
+	b := &builder{cfg: cfg, opts: opts, breakers: map[string]*providers.Breaker{}, limiters: map[string]*providers.Limiter{}}
+	if cfg.LLMConcurrency < 0 {
+		return nil, configErr("LLM_CONCURRENCY", "LLM_CONCURRENCY must be at least 1 (0 or unset means %d), got %d", DefaultLLMConcurrency, cfg.LLMConcurrency)
+	}
 	name := cfg.ProviderName()
 	if !slices.Contains(ChatProviders, name) {
 		return nil, configErr("AI_PROVIDER", "AI_PROVIDER %q is not one of %s", cfg.Provider, strings.Join(ChatProviders, ", "))
@@ -97,7 +116,8 @@ func Build(cfg Config, opts Options) (*Models, error) {
 		if opts.Demo == nil {
 			return nil, configErr("AI_PROVIDER", "AI_PROVIDER=demo: no demo model is built in")
 		}
-		m.Chat, m.Model, m.Demo, m.Vision, m.VisionProvider = opts.Demo, "demo", true, opts.Demo, "demo"
+		demo := b.limiter("demo").Wrap(opts.Demo)
+		m.Chat, m.Model, m.Demo, m.Vision, m.VisionProvider = demo, "demo", true, demo, "demo"
 		m.ImageProvider = "none"
 		return m, nil
 	}
@@ -164,8 +184,10 @@ func (b *builder) keyFor(provider string) (key, variable string) {
 	return key, variable
 }
 
-// chat builds one provider's client wrapped in its breaker and retries.
-// providerVar and urlVar name the variables in errors.
+// chat builds one provider's client wrapped in its limiter, breaker and
+// retries (in that order from the inside, so every attempt, a retry too,
+// waits for a slot, and no slot is held through a backoff). providerVar and
+// urlVar name the variables in errors.
 func (b *builder) chat(name, model, baseURL, providerVar, urlVar string) (providers.ChatModel, string, error) {
 	c, model, err := b.client(name, model, baseURL, providerVar, urlVar)
 	if err != nil {
@@ -176,7 +198,7 @@ func (b *builder) chat(name, model, baseURL, providerVar, urlVar string) (provid
 		br = providers.NewBreaker(name, b.opts.BreakerThreshold, b.opts.BreakerCoolDown, b.opts.Now)
 		b.breakers[name] = br
 	}
-	return providers.NewRetry(br.Wrap(c), b.opts.Policy), model, nil
+	return providers.NewRetry(br.Wrap(b.limiter(name).Wrap(c)), b.opts.Policy), model, nil
 }
 
 // client builds the bare client of a provider.
