@@ -48,6 +48,7 @@ var ui = map[string]map[string]string{
 		"board_title":    "🪑 **TableRound** — %s",
 		"board_stage":    "Stage: **%s** (%d/%d)",
 		"board_speak":    "Speaking: %s",
+		"board_wait":     "⏳ Waiting for a model slot: place %d",
 		"board_usage":    "Tokens: %d · calls: %d · %s",
 		"board_end":      "Status: **%s**",
 	},
@@ -87,6 +88,7 @@ var ui = map[string]map[string]string{
 		"board_title":    "🪑 **TableRound** —— %s",
 		"board_stage":    "阶段：**%s**（%d/%d）",
 		"board_speak":    "发言：%s",
+		"board_wait":     "⏳ 正在排队等待模型：第 %d 位",
 		"board_usage":    "Tokens：%d · 调用：%d · %s",
 		"board_end":      "状态：**%s**",
 	},
@@ -181,6 +183,9 @@ func (s *Session) boardText(final bool) string {
 		if s.speaker != "" {
 			fmt.Fprintf(&b, "\n"+s.ui("board_speak"), s.speaker)
 		}
+		if place := minPlace(s.slots); place > 0 {
+			fmt.Fprintf(&b, "\n"+s.ui("board_wait"), place)
+		}
 	}
 	u := s.st.Usage
 	cost := s.deps.ModelName
@@ -190,4 +195,16 @@ func (s *Session) boardText(final bool) string {
 	fmt.Fprintf(&b, "\n"+s.ui("board_usage"), u.InputTokens+u.OutputTokens, u.Calls, cost)
 	fmt.Fprintf(&b, "\nID: %s", s.st.Meta.ID)
 	return b.String()
+}
+
+// minPlace is the nearest place in line of the session's waiting calls,
+// 0 when none waits.
+func minPlace(slots map[int]int) int {
+	least := 0
+	for _, p := range slots {
+		if least == 0 || p < least {
+			least = p
+		}
+	}
+	return least
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/providers"
 )
 
 // Stage names, in session order.
@@ -64,6 +65,7 @@ func (s *Session) plan() []step {
 // resumed), ErrStopped when it was stopped for good, or the error that
 // failed it. The state is checkpointed after every step and on the way out.
 func (s *Session) Run(ctx context.Context) (err error) {
+	ctx = providers.WithQueue(ctx, s.ID(), s.waitSlot(-1)) // the moderator's calls; speak sets each seat's
 	s.mu.Lock()
 	s.started = s.deps.Now()
 	s.mu.Unlock()

@@ -132,6 +132,7 @@ type Session struct {
 	pending []Turn
 	stage   string
 	speaker string
+	slots   map[int]int // place in line for a model slot, per waiting seat (-1: the moderator)
 
 	closing   sync.WaitGroup // final edits of finished speeches
 	board     bot.Stream

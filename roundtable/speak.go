@@ -109,7 +109,8 @@ func (s *Session) speak(ctx context.Context, c call) result {
 		Tag:       c.stage + "/" + seat.ID + "/" + s.lang(),
 	}
 	var text strings.Builder
-	resp, err := model.Stream(ctx, req, func(d providers.Delta) error {
+	qctx := providers.WithQueue(ctx, s.ID(), s.waitSlot(c.seat))
+	resp, err := model.Stream(qctx, req, func(d providers.Delta) error {
 		if d.Reset {
 			text.Reset()
 		}
@@ -160,6 +161,25 @@ func (s *Session) speak(ctx context.Context, c call) result {
 		s.mu.Unlock()
 	}
 	return result{text: out}
+}
+
+// waitSlot is the onWait of a seat's model calls (-1: the moderator's): it
+// keeps the seat's place in line for a model slot (LLM_CONCURRENCY) and
+// refreshes the board, which shows the nearest place.
+func (s *Session) waitSlot(seat int) func(place int) {
+	return func(place int) {
+		s.mu.Lock()
+		if place > 0 {
+			if s.slots == nil {
+				s.slots = map[int]int{}
+			}
+			s.slots[seat] = place
+		} else {
+			delete(s.slots, seat)
+		}
+		s.mu.Unlock()
+		s.updateBoard(false)
+	}
 }
 
 // answerPeople is the instruction to answer unanswered interjections.
