@@ -1,0 +1,144 @@
+package telegramfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+)
+
+// bucket is a token bucket (the per-chat budget: rate per second, burst).
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// take reports whether a token is available now, and if not the seconds to
+// wait for one.
+func (b *bucket) take(now time.Time, rate float64, burst int) (bool, float64) {
+	if b.at.IsZero() {
+		b.tokens, b.at = float64(burst), now
+	}
+	b.tokens = math.Min(float64(burst), b.tokens+now.Sub(b.at).Seconds()*rate)
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, (1 - b.tokens) / rate
+}
+
+// window counts events in a sliding window; it reports whether one more
+// fits and if not the seconds until the oldest leaves.
+func (s *Server) window(key string, now time.Time, max int, span time.Duration) (bool, float64) {
+	ev := s.windows[key]
+	i := 0
+	for i < len(ev) && !ev[i].After(now.Add(-span)) {
+		i++
+	}
+	ev = ev[i:]
+	if len(ev) >= max {
+		s.windows[key] = ev
+		return false, ev[0].Add(span).Sub(now).Seconds()
+	}
+	s.windows[key] = append(ev, now)
+	return true, 0
+}
+
+// admit applies the flood limits to one message-producing call of a bot in
+// a chat. It returns the retry_after to answer with, or 0. Callers hold mu.
+func (s *Server) admit(token string, chatID int64, draft bool) int {
+	if len(s.storm) > 0 {
+		ra := s.storm[0]
+		s.storm = s.storm[1:]
+		s.injected++
+		return ra
+	}
+	l := s.o.Limits
+	if draft && !l.DraftsCount {
+		return 0
+	}
+	now := s.o.Now()
+	// Check every budget before spending any, so a refused call costs
+	// nothing (Telegram does not count it either).
+	var wait float64
+	if l.BotPerSecond > 0 {
+		if ok, w := s.peekWindow("bot:"+token, now, l.BotPerSecond, time.Second); !ok {
+			wait = math.Max(wait, w)
+		}
+	}
+	chatKey := fmt.Sprintf("chat:%s:%d", token, chatID)
+	if l.ChatRate > 0 {
+		b := s.buckets[chatKey]
+		if b == nil {
+			b = &bucket{}
+			s.buckets[chatKey] = b
+		}
+		cp := *b
+		if ok, w := cp.take(now, l.ChatRate, l.ChatBurst); !ok {
+			wait = math.Max(wait, w)
+		}
+	}
+	group := false
+	if c := s.chats[chatID]; c != nil && c.Type != "private" {
+		group = true
+	}
+	if group && l.GroupPerMinute > 0 {
+		if ok, w := s.peekWindow("group:"+chatKey, now, l.GroupPerMinute, time.Minute); !ok {
+			wait = math.Max(wait, w)
+		}
+	}
+	if wait > 0 {
+		s.limited++
+		return max(1, int(math.Ceil(wait)))
+	}
+	if l.BotPerSecond > 0 {
+		s.window("bot:"+token, now, l.BotPerSecond, time.Second)
+	}
+	if l.ChatRate > 0 {
+		s.buckets[chatKey].take(now, l.ChatRate, l.ChatBurst)
+	}
+	if group && l.GroupPerMinute > 0 {
+		s.window("group:"+chatKey, now, l.GroupPerMinute, time.Minute)
+	}
+	return 0
+}
+
+func (s *Server) peekWindow(key string, now time.Time, max int, span time.Duration) (bool, float64) {
+	saved := s.windows[key]
+	ok, w := s.window(key, now, max, span)
+	if ok {
+		s.windows[key] = saved
+	}
+	return ok, w
+}
+
+// response is the Bot API envelope.
+type response struct {
+	OK          bool            `json:"ok"`
+	Result      any             `json:"result,omitempty"`
+	ErrorCode   int             `json:"error_code,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func answer(w http.ResponseWriter, result any) {
+	writeJSON(w, http.StatusOK, response{OK: true, Result: result})
+}
+
+func fail(w http.ResponseWriter, code int, description string) {
+	writeJSON(w, code, response{ErrorCode: code, Description: description})
+}
+
+func tooMany(w http.ResponseWriter, retryAfter int) {
+	writeJSON(w, http.StatusTooManyRequests, response{ErrorCode: 429,
+		Description: fmt.Sprintf("Too Many Requests: retry after %d", retryAfter),
+		Parameters:  json.RawMessage(fmt.Sprintf(`{"retry_after":%d}`, retryAfter))})
+}
