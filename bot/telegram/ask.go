@@ -1,0 +1,166 @@
+package telegram
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// pendingAsk is an open people's turn in one chat. The first answer closes
+// it; answers racing it before AskKeywords picks it up overwrite it (the
+// last submission before the question closes wins).
+type pendingAsk struct {
+	msgID int
+	done  chan struct{}
+
+	mu     sync.Mutex
+	answer *bot.Answer
+	closed bool
+}
+
+func (p *pendingAsk) submit(ans bot.Answer) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	first := p.answer == nil
+	p.answer = &ans
+	if first {
+		close(p.done)
+	}
+	return true
+}
+
+func (p *pendingAsk) close() *bot.Answer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	return p.answer
+}
+
+// Callback data of the people's turn (compact; valid after a restart in
+// the sense that a stale press is answered kindly).
+const (
+	dataKeep = "k:keep"
+	dataSkip = "k:skip"
+)
+
+// AskKeywords posts the people's turn from the main bot with Keep / Skip
+// buttons and waits for a press, a reply with keywords, or the timeout.
+func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, error) {
+	a := c.a
+	if q.Timeout <= 0 {
+		q.Timeout = a.o.PeopleTimeout
+	}
+	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
+		{Text: "✅ Keep", CallbackData: dataKeep}, {Text: "⏭ Skip", CallbackData: dataSkip}}}}
+	id, err := a.sendText(ctx, c.chat, askText(q), 0, kb)
+	if err != nil {
+		return bot.Answer{}, fmt.Errorf("telegram: ask keywords: %w", err)
+	}
+	p := &pendingAsk{msgID: id, done: make(chan struct{})}
+	a.mu.Lock()
+	a.asks[c.chat] = p
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		if a.asks[c.chat] == p {
+			delete(a.asks, c.chat)
+		}
+		a.mu.Unlock()
+	}()
+
+	tctx, cancel := context.WithCancel(ctx)
+	timer := make(chan error, 1)
+	go func() { timer <- a.o.Clock.Sleep(tctx, q.Timeout) }()
+	var res bot.Answer
+	select {
+	case <-p.done:
+		cancel()
+		res = *p.close()
+	case err := <-timer:
+		cancel()
+		if ans := p.close(); ans != nil { // answered as the clock ran out
+			res = *ans
+			break
+		}
+		if err != nil {
+			return bot.Answer{}, err
+		}
+		res = bot.Answer{Action: bot.ActionTimeout, Keywords: q.Keywords}
+	case <-ctx.Done():
+		cancel()
+		p.close()
+		return bot.Answer{}, ctx.Err()
+	}
+	<-timer
+	a.closeAsk(context.WithoutCancel(ctx), c.chat, p.msgID, q, res)
+	return res, nil
+}
+
+func askText(q bot.Question) string {
+	var b strings.Builder
+	if q.Text != "" {
+		b.WriteString(q.Text + "\n\n")
+	}
+	b.WriteString("**" + strings.Join(q.Keywords, ", ") + "**\n\n")
+	b.WriteString("Reply to this message with your own keywords, comma-separated — or press Keep or Skip.")
+	return b.String()
+}
+
+// closeAsk edits the question to show the outcome (dropping the buttons).
+func (a *Adapter) closeAsk(ctx context.Context, chat int64, msgID int, q bot.Question, ans bot.Answer) {
+	var out string
+	switch ans.Action {
+	case bot.ActionEdit:
+		out = fmt.Sprintf("✏️ %s chose: %s", ans.By, strings.Join(ans.Keywords, ", "))
+	case bot.ActionKeep:
+		out = fmt.Sprintf("✅ %s kept the keywords.", ans.By)
+	case bot.ActionSkip:
+		out = fmt.Sprintf("⏭ %s skipped; the vote stands.", ans.By)
+	default:
+		out = "⌛ No answer in time; the vote stands."
+	}
+	text := body(truncateUTF16(askText(q)+"\n\n"+out, maxText))
+	err := a.call(ctx, a.main, chat, "editMessageText", func(ctx context.Context) error {
+		_, err := a.main.b.EditMessageText(ctx, &tgbot.EditMessageTextParams{ChatID: chat, MessageID: msgID, Text: text,
+			ParseMode: models.ParseModeHTML, LinkPreviewOptions: noPreview})
+		return err
+	})
+	if err != nil {
+		a.log.Warn("close people's turn", "chat", chat, "err", err)
+	}
+}
+
+// askFor returns the open question of a chat, if any.
+func (a *Adapter) askFor(chat int64) *pendingAsk {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.asks[chat]
+}
+
+// parseKeywords splits a person's list on commas (ASCII and CJK),
+// semicolons and new lines.
+func parseKeywords(s string) []string {
+	f := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == '，' || r == '、' || r == ';' || r == '；' || r == '\n'
+	})
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range f {
+		k = strings.TrimSpace(k)
+		if k == "" || seen[strings.ToLower(k)] {
+			continue
+		}
+		seen[strings.ToLower(k)] = true
+		out = append(out, truncateUTF16(k, 64))
+	}
+	return out
+}

@@ -1,0 +1,113 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"strings"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// fileRef is an image in a message, not yet downloaded.
+type fileRef struct {
+	id   string
+	size int64
+	name string
+	mime string
+}
+
+var imageExt = map[string]string{".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+	".webp": "image/webp", ".bmp": "image/bmp", ".heic": "image/heic", ".heif": "image/heif"}
+
+// imageOf finds the picture of a message: the largest photo size, or a
+// document that is an image by MIME type or name (HEIC arrives as a
+// document, sometimes as application/octet-stream).
+func imageOf(m *models.Message) *fileRef {
+	if len(m.Photo) > 0 {
+		best := m.Photo[0]
+		for _, p := range m.Photo[1:] {
+			if p.Width*p.Height > best.Width*best.Height {
+				best = p
+			}
+		}
+		return &fileRef{id: best.FileID, size: int64(best.FileSize), name: "photo.jpg", mime: "image/jpeg"}
+	}
+	if d := m.Document; d != nil {
+		mt := strings.ToLower(d.MimeType)
+		byExt := imageExt[strings.ToLower(path.Ext(d.FileName))]
+		if strings.HasPrefix(mt, "image/") || byExt != "" {
+			if !strings.HasPrefix(mt, "image/") {
+				mt = byExt
+			}
+			return &fileRef{id: d.FileID, size: d.FileSize, name: d.FileName, mime: mt}
+		}
+	}
+	return nil
+}
+
+// download fetches a picture with getFile and the file link, capped in
+// size and time. On failure it returns the sentence to show the person.
+func (a *Adapter) download(ctx context.Context, f *fileRef) (*bot.Attachment, string) {
+	limitMB := a.o.MaxDownload >> 20
+	tooBig := fmt.Sprintf("That file is too large for me: I can download at most %d MB. Send it as a photo (compressed) or a smaller file.", limitMB)
+	if f.size > a.o.MaxDownload {
+		return nil, tooBig
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.o.DownloadTimeout)
+	defer cancel()
+	data, err := a.fetch(ctx, f.id)
+	switch {
+	case errors.Is(err, errTooBig):
+		return nil, tooBig
+	case err != nil:
+		a.log.Warn("download failed", "err", err)
+		return nil, "I couldn't download that picture; please try again."
+	}
+	name := f.name
+	if name == "" {
+		name = "image"
+	}
+	return &bot.Attachment{Name: name, MIME: f.mime, Data: data}, ""
+}
+
+var errTooBig = errors.New("file too big")
+
+func (a *Adapter) fetch(ctx context.Context, fileID string) ([]byte, error) {
+	file, err := a.main.b.GetFile(ctx, &tgbot.GetFileParams{FileID: fileID})
+	if err != nil {
+		if errors.Is(err, tgbot.ErrorBadRequest) && strings.Contains(err.Error(), "too big") {
+			return nil, errTooBig
+		}
+		return nil, fmt.Errorf("getFile: %w", a.redact(err))
+	}
+	if file.FileSize > a.o.MaxDownload {
+		return nil, errTooBig
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.main.b.FileDownloadLink(file), nil)
+	if err != nil {
+		return nil, fmt.Errorf("download: %w", a.redact(err))
+	}
+	resp, err := a.httpc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download: %w", a.redact(err)) // the link carries the token
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download: HTTP %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, a.o.MaxDownload+1))
+	if err != nil {
+		return nil, fmt.Errorf("download: %w", a.redact(err))
+	}
+	if int64(len(data)) > a.o.MaxDownload {
+		return nil, errTooBig
+	}
+	return data, nil
+}

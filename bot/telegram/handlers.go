@@ -1,0 +1,246 @@
+package telegram
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// commands maps /command (without @botname) to a bot.Command.
+var commands = map[string]bot.Command{
+	"roundtable": bot.CmdStart, "say": bot.CmdSay, "stop": bot.CmdStop, "status": bot.CmdStatus,
+	"export": bot.CmdExport, "personas": bot.CmdPersonas, "forget": bot.CmdForget, "help": bot.CmdHelp,
+	"start": bot.CmdHelp,
+}
+
+// route handles one update inside its chat's queue.
+func (a *Adapter) route(ctx context.Context, u *models.Update) {
+	switch {
+	case u.CallbackQuery != nil:
+		a.onCallback(ctx, u.CallbackQuery)
+	case u.Message != nil:
+		a.onMessage(ctx, u.Message)
+	}
+}
+
+// trigger is what a message asks of the bot.
+type trigger struct {
+	cmd       bot.Command
+	text      string
+	addressed bool // a command, mention or reply meant for us
+	unknown   bool // a command we do not have, without @botname
+}
+
+// onMessage turns a message into a Request: commands (also /cmd@botname),
+// a mention or a reply to the bot, a photo or image document with its
+// caption; in a private chat everything is addressed to the bot.
+func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
+	if m.From == nil || m.From.IsBot {
+		return
+	}
+	private := m.Chat.Type == models.ChatTypePrivate
+	text, ents := m.Text, m.Entities
+	if text == "" {
+		text, ents = m.Caption, m.CaptionEntities
+	}
+	t, forOther := a.parse(text, ents)
+	if forOther || t.unknown && !private {
+		return // /cmd@another_bot, or a command of some other bot in the group
+	}
+	replyToUs := m.ReplyToMessage != nil && m.ReplyToMessage.From != nil && a.isOurs(m.ReplyToMessage.From.ID)
+	if replyToUs {
+		if p := a.askFor(m.Chat.ID); p != nil && m.ReplyToMessage.ID == p.msgID && t.cmd == "" {
+			a.answerAsk(ctx, m, p)
+			return
+		}
+		t.addressed = true
+	}
+	img := imageOf(m)
+	if !t.addressed && !private {
+		return // plain group chatter (seen only with privacy mode off)
+	}
+	if img != nil && m.MediaGroupID != "" && !a.firstOfAlbum(m.MediaGroupID) {
+		return // the album's first picture started the session
+	}
+	if t.cmd == "" {
+		switch {
+		case img != nil && strings.TrimSpace(t.text) == "" && private:
+			a.offerPhoto(ctx, m)
+			return
+		case img != nil || !private:
+			t.cmd = bot.CmdStart
+		case strings.TrimSpace(t.text) == "":
+			return
+		default:
+			t.cmd = bot.CmdStart // private text: a topic, or an interjection below
+		}
+		if a.running(m.Chat.ID) {
+			t.cmd = bot.CmdSay
+		}
+	}
+	req := bot.Request{Command: t.cmd, Channel: channel(m.Chat.ID), User: a.user(ctx, m.Chat, m.From), Text: t.text}
+	if t.cmd == bot.CmdExport {
+		if f := strings.ToLower(strings.TrimSpace(t.text)); f == "md" || f == "json" || f == "html" {
+			req.Options = map[string]string{"format": f}
+		}
+	}
+	if t.cmd == bot.CmdStart {
+		if img != nil {
+			att, msg := a.download(ctx, img)
+			if msg != "" {
+				a.reply(ctx, m.Chat.ID, m.ID, bot.Reply{Text: msg})
+				return
+			}
+			req.Image = att
+		}
+		req.Conv = a.conv(m.Chat.ID)
+	}
+	a.handle(ctx, m.Chat.ID, m.ID, req)
+}
+
+// handle calls the Handler and posts its Reply.
+func (a *Adapter) handle(ctx context.Context, chat int64, replyTo int, req bot.Request) {
+	rep, err := a.h.Handle(ctx, req)
+	if err != nil {
+		a.log.Warn("handler failed", "chat", chat, "command", req.Command, "err", err)
+		rep = bot.Reply{Text: "Sorry, something went wrong. Please try again."}
+	}
+	a.reply(ctx, chat, replyTo, rep)
+}
+
+// reply posts a Reply as the main bot (a file via sendDocument).
+func (a *Adapter) reply(ctx context.Context, chat int64, replyTo int, rep bot.Reply) {
+	if rep.File != nil {
+		capt := body(truncateUTF16(rep.Text, maxCaption))
+		if err := a.sendDocument(ctx, a.main, chat, *rep.File, capt, replyTo); err != nil {
+			a.log.Warn("send reply file", "chat", chat, "err", err)
+		}
+		return
+	}
+	if strings.TrimSpace(rep.Text) == "" {
+		return
+	}
+	if _, err := a.sendText(ctx, chat, rep.Text, replyTo, nil); err != nil {
+		a.log.Warn("send reply", "chat", chat, "err", err)
+	}
+}
+
+// parse reads a leading bot_command entity (with or without @botname) and
+// mentions of our bot. forOther is a command addressed to another bot.
+func (a *Adapter) parse(text string, ents []models.MessageEntity) (t trigger, forOther bool) {
+	a.mu.Lock()
+	me := a.me
+	a.mu.Unlock()
+	u16 := utf16.Encode([]rune(text))
+	sub := func(off, n int) string {
+		if off < 0 || off+n > len(u16) {
+			return ""
+		}
+		return string(utf16.Decode(u16[off : off+n]))
+	}
+	var cut [][2]int // UTF-16 ranges to remove from the text
+	for _, e := range ents {
+		switch e.Type {
+		case models.MessageEntityTypeBotCommand:
+			if e.Offset != 0 {
+				continue
+			}
+			name, target, _ := strings.Cut(strings.TrimPrefix(sub(e.Offset, e.Length), "/"), "@")
+			if target != "" && !strings.EqualFold(target, me.Username) {
+				return t, true
+			}
+			cmd, ok := commands[strings.ToLower(name)]
+			if !ok {
+				cmd = bot.Command(strings.ToLower(name))
+				t.unknown = target == ""
+			}
+			t.cmd, t.addressed = cmd, true
+			cut = append(cut, [2]int{e.Offset, e.Length})
+		case models.MessageEntityTypeMention:
+			if strings.EqualFold(strings.TrimPrefix(sub(e.Offset, e.Length), "@"), me.Username) && me.Username != "" {
+				t.addressed = true
+				cut = append(cut, [2]int{e.Offset, e.Length})
+			}
+		case models.MessageEntityTypeTextMention:
+			if e.User != nil && e.User.ID == me.ID {
+				t.addressed = true
+				cut = append(cut, [2]int{e.Offset, e.Length})
+			}
+		}
+	}
+	var out []uint16
+	pos := 0
+	for _, c := range cut {
+		if c[0] < pos || c[0]+c[1] > len(u16) {
+			continue
+		}
+		out = append(out, u16[pos:c[0]]...)
+		pos = c[0] + c[1]
+	}
+	out = append(out, u16[min(pos, len(u16)):]...)
+	t.text = strings.Join(strings.Fields(string(utf16.Decode(out))), " ")
+	return t, false
+}
+
+func (a *Adapter) isOurs(id int64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.botIDs[id]
+}
+
+// firstOfAlbum reports whether this is the first picture seen of an album.
+func (a *Adapter) firstOfAlbum(group string) bool {
+	now := a.o.Clock.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for g, at := range a.albums {
+		if now.Sub(at) > albumMemory {
+			delete(a.albums, g)
+		}
+	}
+	if _, seen := a.albums[group]; seen {
+		return false
+	}
+	a.albums[group] = now
+	return true
+}
+
+// user is the Request user; Admin comes from getChatMember (cached).
+func (a *Adapter) user(ctx context.Context, chat models.Chat, u *models.User) bot.User {
+	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	if name == "" {
+		name = u.Username
+	}
+	out := bot.User{ID: strconv.FormatInt(u.ID, 10), Name: name}
+	if chat.Type == models.ChatTypePrivate {
+		out.Admin = true // their own chat
+		return out
+	}
+	key := [2]int64{chat.ID, u.ID}
+	now := a.o.Clock.Now()
+	a.mu.Lock()
+	e, ok := a.admins[key]
+	a.mu.Unlock()
+	if ok && now.Sub(e.at) < adminCacheTTL {
+		out.Admin = e.admin
+		return out
+	}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	m, err := a.main.b.GetChatMember(cctx, &tgbot.GetChatMemberParams{ChatID: chat.ID, UserID: u.ID})
+	if err != nil {
+		a.log.Warn("getChatMember failed", "chat", chat.ID, "err", a.redact(err))
+		return out
+	}
+	out.Admin = m.Type == models.ChatMemberTypeOwner || m.Type == models.ChatMemberTypeAdministrator
+	a.mu.Lock()
+	a.admins[key] = adminEntry{admin: out.Admin, at: now}
+	a.mu.Unlock()
+	return out
+}

@@ -1,0 +1,137 @@
+package telegram
+
+import (
+	"context"
+	"runtime/debug"
+
+	"github.com/go-telegram/bot/models"
+)
+
+// updateFunc handles one update.
+type updateFunc func(ctx context.Context, u *models.Update)
+
+// middleware wraps an updateFunc.
+type middleware func(next updateFunc) updateFunc
+
+// chain composes the pipeline: the last middleware runs first.
+func (a *Adapter) chain(h updateFunc, mws ...middleware) updateFunc {
+	for _, mw := range mws {
+		h = mw(h)
+	}
+	return h
+}
+
+const dedupWindow = 4096
+
+// dedup drops an update_id seen recently (webhook redeliveries, a
+// duplicate in a poll batch).
+func (a *Adapter) dedup(next updateFunc) updateFunc {
+	return func(ctx context.Context, u *models.Update) {
+		a.mu.Lock()
+		dup := a.seen[u.ID]
+		if !dup {
+			a.seen[u.ID] = true
+			a.seenRing = append(a.seenRing, u.ID)
+			if len(a.seenRing) > dedupWindow {
+				delete(a.seen, a.seenRing[0])
+				a.seenRing = a.seenRing[1:]
+			}
+		}
+		a.mu.Unlock()
+		if dup {
+			a.log.Debug("duplicate update ignored", "update_id", u.ID)
+			return
+		}
+		next(ctx, u)
+	}
+}
+
+// allowList drops updates from chats outside TELEGRAM_ALLOWED_CHATS.
+func (a *Adapter) allowList(next updateFunc) updateFunc {
+	return func(ctx context.Context, u *models.Update) {
+		chat, ok := chatOf(u)
+		if !ok {
+			return
+		}
+		if len(a.allowed) > 0 && !a.allowed[chat] {
+			a.log.Info("update from a chat not allowed", "chat", chat)
+			if cq := u.CallbackQuery; cq != nil {
+				a.answerCallback(ctx, cq.ID, "")
+			}
+			return
+		}
+		next(ctx, u)
+	}
+}
+
+// chatQueue is the FIFO of one chat; a goroutine drains it while it has
+// work.
+type chatQueue struct {
+	items []*models.Update
+}
+
+// fifo enqueues the update on its chat's queue: updates of one chat are
+// handled in arrival order, chats in parallel. The dispatcher never waits.
+func (a *Adapter) fifo(next updateFunc) updateFunc {
+	return func(ctx context.Context, u *models.Update) {
+		chat, _ := chatOf(u)
+		a.mu.Lock()
+		q, busy := a.queues[chat]
+		if !busy {
+			q = &chatQueue{}
+			a.queues[chat] = q
+		}
+		q.items = append(q.items, u)
+		if !busy {
+			a.workers.Add(1)
+			go a.drain(ctx, chat, q, next)
+		}
+		a.mu.Unlock()
+	}
+}
+
+func (a *Adapter) drain(ctx context.Context, chat int64, q *chatQueue, next updateFunc) {
+	defer a.workers.Done()
+	for {
+		a.mu.Lock()
+		if len(q.items) == 0 || ctx.Err() != nil {
+			delete(a.queues, chat)
+			a.mu.Unlock()
+			return
+		}
+		u := q.items[0]
+		q.items = q.items[1:]
+		a.mu.Unlock()
+		next(ctx, u)
+	}
+}
+
+// recoverer keeps a panicking handler from taking the process (and the
+// chat's queue) down.
+func (a *Adapter) recoverer(next updateFunc) updateFunc {
+	return func(ctx context.Context, u *models.Update) {
+		defer func() {
+			if r := recover(); r != nil {
+				a.log.Error("update handler panicked", "update_id", u.ID, "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		next(ctx, u)
+	}
+}
+
+// chatOf is the chat an update belongs to.
+func chatOf(u *models.Update) (int64, bool) {
+	switch {
+	case u.Message != nil:
+		return u.Message.Chat.ID, true
+	case u.CallbackQuery != nil:
+		m := u.CallbackQuery.Message
+		if m.Message != nil {
+			return m.Message.Chat.ID, true
+		}
+		if m.InaccessibleMessage != nil {
+			return m.InaccessibleMessage.Chat.ID, true
+		}
+	}
+	return 0, false
+}
