@@ -58,7 +58,7 @@ func (s *Server) Interact(typ int, channel string, u User, data map[string]any, 
 	s.interactions[in.Token] = in
 	ev := map[string]any{
 		"id": in.ID, "application_id": s.appID, "type": typ, "data": data, "channel_id": channel, "token": in.Token, "version": 1,
-		"member": map[string]any{"user": map[string]any{"id": u.ID, "username": u.Name}, "permissions": fmt.Sprint(perms)},
+		"member":          map[string]any{"user": map[string]any{"id": u.ID, "username": u.Name}, "permissions": fmt.Sprint(perms)},
 		"app_permissions": "0",
 	}
 	if c := s.channels[channel]; c != nil && c.GuildID != "" {

@@ -3,8 +3,8 @@ package discordfake
 import (
 	"encoding/json"
 	"io"
-	"strconv"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"

@@ -11,7 +11,7 @@ import (
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	switch {
-	case path == "/ws":
+	case path == "/ws" || path == "/ws/":
 		s.serveGateway(w, r)
 		return
 	case strings.HasPrefix(path, "/attachments/"):

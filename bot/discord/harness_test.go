@@ -1,0 +1,293 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/bot/discord/discordfake"
+)
+
+const testToken = "test-token"
+
+// fastLimits pace the adapter quickly for tests whose fake enforces no
+// limits; the zero-429 test uses the real ones.
+var fastLimits = Limits{Global: bot.Budget{Rate: 1000, Burst: 50}, Webhook: bot.Budget{Rate: 200, Burst: 5}, EditInterval: 5 * time.Millisecond}
+
+// testClock is the wall clock, except that waits of a minute or more (the
+// people's turn) last until the test fires them.
+type testClock struct {
+	bot.RealClock
+	fire chan struct{}
+}
+
+func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d < time.Minute {
+		return c.RealClock.Sleep(ctx, d)
+	}
+	select {
+	case <-c.fire:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type harness struct {
+	t       *testing.T
+	fake    *discordfake.Server
+	a       *Adapter
+	h       *testHandler
+	clock   *testClock
+	guild   string
+	channel string
+	user    discordfake.User
+}
+
+func newHarness(t *testing.T, fl discordfake.Limits, al *Limits) *harness {
+	t.Helper()
+	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl})
+	t.Cleanup(fake.Close)
+	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: &testClock{fire: make(chan struct{})}}
+	hs.guild = fake.NewID()
+	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
+	hs.user = discordfake.User{ID: fake.NewID(), Name: "ada"}
+	a, err := New(Config{Token: testToken, APIURL: fake.URL(), GuildID: hs.guild}, hs.h,
+		Options{Clock: hs.clock, Limits: al, PeopleTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.a = a
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	hs.eventually("gateway ready and commands registered", func() bool {
+		return fake.Connected() == 1 && fake.Commands(hs.guild) != nil
+	})
+	return hs
+}
+
+// eventually polls cond until it holds or a generous deadline passes.
+func (hs *harness) eventually(what string, cond func() bool) {
+	hs.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			hs.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling, not synchronisation
+	}
+}
+
+// mention posts "@bot topic" and returns the script result of the session.
+func (hs *harness) mention(topic string, files ...discordfake.File) (string, *scriptResult) {
+	hs.t.Helper()
+	id, err := hs.fake.PostUser(hs.channel, hs.user, topic, true, files...)
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	return id, hs.h.result(hs.t)
+}
+
+// findMessage waits for a message in channel that matches.
+func (hs *harness) findMessage(channel, what string, match func(discordfake.Message) bool) discordfake.Message {
+	hs.t.Helper()
+	var found discordfake.Message
+	hs.eventually(what, func() bool {
+		for _, m := range hs.fake.Messages(channel) {
+			if match(m) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func (hs *harness) interaction(token string, done func(discordfake.Interaction) bool) discordfake.Interaction {
+	hs.t.Helper()
+	var in discordfake.Interaction
+	hs.eventually("interaction answered", func() bool {
+		var ok bool
+		in, ok = hs.fake.Interaction(token)
+		return ok && done(in)
+	})
+	return in
+}
+
+func (hs *harness) noViolations() {
+	hs.t.Helper()
+	for _, v := range hs.fake.Violations() {
+		hs.t.Errorf("fake: %s", v)
+	}
+}
+
+// scriptResult is what a session script did.
+type scriptResult struct {
+	Req    bot.Request
+	Finals map[string]string // persona ID → final text
+	Answer bot.Answer
+	Err    error
+}
+
+// testHandler plays the session manager: CmdStart runs a script chosen by
+// the topic's first word in its own goroutine.
+type testHandler struct {
+	mu      sync.Mutex
+	reqs    []bot.Request
+	results chan *scriptResult
+	file    *bot.Attachment
+}
+
+func newTestHandler() *testHandler { return &testHandler{results: make(chan *scriptResult, 16)} }
+
+func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	h.mu.Lock()
+	h.reqs = append(h.reqs, req)
+	file := h.file
+	h.mu.Unlock()
+	switch req.Command {
+	case bot.CmdStart:
+		go func() { h.results <- runScript(context.WithoutCancel(ctx), req) }()
+		return bot.Reply{Text: "Started: " + req.Text}, nil
+	case bot.CmdExport:
+		return bot.Reply{Text: "Here is the export.", File: file}, nil
+	case bot.CmdSay:
+		return bot.Reply{}, nil
+	}
+	return bot.Reply{Text: string(req.Command) + " for " + req.Channel}, nil
+}
+
+func (h *testHandler) requests(cmd bot.Command) []bot.Request {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []bot.Request
+	for _, r := range h.reqs {
+		if r.Command == cmd {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (h *testHandler) result(t *testing.T) *scriptResult {
+	t.Helper()
+	select {
+	case r := <-h.results:
+		if r.Err != nil {
+			t.Fatalf("script: %v", r.Err)
+		}
+		return r
+	case <-time.After(90 * time.Second):
+		t.Fatal("session script did not finish")
+		return nil
+	}
+}
+
+var testPersonas = []bot.Persona{
+	{ID: "craftsman", Name: "Bayar", Emoji: "✂️", Role: "craftsman", Color: "#aa3300"},
+	{ID: "consumer_1", Name: "Aygul", Emoji: "🎒", Role: "consumer"},
+	{ID: "manufacturer", Name: "Li Zhiqiang", Emoji: "🏭", Role: "manufacturer"},
+	{ID: "consumer_2", Name: "Zhang Xiaoya", Emoji: "🧳", Role: "consumer"},
+	{ID: "designer", Name: "Clyde the Discord fan", Emoji: "🎨", Role: "designer"},
+	{ID: "consumer_3", Name: "Wang Xiaomeng", Emoji: "📱", Role: "consumer"},
+}
+
+var moderator = bot.Persona{ID: "moderator", Name: "TableRound", Moderator: true}
+
+func finalText(p bot.Persona) string {
+	return fmt.Sprintf("%s speaking as the %s: %s", p.Name, p.Role, strings.Repeat("paper lanterns glow in spring. ", 8))
+}
+
+// stream updates a message many times quickly and closes it with final.
+func stream(ctx context.Context, c bot.Conversation, p bot.Post, final string, steps int) error {
+	st, err := c.Open(ctx, p)
+	if err != nil {
+		return err
+	}
+	for j := 1; j <= steps; j++ {
+		st.Update(final[:len(final)*j/steps])
+	}
+	return st.Close(ctx, final)
+}
+
+func runScript(ctx context.Context, req bot.Request) *scriptResult {
+	res := &scriptResult{Req: req, Finals: map[string]string{}}
+	c := req.Conv
+	word, _, _ := strings.Cut(req.Text, " ")
+	switch word {
+	case "quick":
+		res.Finals["craftsman"] = finalText(testPersonas[0])
+		res.Err = stream(ctx, c, bot.Post{From: testPersonas[0]}, res.Finals["craftsman"], 5)
+	case "split":
+		res.Finals["designer"] = longSpeech()
+		res.Err = stream(ctx, c, bot.Post{From: testPersonas[4]}, res.Finals["designer"], 12)
+	case "ask":
+		res.Answer, res.Err = c.AskKeywords(ctx, bot.Question{Text: "Keep these keywords?", Keywords: []string{"red", "lantern", "spring"}})
+	case "six", "storm":
+		res.Err = sixScript(ctx, c, res, word == "six")
+	default:
+		res.Err = errors.New("unknown script " + word)
+	}
+	return res
+}
+
+func sixScript(ctx context.Context, c bot.Conversation, res *scriptResult, ask bool) error {
+	board := "**Roundtable**\nstage: introductions"
+	res.Finals["moderator"] = board
+	if err := stream(ctx, c, bot.Post{From: moderator, Kind: bot.KindBoard, Buttons: []bot.Button{{ID: "stop", Label: "⏹ Stop"}}}, board, 2); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(testPersonas))
+	for i, p := range testPersonas {
+		res.Finals[p.ID] = finalText(p)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = stream(ctx, c, bot.Post{From: p, Group: "intro"}, finalText(p), 40)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	speech := "And a second thought from Bayar: " + strings.Repeat("cut the paper slowly. ", 10)
+	res.Finals["craftsman"] = speech
+	if err := stream(ctx, c, bot.Post{From: testPersonas[0]}, speech, 30); err != nil {
+		return err
+	}
+	if ask {
+		var err error
+		res.Answer, err = c.AskKeywords(ctx, bot.Question{Text: "Keep these keywords?", Keywords: []string{"red", "lantern"}, Timeout: time.Hour})
+		return err
+	}
+	return nil
+}
+
+func longSpeech() string {
+	var b strings.Builder
+	b.WriteString("Here is how I would lay out the pattern.\n\n")
+	for i := 0; i < 18; i++ {
+		fmt.Fprintf(&b, "Paragraph %d: the lantern's ribs carry a motif of plum blossoms, and each cut must leave a bridge of paper so the sheet holds together. ", i)
+		b.WriteString("Keep the knife vertical.\n\n")
+	}
+	b.WriteString("```text\n")
+	for i := 0; i < 70; i++ {
+		fmt.Fprintf(&b, "row %02d: |  *  |  *  |  *  |  *  |  *  |\n", i)
+	}
+	b.WriteString("```\n\nThat is the whole plan.")
+	return b.String()
+}
