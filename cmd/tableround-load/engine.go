@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/bot/discord"
+	"github.com/tableround/tableround/export"
+	"github.com/tableround/tableround/imagepipe"
+	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/providers/openai"
+	"github.com/tableround/tableround/roundtable"
+)
+
+// engine is the bot as serve wires it: the session manager, the Discord
+// adapter and the buffered embedded store, in this process.
+type engine struct {
+	store   *memory.Buffered
+	bolt    *memory.Bolt
+	mgr     *roundtable.Manager
+	adapter *discord.Adapter
+	starts  *startLog
+}
+
+// engineConfig is what the run varies.
+type engineConfig struct {
+	dir, llmURL, discordURL, guild string
+	people                         time.Duration // the people's-turn timeout
+	fastAdapter                    bool          // pace the adapter for raised limits
+	logger                         *slog.Logger
+}
+
+func newEngine(ec engineConfig) (*engine, error) {
+	bolt, err := memory.OpenBolt(filepath.Join(ec.dir, "tableround.db"), memory.BoltOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	store := memory.NewBuffered(bolt, memory.BufferOptions{})
+	oc := openai.DefaultConfig()
+	oc.Provider, oc.BaseURL, oc.Model, oc.KeyVariable = "fake", ec.llmURL+"/v1", "fake-model", "AI_API_KEY"
+	model, err := openai.New(oc)
+	if err != nil {
+		_ = bolt.Close()
+		return nil, fmt.Errorf("build model: %w", err)
+	}
+	cfg := roundtable.Config{MaxTurns: 2, MaxKeywords: 10, VotingThreshold: 0.6, UserInputTimeout: ec.people,
+		Language: "en", Pack: "papercut", MaxSessionTokens: 2_000_000, MaxSessionDuration: 30 * time.Minute, ContextBudget: 6000}
+	deps := roundtable.Deps{Chat: model, Vision: model, Store: store, ModelName: "fake-model", Logger: ec.logger,
+		Now: time.Now, Prepare: preparePhoto}
+	starts := &startLog{keys: map[int]string{}}
+	mgr := roundtable.NewManager(cfg, deps, store, roundtable.ManagerOptions{MaxSessions: 100_000,
+		UserSessionLimit: 0, Render: export.Render, Logger: ec.logger})
+	starts.next = mgr
+	o := discord.Options{Logger: ec.logger.With("component", "discord"), PeopleTimeout: ec.people}
+	if ec.fastAdapter {
+		o.Limits = &discord.Limits{Global: bot.Budget{Rate: 10_000, Burst: 100}, Webhook: bot.Budget{Rate: 1000, Burst: 20},
+			EditInterval: 50 * time.Millisecond}
+	}
+	a, err := discord.New(discord.Config{Token: loadToken, APIURL: ec.discordURL, GuildID: ec.guild}, starts, o)
+	if err != nil {
+		_ = bolt.Close()
+		return nil, fmt.Errorf("build discord adapter: %w", err)
+	}
+	return &engine{store: store, bolt: bolt, mgr: mgr, adapter: a, starts: starts}, nil
+}
+
+// run serves until ctx ends, then flushes and closes the store.
+func (e *engine) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return e.store.Run(gctx) })
+	g.Go(func() error { return e.mgr.Run(gctx) })
+	g.Go(func() error { return e.adapter.Run(gctx) })
+	err := g.Wait()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = e.store.Flush(fctx)
+	_ = e.bolt.Close()
+	return err
+}
+
+// finished returns a session's end time once the store shows it ended.
+func (e *engine) finished(ctx context.Context, session int) (time.Time, memory.Status, bool) {
+	key, ok := e.starts.key(session)
+	if !ok {
+		return time.Time{}, "", false
+	}
+	ss, err := e.store.ListSessions(ctx, key, 1)
+	if err != nil || len(ss) == 0 {
+		return time.Time{}, "", false
+	}
+	switch s := ss[0]; s.Status {
+	case memory.StatusFinished, memory.StatusFailed, memory.StatusStopped:
+		return s.UpdatedAt, s.Status, true
+	}
+	return time.Time{}, "", false
+}
+
+// startLog passes requests to the manager and notes, for each load
+// session, the channel key its start used.
+type startLog struct {
+	next bot.Handler
+	mu   sync.Mutex
+	keys map[int]string
+}
+
+var sessionTopicRe = regexp.MustCompile(`load s(\d+)`)
+
+func (l *startLog) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if req.Command == bot.CmdStart {
+		if m := sessionTopicRe.FindStringSubmatch(req.Text); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			l.mu.Lock()
+			l.keys[n] = req.Channel
+			l.mu.Unlock()
+		}
+	}
+	return l.next.Handle(ctx, req)
+}
+
+func (l *startLog) key(session int) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k, ok := l.keys[session]
+	return k, ok
+}
+
+func (l *startLog) started() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.keys)
+}
+
+func preparePhoto(ctx context.Context, data []byte) (roundtable.PreparedImage, error) {
+	r, err := imagepipe.Prepare(ctx, data, imagepipe.DefaultOptions())
+	if err != nil {
+		return roundtable.PreparedImage{}, fmt.Errorf("prepare photo: %w", err)
+	}
+	return roundtable.PreparedImage{MIME: r.MIME, Data: r.Data, Width: r.Width, Height: r.Height}, nil
+}

@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/providers/demo"
+	"github.com/tableround/tableround/roundtable"
+)
+
+// pace is the fake model's speed (DESIGN §7's load profile by default).
+type pace struct {
+	TTFT           time.Duration
+	TPS            float64
+	Chunk          int
+	MinTok, MaxTok int
+}
+
+func (p *pace) flags(fs *flag.FlagSet) {
+	fs.DurationVar(&p.TTFT, "ttft", 300*time.Millisecond, "model time to first token")
+	fs.Float64Var(&p.TPS, "tps", 40, "model tokens per second (0: no delay)")
+	fs.IntVar(&p.Chunk, "chunk", 4, "tokens per streamed chunk")
+	fs.IntVar(&p.MinTok, "min", 120, "fewest tokens of a speech")
+	fs.IntVar(&p.MaxTok, "max", 250, "most tokens of a speech")
+}
+
+func (p pace) args() []string {
+	return []string{"-ttft", p.TTFT.String(), "-tps", strconv.FormatFloat(p.TPS, 'f', -1, 64),
+		"-chunk", strconv.Itoa(p.Chunk), "-min", strconv.Itoa(p.MinTok), "-max", strconv.Itoa(p.MaxTok)}
+}
+
+// Chunk is one streamed piece: when it was flushed and how many letters
+// and digits of the call's text (after its marker) had been sent by then.
+type Chunk struct {
+	T int64 `json:"t"` // Unix nanoseconds
+	N int   `json:"n"`
+}
+
+// Call is what the fake model recorded of one completion.
+type Call struct {
+	ID      int     `json:"id"`
+	Stage   string  `json:"stage"`
+	Persona string  `json:"persona,omitempty"`
+	Session int     `json:"session"` // from the topic; -1 when the prompt has none (vision)
+	Marker  string  `json:"marker,omitempty"`
+	Start   int64   `json:"start"`
+	End     int64   `json:"end"`
+	Chunks  []Chunk `json:"chunks"`
+}
+
+type fakeLLM struct {
+	p     pace
+	mu    sync.Mutex
+	next  int
+	calls []Call
+}
+
+func runFakeLLM(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("fake-llm", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	f := &fakeLLM{}
+	f.p.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", f.complete)
+	mux.HandleFunc("GET /_load/calls", f.records)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return serve(ctx, ln, mux, stdout)
+}
+
+// serve prints "listening http://ADDR" for the parent and serves until ctx
+// ends.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer) error {
+	srv := &http.Server{Handler: h}
+	fmt.Fprintf(stdout, "listening http://%s\n", ln.Addr())
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+func (f *fakeLLM) records(w http.ResponseWriter, _ *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(f.calls)
+}
+
+var (
+	personaRe = regexp.MustCompile(`You are\s*([^,]+),`)
+	topicRe   = regexp.MustCompile(`«([^»]*)»`)
+	sessionRe = regexp.MustCompile(`load s(\d+)`)
+)
+
+// prose stages are shown as speeches; the others answer with JSON.
+var jsonStages = map[string]bool{roundtable.StageKeywords: true, roundtable.StageVoting: true, roundtable.StageKJ: true}
+
+func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var body struct {
+		MaxTokens int `json:"max_tokens"`
+		Messages  []struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, `{"error":{"message":"bad request body"}}`, http.StatusBadRequest)
+		return
+	}
+	var system, user string
+	for _, m := range body.Messages {
+		text := contentText(m.Content)
+		switch m.Role {
+		case "system":
+			system = text
+		case "user":
+			user = text
+		}
+	}
+	stage := stageOfPrompt(user)
+	c := Call{Stage: stage, Session: -1, Start: start.UnixNano()}
+	if m := personaRe.FindStringSubmatch(system); m != nil {
+		c.Persona = strings.TrimSpace(m[1])
+	}
+	if m := sessionRe.FindStringSubmatch(user); m != nil {
+		c.Session, _ = strconv.Atoi(m[1])
+	}
+	f.mu.Lock()
+	f.next++
+	c.ID = f.next
+	f.mu.Unlock()
+	req := providers.Request{Tag: stage + "/" + c.Persona + "/en", Messages: []providers.Message{
+		{Role: providers.RoleSystem, Content: system}, {Role: providers.RoleUser, Content: user}}}
+	text := demo.Reply(req)
+	if !jsonStages[stage] {
+		c.Marker = fmt.Sprintf("c%dk", c.ID)
+		text = c.Marker + " " + pad(text, stage, f.p.speechTokens(c.ID, body.MaxTokens))
+	}
+	c.Chunks = f.stream(r.Context(), w, c, text)
+	c.End = time.Now().UnixNano()
+	f.mu.Lock()
+	f.calls = append(f.calls, c)
+	f.mu.Unlock()
+}
+
+// stream writes text as SSE chunks at the set pace and returns when each
+// was flushed.
+func (f *fakeLLM) stream(ctx context.Context, w http.ResponseWriter, c Call, text string) []Chunk {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	fl, _ := w.(http.Flusher)
+	send := func(v any) {
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	if fl != nil {
+		fl.Flush()
+	}
+	var per time.Duration
+	if f.p.TPS > 0 {
+		per = time.Duration(float64(f.p.Chunk) / f.p.TPS * float64(time.Second))
+	}
+	first := time.Unix(0, c.Start).Add(f.p.TTFT)
+	var out []Chunk
+	sent := 0
+	for i, piece := range chunkWords(text, f.p.Chunk) {
+		if err := sleepUntil(ctx, first.Add(time.Duration(i)*per)); err != nil {
+			return out
+		}
+		send(map[string]any{"id": c.Marker, "object": "chat.completion.chunk", "model": "fake",
+			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": piece}, "finish_reason": nil}}})
+		sent += alnum(piece)
+		n := sent - alnum(c.Marker)
+		if c.Marker == "" {
+			n = sent
+		}
+		out = append(out, Chunk{T: time.Now().UnixNano(), N: n})
+	}
+	send(map[string]any{"id": c.Marker, "object": "chat.completion.chunk", "model": "fake",
+		"choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "stop"}}})
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	if fl != nil {
+		fl.Flush()
+	}
+	return out
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// speechTokens is a deterministic length in [MinTok, MaxTok], capped by
+// the request's max_tokens.
+func (p pace) speechTokens(id, maxTokens int) int {
+	h := fnv.New32a()
+	fmt.Fprint(h, id)
+	n := p.MinTok
+	if p.MaxTok > p.MinTok {
+		n += int(h.Sum32() % uint32(p.MaxTok-p.MinTok+1))
+	}
+	if maxTokens > 0 && n > maxTokens {
+		n = maxTokens
+	}
+	return n
+}
+
+var filler = strings.Fields("and so we keep the cut clean with red paper that folds well for a gift people use every day at home or on the road")
+
+// pad lengthens a scripted reply to about n words with filler, keeping a
+// trailing "Keywords:" line last (the engine parses it).
+func pad(text, stage string, n int) string {
+	tail := ""
+	if i := strings.LastIndex(text, "\nKeywords:"); i >= 0 {
+		text, tail = text[:i], text[i:]
+	}
+	words := len(strings.Fields(text)) + len(strings.Fields(tail)) + 1
+	if words >= n {
+		return text + tail
+	}
+	extra := make([]string, 0, n-words)
+	for i := 0; len(extra) < n-words; i++ {
+		extra = append(extra, filler[i%len(filler)])
+	}
+	sep := " "
+	if stage == roundtable.StageCards {
+		sep = "\nNotes: "
+	}
+	return text + sep + strings.Join(extra, " ") + "." + tail
+}
+
+// chunkWords splits text into pieces of n words (a word ends at a space or
+// a newline, which stays with it).
+func chunkWords(text string, n int) []string {
+	if n <= 0 {
+		n = 4
+	}
+	var out []string
+	words, last := 0, 0
+	for i, r := range text {
+		if r == ' ' || r == '\n' {
+			words++
+			if words == n {
+				out = append(out, text[last:i+1])
+				last, words = i+1, 0
+			}
+		}
+	}
+	if last < len(text) {
+		out = append(out, text[last:])
+	}
+	return out
+}
+
+func contentText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	_ = json.Unmarshal(raw, &parts)
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(p.Text)
+	}
+	return b.String()
+}
+
+// stageOfPrompt recognises the stage from the engine's English
+// instructions, as a real model only sees the text (the same markers as
+// cmd/tableround's console test).
+func stageOfPrompt(user string) string {
+	for _, c := range []struct{ marker, stage string }{
+		{"Describe this photo", "vision"},
+		{"Summarise this part", "summary"},
+		{"affinity groups", roundtable.StageKJ},
+		{"Introduce yourself", roundtable.StageIntro},
+		{"Tell a short story", roundtable.StagePhoto},
+		{"JSON array of strings", roundtable.StageKeywords},
+		{"vote for up to", roundtable.StageVoting},
+		{"For the rest of the workshop", roundtable.StageSwitch},
+		{"propose how the product should work", roundtable.StageWorkshop},
+		{"Write your design card", roundtable.StageCards},
+		{"You present the final design", roundtable.StageFinal},
+		{"Round ", roundtable.StageDiscussion},
+	} {
+		if strings.Contains(user, c.marker) {
+			return c.stage
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// runResult is what a run collected.
+type runResult struct {
+	opts                 runOptions
+	channels             []string
+	mentions, ends       []time.Time
+	failed               int
+	calls                []Call
+	writes               []Write
+	stats                fakeStats
+	cpu                  float64
+	baseRSSKB, peakRSSKB int
+}
+
+// Report is the outcome of a run; durations in milliseconds or seconds as
+// named.
+type Report struct {
+	Sessions     int     `json:"sessions"`
+	Failed       int     `json:"failed"`
+	Unlimited    bool    `json:"unlimited"`
+	TTFTMs       float64 `json:"ttft_ms"`
+	TokensPerSec float64 `json:"tokens_per_second"`
+	ChunkTokens  int     `json:"chunk_tokens"`
+	PeopleWaitS  float64 `json:"people_wait_s"`
+	ModelCalls   int     `json:"model_calls"`
+
+	Chunks          int     `json:"chunks"`
+	ChunksNotShown  int     `json:"chunks_not_shown"`
+	LatencyP50Ms    float64 `json:"latency_p50_ms"`
+	LatencyP99Ms    float64 `json:"latency_p99_ms"`
+	FirstTextP50Ms  float64 `json:"first_text_p50_ms"`
+	FirstTextP99Ms  float64 `json:"first_text_p99_ms"`
+	StalenessP50Ms  float64 `json:"staleness_p50_ms"`
+	StalenessP99Ms  float64 `json:"staleness_p99_ms"`
+	EditsPerMsgSec  float64 `json:"edits_per_message_per_second"`
+	MaxWritesIn1s   int     `json:"max_writes_per_message_in_1s"`
+	Writes          int     `json:"writes"`
+	RateLimited     int     `json:"rate_limited_429s"`
+	Violations      int     `json:"violations"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	CPUPer100       float64 `json:"cpu_seconds_per_100_sessions"`
+	BaseRSSMB       float64 `json:"base_rss_mb"`
+	PeakRSSMB       float64 `json:"peak_rss_mb"`
+	WallP50S        float64 `json:"session_wall_p50_s"`
+	WallMaxS        float64 `json:"session_wall_max_s"`
+	CriticalP50S    float64 `json:"critical_path_p50_s"`
+	RatioP50        float64 `json:"wall_over_critical_p50"`
+	RatioMax        float64 `json:"wall_over_critical_max"`
+	LastVisibleP50S float64 `json:"last_visible_p50_s"`
+	LastVisibleMaxS float64 `json:"last_visible_max_s"`
+}
+
+func buildReport(in runResult) *Report {
+	o := in.opts
+	r := &Report{Sessions: o.sessions, Failed: in.failed, Unlimited: o.unlimited, TTFTMs: ms(o.pace.TTFT),
+		TokensPerSec: o.pace.TPS, ChunkTokens: o.pace.Chunk, PeopleWaitS: o.people.Seconds(), ModelCalls: len(in.calls),
+		Writes: len(in.writes), Violations: len(in.stats.Violations), CPUSeconds: in.cpu,
+		CPUPer100: in.cpu * 100 / float64(o.sessions),
+		BaseRSSMB: float64(in.baseRSSKB) / 1024, PeakRSSMB: float64(in.peakRSSKB) / 1024}
+	for _, w := range in.writes {
+		if w.Status == 429 {
+			r.RateLimited++
+		}
+	}
+	vs := correlate(in.calls, in.writes)
+	all, first, missing := latencies(vs)
+	r.Chunks, r.ChunksNotShown = len(all)+missing, missing
+	r.LatencyP50Ms, r.LatencyP99Ms = percentile(all, 50), percentile(all, 99)
+	r.FirstTextP50Ms, r.FirstTextP99Ms = percentile(first, 50), percentile(first, 99)
+	stale := staleness(vs, 100*time.Millisecond)
+	r.StalenessP50Ms, r.StalenessP99Ms = percentile(stale, 50), percentile(stale, 99)
+	r.EditsPerMsgSec, r.MaxWritesIn1s = editRates(in.writes)
+
+	sessionOf := sessionsByChannel(in.channels, in.stats.Parents)
+	marker := map[string]int{} // call marker → session, from where it showed
+	last := make([]int64, o.sessions)
+	for _, w := range in.writes {
+		i, ok := sessionOf[w.Channel]
+		if !ok || w.Status/100 != 2 {
+			continue
+		}
+		if w.Marker != "" {
+			marker[w.Marker] = i
+		}
+		last[i] = max(last[i], w.T)
+	}
+	perSession := make([][]Call, o.sessions)
+	for _, c := range in.calls {
+		i := c.Session
+		if j, ok := marker[c.Marker]; i < 0 && ok {
+			i = j
+		}
+		if i >= 0 && i < o.sessions {
+			perSession[i] = append(perSession[i], c)
+		}
+	}
+	var walls, crits, ratios, lasts []float64
+	for i := range o.sessions {
+		wall := in.ends[i].Sub(in.mentions[i]).Seconds()
+		crit := criticalPath(perSession[i]).Seconds()
+		walls, crits = append(walls, wall), append(crits, crit)
+		ratios = append(ratios, wall/(crit+o.people.Seconds()))
+		if last[i] > 0 {
+			lasts = append(lasts, time.Unix(0, last[i]).Sub(in.mentions[i]).Seconds())
+		}
+	}
+	r.WallP50S, r.WallMaxS = percentile(walls, 50), percentile(walls, 100)
+	r.CriticalP50S = percentile(crits, 50)
+	r.RatioP50, r.RatioMax = percentile(ratios, 50), percentile(ratios, 100)
+	r.LastVisibleP50S, r.LastVisibleMaxS = percentile(lasts, 50), percentile(lasts, 100)
+	return r
+}
+
+// sessionsByChannel maps the load channels and their threads to sessions.
+func sessionsByChannel(channels []string, parents map[string]string) map[string]int {
+	out := map[string]int{}
+	for i, c := range channels {
+		out[c] = i
+	}
+	for thread, parent := range parents {
+		if i, ok := out[parent]; ok {
+			out[thread] = i
+		}
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+
+func (r *Report) writeText(w io.Writer) {
+	limits := "Discord's limits"
+	if r.Unlimited {
+		limits = "raised limits (fake and adapter)"
+	}
+	fmt.Fprintf(w, "%d session(s), %s; model TTFT %.0f ms, %.0f tokens/s, %d tokens/chunk; people's turn %.1f s\n\n",
+		r.Sessions, limits, r.TTFTMs, r.TokensPerSec, r.ChunkTokens, r.PeopleWaitS)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, f string, a ...any) { fmt.Fprintf(tw, "%s\t"+f+"\n", append([]any{k}, a...)...) }
+	row("sessions finished / failed", "%d / %d", r.Sessions-r.Failed, r.Failed)
+	row("model calls / chunks (not shown)", "%d / %d (%d)", r.ModelCalls, r.Chunks, r.ChunksNotShown)
+	row("token → visible edit p50 / p99", "%.0f / %.0f ms", r.LatencyP50Ms, r.LatencyP99Ms)
+	row("first token → first words p50 / p99", "%.0f / %.0f ms", r.FirstTextP50Ms, r.FirstTextP99Ms)
+	row("staleness p50 / p99", "%.0f / %.0f ms", r.StalenessP50Ms, r.StalenessP99Ms)
+	row("edits per message per second", "%.2f (max %d writes in 1 s)", r.EditsPerMsgSec, r.MaxWritesIn1s)
+	row("message writes / 429s received", "%d / %d", r.Writes, r.RateLimited)
+	row("rule violations at the fake", "%d", r.Violations)
+	row("bot CPU", "%.1f s (%.1f s per 100 sessions)", r.CPUSeconds, r.CPUPer100)
+	row("bot RSS before / peak", "%.0f / %.0f MB", r.BaseRSSMB, r.PeakRSSMB)
+	row("session wall p50 / max", "%.1f / %.1f s", r.WallP50S, r.WallMaxS)
+	row("model critical path p50", "%.1f s (+ %.1f s people's turn)", r.CriticalP50S, r.PeopleWaitS)
+	row("wall ÷ (critical path + people) p50 / max", "%.2f / %.2f", r.RatioP50, r.RatioMax)
+	row("time to last visible text p50 / max", "%.1f / %.1f s", r.LastVisibleP50S, r.LastVisibleMaxS)
+	_ = tw.Flush()
+}
