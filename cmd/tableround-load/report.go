@@ -135,7 +135,6 @@ func sessionsByChannel(channels []string, parents map[string]string) map[string]
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-
 func (r *Report) writeText(w io.Writer) {
 	limits := "Discord's limits"
 	if r.Unlimited {
