@@ -45,8 +45,9 @@ type ServerOptions struct {
 	Avatars *Avatars
 	// Metrics is served at /metrics; nil serves an empty registry.
 	Metrics *Metrics
-	// Handlers are extra routes (e.g. a Telegram webhook path), as
-	// http.ServeMux patterns.
+	// Handlers are extra routes (e.g. "POST /telegram/webhook"), as
+	// http.ServeMux patterns; a pattern that conflicts with the built-in
+	// routes panics in NewServer, like http.ServeMux.Handle.
 	Handlers map[string]http.Handler
 	// Logger receives the listener's errors; nil discards them.
 	Logger *slog.Logger
