@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tableround/tableround/providers/providertest"
 )
@@ -207,5 +209,41 @@ func TestDoctorUsage(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := runDoctor(context.Background(), []string{"extra"}, &out, &errb); code != exitUsage {
 		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+}
+
+// A real redis-server without persistence: reachable (exit 0) with a
+// warning naming appendonly.
+func TestDoctorRedisWithoutPersistence(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	doctorEnv(t)
+	addr := closedPort(t)
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server did not start: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Setenv("AI_PROVIDER", "demo")
+	t.Setenv("REDIS_URL", "redis://"+addr+"/0")
+	var out, errb bytes.Buffer
+	code := runDoctor(context.Background(), nil, &out, &errb)
+	text := out.String()
+	if code != 0 || !strings.Contains(text, "✓ Redis — Redis ") || !strings.Contains(text, "⚠ Redis persistence — neither AOF nor RDB") {
+		t.Errorf("exit %d\n%s%s", code, text, errb.String())
 	}
 }
