@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tableround/tableround/bot/discord/discordfake"
+	"github.com/tableround/tableround/memory"
+)
+
+func TestServeNeedsAPlatform(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("AI_PROVIDER", "demo")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"serve"}, strings.NewReader(""), &out, &errb); code != exitUsage {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "DISCORD_TOKEN or TELEGRAM_TOKEN") {
+		t.Fatalf("stderr: %s", errb.String())
+	}
+}
+
+func TestServeNeverFallsBackToDemo(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("DISCORD_TOKEN", "x")
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"serve"}, strings.NewReader(""), &out, &errb)
+	if code != exitUsage || !strings.Contains(errb.String(), "OPENROUTER_API_KEY") {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+}
+
+// A mention starts a roundtable in a thread where six personas post
+// through one webhook; SIGTERM stops serve cleanly and leaves the session
+// resumable.
+func TestServeDiscordMentionThenShutdown(t *testing.T) {
+	dir := cleanEnv(t)
+	fake := discordfake.New(discordfake.Options{Token: "tok", Limits: discordfake.DiscordLimits()})
+	t.Cleanup(fake.Close)
+	guild := fake.NewID()
+	channel := fake.AddChannel(discordfake.Channel{GuildID: guild, Type: 0}).ID
+	t.Setenv("AI_PROVIDER", "demo")
+	t.Setenv("DISCORD_TOKEN", "tok")
+	t.Setenv("DISCORD_API_URL", fake.URL())
+	t.Setenv("DISCORD_GUILD_ID", guild)
+	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
+
+	waitUntil(t, "the gateway connection", func() bool { return fake.Connected() > 0 })
+	if _, err := fake.PostUser(channel, discordfake.User{ID: fake.NewID(), Name: "ada"}, "design a paper-cut kite", true); err != nil {
+		t.Fatal(err)
+	}
+	var thread string
+	waitUntil(t, "six personas speaking in a thread", func() bool {
+		for _, c := range fake.Channels() {
+			if c.ParentID == channel {
+				thread = c.ID
+			}
+		}
+		if thread == "" {
+			return false
+		}
+		names := map[string]bool{}
+		for _, m := range fake.Messages(thread) {
+			if m.WebhookID != "" && len(m.History) > 1 && !strings.HasPrefix(m.Content, "…") {
+				names[m.Username] = true
+			}
+		}
+		return len(names) >= 6
+	})
+	cancel() // SIGTERM
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("serve exit %d: %s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if n := fake.RateLimited(); n != 0 {
+		t.Fatalf("the bot received %d 429s", n)
+	}
+	if v := fake.Violations(); len(v) > 0 {
+		t.Fatalf("platform rule violations: %v", v)
+	}
+	st := openTestStore(t, dir)
+	list, err := st.ListSessions(context.Background(), "discord:"+thread, 5)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("sessions in the thread: %v %v", list, err)
+	}
+	if list[0].Status != memory.StatusRunning {
+		t.Fatalf("after SIGTERM the session must stay resumable (running), got %s", list[0].Status)
+	}
+	if _, err := st.LoadCheckpoint(context.Background(), list[0].ID); err != nil {
+		t.Fatalf("no checkpoint: %v", err)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
