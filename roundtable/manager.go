@@ -40,6 +40,9 @@ type ManagerOptions struct {
 	Render           Renderer
 	Resumers         map[string]Resumer // by platform ("discord", "telegram")
 	Logger           *slog.Logger
+	// OnSession is told "started", "suspended" and each final status
+	// ("finished", "stopped", "failed", "interrupted"), for metrics.
+	OnSession func(event string)
 }
 
 // Manager runs the sessions of chat platforms: it is the bot.Handler the
@@ -86,6 +89,9 @@ func NewManager(cfg Config, deps Deps, store ManagerStore, o ManagerOptions) *Ma
 	if o.Logger == nil {
 		o.Logger = deps.Logger
 	}
+	if o.OnSession == nil {
+		o.OnSession = func(string) {}
+	}
 	return &Manager{cfg: cfg, deps: deps, store: store, o: o, log: o.Logger.With("component", "manager"),
 		work: make(chan func(context.Context)), running: map[string]*live{}, starts: map[string][]time.Time{}}
 }
@@ -126,6 +132,9 @@ func (m *Manager) suspendAll() {
 		l.cancel()
 	}
 }
+
+// IsRunning reports whether this process runs a session in channel.
+func (m *Manager) IsRunning(channel string) bool { return m.live(channel) != nil }
 
 // Running reports how many sessions this process runs.
 func (m *Manager) Running() int {
@@ -317,9 +326,15 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 			}
 		}
 	}()
+	m.o.OnSession("started")
 	err := l.sess.Run(sctx)
 	cancel()
 	<-renewDone
+	if l.sess.isSuspended() {
+		m.o.OnSession("suspended")
+	} else {
+		m.o.OnSession(string(l.sess.Meta().Status))
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		m.log.Info("session ended", "session", l.sess.ID(), "reason", err)
 	}

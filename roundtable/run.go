@@ -84,6 +84,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		defer t.Stop()
 		deadline = t.C
 	}
+	var stageStart time.Time
 	for s.st.Meta.Step < len(plan) {
 		if s.isStopped() {
 			return ErrStopped
@@ -95,8 +96,11 @@ func (s *Session) Run(ctx context.Context) (err error) {
 			return &CapError{Reason: capped}
 		}
 		st := plan[s.st.Meta.Step]
-		if s.st.Meta.Step == 0 || plan[s.st.Meta.Step-1].stage != st.stage {
-			s.stageBanner(ctx, st.stage)
+		if s.st.Meta.Step == 0 || plan[s.st.Meta.Step-1].stage != st.stage || stageStart.IsZero() {
+			if s.st.Meta.Step == 0 || plan[s.st.Meta.Step-1].stage != st.stage {
+				s.stageBanner(ctx, st.stage)
+			}
+			stageStart = s.deps.Now()
 		}
 		s.takeInterjections(ctx)
 		s.setProgress(st, len(plan))
@@ -109,6 +113,9 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		s.mu.Lock()
 		s.st.Meta.Step++
 		s.mu.Unlock()
+		if next := s.st.Meta.Step; next == len(plan) || plan[next].stage != st.stage {
+			s.deps.Observer.StageDone(st.stage, s.deps.Now().Sub(stageStart))
+		}
 		if err := s.checkpoint(ctx); err != nil {
 			return err
 		}

@@ -66,7 +66,19 @@ type Deps struct {
 	Demo      bool   // running on the demo model: labelled everywhere
 	Now       func() time.Time
 	Logger    *slog.Logger
+	Observer  Observer // metrics; nil means none
 }
+
+// Observer is told what the engine did, for metrics.
+type Observer interface {
+	StageDone(stage string, d time.Duration)
+	ModelCall(provider string, firstToken time.Duration, outputTokens int, d time.Duration, err error)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) StageDone(string, time.Duration)                            {}
+func (nopObserver) ModelCall(string, time.Duration, int, time.Duration, error) {}
 
 // Start describes a new session.
 type Start struct {
@@ -236,6 +248,9 @@ func withDefaults(d Deps) Deps {
 	}
 	if d.Vision == nil {
 		d.Vision = d.Chat
+	}
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
 	}
 	return d
 }

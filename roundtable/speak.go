@@ -110,6 +110,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	}
 	var text strings.Builder
 	qctx := providers.WithQueue(ctx, s.ID(), s.waitSlot(c.seat))
+	began := s.deps.Now()
 	resp, err := model.Stream(qctx, req, func(d providers.Delta) error {
 		if d.Reset {
 			text.Reset()
@@ -128,6 +129,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 		return nil
 	})
 	s.addUsage(resp.Usage)
+	s.deps.Observer.ModelCall(resp.Provider, resp.FirstToken, resp.Usage.OutputTokens, s.deps.Now().Sub(began), err)
 	out := StripThink(resp.Text)
 	if err == nil && out == "" {
 		err = &providers.Error{Provider: resp.Provider, Kind: providers.KindEmpty, Message: "the reply had no visible text"}
