@@ -14,6 +14,7 @@ import (
 	"github.com/joho/godotenv"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/roundtable"
 )
 
@@ -141,16 +142,8 @@ func gettextLanguage(v string) string {
 	return "en"
 }
 
-// newLogger builds the root logger. Console sessions log to a file-like
-// writer so log lines never interleave with the session.
+// newLogger builds the root logger (secrets redacted). Console sessions
+// log to a file so log lines never interleave with the session.
 func newLogger(c LogConfig, w *os.File) *slog.Logger {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(c.Level)); err != nil {
-		lvl = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	if strings.EqualFold(c.Format, "json") {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return ops.NewLogger(c.Level, c.Format, w)
 }

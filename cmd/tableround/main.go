@@ -22,6 +22,8 @@ Usage:
   tableround console --resume SESSION_ID
   tableround export [--format md|json|html] [--out FILE] SESSION_ID
   tableround image prepare IN [OUT]
+  tableround doctor [--images]          check the configuration and every dependency for real
+  tableround pack validate FILE | pack list
   tableround version
 
 Configuration comes from the environment and ./.env (see .env.example).
@@ -59,6 +61,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		})
 	case "image":
 		return runImage(ctx, args[1:], stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args[1:], stdout, stderr)
+	case "pack":
+		return runPack(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "tableround", version())
 		return exitOK

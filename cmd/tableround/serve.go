@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/export"
 	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/roundtable"
 )
 
@@ -34,6 +36,12 @@ type platform struct {
 	mu    sync.Mutex
 	state string // "connecting", "connected", "failed"
 	err   string
+}
+
+func (p *platform) snapshot() ops.PlatformState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return ops.PlatformState{State: p.state, Error: p.err}
 }
 
 func (p *platform) set(state string, err error) {
@@ -67,7 +75,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "tableround:", err)
 		return exitUsage
 	}
-	logger := newLogger(cfg.Log, os.Stderr)
+	var oc ops.Config
+	if err := loadConfig(ctx, l, &oc); err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
+		return exitUsage
+	}
+	logger := ops.NewLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
 	models, err := buildModels(ctx, l, logger, false) // serve never falls back to the demo model
 	if err != nil {
 		fmt.Fprintln(stderr, "tableround:", err)
@@ -80,11 +93,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer sh.Store.Close()
 	store := memory.NewBuffered(sh.Store, memory.BufferOptions{})
+	metrics := ops.NewMetrics()
+	avatars := avatarsFor(oc.PublicBaseURL)
+	pack, err := roundtable.LoadPack(cfg.Session.Pack)
+	if err != nil {
+		fmt.Fprintln(stderr, "tableround: PERSONA_PACK:", err)
+		return exitUsage
+	}
+	var seats []string
+	for _, s := range pack.Seats {
+		seats = append(seats, s.ID)
+	}
 
 	// Adapters are built first (they call the manager through a proxy), so
 	// the manager knows how to resume their sessions before its first scan.
 	proxy := &handlerProxy{}
-	platforms, err := buildPlatforms(ctx, l, proxy, logger)
+	handlers := map[string]http.Handler{}
+	platforms, err := buildPlatforms(ctx, l, platformDeps{
+		handler: proxy, logger: logger, seats: seats, running: proxy.running,
+		avatar: func(p bot.Persona) string { return avatars.AvatarURL(pack.Name, p.ID) },
+	}, handlers)
 	if err != nil {
 		fmt.Fprintln(stderr, "tableround:", err)
 		return exitUsage
@@ -99,16 +127,32 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			resumers[p.name] = p.resume
 		}
 	}
-	mgr := roundtable.NewManager(cfg.Session, models.deps(store, logger), store, roundtable.ManagerOptions{
+	obs := metricsObserver{metrics}
+	deps := models.deps(store, logger)
+	deps.Observer = obs
+	mgr := roundtable.NewManager(cfg.Session, deps, store, roundtable.ManagerOptions{
 		MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
-		Render: export.Render, Logger: logger, Resumers: resumers,
+		Render: export.Render, Logger: logger, Resumers: resumers, OnSession: obs.session,
 	})
 	proxy.set(mgr)
+	server := ops.NewServer(oc, ops.ServerOptions{
+		Store:   sh.Store.Ping,
+		Pending: store.Pending,
+		Platforms: func() map[string]ops.PlatformState {
+			out := map[string]ops.PlatformState{}
+			for _, p := range platforms {
+				out[p.name] = p.snapshot()
+			}
+			return out
+		},
+		Avatars: avatars, Metrics: metrics, Handlers: handlers, Logger: logger,
+	})
 
 	logger.Info("serving", "platforms", len(platforms), "model", models.Name(), "store", sh.Where)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return store.Run(gctx) })
 	g.Go(func() error { return mgr.Run(gctx) })
+	g.Go(func() error { return server.Run(gctx) })
 	for _, p := range platforms {
 		g.Go(func() error { return keepRunning(gctx, p, logger) })
 	}
@@ -131,13 +175,13 @@ func keepRunning(ctx context.Context, p *platform, logger *slog.Logger) error {
 	log := logger.With("component", p.name)
 	backoff := time.Second
 	for {
-		p.set("connecting", nil)
+		p.set(ops.StateConnected, nil)
 		start := time.Now()
 		err := p.run(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		p.set("failed", err)
+		p.set(ops.StateFailed, err)
 		if time.Since(start) > 5*time.Minute {
 			backoff = time.Second // it ran fine for a while: start over
 		}
@@ -166,6 +210,15 @@ func (p *handlerProxy) Handle(ctx context.Context, req bot.Request) (bot.Reply, 
 		return bot.Reply{Text: "Starting up — please try again in a moment."}, nil
 	}
 	return h.Handle(ctx, req)
+}
+
+// running reports whether the manager runs a session in channel.
+func (p *handlerProxy) running(channel string) bool {
+	p.mu.RLock()
+	h := p.h
+	p.mu.RUnlock()
+	m, ok := h.(*roundtable.Manager)
+	return ok && m.IsRunning(channel)
 }
 
 func (p *handlerProxy) set(h bot.Handler) {

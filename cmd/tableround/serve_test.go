@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +49,8 @@ func TestServeDiscordMentionThenShutdown(t *testing.T) {
 	t.Setenv("DISCORD_TOKEN", "tok")
 	t.Setenv("DISCORD_API_URL", fake.URL())
 	t.Setenv("DISCORD_GUILD_ID", guild)
-	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
+	addr := freeAddr(t)
+	t.Setenv("HTTP_ADDR", addr)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -76,6 +80,17 @@ func TestServeDiscordMentionThenShutdown(t *testing.T) {
 		}
 		return len(names) >= 6
 	})
+	// Health, readiness (store and platform state) and metrics while serving.
+	for path, want := range map[string]string{
+		"/healthz": "ok",
+		"/readyz":  `"discord"`,
+		"/metrics": "tableround_sessions_active 1",
+	} {
+		body, code := get(t, "http://"+addr+path)
+		if code != 200 || !strings.Contains(body, want) {
+			t.Fatalf("GET %s = %d, want %q in:\n%.2000s", path, code, want, body)
+		}
+	}
 	cancel() // SIGTERM
 	select {
 	case code := <-done:
@@ -102,6 +117,25 @@ func TestServeDiscordMentionThenShutdown(t *testing.T) {
 	if _, err := st.LoadCheckpoint(context.Background(), list[0].ID); err != nil {
 		t.Fatalf("no checkpoint: %v", err)
 	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func get(t *testing.T, url string) (string, int) {
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp.StatusCode
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
