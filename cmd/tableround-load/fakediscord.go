@@ -34,6 +34,7 @@ type Write struct {
 	Message string `json:"message"`
 	Marker  string `json:"marker,omitempty"`
 	N       int    `json:"n"`
+	Limit   string `json:"limit,omitempty"` // a 429's X-RateLimit-Scope, or "global"
 }
 
 // fakeDiscord is discordfake behind a recording reverse proxy, with a
@@ -130,6 +131,12 @@ func (f *fakeDiscord) inspect(resp *http.Response) error {
 		resp.Header.Del("Content-Length")
 	case isMessageWrite(req.Method, path):
 		w := Write{T: time.Now().UnixNano(), Edit: req.Method == http.MethodPatch, Status: resp.StatusCode}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			w.Limit = resp.Header.Get("X-RateLimit-Scope")
+			if resp.Header.Get("X-RateLimit-Global") == "true" {
+				w.Limit = "global"
+			}
+		}
 		if content, ok := req.Context().Value(contentKey{}).(string); ok {
 			w.Marker, w.N = markerCount(content)
 		}

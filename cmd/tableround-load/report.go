@@ -32,30 +32,32 @@ type Report struct {
 	PeopleWaitS  float64 `json:"people_wait_s"`
 	ModelCalls   int     `json:"model_calls"`
 
-	Chunks          int     `json:"chunks"`
-	ChunksNotShown  int     `json:"chunks_not_shown"`
-	LatencyP50Ms    float64 `json:"latency_p50_ms"`
-	LatencyP99Ms    float64 `json:"latency_p99_ms"`
-	FirstTextP50Ms  float64 `json:"first_text_p50_ms"`
-	FirstTextP99Ms  float64 `json:"first_text_p99_ms"`
-	StalenessP50Ms  float64 `json:"staleness_p50_ms"`
-	StalenessP99Ms  float64 `json:"staleness_p99_ms"`
-	EditsPerMsgSec  float64 `json:"edits_per_message_per_second"`
-	MaxWritesIn1s   int     `json:"max_writes_per_message_in_1s"`
-	Writes          int     `json:"writes"`
-	RateLimited     int     `json:"rate_limited_429s"`
-	Violations      int     `json:"violations"`
-	CPUSeconds      float64 `json:"cpu_seconds"`
-	CPUPer100       float64 `json:"cpu_seconds_per_100_sessions"`
-	BaseRSSMB       float64 `json:"base_rss_mb"`
-	PeakRSSMB       float64 `json:"peak_rss_mb"`
-	WallP50S        float64 `json:"session_wall_p50_s"`
-	WallMaxS        float64 `json:"session_wall_max_s"`
-	CriticalP50S    float64 `json:"critical_path_p50_s"`
-	RatioP50        float64 `json:"wall_over_critical_p50"`
-	RatioMax        float64 `json:"wall_over_critical_max"`
-	LastVisibleP50S float64 `json:"last_visible_p50_s"`
-	LastVisibleMaxS float64 `json:"last_visible_max_s"`
+	Chunks         int     `json:"chunks"`
+	ChunksNotShown int     `json:"chunks_not_shown"`
+	LatencyP50Ms   float64 `json:"latency_p50_ms"`
+	LatencyP99Ms   float64 `json:"latency_p99_ms"`
+	FirstTextP50Ms float64 `json:"first_text_p50_ms"`
+	FirstTextP99Ms float64 `json:"first_text_p99_ms"`
+	StalenessP50Ms float64 `json:"staleness_p50_ms"`
+	StalenessP99Ms float64 `json:"staleness_p99_ms"`
+	EditsPerMsgSec float64 `json:"edits_per_message_per_second"`
+	MaxWritesIn1s  int     `json:"max_writes_per_message_in_1s"`
+	Writes         int     `json:"writes"`
+	RateLimited    int     `json:"rate_limited_429s"`
+	// RateLimitedBy counts the 429s by write ("edit", "create") and scope.
+	RateLimitedBy   map[string]int `json:"rate_limited_by,omitempty"`
+	Violations      int            `json:"violations"`
+	CPUSeconds      float64        `json:"cpu_seconds"`
+	CPUPer100       float64        `json:"cpu_seconds_per_100_sessions"`
+	BaseRSSMB       float64        `json:"base_rss_mb"`
+	PeakRSSMB       float64        `json:"peak_rss_mb"`
+	WallP50S        float64        `json:"session_wall_p50_s"`
+	WallMaxS        float64        `json:"session_wall_max_s"`
+	CriticalP50S    float64        `json:"critical_path_p50_s"`
+	RatioP50        float64        `json:"wall_over_critical_p50"`
+	RatioMax        float64        `json:"wall_over_critical_max"`
+	LastVisibleP50S float64        `json:"last_visible_p50_s"`
+	LastVisibleMaxS float64        `json:"last_visible_max_s"`
 }
 
 func buildReport(in runResult) *Report {
@@ -68,6 +70,14 @@ func buildReport(in runResult) *Report {
 	for _, w := range in.writes {
 		if w.Status == 429 {
 			r.RateLimited++
+			kind := "create"
+			if w.Edit {
+				kind = "edit"
+			}
+			if r.RateLimitedBy == nil {
+				r.RateLimitedBy = map[string]int{}
+			}
+			r.RateLimitedBy[kind+"/"+w.Limit]++
 		}
 	}
 	vs := correlate(in.calls, in.writes)
@@ -150,7 +160,7 @@ func (r *Report) writeText(w io.Writer) {
 	row("first token → first words p50 / p99", "%.0f / %.0f ms", r.FirstTextP50Ms, r.FirstTextP99Ms)
 	row("staleness p50 / p99", "%.0f / %.0f ms", r.StalenessP50Ms, r.StalenessP99Ms)
 	row("edits per message per second", "%.2f (max %d writes in 1 s)", r.EditsPerMsgSec, r.MaxWritesIn1s)
-	row("message writes / 429s received", "%d / %d", r.Writes, r.RateLimited)
+	row("message writes / 429s received", "%d / %d %v", r.Writes, r.RateLimited, r.RateLimitedBy)
 	row("rule violations at the fake", "%d", r.Violations)
 	row("bot CPU", "%.1f s (%.1f s per 100 sessions)", r.CPUSeconds, r.CPUPer100)
 	row("bot RSS before / peak", "%.0f / %.0f MB", r.BaseRSSMB, r.PeakRSSMB)
