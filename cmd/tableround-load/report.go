@@ -12,7 +12,7 @@ type runResult struct {
 	opts                 runOptions
 	channels             []string
 	mentions, ends       []time.Time
-	failed               int
+	failed, notStarted   int
 	calls                []Call
 	writes               []Write
 	stats                fakeStats
@@ -25,6 +25,8 @@ type runResult struct {
 type Report struct {
 	Sessions     int     `json:"sessions"`
 	Failed       int     `json:"failed"`
+	NotStarted   int     `json:"not_started"` // mentions that never became a session
+	RampS        float64 `json:"ramp_s,omitempty"`
 	Unlimited    bool    `json:"unlimited"`
 	TTFTMs       float64 `json:"ttft_ms"`
 	TokensPerSec float64 `json:"tokens_per_second"`
@@ -62,7 +64,7 @@ type Report struct {
 
 func buildReport(in runResult) *Report {
 	o := in.opts
-	r := &Report{Sessions: o.sessions, Failed: in.failed, Unlimited: o.unlimited, TTFTMs: ms(o.pace.TTFT),
+	r := &Report{Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Unlimited: o.unlimited, TTFTMs: ms(o.pace.TTFT),
 		TokensPerSec: o.pace.TPS, ChunkTokens: o.pace.Chunk, PeopleWaitS: o.people.Seconds(), ModelCalls: len(in.calls),
 		Writes: len(in.writes), Violations: len(in.stats.Violations), CPUSeconds: in.cpu,
 		CPUPer100: in.cpu * 100 / float64(o.sessions),
@@ -114,6 +116,9 @@ func buildReport(in runResult) *Report {
 	}
 	var walls, crits, ratios, lasts []float64
 	for i := range o.sessions {
+		if in.ends[i].IsZero() {
+			continue // never started
+		}
 		wall := in.ends[i].Sub(in.mentions[i]).Seconds()
 		crit := criticalPath(perSession[i]).Seconds()
 		walls, crits = append(walls, wall), append(crits, crit)
@@ -154,7 +159,7 @@ func (r *Report) writeText(w io.Writer) {
 		r.Sessions, limits, r.TTFTMs, r.TokensPerSec, r.ChunkTokens, r.PeopleWaitS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, f string, a ...any) { fmt.Fprintf(tw, "%s\t"+f+"\n", append([]any{k}, a...)...) }
-	row("sessions finished / failed", "%d / %d", r.Sessions-r.Failed, r.Failed)
+	row("sessions finished / failed / not started", "%d / %d / %d", r.Sessions-r.Failed-r.NotStarted, r.Failed, r.NotStarted)
 	row("model calls / chunks (not shown)", "%d / %d (%d)", r.ModelCalls, r.Chunks, r.ChunksNotShown)
 	row("token → visible edit p50 / p99", "%.0f / %.0f ms", r.LatencyP50Ms, r.LatencyP99Ms)
 	row("first token → first words p50 / p99", "%.0f / %.0f ms", r.FirstTextP50Ms, r.FirstTextP99Ms)

@@ -26,6 +26,7 @@ type runOptions struct {
 	asJSON    bool
 	verbose   bool
 	people    time.Duration
+	ramp      time.Duration // spread the mentions over this long
 	timeout   time.Duration
 	pace      pace
 }
@@ -38,6 +39,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.verbose, "v", false, "log the engine's warnings and errors")
 	fs.DurationVar(&o.people, "people", time.Second, "people's-turn timeout (nobody answers in a load run)")
+	fs.DurationVar(&o.ramp, "ramp", 0, "spread the N mentions evenly over this long (0: all at once)")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
 	o.pace.flags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -117,6 +119,11 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	cpu0, rss0 := cpuSeconds(), vmKB("VmRSS")
 	mentions := make([]time.Time, o.sessions)
 	for i, ch := range setup.Channels {
+		if i > 0 && o.ramp > 0 {
+			if err := sleepUntil(ctx, mentions[0].Add(o.ramp*time.Duration(i)/time.Duration(o.sessions))); err != nil {
+				return nil, err
+			}
+		}
 		mentions[i] = time.Now()
 		req := mentionRequest{Channel: ch, User: fmt.Sprintf("user%03d", i), FileName: "photo.jpg", FileType: "image/jpeg",
 			Content: fmt.Sprintf("A paper-cut bookmark for travellers (load s%03d)", i), FileData: photos[i]}
@@ -126,11 +133,14 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		}
 	}
 	ends := make([]time.Time, o.sessions)
-	failed := 0
+	failed, notStarted := 0, map[int]bool{}
 	err = waitFor(ctx, func() bool {
 		left := 0
 		for i := range ends {
-			if ends[i].IsZero() {
+			if _, ok := eng.starts.key(i); !ok && !notStarted[i] && time.Since(mentions[i]) > startWait {
+				notStarted[i] = true // the adapter never handed the mention to the manager
+			}
+			if ends[i].IsZero() && !notStarted[i] {
 				if t, st, ok := eng.finished(ctx, i); ok {
 					ends[i] = t
 					if st != "finished" {
@@ -161,10 +171,13 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	if err := dc.call(ctx, "/_load/stats", nil, &st); err != nil {
 		return nil, err
 	}
-	in := runResult{opts: o, channels: setup.Channels, mentions: mentions, ends: ends, failed: failed,
+	in := runResult{opts: o, channels: setup.Channels, mentions: mentions, ends: ends, failed: failed, notStarted: len(notStarted),
 		calls: calls, writes: writes, stats: st, cpu: cpu, baseRSSKB: rss0, peakRSSKB: hwm}
 	return buildReport(in), nil
 }
+
+// startWait is how long a mention may take to become a session.
+const startWait = 30 * time.Second
 
 // waitFor polls cond until it holds or ctx ends.
 func waitFor(ctx context.Context, cond func() bool) error {
