@@ -36,7 +36,7 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 		return nil, err
 	}
 	if dc.Token != "" {
-		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger.With("component", "discord"), AvatarURL: d.avatar})
+		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger, AvatarURL: d.avatar})
 		if err != nil {
 			return nil, &ConfigError{Msg: "DISCORD_TOKEN: " + err.Error()}
 		}
@@ -47,7 +47,7 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 		return nil, err
 	}
 	if tc.Token != "" {
-		a, err := telegram.New(tc, d.handler, telegram.Options{Logger: d.logger.With("component", "telegram"),
+		a, err := telegram.New(tc, d.handler, telegram.Options{Logger: d.logger,
 			SeatOrder: d.seats, SessionRunning: d.running})
 		if err != nil {
 			return nil, &ConfigError{Msg: "TELEGRAM_TOKEN: " + err.Error()}
