@@ -67,7 +67,7 @@ func buildReport(in runResult) *Report {
 	r := &Report{Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Unlimited: o.unlimited, TTFTMs: ms(o.pace.TTFT),
 		TokensPerSec: o.pace.TPS, ChunkTokens: o.pace.Chunk, PeopleWaitS: o.people.Seconds(), ModelCalls: len(in.calls),
 		Writes: len(in.writes), Violations: len(in.stats.Violations), CPUSeconds: in.cpu,
-		CPUPer100: in.cpu * 100 / float64(o.sessions),
+		CPUPer100: in.cpu * 100 / float64(max(o.sessions-in.notStarted, 1)),
 		BaseRSSMB: float64(in.baseRSSKB) / 1024, PeakRSSMB: float64(in.peakRSSKB) / 1024}
 	for _, w := range in.writes {
 		if w.Status == 429 {
