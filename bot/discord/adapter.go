@@ -257,7 +257,7 @@ func (a *Adapter) channel(ctx context.Context, id string) (*discordgo.Channel, e
 		return c, nil
 	}
 	c = &discordgo.Channel{}
-	if err := a.call(ctx, http.MethodGet, discordgo.EndpointChannel(id), jsonBody{}, c); err != nil {
+	if err := a.setupCall(ctx, http.MethodGet, discordgo.EndpointChannel(id), jsonBody{}, c); err != nil {
 		return nil, fmt.Errorf("get channel: %w", err)
 	}
 	a.mu.Lock()

@@ -67,7 +67,7 @@ func (a *Adapter) registerCommands(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discord: encode commands: %w", err)
 	}
-	if err := a.call(ctx, http.MethodPut, u, body, nil); err != nil {
+	if err := a.setupCall(ctx, http.MethodPut, u, body, nil); err != nil {
 		return fmt.Errorf("discord: register commands: %w", err)
 	}
 	return nil

@@ -132,7 +132,7 @@ func (a *Adapter) openPlace(ctx context.Context, channelID, messageID, topic str
 	}
 	body, _ := jsonOf(map[string]any{"name": name, "auto_archive_duration": 1440})
 	th := &discordgo.Channel{}
-	if err := a.call(ctx, http.MethodPost, discordgo.EndpointChannelMessageThread(channelID, messageID), body, th); err != nil {
+	if err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointChannelMessageThread(channelID, messageID), body, th); err != nil {
 		a.log.Info("cannot open a thread, the session runs in the channel", "channel", channelID, "err", err)
 		return a.newConv(ctx, channelID, channelID, "")
 	}

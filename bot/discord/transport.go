@@ -194,3 +194,27 @@ func rateLimit(h http.Header, data []byte) error {
 	}
 	return &bot.RateLimitError{RetryAfter: d, Global: b.Global || h.Get("X-RateLimit-Global") == "true"}
 }
+
+// setupCall sends a one-off REST call (a channel lookup, the webhook list
+// or create, a thread start, command registration) under the token's global
+// budget, and waits out up to five 429s, so a burst of session starts is
+// slowed down rather than lost.
+func (a *Adapter) setupCall(ctx context.Context, method, rawURL string, body jsonBody, out any) error {
+	for attempt := 0; ; attempt++ {
+		if err := a.global.Wait(ctx); err != nil {
+			return err
+		}
+		err := a.call(ctx, method, rawURL, body, out)
+		var rl *bot.RateLimitError
+		if !errors.As(err, &rl) || attempt >= 5 {
+			return err
+		}
+		if rl.Global {
+			a.global.Penalize(rl.RetryAfter, false)
+			continue
+		}
+		if err := a.o.Clock.Sleep(ctx, rl.RetryAfter); err != nil {
+			return err
+		}
+	}
+}

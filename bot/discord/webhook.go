@@ -46,7 +46,7 @@ func (a *Adapter) webhook(ctx context.Context, parent string) (*discordgo.Webhoo
 		}
 	}()
 	var list []*discordgo.Webhook
-	if err := a.call(ctx, http.MethodGet, discordgo.EndpointChannelWebhooks(parent), jsonBody{}, &list); err != nil {
+	if err := a.setupCall(ctx, http.MethodGet, discordgo.EndpointChannelWebhooks(parent), jsonBody{}, &list); err != nil {
 		if isForbidden(err) {
 			return nil, errNoWebhooks
 		}
@@ -61,7 +61,7 @@ func (a *Adapter) webhook(ctx context.Context, parent string) (*discordgo.Webhoo
 	}
 	body, _ := jsonOf(map[string]string{"name": webhookName})
 	w := &discordgo.Webhook{}
-	if err := a.call(ctx, http.MethodPost, discordgo.EndpointChannelWebhooks(parent), body, w); err != nil {
+	if err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointChannelWebhooks(parent), body, w); err != nil {
 		if isForbidden(err) {
 			return nil, errNoWebhooks
 		}
