@@ -51,7 +51,7 @@ func (s *Session) finalDesign(ctx context.Context) error {
 			return ctx.Err()
 		}
 		s.log.Warn("image generation failed", "err", err)
-		s.note(ctx, fmt.Sprintf(s.ui("image_failed"), providers.UserMessage(err), s.st.ImagePrompt))
+		s.note(ctx, fmt.Sprintf(s.ui("image_failed"), providers.UserMessage(err), s.st.Meta.ID, s.st.ImagePrompt))
 		return nil
 	}
 	p := s.persona(idx)

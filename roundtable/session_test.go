@@ -171,6 +171,9 @@ func TestFailedSeatIsMarkedAndSessionGoesOn(t *testing.T) {
 		if p.p.From.ID == "manufacturer" && strings.Contains(p.final, "upstream") {
 			t.Fatalf("raw cause shown to people: %q", p.final)
 		}
+		if p.p.From.ID == "manufacturer" && strings.Contains(p.final, "could not speak") && !strings.Contains(p.final, s.ID()) {
+			t.Fatalf("the failure line must carry the session ID: %q", p.final)
+		}
 	}
 	if meta, _ := st.GetSession(nil, s.ID()); meta.Status != memory.StatusFinished {
 		t.Fatalf("status = %s", meta.Status)

@@ -139,7 +139,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 			s.closeLater(ctx, stream, strings.TrimSpace(text.String()+" "+s.ui("cut")))
 			return result{err: ctx.Err()}
 		}
-		msg := fmt.Sprintf(s.ui("seat_failed"), p.Name, providers.UserMessage(err))
+		msg := fmt.Sprintf(s.ui("seat_failed"), p.Name, providers.UserMessage(err), s.st.Meta.ID)
 		s.closeLater(ctx, stream, msg)
 		s.log.Warn("seat failed", "seat", seat.ID, "stage", c.stage, "err", err)
 		s.event(ctx, memory.Event{Type: memory.EventFailure, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: msg,

@@ -77,7 +77,7 @@ func (s *Session) photoStories(ctx context.Context) error {
 				return ctx.Err()
 			}
 			s.log.Warn("vision failed", "err", err)
-			msg := fmt.Sprintf(s.ui("vision_failed"), providers.UserMessage(err))
+			msg := fmt.Sprintf(s.ui("vision_failed"), providers.UserMessage(err), s.st.Meta.ID)
 			s.closeLater(ctx, st, msg)
 			s.event(ctx, memory.Event{Type: memory.EventNote, Stage: StagePhoto, Text: msg})
 			return nil
