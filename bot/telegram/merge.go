@@ -44,6 +44,7 @@ func (a *Adapter) section(ctx context.Context, c *conv, p bot.Post) bot.Stream {
 	if ph == "" {
 		ph = "…"
 	}
+	o := c.writerOptions(a.main, bot.Persona{Moderator: true}, "", a.lim.GroupEditInterval) // takes a.mu
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	m := a.merges[key]
@@ -58,7 +59,7 @@ func (a *Adapter) section(ctx context.Context, c *conv, p bot.Post) bot.Stream {
 	m.mu.Unlock()
 	if m.w == nil {
 		snd := &sender{c: c, cl: a.main, render: m.render}
-		o := c.writerOptions(a.main, bot.Persona{Moderator: true}, text, a.lim.GroupEditInterval)
+		o.Placeholder = text
 		o.Measure = m.measure
 		o.Logger = a.log.With("chat", c.chat, "group", p.Group)
 		m.w = bot.NewStreamWriter(ctx, snd, o)

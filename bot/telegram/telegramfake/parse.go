@@ -40,6 +40,9 @@ func parseParams(r *http.Request) (params, error) {
 	switch ct {
 	case "multipart/form-data":
 		if err := r.ParseMultipartForm(64 << 20); err != nil {
+			if strings.Contains(err.Error(), "EOF") { // go-telegram/bot sends an empty body for no params
+				return p, nil
+			}
 			return p, fmt.Errorf("parse multipart: %w", err)
 		}
 		for k, vs := range r.MultipartForm.Value {

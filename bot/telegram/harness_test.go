@@ -1,0 +1,212 @@
+package telegram
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/bot/telegram/telegramfake"
+)
+
+const (
+	mainToken = "111:main-secret-token"
+	botName   = "tableround_bot"
+	groupChat = int64(-1001)
+	dmChat    = int64(501)
+)
+
+var (
+	ann = telegramfake.User{ID: 501, Name: "Ann", Username: "ann"}
+	bob = telegramfake.User{ID: 502, Name: "Bob", Username: "bob"}
+)
+
+// seats are the six test personas; names carry characters HTML must escape.
+var seats = []bot.Persona{
+	{ID: "craftsman", Name: "Bayar <elder>", Emoji: "✂️", Role: "craftsman"},
+	{ID: "consumer_1", Name: "Aygul & co", Emoji: "🎒", Role: "consumer"},
+	{ID: "manufacturer", Name: "Li Zhiqiang", Emoji: "🏭", Role: "manufacturer"},
+	{ID: "consumer_2", Name: "Zhang Xiaoya", Emoji: "🧳", Role: "consumer"},
+	{ID: "designer", Name: "Lin Siyu", Emoji: "🎨", Role: "designer"},
+	{ID: "consumer_3", Name: "Wang Xiaomeng", Emoji: "📚", Role: "consumer"},
+}
+
+var moderator = bot.Persona{ID: "moderator", Name: "Moderator", Emoji: "🪑", Moderator: true}
+
+type setup struct {
+	fakeLimits telegramfake.Limits
+	limits     *Limits
+	personas   []string
+	allowed    []int64
+	webhook    bool
+}
+
+type harness struct {
+	t     *testing.T
+	fake  *telegramfake.Server
+	a     *Adapter
+	h     *testHandler
+	clock *telegramfake.ScaledClock
+	stop  context.CancelFunc
+	done  chan error
+}
+
+func newHarness(t *testing.T, s setup) *harness {
+	t.Helper()
+	clock := &telegramfake.ScaledClock{Factor: 20}
+	fake := telegramfake.New(telegramfake.Options{Limits: s.fakeLimits, Now: clock.Now})
+	fake.AddBot(mainToken, botName)
+	fake.AddChat(telegramfake.Chat{ID: groupChat, Type: "supergroup", Title: "Makers"})
+	fake.AddChat(telegramfake.Chat{ID: dmChat, Type: "private"})
+	fake.SetMember(groupChat, ann.ID, "administrator")
+	for i, tok := range s.personas {
+		fake.AddBot(tok, fmt.Sprintf("persona%d_bot", i+1))
+	}
+	h := newTestHandler()
+	cfg := Config{Token: mainToken, APIURL: fake.URL(), PersonaTokens: s.personas, AllowedChats: s.allowed}
+	if s.webhook {
+		cfg.WebhookURL, cfg.WebhookSecret = "https://example.test/tg", "s3cret"
+	}
+	level := slog.LevelError
+	if testing.Verbose() {
+		level = slog.LevelDebug
+	}
+	a, err := New(cfg, h, Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Clock: clock, PollTimeout: 2 * time.Second, Limits: s.limits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	hs := &harness{t: t, fake: fake, a: a, h: h, clock: clock, stop: cancel, done: make(chan error, 1)}
+	go func() { hs.done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-hs.done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("Run did not return")
+		}
+		h.wait()
+		fake.Close()
+	})
+	hs.eventually("bot ready", func() bool { return fake.Calls("getUpdates") > 0 || (s.webhook && fake.Calls("setWebhook") > 0) })
+	return hs
+}
+
+// eventually polls cond until it holds or a deadline passes.
+func (hs *harness) eventually(what string, cond func() bool) {
+	hs.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			hs.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (hs *harness) say(chat int64, from telegramfake.User, text string) int {
+	id, _ := hs.fake.Send(mainToken, telegramfake.In{Chat: chat, From: from, Text: text})
+	return id
+}
+
+// botMessages are the chat's messages sent by any bot.
+func (hs *harness) botMessages(chat int64) []telegramfake.Message {
+	var out []telegramfake.Message
+	for _, m := range hs.fake.Messages(chat) {
+		if m.Token != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// findText returns the bot messages whose text contains s.
+func (hs *harness) findText(chat int64, s string) []telegramfake.Message {
+	var out []telegramfake.Message
+	for _, m := range hs.botMessages(chat) {
+		if strings.Contains(m.Text, s) || strings.Contains(m.Caption, s) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// testHandler records requests and, on CmdStart, runs script (if set) in
+// its own goroutine like the session manager does.
+type testHandler struct {
+	mu     sync.Mutex
+	reqs   []bot.Request
+	script func(ctx context.Context, req bot.Request)
+	wg     sync.WaitGroup
+	reply  func(req bot.Request) bot.Reply
+}
+
+func newTestHandler() *testHandler { return &testHandler{} }
+
+func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	h.mu.Lock()
+	h.reqs = append(h.reqs, req)
+	script, reply := h.script, h.reply
+	h.mu.Unlock()
+	if req.Command == bot.CmdStart && script != nil {
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			script(context.Background(), req)
+		}()
+	}
+	if reply != nil {
+		return reply(req), nil
+	}
+	return bot.Reply{Text: "ok: " + string(req.Command)}, nil
+}
+
+func (h *testHandler) wait() { h.wg.Wait() }
+
+func (h *testHandler) setScript(f func(ctx context.Context, req bot.Request)) {
+	h.mu.Lock()
+	h.script = f
+	h.mu.Unlock()
+}
+
+func (h *testHandler) requests(cmd bot.Command) []bot.Request {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []bot.Request
+	for _, r := range h.reqs {
+		if cmd == "" || r.Command == cmd {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// speech is a persona's scripted text: it grows word by word to its final.
+func speech(p bot.Persona, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s speaking <b>not bold</b> & @everyone @ann_x. ", p.ID)
+	for i := range n {
+		fmt.Fprintf(&b, "word%d ", i)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// stream plays text into a stream in steps, then closes it with the final.
+func stream(ctx context.Context, t *testing.T, st bot.Stream, final string, steps int) {
+	words := strings.Fields(final)
+	for i := 1; i <= steps; i++ {
+		st.Update(strings.Join(words[:len(words)*i/steps], " "))
+	}
+	if err := st.Close(ctx, final); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
