@@ -84,6 +84,7 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	select {
 	case <-p.done:
 		cancel()
+		<-timer
 		res = *p.close()
 	case err := <-timer:
 		cancel()
@@ -97,10 +98,10 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 		res = bot.Answer{Action: bot.ActionTimeout, Keywords: q.Keywords}
 	case <-ctx.Done():
 		cancel()
+		<-timer
 		p.close()
 		return bot.Answer{}, ctx.Err()
 	}
-	<-timer
 	a.closeAsk(context.WithoutCancel(ctx), c.chat, p.msgID, q, res)
 	return res, nil
 }

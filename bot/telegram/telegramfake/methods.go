@@ -242,7 +242,7 @@ func (s *Server) send(w http.ResponseWriter, token string, b *botState, method s
 	m.History = []string{m.Text}
 	m.MarkupHistory = []bool{m.Markup != nil}
 	s.msgs[chatID] = append(s.msgs[chatID], m)
-	answer(w, s.messageJSON(m))
+	answer(w, s.messageJSON(m, false))
 }
 
 func markup(raw string) json.RawMessage {
@@ -289,7 +289,7 @@ func (s *Server) edit(w http.ResponseWriter, token string, p params) {
 	m.History = append(m.History, text)
 	m.MarkupHistory = append(m.MarkupHistory, mk != nil)
 	m.Edits++
-	answer(w, s.messageJSON(m))
+	answer(w, s.messageJSON(m, false))
 }
 
 func (s *Server) draft(w http.ResponseWriter, token string, p params) {
@@ -371,7 +371,7 @@ func (s *Server) download(w http.ResponseWriter, rest string) {
 	_, _ = w.Write(f.Data)
 }
 
-func (s *Server) messageJSON(m *Message) map[string]any {
+func (s *Server) messageJSON(m *Message, nested bool) map[string]any {
 	out := map[string]any{"message_id": m.ID, "date": s.o.Now().Unix(), "from": userJSON(m.From),
 		"chat": s.chatJSON(m.ChatID)}
 	if m.Text != "" {
@@ -382,6 +382,19 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 	}
 	if m.Markup != nil {
 		out["reply_markup"] = m.Markup
+	}
+	if f := m.Photo; f != nil {
+		out["photo"] = []map[string]any{{"file_id": f.ID, "file_unique_id": "u" + f.ID, "width": 1280, "height": 960, "file_size": f.size()}}
+	}
+	if f := m.Document; f != nil {
+		out["document"] = map[string]any{"file_id": f.ID, "file_unique_id": "u" + f.ID, "file_name": f.Name, "mime_type": f.MIME, "file_size": f.size()}
+	}
+	if m.ReplyTo != 0 && !nested {
+		for _, x := range s.msgs[m.ChatID] {
+			if x.ID == m.ReplyTo {
+				out["reply_to_message"] = s.messageJSON(x, true)
+			}
+		}
 	}
 	return out
 }

@@ -92,7 +92,7 @@ func (s *Server) Send(token string, in In) (msgID int, updateID int64) {
 	if in.ReplyTo != 0 {
 		for _, x := range s.msgs[in.Chat] {
 			if x.ID == in.ReplyTo {
-				m["reply_to_message"] = s.messageJSON(x)
+				m["reply_to_message"] = s.messageJSON(x, true)
 			}
 		}
 	}
@@ -111,7 +111,7 @@ func (s *Server) Press(token string, chat int64, from User, msgID int, data stri
 	var msg map[string]any
 	for _, x := range s.msgs[chat] {
 		if x.ID == msgID {
-			msg = s.messageJSON(x)
+			msg = s.messageJSON(x, false)
 		}
 	}
 	if msg == nil {
