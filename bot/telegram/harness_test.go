@@ -154,11 +154,14 @@ func newTestHandler() *testHandler { return &testHandler{} }
 
 func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	h.mu.Lock()
-	h.reqs = append(h.reqs, req)
 	script, reply := h.script, h.reply
+	run := req.Command == bot.CmdStart && script != nil
+	if run {
+		h.wg.Add(1) // before the request is visible, so wait() never misses it
+	}
+	h.reqs = append(h.reqs, req)
 	h.mu.Unlock()
-	if req.Command == bot.CmdStart && script != nil {
-		h.wg.Add(1)
+	if run {
 		go func() {
 			defer h.wg.Done()
 			script(context.Background(), req)
