@@ -144,12 +144,16 @@ func (w *StreamWriter) run(ctx context.Context) {
 	if err := w.flush(ctx, w.o.Placeholder, false); err != nil && !errors.Is(err, context.Canceled) {
 		w.o.Logger.Warn("stream placeholder failed", "err", err)
 	}
-	var last time.Time
+	last := w.o.Clock.Now() // the create counts: the first edit keeps its distance too
 	for {
 		w.mu.Lock()
 		closed, text, dirty := w.closed, w.latest, w.dirty
 		w.mu.Unlock()
 		if closed {
+			// The final edit keeps the per-message spacing as well.
+			if wait := w.o.MinInterval - w.o.Clock.Now().Sub(last); wait > 0 {
+				_ = w.o.Clock.Sleep(final, wait)
+			}
 			w.finish(final)
 			return
 		}
@@ -163,7 +167,7 @@ func (w *StreamWriter) run(ctx context.Context) {
 			continue
 		}
 		// One edit per MinInterval per message.
-		if wait := w.o.MinInterval - w.o.Clock.Now().Sub(last); wait > 0 && !last.IsZero() {
+		if wait := w.o.MinInterval - w.o.Clock.Now().Sub(last); wait > 0 {
 			if err := w.o.Clock.Sleep(ctx, wait); err != nil {
 				w.setStopped()
 				continue
