@@ -38,8 +38,10 @@ func Split(text string, limit int, measure func(string) int) []string {
 		if measure(text) <= limit {
 			return append(parts, text)
 		}
-		// Leave room to close an open fence.
-		cut := cutPoint(text, limit-len(fence)-1, measure)
+		cut := cutPoint(text, limit, measure)
+		if strings.Count(text[:cut], fence)%2 == 1 { // leave room to close the open fence
+			cut = cutPoint(text, limit-len(fence)-1, measure)
+		}
 		head, tail := strings.TrimRight(text[:cut], " \n"), strings.TrimLeft(text[cut:], " \n")
 		reopen = ""
 		if strings.Count(head, fence)%2 == 1 {
