@@ -264,9 +264,15 @@ func (c *Console) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, 
 		case line == "-" || strings.EqualFold(line, "skip"):
 			return bot.Answer{Action: bot.ActionSkip, Keywords: q.Keywords, By: "console"}, nil
 		}
-		return bot.Answer{Action: bot.ActionEdit, Keywords: strings.FieldsFunc(line, func(r rune) bool {
-			return r == ',' || r == '，' || r == '、' || r == ';'
-		}), By: "console"}, nil
+		var kws []string
+		for _, k := range strings.FieldsFunc(line, func(r rune) bool {
+			return r == ',' || r == '，' || r == '、' || r == ';' || r == '；'
+		}) {
+			if k = strings.TrimSpace(k); k != "" {
+				kws = append(kws, k)
+			}
+		}
+		return bot.Answer{Action: bot.ActionEdit, Keywords: kws, By: "console"}, nil
 	case <-timer.C:
 		return bot.Answer{Action: bot.ActionTimeout, Keywords: q.Keywords}, nil
 	case <-ctx.Done():
