@@ -30,7 +30,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func persona(name string) bot.Persona { return bot.Persona{ID: name, Name: name, Emoji: "🙂", Role: "role"} }
+func persona(name string) bot.Persona {
+	return bot.Persona{ID: name, Name: name, Emoji: "🙂", Role: "role"}
+}
 
 // Concurrent speeches are shown one after another, each whole, in the order
 // they were opened; the first streams live.

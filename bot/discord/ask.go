@@ -15,33 +15,8 @@ import (
 // closes it; answers racing it before AskKeywords picks it up overwrite it
 // (the last submission before the question closes wins).
 type pendingAsk struct {
-	q    bot.Question
-	done chan struct{}
-
-	mu     sync.Mutex
-	answer *bot.Answer
-	closed bool
-}
-
-func (p *pendingAsk) submit(ans bot.Answer) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	first := p.answer == nil
-	p.answer = &ans
-	if first {
-		close(p.done)
-	}
-	return true
-}
-
-func (p *pendingAsk) close() *bot.Answer {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.closed = true
-	return p.answer
+	*bot.Pending
+	q bot.Question
 }
 
 // AskKeywords posts the people's turn as the bot (never a persona) with
@@ -51,7 +26,7 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	if q.Timeout <= 0 {
 		q.Timeout = a.o.PeopleTimeout
 	}
-	p := &pendingAsk{q: q, done: make(chan struct{})}
+	p := &pendingAsk{Pending: bot.NewPending(), q: q}
 	a.mu.Lock()
 	a.asks[c.channel] = p
 	a.mu.Unlock()
@@ -87,12 +62,12 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	defer cancel()
 
 	select {
-	case <-p.done:
-		return *p.close(), nil
+	case <-p.Done():
+		return *p.Close(), nil
 	case <-timedOut:
 	case <-ctx.Done():
 	}
-	if ans := p.close(); ans != nil { // answered at the last moment
+	if ans := p.Close(); ans != nil { // answered at the last moment
 		return *ans, nil
 	}
 	ans := bot.Answer{Action: bot.ActionTimeout, Keywords: q.Keywords}
@@ -187,7 +162,7 @@ func (a *Adapter) onModal(ctx context.Context, i *discordgo.Interaction) {
 // settle records an answer and updates the question message in the same
 // response (no buttons left).
 func (a *Adapter) settle(ctx context.Context, i *discordgo.Interaction, p *pendingAsk, ans bot.Answer, outcome string) {
-	if !p.submit(ans) {
+	if !p.Submit(ans) {
 		a.closedQuestion(ctx, i)
 		return
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
@@ -16,33 +15,8 @@ import (
 // it; answers racing it before AskKeywords picks it up overwrite it (the
 // last submission before the question closes wins).
 type pendingAsk struct {
+	*bot.Pending
 	msgID int
-	done  chan struct{}
-
-	mu     sync.Mutex
-	answer *bot.Answer
-	closed bool
-}
-
-func (p *pendingAsk) submit(ans bot.Answer) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	first := p.answer == nil
-	p.answer = &ans
-	if first {
-		close(p.done)
-	}
-	return true
-}
-
-func (p *pendingAsk) close() *bot.Answer {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.closed = true
-	return p.answer
 }
 
 // Callback data of the people's turn (compact; valid after a restart in
@@ -65,7 +39,7 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	if err != nil {
 		return bot.Answer{}, fmt.Errorf("telegram: ask keywords: %w", err)
 	}
-	p := &pendingAsk{msgID: id, done: make(chan struct{})}
+	p := &pendingAsk{Pending: bot.NewPending(), msgID: id}
 	a.mu.Lock()
 	a.asks[c.chat] = p
 	a.mu.Unlock()
@@ -82,13 +56,13 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	go func() { timer <- a.o.Clock.Sleep(tctx, q.Timeout) }()
 	var res bot.Answer
 	select {
-	case <-p.done:
+	case <-p.Done():
 		cancel()
 		<-timer
-		res = *p.close()
+		res = *p.Close()
 	case err := <-timer:
 		cancel()
-		if ans := p.close(); ans != nil { // answered as the clock ran out
+		if ans := p.Close(); ans != nil { // answered as the clock ran out
 			res = *ans
 			break
 		}
@@ -99,7 +73,7 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	case <-ctx.Done():
 		cancel()
 		<-timer
-		p.close()
+		p.Close()
 		return bot.Answer{}, ctx.Err()
 	}
 	a.closeAsk(context.WithoutCancel(ctx), c.chat, p.msgID, q, res)

@@ -36,7 +36,7 @@ func (a *Adapter) onCallback(ctx context.Context, cq *models.CallbackQuery) {
 		if data == dataSkip {
 			ans.Action = bot.ActionSkip
 		}
-		p.submit(ans)
+		p.Submit(ans)
 		a.answerCallback(ctx, cq.ID, "Thanks!")
 	case data == dataPhoto:
 		a.answerCallback(ctx, cq.ID, "")
@@ -90,7 +90,7 @@ func (a *Adapter) answerAsk(ctx context.Context, m *models.Message, p *pendingAs
 		return
 	}
 	u := a.user(ctx, m.Chat, m.From)
-	if !p.submit(bot.Answer{Action: bot.ActionEdit, Keywords: kws, By: u.Name}) {
+	if !p.Submit(bot.Answer{Action: bot.ActionEdit, Keywords: kws, By: u.Name}) {
 		a.reply(ctx, m.Chat.ID, m.ID, bot.Reply{Text: "Too late — the table has moved on."})
 	}
 }
