@@ -52,7 +52,7 @@ type Limits struct {
 // 5 requests per 2 s per webhook and one edit per second per message.
 func DefaultLimits() Limits {
 	return Limits{
-		Global:       bot.Budget{Rate: 45, Burst: 5},
+		Global:       bot.Budget{Rate: 40, Burst: 5}, // headroom for unpaced calls (interactions, bot messages)
 		Webhook:      bot.Budget{Rate: 2.25, Burst: 1},
 		EditInterval: 1100 * time.Millisecond, // Discord counts arrivals: exactly 1 s apart draws 429s
 	}
