@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,8 +177,13 @@ func TestWebhookMode(t *testing.T) {
 func TestAskKeywords(t *testing.T) {
 	hs := newHarness(t, setup{})
 	answers := make(chan bot.Answer, 1)
+	// Answered questions get a long timeout (the scaled clock runs 20×
+	// faster, and a loaded machine must not let them expire first); only
+	// the last one is left to time out.
+	var timeout atomic.Int64
+	timeout.Store(int64(10 * time.Minute))
 	hs.h.setScript(func(ctx context.Context, req bot.Request) {
-		ans, err := req.Conv.AskKeywords(ctx, bot.Question{Text: "Your turn", Keywords: []string{"red", "lantern"}, Timeout: 30 * time.Second})
+		ans, err := req.Conv.AskKeywords(ctx, bot.Question{Text: "Your turn", Keywords: []string{"red", "lantern"}, Timeout: time.Duration(timeout.Load())})
 		if err != nil {
 			t.Errorf("ask: %v", err)
 		}
@@ -216,6 +222,7 @@ func TestAskKeywords(t *testing.T) {
 		t.Errorf("reply → %+v", a)
 	}
 
+	timeout.Store(int64(30 * time.Second))
 	ask() // nobody answers: 30 virtual seconds pass
 	if a := <-answers; a.Action != bot.ActionTimeout || strings.Join(a.Keywords, "|") != "red|lantern" {
 		t.Errorf("timeout → %+v", a)
