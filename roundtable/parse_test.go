@@ -178,3 +178,17 @@ func TestPackValidate(t *testing.T) {
 		t.Fatalf("unknown field not reported: %v", err)
 	}
 }
+
+func TestStageOfPrompt(t *testing.T) {
+	for key, want := range map[string]string{
+		"vision": "vision", "sum": "summary", "kj": StageKJ, "intro": StageIntro, "story": StagePhoto,
+		"keywords": StageKeywords, "vote": StageVoting, "switch": StageSwitch, "workshop": StageWorkshop,
+		"card": StageCards, "final": StageFinal, "discuss": StageDiscussion,
+	} {
+		p := phrases["en"][key]
+		p = strings.ReplaceAll(strings.ReplaceAll(p, "%d", "1"), "%s", "x")
+		if got := StageOfPrompt(p); got != want {
+			t.Errorf("prompt %q recognised as %q, want %q", key, got, want)
+		}
+	}
+}

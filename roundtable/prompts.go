@@ -110,3 +110,28 @@ func EstimateTokens(s string) int {
 	}
 	return cjk + other/4 + 1
 }
+
+// StageOfPrompt recognises the stage of a model call from the English
+// user prompt alone, as a real model sees it. Fake models in tests and the
+// load tool use it; TestStageOfPrompt keeps it in step with the phrases.
+func StageOfPrompt(user string) string {
+	for _, c := range []struct{ marker, stage string }{
+		{"Describe this photo", "vision"},
+		{"Summarise this part", "summary"},
+		{"affinity groups", StageKJ},
+		{"Introduce yourself", StageIntro},
+		{"Tell a short story", StagePhoto},
+		{"JSON array of strings", StageKeywords},
+		{"vote for up to", StageVoting},
+		{"For the rest of the workshop", StageSwitch},
+		{"propose how the product should work", StageWorkshop},
+		{"Write your design card", StageCards},
+		{"You present the final design", StageFinal},
+		{"Round ", StageDiscussion},
+	} {
+		if strings.Contains(user, c.marker) {
+			return c.stage
+		}
+	}
+	return "unknown"
+}

@@ -139,7 +139,7 @@ func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
 			user = text
 		}
 	}
-	stage := stageOfPrompt(user)
+	stage := roundtable.StageOfPrompt(user)
 	c := Call{Stage: stage, Session: -1, Start: start.UnixNano()}
 	if m := personaRe.FindStringSubmatch(system); m != nil {
 		c.Persona = strings.TrimSpace(m[1])
@@ -303,29 +303,4 @@ func contentText(raw json.RawMessage) string {
 		b.WriteString(p.Text)
 	}
 	return b.String()
-}
-
-// stageOfPrompt recognises the stage from the engine's English
-// instructions, as a real model only sees the text (the same markers as
-// cmd/tableround's console test).
-func stageOfPrompt(user string) string {
-	for _, c := range []struct{ marker, stage string }{
-		{"Describe this photo", "vision"},
-		{"Summarise this part", "summary"},
-		{"affinity groups", roundtable.StageKJ},
-		{"Introduce yourself", roundtable.StageIntro},
-		{"Tell a short story", roundtable.StagePhoto},
-		{"JSON array of strings", roundtable.StageKeywords},
-		{"vote for up to", roundtable.StageVoting},
-		{"For the rest of the workshop", roundtable.StageSwitch},
-		{"propose how the product should work", roundtable.StageWorkshop},
-		{"Write your design card", roundtable.StageCards},
-		{"You present the final design", roundtable.StageFinal},
-		{"Round ", roundtable.StageDiscussion},
-	} {
-		if strings.Contains(user, c.marker) {
-			return c.stage
-		}
-	}
-	return "unknown"
 }

@@ -22,30 +22,6 @@ import (
 	"github.com/tableround/tableround/roundtable"
 )
 
-// stageOfPrompt recognises the stage of a request from the engine's English
-// instructions, as a real model would only see the text.
-func stageOfPrompt(system, user string) string {
-	for _, c := range []struct{ marker, stage string }{
-		{"Describe this photo", "vision"},
-		{"Summarise this part", "summary"},
-		{"affinity groups", roundtable.StageKJ},
-		{"Introduce yourself", roundtable.StageIntro},
-		{"Tell a short story", roundtable.StagePhoto},
-		{"JSON array of strings", roundtable.StageKeywords},
-		{"vote for up to", roundtable.StageVoting},
-		{"For the rest of the workshop", roundtable.StageSwitch},
-		{"propose how the product should work", roundtable.StageWorkshop},
-		{"Write your design card", roundtable.StageCards},
-		{"You present the final design", roundtable.StageFinal},
-		{"Round ", roundtable.StageDiscussion},
-	} {
-		if strings.Contains(user, c.marker) {
-			return c.stage
-		}
-	}
-	return "unknown"
-}
-
 type wireRequest struct {
 	Stage, System, User string
 	ImageURLs           []string
@@ -86,7 +62,7 @@ func decodeWire(t *testing.T, body []byte) wireRequest {
 			w.User = s
 		}
 	}
-	w.Stage = stageOfPrompt(w.System, w.User)
+	w.Stage = roundtable.StageOfPrompt(w.User)
 	return w
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
 	"github.com/tableround/tableround/providers/providertest"
+	"github.com/tableround/tableround/roundtable"
 )
 
 // geminiAnswers answers the native Gemini API like a model would.
@@ -45,7 +46,7 @@ func geminiAnswers(t *testing.T) func(providertest.Request) providertest.GeminiR
 				}
 			}
 		}
-		stage := stageOfPrompt(system, user)
+		stage := roundtable.StageOfPrompt(user)
 		name := "moderator"
 		if m := regexp.MustCompile(`You are ([^,]+),`).FindStringSubmatch(system); m != nil {
 			name = m[1]
