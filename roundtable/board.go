@@ -174,7 +174,7 @@ func (s *Session) boardText(final bool) string {
 	if final {
 		fmt.Fprintf(&b, "\n"+s.ui("board_end"), s.st.Meta.Status)
 	} else {
-		total := len(s.plan())
+		total := s.steps
 		stage := s.stage
 		if stage == "" {
 			stage = StageOpening

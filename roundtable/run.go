@@ -71,6 +71,9 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	s.mu.Unlock()
 	defer s.closing.Wait()
 	plan := s.plan()
+	s.mu.Lock()
+	s.steps = len(plan) // the board shows progress against it
+	s.mu.Unlock()
 	if s.st.Meta.Step == 0 {
 		s.event(ctx, memory.Event{Type: memory.EventSession, Text: s.st.Meta.Topic, Data: mustJSON(s.startInfo())})
 	} else if s.st.Meta.Step < len(plan) {

@@ -152,6 +152,7 @@ type Session struct {
 	stopped   bool
 	suspended bool
 	fence     int64
+	steps     int // len(plan()), fixed for the session
 }
 
 // ErrStopped ends a session that was stopped for good (not resumable).
