@@ -14,9 +14,27 @@ import (
 // pendingAsk is an open people's turn in one chat. The first answer closes
 // it; answers racing it before AskKeywords picks it up overwrite it (the
 // last submission before the question closes wins).
+//
+// It is registered before the question is sent, so that an answer racing
+// the sendMessage response (the update can arrive before the call returns)
+// finds it; ready closes once msgID is known (0 if the send failed).
 type pendingAsk struct {
 	*bot.Pending
+	ready chan struct{}
 	msgID int
+}
+
+// messageID waits for the question's message ID; 0 when the send failed or
+// ctx ended first.
+func (p *pendingAsk) messageID(ctx context.Context) int {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	select {
+	case <-p.ready:
+		return p.msgID
+	case <-ctx.Done():
+		return 0
+	}
 }
 
 // Callback data of the people's turn (compact; valid after a restart in
@@ -35,11 +53,7 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	}
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
 		{Text: "✅ Keep", CallbackData: dataKeep}, {Text: "⏭ Skip", CallbackData: dataSkip}}}}
-	id, err := a.sendText(ctx, c.chat, askText(q), 0, kb)
-	if err != nil {
-		return bot.Answer{}, fmt.Errorf("telegram: ask keywords: %w", err)
-	}
-	p := &pendingAsk{Pending: bot.NewPending(), msgID: id}
+	p := &pendingAsk{Pending: bot.NewPending(), ready: make(chan struct{})}
 	a.mu.Lock()
 	a.asks[c.chat] = p
 	a.mu.Unlock()
@@ -50,6 +64,13 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 		}
 		a.mu.Unlock()
 	}()
+	id, err := a.sendText(ctx, c.chat, askText(q), 0, kb)
+	p.msgID = id
+	close(p.ready)
+	if err != nil {
+		p.Close()
+		return bot.Answer{}, fmt.Errorf("telegram: ask keywords: %w", err)
+	}
 
 	tctx, cancel := context.WithCancel(ctx)
 	timer := make(chan error, 1)

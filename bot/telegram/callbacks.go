@@ -28,7 +28,7 @@ func (a *Adapter) onCallback(ctx context.Context, cq *models.CallbackQuery) {
 	switch data := cq.Data; {
 	case data == dataKeep || data == dataSkip:
 		p := a.askFor(chat)
-		if p == nil || p.msgID != msg.ID {
+		if p == nil || p.messageID(ctx) != msg.ID {
 			a.answerCallback(ctx, cq.ID, "This question is closed.")
 			return
 		}

@@ -55,7 +55,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	}
 	replyToUs := m.ReplyToMessage != nil && m.ReplyToMessage.From != nil && a.isOurs(m.ReplyToMessage.From.ID)
 	if replyToUs {
-		if p := a.askFor(m.Chat.ID); p != nil && m.ReplyToMessage.ID == p.msgID && t.cmd == "" {
+		if p := a.askFor(m.Chat.ID); p != nil && t.cmd == "" && m.ReplyToMessage.ID == p.messageID(ctx) {
 			a.answerAsk(ctx, m, p)
 			return
 		}
