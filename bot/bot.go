@@ -112,6 +112,14 @@ type Conversation interface {
 	Asker
 }
 
+// Answerable is a Conversation that takes an answer to its open people's
+// turn from outside the adapter: an answer a person gave on another
+// replica, relayed to the one that runs the session. Ref is the platform's
+// ID of the question message; false when no such question is open.
+type Answerable interface {
+	SubmitAnswer(ref string, ans Answer) bool
+}
+
 // Attachment is a file from or to a person.
 type Attachment struct {
 	Name string
@@ -139,6 +147,10 @@ const (
 	CmdForget   Command = "forget"
 	CmdSay      Command = "say" // an interjection to the running table
 	CmdHelp     Command = "help"
+	// CmdAnswer carries an answer to the people's turn that reached an
+	// adapter with no open question of its own (another replica runs the
+	// session): Answer and Ref are set. ErrNoQuestion when it is closed.
+	CmdAnswer Command = "answer"
 )
 
 // Request is one inbound request from a person, already parsed by an adapter.
@@ -153,6 +165,9 @@ type Request struct {
 	Options map[string]string
 	// Conv is where a started session posts. Set for CmdStart.
 	Conv Conversation
+	// Answer and Ref (the question message's ID) are set for CmdAnswer.
+	Answer *Answer
+	Ref    string
 }
 
 // Reply is the short answer to a Request (ephemeral where the platform can).
@@ -176,6 +191,10 @@ func (f HandlerFunc) Handle(ctx context.Context, req Request) (Reply, error) { r
 // ErrGone means the message or thread was deleted: that stream ends, the
 // session goes on.
 var ErrGone = errors.New("bot: message or channel is gone")
+
+// ErrNoQuestion answers a CmdAnswer when no people's turn with that
+// message is open.
+var ErrNoQuestion = errors.New("bot: no open question")
 
 // RateLimitError is returned by a Sender when the platform answered 429.
 type RateLimitError struct {
