@@ -38,6 +38,12 @@ type ManagerOptions struct {
 	ScanEvery        time.Duration // orphan scan period, default 10s
 	Render           Renderer
 	Resumers         map[string]Resumer // by platform ("discord", "telegram")
+	// Relay, when set, carries commands for sessions that run on another
+	// replica to it, and serves the ones relayed to this process.
+	Relay Relay
+	// HandOff lets another replica resume a suspended session at once on
+	// shutdown (its lease is set to expire now) instead of after LeaseTTL.
+	HandOff bool
 	Logger           *slog.Logger
 	// OnSession is told "started", "suspended" and each final status
 	// ("finished", "stopped", "failed", "interrupted"), for metrics.
@@ -103,6 +109,15 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer wg.Wait()
 	scan := time.NewTicker(m.o.ScanEvery)
 	defer scan.Stop()
+	if m.o.Relay != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.o.Relay.ServeRelay(ctx, m.o.Owner, m.serveRelayed); err != nil {
+				m.log.Error("relay between replicas stopped", "err", err)
+			}
+		}()
+	}
 	m.resumeOrphans(ctx, &wg)
 	for {
 		select {
@@ -145,6 +160,11 @@ func (m *Manager) Running() int {
 // Handle serves one request from an adapter. It never blocks on a session:
 // sessions run in Run's goroutines.
 func (m *Manager) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	if relayable(req.Command) && ctx.Value(relayedKey{}) == nil {
+		if owner, ok := m.remoteOwner(ctx, req.Channel); ok {
+			return m.forward(ctx, owner, req)
+		}
+	}
 	switch req.Command {
 	case bot.CmdStart:
 		return m.start(ctx, req)
@@ -162,6 +182,8 @@ func (m *Manager) Handle(ctx context.Context, req bot.Request) (bot.Reply, error
 		return m.forget(ctx, req)
 	case bot.CmdHelp:
 		return bot.Reply{Text: m.text(req, "help")}, nil
+	case bot.CmdAnswer:
+		return m.answer(req)
 	}
 	return bot.Reply{Text: m.text(req, "unknown")}, nil
 }
@@ -341,11 +363,21 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 	delete(m.running, channel)
 	lease, suspended := l.lease, l.sess.isSuspended()
 	m.mu.Unlock()
-	if !suspended { // a suspended session keeps its lease until it expires, then is resumed
+	switch {
+	case !suspended:
 		if err := m.store.ReleaseLease(context.WithoutCancel(ctx), lease); err != nil {
 			m.log.Warn("release lease", "session", l.sess.ID(), "err", err)
 		}
-	}
+	case m.o.HandOff:
+		// A suspended session stays "running" with its checkpoint; letting
+		// its lease expire now makes it an orphan another replica resumes
+		// at its next scan rather than after LeaseTTL.
+		if _, err := m.store.RenewLease(context.WithoutCancel(ctx), lease, time.Millisecond); err != nil {
+			m.log.Warn("hand the session off", "session", l.sess.ID(), "err", err)
+		} else {
+			m.log.Info("session handed off to the next replica", "session", l.sess.ID())
+		}
+	} // else the suspended session keeps its lease until it expires, then is resumed
 }
 
 // resumeOrphans takes over running sessions whose owner's lease expired.

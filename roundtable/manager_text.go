@@ -29,6 +29,7 @@ var managerText = map[string]map[string]string{
 		"exported":       "📄 Session %s",
 		"admins_only":    "Only an admin can make the table forget this chat.",
 		"forgot":         "🧹 Done: the table no longer remembers earlier sessions in this chat.",
+		"relay_failed":   "The roundtable here runs on another of my servers, which did not answer just now. Please try again in a moment.",
 	},
 	"zh": {
 		"help": "🪑 **TableRound** —— 六位AI角色围绕你的主题或照片开圆桌会，一起做设计。\n" +
@@ -57,5 +58,6 @@ var managerText = map[string]map[string]string{
 		"exported":       "📄 会话 %s",
 		"admins_only":    "只有管理员可以让圆桌忘记这个聊天。",
 		"forgot":         "🧹 好了：圆桌不再记得这个聊天里以前的会议。",
+		"relay_failed":   "这场圆桌会在我的另一台服务器上进行，它刚才没有回应。请稍后再试。",
 	},
 }
