@@ -2,7 +2,9 @@ package telegram
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	tgbot "github.com/go-telegram/bot"
@@ -133,6 +135,49 @@ func (a *Adapter) closeAsk(ctx context.Context, chat int64, msgID int, q bot.Que
 	if err != nil {
 		a.log.Warn("close people's turn", "chat", chat, "err", err)
 	}
+}
+
+// submitAnswer gives an answer to the people's-turn question msgID of a
+// chat: to the open question here, or, when this replica has none, to the
+// handler, which relays it to the replica running the session.
+func (a *Adapter) submitAnswer(ctx context.Context, chat int64, msgID int, u bot.User, ans bot.Answer) bool {
+	if p := a.askFor(chat); p != nil && p.messageID(ctx) == msgID {
+		return p.Submit(ans)
+	}
+	_, err := a.h.Handle(ctx, bot.Request{Command: bot.CmdAnswer, Channel: channel(chat), User: u,
+		Answer: &ans, Ref: strconv.Itoa(msgID)})
+	if err != nil && !errors.Is(err, bot.ErrNoQuestion) {
+		a.log.Warn("relay an answer", "chat", chat, "err", err)
+	}
+	return err == nil
+}
+
+// SubmitAnswer takes an answer relayed from another replica (bot.Answerable).
+func (c *conv) SubmitAnswer(ref string, ans bot.Answer) bool {
+	p := c.a.askFor(c.chat)
+	id, err := strconv.Atoi(ref)
+	if p == nil || err != nil || p.messageID(context.Background()) != id {
+		return false
+	}
+	return p.Submit(ans)
+}
+
+// isQuestion reports whether m is a people's-turn question still open:
+// it carries our Keep button (closing a question removes its buttons).
+// Telegram sends the replied-to message with its reply_markup, so any
+// replica can tell, not only the one that asked.
+func isQuestion(m *models.Message) bool {
+	if m == nil || m.ReplyMarkup == nil {
+		return false
+	}
+	for _, row := range m.ReplyMarkup.InlineKeyboard {
+		for _, b := range row {
+			if b.CallbackData == dataKeep {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // askFor returns the open question of a chat, if any.

@@ -27,17 +27,15 @@ func (a *Adapter) onCallback(ctx context.Context, cq *models.CallbackQuery) {
 	user := a.user(ctx, msg.Chat, &cq.From)
 	switch data := cq.Data; {
 	case data == dataKeep || data == dataSkip:
-		p := a.askFor(chat)
-		if p == nil || p.messageID(ctx) != msg.ID {
-			a.answerCallback(ctx, cq.ID, "This question is closed.")
-			return
-		}
 		ans := bot.Answer{Action: bot.ActionKeep, By: user.Name}
 		if data == dataSkip {
 			ans.Action = bot.ActionSkip
 		}
-		p.Submit(ans)
-		a.answerCallback(ctx, cq.ID, "Thanks!")
+		if a.submitAnswer(ctx, chat, msg.ID, user, ans) {
+			a.answerCallback(ctx, cq.ID, "Thanks!")
+		} else {
+			a.answerCallback(ctx, cq.ID, "This question is closed.")
+		}
 	case data == dataPhoto:
 		a.answerCallback(ctx, cq.ID, "")
 		ph := msg.ReplyToMessage
@@ -83,14 +81,14 @@ func (a *Adapter) answerCallback(ctx context.Context, id, text string) {
 }
 
 // answerAsk takes a reply to the people's-turn message as a keyword edit.
-func (a *Adapter) answerAsk(ctx context.Context, m *models.Message, p *pendingAsk) {
+func (a *Adapter) answerAsk(ctx context.Context, m *models.Message) {
 	kws := parseKeywords(m.Text)
 	if len(kws) == 0 {
 		a.reply(ctx, m.Chat.ID, m.ID, bot.Reply{Text: "I found no keywords there; separate them with commas."})
 		return
 	}
 	u := a.user(ctx, m.Chat, m.From)
-	if !p.Submit(bot.Answer{Action: bot.ActionEdit, Keywords: kws, By: u.Name}) {
+	if !a.submitAnswer(ctx, m.Chat.ID, m.ReplyToMessage.ID, u, bot.Answer{Action: bot.ActionEdit, Keywords: kws, By: u.Name}) {
 		a.reply(ctx, m.Chat.ID, m.ID, bot.Reply{Text: "Too late — the table has moved on."})
 	}
 }

@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -92,6 +93,10 @@ type Options struct {
 	SessionRunning func(channel string) bool
 	// Limits override DefaultLimits.
 	Limits *Limits
+	// FirstSeen, when set, is asked after the adapter's own de-duplication
+	// whether an update ID is new across every replica behind the webhook
+	// (a shared store's SET NX); false drops the update. Errors count as new.
+	FirstSeen func(ctx context.Context, key string) (bool, error)
 }
 
 // defaultSeats is the papercut pack's seat order (DESIGN §2).

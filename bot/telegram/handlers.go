@@ -55,8 +55,8 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	}
 	replyToUs := m.ReplyToMessage != nil && m.ReplyToMessage.From != nil && a.isOurs(m.ReplyToMessage.From.ID)
 	if replyToUs {
-		if p := a.askFor(m.Chat.ID); p != nil && t.cmd == "" && m.ReplyToMessage.ID == p.messageID(ctx) {
-			a.answerAsk(ctx, m, p)
+		if t.cmd == "" && isQuestion(m.ReplyToMessage) {
+			a.answerAsk(ctx, m)
 			return
 		}
 		t.addressed = true

@@ -3,6 +3,8 @@ package telegram
 import (
 	"context"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/go-telegram/bot/models"
 )
@@ -38,6 +40,14 @@ func (a *Adapter) dedup(next updateFunc) updateFunc {
 			}
 		}
 		a.mu.Unlock()
+		if !dup && a.o.FirstSeen != nil {
+			bot, _, _ := strings.Cut(a.cfg.Token, ":")
+			first, err := a.o.FirstSeen(ctx, "telegram:update:"+bot+":"+strconv.FormatInt(u.ID, 10))
+			if err != nil {
+				a.log.Warn("cross-replica de-duplication unavailable", "update_id", u.ID, "err", err)
+			}
+			dup = err == nil && !first
+		}
 		if dup {
 			a.log.Debug("duplicate update ignored", "update_id", u.ID)
 			return
