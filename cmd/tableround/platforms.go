@@ -24,7 +24,9 @@ type platformDeps struct {
 	logger  *slog.Logger
 	avatar  func(p bot.Persona) string
 	running func(channel string) bool // is a session running there (mentions become interjections)
-	seats   []string
+	// firstSeen de-duplicates Telegram updates across replicas (nil: one process).
+	firstSeen func(ctx context.Context, key string) (bool, error)
+	seats     []string
 }
 
 // buildPlatforms builds the adapters whose tokens are configured. handlers
@@ -48,7 +50,7 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 	}
 	if tc.Token != "" {
 		a, err := telegram.New(tc, d.handler, telegram.Options{Logger: d.logger,
-			SeatOrder: d.seats, SessionRunning: d.running})
+			SeatOrder: d.seats, SessionRunning: d.running, FirstSeen: d.firstSeen})
 		if err != nil {
 			return nil, &ConfigError{Msg: "TELEGRAM_TOKEN: " + err.Error()}
 		}

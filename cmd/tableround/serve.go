@@ -17,6 +17,7 @@ import (
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/export"
 	"github.com/tableround/tableround/memory"
+	redisstore "github.com/tableround/tableround/memory/redis"
 	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/roundtable"
 )
@@ -25,6 +26,13 @@ import (
 type ServeConfig struct {
 	MaxSessions      int `env:"MAX_SESSIONS, default=50"`
 	UserSessionLimit int `env:"USER_SESSION_LIMIT, default=5"`
+	// LeaseTTL is how long a channel's lease outlives its last renewal: a
+	// replica that dies without a word has its sessions resumed elsewhere
+	// after at most this long (renewed every third of it).
+	LeaseTTL time.Duration `env:"LEASE_TTL, default=30s"`
+	// InstanceID names this process in leases and logs (default: host name
+	// plus a random suffix; must differ between replicas).
+	InstanceID string `env:"INSTANCE_ID"`
 }
 
 // platform is a chat adapter as serve runs it.
@@ -75,6 +83,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "tableround:", err)
 		return exitUsage
 	}
+	if sc.LeaseTTL < 3*time.Second {
+		fmt.Fprintf(stderr, "tableround: LEASE_TTL must be at least 3s (got %s)\n", sc.LeaseTTL)
+		return exitUsage
+	}
+	if sc.InstanceID == "" {
+		host, _ := os.Hostname()
+		sc.InstanceID = host + "-" + roundtable.NewID()
+	}
 	var oc ops.Config
 	if err := loadConfig(ctx, l, &oc); err != nil {
 		fmt.Fprintln(stderr, "tableround:", err)
@@ -107,10 +123,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	// Adapters are built first (they call the manager through a proxy), so
 	// the manager knows how to resume their sessions before its first scan.
+	// Replicas sharing Redis relay commands to the one running a session,
+	// and de-duplicate webhook updates across each other.
+	relay, _ := sh.Store.(*redisstore.Store)
+	var firstSeen func(ctx context.Context, key string) (bool, error)
+	if relay != nil {
+		firstSeen = func(ctx context.Context, key string) (bool, error) { return relay.Once(ctx, key, time.Hour) }
+	}
 	proxy := &handlerProxy{}
 	handlers := map[string]http.Handler{}
 	platforms, err := buildPlatforms(ctx, l, platformDeps{
-		handler: proxy, logger: logger, seats: seats, running: proxy.running,
+		handler: proxy, logger: logger, seats: seats, running: proxy.running, firstSeen: firstSeen,
 		avatar: func(p bot.Persona) string { return avatars.AvatarURL(pack.Name, p.ID) },
 	}, handlers)
 	if err != nil {
@@ -130,10 +153,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	obs := metricsObserver{metrics}
 	deps := models.deps(store, logger)
 	deps.Observer = obs
-	mgr := roundtable.NewManager(cfg.Session, deps, store, roundtable.ManagerOptions{
-		MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
+	mo := roundtable.ManagerOptions{
+		Owner: sc.InstanceID, MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
+		LeaseTTL: sc.LeaseTTL, ScanEvery: min(10*time.Second, sc.LeaseTTL/3), HandOff: true,
 		Render: export.Render, Logger: logger, Resumers: resumers, OnSession: obs.session,
-	})
+	}
+	if relay != nil {
+		mo.Relay = relay
+	}
+	mgr := roundtable.NewManager(cfg.Session, deps, store, mo)
 	proxy.set(mgr)
 	server := ops.NewServer(oc, ops.ServerOptions{
 		Store:   sh.Store.Ping,
@@ -148,7 +176,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Avatars: avatars, Metrics: metrics, Handlers: handlers, Logger: logger,
 	})
 
-	logger.Info("serving", "platforms", len(platforms), "model", models.Name(), "store", sh.Where)
+	logger.Info("serving", "platforms", len(platforms), "model", models.Name(), "store", sh.Where, "instance", sc.InstanceID)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return store.Run(gctx) })
 	g.Go(func() error { return mgr.Run(gctx) })
@@ -212,13 +240,14 @@ func (p *handlerProxy) Handle(ctx context.Context, req bot.Request) (bot.Reply, 
 	return h.Handle(ctx, req)
 }
 
-// running reports whether the manager runs a session in channel.
+// running reports whether a session runs in channel, here or on another
+// replica.
 func (p *handlerProxy) running(channel string) bool {
 	p.mu.RLock()
 	h := p.h
 	p.mu.RUnlock()
 	m, ok := h.(*roundtable.Manager)
-	return ok && m.IsRunning(channel)
+	return ok && (m.IsRunning(channel) || m.RunsElsewhere(channel))
 }
 
 func (p *handlerProxy) set(h bot.Handler) {
