@@ -208,7 +208,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("third write into a 2-write buffer = %v, want buffer full", err)
 	}
 
-	restarted, err := startServer(srv.port, srv.dir)
+	restarted, err := startServer(srv.Port, srv.Dir)
 	if err != nil {
 		t.Fatalf("restart redis-server: %v", err)
 	}
