@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -41,20 +42,44 @@ type Budget struct {
 	Burst int
 }
 
+// Priority orders the waiters of a scheduler: a higher priority is served
+// first, equal priorities in arrival order.
+type Priority int
+
+// Priorities, lowest first.
+const (
+	// PriorityRefresh is a further edit of text already on screen.
+	PriorityRefresh Priority = iota
+	// PriorityFirst is what people wait for most: a placeholder, a
+	// speaker's first words, a final edit.
+	PriorityFirst
+	// PriorityUrgent is a one-off call with a deadline (an interaction's
+	// answer, setting up a session's place).
+	PriorityUrgent
+)
+
 // Scheduler hands out request slots of one budget (a Discord webhook, a
-// Telegram chat, a bot token) in arrival order, so every message streaming
-// into a channel gets its fair share and the budget is never exceeded. A
-// scheduler may have a parent (the per-token global budget) that each slot
-// must also pass.
+// Telegram chat, a bot token) by priority and then in arrival order, so
+// every message streaming into a channel gets its fair share, a new
+// speaker's first words never queue behind refreshes of older messages, and
+// the budget is never exceeded. A scheduler may have a parent (the per-token
+// global budget) that each slot must also pass: a waiter first waits for a
+// slot of its own budget, then, keeping its place, for one of the parent's,
+// and the slot is counted on both at the moment it is granted, so waiting
+// on the parent never squeezes two slots of the child closer together than
+// its budget allows.
 type Scheduler struct {
 	budget Budget
 	parent *Scheduler
 	clock  Clock
 
 	mu      sync.Mutex
-	next    time.Time // earliest time of the next free slot
+	tat     time.Time // theoretical arrival time of the next slot (GCRA)
 	blocked time.Time // no slot before this (after a 429)
 	active  int       // streams currently sharing this scheduler
+	queue   waitQueue // waiters not yet granted
+	passing bool      // the head is waiting on the parent
+	seq     uint64
 }
 
 // NewScheduler returns a scheduler for budget b. parent may be nil; clock
@@ -76,38 +101,103 @@ func (s *Scheduler) interval() time.Duration {
 	return time.Duration(float64(time.Second) / s.budget.Rate)
 }
 
-// Wait blocks until a slot is free on this scheduler and its parents.
+// Wait blocks until a slot is free on this scheduler and its parents, at
+// PriorityRefresh.
 func (s *Scheduler) Wait(ctx context.Context) error {
+	return s.WaitPriority(ctx, PriorityRefresh)
+}
+
+// WaitPriority blocks until a slot is free on this scheduler and its
+// parents; waiters of a higher priority are served first.
+func (s *Scheduler) WaitPriority(ctx context.Context, p Priority) error {
+	w := &waiter{pri: p, wake: make(chan struct{}, 1)}
+	s.mu.Lock()
+	s.seq++
+	w.seq = s.seq
+	heap.Push(&s.queue, w)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if w.index >= 0 {
+			heap.Remove(&s.queue, w.index)
+			s.wakeHead()
+		}
+		s.mu.Unlock()
+	}()
 	for {
 		s.mu.Lock()
+		if s.passing || s.queue[0] != w {
+			s.mu.Unlock()
+			select {
+			case <-w.wake:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		now := s.clock.Now()
-		iv := s.interval()
-		// Unused slots accumulate up to Burst.
-		if floor := now.Add(-time.Duration(s.budget.Burst-1) * iv); s.next.Before(floor) {
-			s.next = floor
+		at := s.earliest()
+		if now.Before(at) {
+			s.mu.Unlock()
+			if err := s.clock.Sleep(ctx, at.Sub(now)); err != nil {
+				return err
+			}
+			continue // a higher priority may have arrived, or a 429
 		}
-		slot := s.next
-		if slot.Before(s.blocked) {
-			slot = s.blocked
+		if s.parent == nil {
+			s.grant(w, now)
+			s.mu.Unlock()
+			return nil
 		}
-		s.next = slot.Add(iv)
+		s.passing = true
 		s.mu.Unlock()
-
-		if err := s.clock.Sleep(ctx, slot.Sub(now)); err != nil {
+		err := s.parent.WaitPriority(ctx, p)
+		s.mu.Lock()
+		s.passing = false
+		now = s.clock.Now()
+		if err == nil && !now.Before(s.blocked) {
+			s.grant(w, now)
+			s.mu.Unlock()
+			return nil
+		}
+		// Cancelled, or a 429 arrived while we waited on the parent (its
+		// slot is lost): let the head, maybe us, try again.
+		s.wakeHead()
+		s.mu.Unlock()
+		if err != nil {
 			return err
 		}
-		// A 429 may have arrived while we slept: take a new slot after it.
-		s.mu.Lock()
-		again := s.clock.Now().Before(s.blocked)
-		s.mu.Unlock()
-		if !again {
-			break
+	}
+}
+
+// earliest is the time of the next slot (s.mu held): unused slots
+// accumulate up to Burst.
+func (s *Scheduler) earliest() time.Time {
+	at := s.tat.Add(-time.Duration(s.budget.Burst-1) * s.interval())
+	if at.Before(s.blocked) {
+		at = s.blocked
+	}
+	return at
+}
+
+// grant counts a slot taken at now and hands the turn on (s.mu held).
+func (s *Scheduler) grant(w *waiter, now time.Time) {
+	if s.tat.Before(now) {
+		s.tat = now
+	}
+	s.tat = s.tat.Add(s.interval())
+	heap.Remove(&s.queue, w.index)
+	s.wakeHead()
+}
+
+// wakeHead tells the first waiter it may go (s.mu held).
+func (s *Scheduler) wakeHead() {
+	if len(s.queue) > 0 && !s.passing {
+		select {
+		case s.queue[0].wake <- struct{}{}:
+		default:
 		}
 	}
-	if s.parent != nil {
-		return s.parent.Wait(ctx)
-	}
-	return nil
 }
 
 // Penalize blocks every slot for d (a 429's retry_after). A global 429
@@ -139,6 +229,13 @@ func (s *Scheduler) Join() (leave func()) {
 	}
 }
 
+// Active is the number of streams sharing the budget now.
+func (s *Scheduler) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
+}
+
 // Share is the interval each active stream gets: the budget's interval
 // times the number of streams sharing it.
 func (s *Scheduler) Share() time.Duration {
@@ -149,4 +246,40 @@ func (s *Scheduler) Share() time.Duration {
 		n = 1
 	}
 	return time.Duration(n) * s.interval()
+}
+
+// waiter is one Wait call in a scheduler's queue.
+type waiter struct {
+	pri   Priority
+	seq   uint64
+	index int // in the heap; -1 once granted or gone
+	wake  chan struct{}
+}
+
+// waitQueue is a heap: highest priority first, then arrival order.
+type waitQueue []*waiter
+
+func (q waitQueue) Len() int { return len(q) }
+func (q waitQueue) Less(i, j int) bool {
+	if q[i].pri != q[j].pri {
+		return q[i].pri > q[j].pri
+	}
+	return q[i].seq < q[j].seq
+}
+func (q waitQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *waitQueue) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*q)
+	*q = append(*q, w)
+}
+func (q *waitQueue) Pop() any {
+	old := *q
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	w.index = -1
+	*q = old[:len(old)-1]
+	return w
 }

@@ -49,6 +49,7 @@ type StreamWriter struct {
 	err     error
 	ids     []string
 	shown   []string
+	edits   int // text flushes delivered after the placeholder
 	leave   func()
 	stopped bool // ctx ended: only the final text is still delivered
 }
@@ -141,7 +142,7 @@ func (w *StreamWriter) run(ctx context.Context) {
 		defer w.leave()
 	}
 	final := context.WithoutCancel(ctx)
-	if err := w.flush(ctx, w.o.Placeholder, false); err != nil && !errors.Is(err, context.Canceled) {
+	if err := w.flush(ctx, w.o.Placeholder, PriorityFirst); err != nil && !errors.Is(err, context.Canceled) {
 		w.o.Logger.Warn("stream placeholder failed", "err", err)
 	}
 	last := w.o.Clock.Now() // the create counts: the first edit keeps its distance too
@@ -176,8 +177,12 @@ func (w *StreamWriter) run(ctx context.Context) {
 		w.mu.Lock()
 		text, since := w.latest, w.since
 		w.dirty = false
+		pri := PriorityRefresh
+		if w.edits == 0 {
+			pri = PriorityFirst // a speaker's first words
+		}
 		w.mu.Unlock()
-		if err := w.flush(ctx, text, false); err != nil {
+		if err := w.flush(ctx, text, pri); err != nil {
 			if errors.Is(err, ErrGone) {
 				w.setErr(err)
 				w.waitClose()
@@ -190,6 +195,9 @@ func (w *StreamWriter) run(ctx context.Context) {
 			continue
 		}
 		last = w.o.Clock.Now()
+		w.mu.Lock()
+		w.edits++
+		w.mu.Unlock()
 		if w.o.OnEdit != nil {
 			w.o.OnEdit(last.Sub(since))
 		}
@@ -203,7 +211,7 @@ func (w *StreamWriter) finish(ctx context.Context) {
 	if text == "" {
 		text = w.o.Placeholder
 	}
-	err := w.flush(ctx, text, true)
+	err := w.flush(ctx, text, PriorityFirst) // the final text always goes, and soon
 	w.setErr(err)
 }
 
@@ -246,8 +254,9 @@ func (w *StreamWriter) markDirty(since time.Time) {
 }
 
 // flush makes the platform messages show text: parts already shown are left
-// alone, changed parts are edited, new parts are sent.
-func (w *StreamWriter) flush(ctx context.Context, text string, final bool) error {
+// alone, changed parts are edited, new parts are sent. pri is the
+// scheduling priority of its requests.
+func (w *StreamWriter) flush(ctx context.Context, text string, pri Priority) error {
 	parts := Split(text, w.o.Limit, w.o.Measure)
 	for i, p := range parts {
 		w.mu.Lock()
@@ -272,7 +281,7 @@ func (w *StreamWriter) flush(ctx context.Context, text string, final bool) error
 				w.mu.Unlock()
 			}
 			return err
-		}, final); err != nil {
+		}, pri); err != nil {
 			return err
 		}
 		w.mu.Lock()
@@ -282,13 +291,14 @@ func (w *StreamWriter) flush(ctx context.Context, text string, final bool) error
 	return nil
 }
 
-// do runs one request through the scheduler, honouring 429s (always
-// retried after the hint) and retrying other failures MaxAttempts times.
-func (w *StreamWriter) do(ctx context.Context, call func(context.Context) error, final bool) error {
+// do runs one request through the scheduler at priority pri, honouring
+// 429s (always retried after the hint) and retrying other failures
+// MaxAttempts times.
+func (w *StreamWriter) do(ctx context.Context, call func(context.Context) error, pri Priority) error {
 	failures, limited := 0, 0
 	for {
 		if w.o.Scheduler != nil {
-			if err := w.o.Scheduler.Wait(ctx); err != nil {
+			if err := w.o.Scheduler.WaitPriority(ctx, pri); err != nil {
 				return err
 			}
 		}
@@ -309,7 +319,7 @@ func (w *StreamWriter) do(ctx context.Context, call func(context.Context) error,
 			continue
 		}
 		failures++
-		w.o.Logger.Warn("stream edit failed", "err", err, "attempt", failures, "final", final)
+		w.o.Logger.Warn("stream edit failed", "err", err, "attempt", failures, "priority", int(pri))
 		if failures >= w.o.MaxAttempts || ctx.Err() != nil {
 			return err
 		}
