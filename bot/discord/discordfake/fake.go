@@ -156,8 +156,11 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
-// Bot is the bot user (its ID is also the application ID).
+// Bot is the bot user (its ID is also the application ID, see AppID).
 func (s *Server) Bot() User { return s.bot }
+
+// AppID is the bot's application ID.
+func (s *Server) AppID() string { return s.appID }
 
 func (s *Server) newID() string {
 	s.nextID++
@@ -246,6 +249,31 @@ func (s *Server) Webhooks(channelID string) []Webhook {
 		}
 	}
 	return out
+}
+
+// MaxWebhooksPerChannel is Discord's cap: creating one more answers 400
+// with code 30007, "Maximum number of webhooks reached".
+const MaxWebhooksPerChannel = 15
+
+// AddWebhook registers a webhook as if made before the test (by another
+// integration when ApplicationID is not the bot's, or by an earlier run of
+// the bot when it is); ID and Token are made when empty. It does not count
+// in WebhookCreates.
+func (s *Server) AddWebhook(h Webhook) Webhook {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h.ID == "" {
+		h.ID = s.newID()
+	}
+	if h.Token == "" {
+		h.Token = "tok" + s.newID()
+	}
+	if h.Name == "" {
+		h.Name = "Other"
+	}
+	hh := h
+	s.webhooks[h.ID] = &hh
+	return h
 }
 
 // WebhookCreates counts webhooks created so far.

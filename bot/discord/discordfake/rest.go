@@ -266,7 +266,7 @@ func (s *Server) channelWebhooks(w http.ResponseWriter, r *http.Request, auth, c
 			n++
 		}
 	}
-	if n >= 15 {
+	if n >= MaxWebhooksPerChannel { // every integration's webhooks count
 		writeErr(w, http.StatusBadRequest, 30007, "Maximum number of webhooks reached (15)")
 		return
 	}
@@ -277,6 +277,13 @@ func (s *Server) channelWebhooks(w http.ResponseWriter, r *http.Request, auth, c
 }
 
 func (s *Server) webhookJSON(h *Webhook) map[string]any {
-	return map[string]any{"id": h.ID, "type": 1, "token": h.Token, "channel_id": h.ChannelID, "name": h.Name,
-		"application_id": h.ApplicationID, "user": map[string]any{"id": s.bot.ID, "username": s.bot.Name, "bot": true}}
+	user := map[string]any{"id": s.bot.ID, "username": s.bot.Name, "bot": true}
+	if h.ApplicationID != s.appID { // another integration's (or a person's) webhook
+		user = map[string]any{"id": "1" + h.ID, "username": h.Name}
+	}
+	out := map[string]any{"id": h.ID, "type": 1, "token": h.Token, "channel_id": h.ChannelID, "name": h.Name, "user": user}
+	if h.ApplicationID != "" {
+		out["application_id"] = h.ApplicationID
+	}
+	return out
 }

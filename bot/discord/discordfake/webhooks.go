@@ -103,6 +103,10 @@ func (s *Server) editWebhookMessage(w http.ResponseWriter, r *http.Request, auth
 		channel = t
 	}
 	m := s.messages[msg]
+	if m != nil && m.WebhookID != "" && m.WebhookID != id {
+		// Discord only lets the webhook that created a message edit it.
+		s.violate("PATCH /webhooks/{id}/{token}/messages/{id}: message %s edited through webhook %s, created by %s", msg, id, m.WebhookID)
+	}
 	if m == nil || m.WebhookID != id || m.ChannelID != channel {
 		writeErr(w, http.StatusNotFound, 10008, "Unknown Message")
 		return
