@@ -43,7 +43,7 @@ func (c Config) LogValue() slog.Value {
 // defaults sit a little under Discord's published figures (DESIGN §7) so
 // that network jitter never turns a full budget into a 429.
 type Limits struct {
-	Global       bot.Budget    // per bot token, all webhook traffic of the process
+	Global       bot.Budget    // per bot token: every request of the process that carries its authorization
 	Webhook      bot.Budget    // per webhook (a channel and its threads)
 	EditInterval time.Duration // between two edits of one message
 }
@@ -52,7 +52,7 @@ type Limits struct {
 // 5 requests per 2 s per webhook and one edit per second per message.
 func DefaultLimits() Limits {
 	return Limits{
-		Global:       bot.Budget{Rate: 40, Burst: 5}, // headroom for unpaced calls (interactions, bot messages)
+		Global:       bot.Budget{Rate: 45, Burst: 1}, // every authorised call is paced; 5/s of headroom for network jitter
 		Webhook:      bot.Budget{Rate: 2.25, Burst: 1},
 		EditInterval: 1100 * time.Millisecond, // Discord counts arrivals: exactly 1 s apart draws 429s
 	}

@@ -114,7 +114,7 @@ func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachme
 	caption = truncate(caption, maxContent)
 	return c.withRetry(ctx, func(ctx context.Context) error {
 		if c.isFallback() {
-			_, err := c.a.sendBot(ctx, c.channel, botMessage{Content: truncate("**"+displayName(from)+"** — "+caption, maxContent)}, files())
+			_, err := c.a.postBot(ctx, c.channel, botMessage{Content: truncate("**"+displayName(from)+"** — "+caption, maxContent)}, files())
 			return err
 		}
 		w, err := c.a.webhook(ctx, c.parent)
@@ -260,7 +260,32 @@ type botMessage struct {
 	Reference       *discordgo.MessageReference       `json:"message_reference,omitempty"`
 }
 
+// sendBot posts a one-off bot message (a reply, the people's turn, a
+// notice) under the token's budget, riding out a few 429s.
 func (a *Adapter) sendBot(ctx context.Context, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
+	return a.writeBot(ctx, a.setupCall, channel, m, files)
+}
+
+// postBot posts a bot message of a stream, which its StreamWriter has
+// already paced.
+func (a *Adapter) postBot(ctx context.Context, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
+	return a.writeBot(ctx, a.call, channel, m, files)
+}
+
+// editBot edits a one-off bot message under the token's budget.
+func (a *Adapter) editBot(ctx context.Context, channel, id string, m botMessage) error {
+	return a.rewriteBot(ctx, a.setupCall, channel, id, m)
+}
+
+// patchBot edits a bot message of a stream (already paced).
+func (a *Adapter) patchBot(ctx context.Context, channel, id string, m botMessage) error {
+	return a.rewriteBot(ctx, a.call, channel, id, m)
+}
+
+// caller is a.call (paced by the caller) or a.setupCall (paced here).
+type caller func(ctx context.Context, method, rawURL string, body jsonBody, out any) error
+
+func (a *Adapter) writeBot(ctx context.Context, do caller, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
 	m.AllowedMentions = noMentions()
 	var body jsonBody
 	var err error
@@ -273,17 +298,17 @@ func (a *Adapter) sendBot(ctx context.Context, channel string, m botMessage, fil
 		return nil, fmt.Errorf("encode message: %w", err)
 	}
 	msg := &discordgo.Message{}
-	if err := a.call(ctx, http.MethodPost, discordgo.EndpointChannelMessages(channel), body, msg); err != nil {
+	if err := do(ctx, http.MethodPost, discordgo.EndpointChannelMessages(channel), body, msg); err != nil {
 		return nil, err
 	}
 	return msg, nil
 }
 
-func (a *Adapter) editBot(ctx context.Context, channel, id string, m botMessage) error {
+func (a *Adapter) rewriteBot(ctx context.Context, do caller, channel, id string, m botMessage) error {
 	m.AllowedMentions = noMentions()
 	body, err := jsonOf(m)
 	if err != nil {
 		return fmt.Errorf("encode message edit: %w", err)
 	}
-	return a.call(ctx, http.MethodPatch, discordgo.EndpointChannelMessage(channel, id), body, nil)
+	return do(ctx, http.MethodPatch, discordgo.EndpointChannelMessage(channel, id), body, nil)
 }

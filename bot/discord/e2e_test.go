@@ -2,12 +2,17 @@ package discord
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/discord/discordfake"
@@ -321,5 +326,51 @@ func TestGatewayDropIsResumed(t *testing.T) {
 	hs.mention("quick after resume")
 	if n := hs.fake.Identifies(); n != 1 {
 		t.Errorf("identifies = %d, want 1 (resumed, not re-identified)", n)
+	}
+}
+
+// Every request that carries the bot's authorization counts against the
+// token's 50/s, so one-off calls (replies, the people's turn, interaction
+// answers) wait for the token's budget too: with the budget blocked for an
+// hour, none of them reaches Discord.
+func TestOneOffCallsWaitForTheTokenBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		route string
+		call  func(ctx context.Context, hs *harness) error
+	}{
+		{"bot message", "POST /channels/{id}/messages", func(ctx context.Context, hs *harness) error {
+			_, err := hs.a.sendBot(ctx, hs.channel, botMessage{Content: "Started."}, nil)
+			return err
+		}},
+		{"bot message edit", "PATCH /channels/{id}/messages/{id}", func(ctx context.Context, hs *harness) error {
+			return hs.a.editBot(ctx, hs.channel, "123", botMessage{Content: "closed"})
+		}},
+		{"interaction response", "POST /interactions/{id}/{token}/callback", func(ctx context.Context, hs *harness) error {
+			return hs.a.deferReply(ctx, &discordgo.Interaction{ID: "1", Token: "itok"}, false)
+		}},
+		{"interaction edit", "PATCH /webhooks/{id}/{token}/messages/{id}", func(ctx context.Context, hs *harness) error {
+			u := discordgo.EndpointWebhookMessage(hs.a.app(), "itok", "@original")
+			return hs.a.sendInteraction(ctx, http.MethodPatch, u, webhookMessage{Content: "Done."}, nil)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := newHarness(t, discordfake.Limits{}, &fastLimits)
+			hs.a.global.Penalize(time.Hour, false) // the token's budget is spent for an hour
+			before := hs.clock.long.Load()
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- tc.call(ctx, hs) }()
+			hs.eventually("the call waits for the token's budget (or reaches Discord)", func() bool {
+				return hs.clock.long.Load() > before || hs.fake.Requests(tc.route) > 0
+			})
+			cancel()
+			if err := <-errc; err == nil {
+				t.Error("the call succeeded while the token's budget was blocked")
+			}
+			if n := hs.fake.Requests(tc.route); n != 0 {
+				t.Errorf("%d requests %s reached Discord outside the token's budget", n, tc.route)
+			}
+		})
 	}
 }

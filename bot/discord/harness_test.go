@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,12 +26,14 @@ var fastLimits = Limits{Global: bot.Budget{Rate: 1000, Burst: 50}, Webhook: bot.
 type testClock struct {
 	bot.RealClock
 	fire chan struct{}
+	long atomic.Int32 // waits of a minute or more begun
 }
 
 func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
 	if d < time.Minute {
 		return c.RealClock.Sleep(ctx, d)
 	}
+	c.long.Add(1)
 	select {
 	case <-c.fire:
 		return nil

@@ -71,7 +71,7 @@ func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, r *disc
 	if err != nil {
 		return fmt.Errorf("encode interaction response: %w", err)
 	}
-	if err := a.call(ctx, http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), body, nil); err != nil {
+	if err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), body, nil); err != nil {
 		return fmt.Errorf("respond to interaction: %w", err)
 	}
 	return nil
@@ -189,16 +189,7 @@ func (a *Adapter) sendInteraction(ctx context.Context, method, url string, m web
 	if err != nil {
 		return fmt.Errorf("encode interaction message: %w", err)
 	}
-	for attempt := 0; ; attempt++ {
-		err = a.call(ctx, method, url, body, nil)
-		rl, limited := err.(*bot.RateLimitError)
-		if !limited || attempt >= 3 {
-			return err
-		}
-		if err := a.o.Clock.Sleep(ctx, rl.RetryAfter); err != nil {
-			return err
-		}
-	}
+	return a.setupCall(ctx, method, url, body, nil)
 }
 
 // uploadFiles keeps a file under Discord's 10 MiB: as is, zipped, or the

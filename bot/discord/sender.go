@@ -54,7 +54,7 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 			if comps != nil {
 				m.Components = &comps
 			}
-			msg, err := c.a.sendBot(ctx, c.channel, m, nil)
+			msg, err := c.a.postBot(ctx, c.channel, m, nil)
 			if err != nil {
 				return "", gone(err)
 			}
@@ -93,7 +93,7 @@ func (s *sender) Edit(ctx context.Context, id, text string) error {
 	w := s.hooks[id]
 	s.mu.Unlock()
 	if w == nil { // a bot message (fallback)
-		return gone(c.a.editBot(ctx, c.channel, id, botMessage{Embeds: c.embed(s.post.From, text)}))
+		return gone(c.a.patchBot(ctx, c.channel, id, botMessage{Embeds: c.embed(s.post.From, text)}))
 	}
 	err := c.a.editHook(ctx, w, c.thread, id, webhookMessage{Content: text, Flags: discordgo.MessageFlagsSuppressEmbeds})
 	if !isUnknownWebhook(err) {

@@ -196,12 +196,15 @@ func rateLimit(h http.Header, data []byte) error {
 }
 
 // setupCall sends a one-off REST call (a channel lookup, the webhook list
-// or create, a thread start, command registration) under the token's global
-// budget, and waits out up to five 429s, so a burst of session starts is
-// slowed down rather than lost.
+// or create, a thread start, command registration, a bot message that is
+// not streamed, an interaction's answer) under the token's global budget,
+// ahead of streaming edits, and waits out up to five 429s, so a burst of
+// session starts is slowed down rather than lost. Every request carrying
+// the bot's authorization goes through here or through a scheduler whose
+// parent is the token's.
 func (a *Adapter) setupCall(ctx context.Context, method, rawURL string, body jsonBody, out any) error {
 	for attempt := 0; ; attempt++ {
-		if err := a.global.Wait(ctx); err != nil {
+		if err := a.global.WaitPriority(ctx, bot.PriorityUrgent); err != nil {
 			return err
 		}
 		err := a.call(ctx, method, rawURL, body, out)
