@@ -1,7 +1,7 @@
 // Package discord is the Discord adapter: the gateway (mentions, slash
-// commands, buttons, modals), one channel webhook that lets every persona
-// post under its own name and avatar, threads for sessions, and paced
-// streaming edits that stay inside Discord's rate limits.
+// commands, buttons, modals), a pool of channel webhooks that lets every
+// persona post under its own name and avatar, threads for sessions, and
+// paced streaming edits that stay inside Discord's rate limits.
 //
 // It implements bot.Conversation for a session and calls a bot.Handler for
 // what people ask. It never imports the domain (roundtable) or another
@@ -55,7 +55,7 @@ type Adapter struct {
 	channels  map[string]*discordgo.Channel
 	threads   map[string]threadInfo // session threads we opened
 	latest    map[string]string     // parent channel → its newest session thread
-	hooks     map[string]*hookEntry // parent channel → our webhook
+	pools     map[string]*hookPool  // parent channel → our webhooks
 	announced map[string]bool       // parent channels told about the fallback
 	asks      map[string]*pendingAsk
 }
@@ -103,6 +103,10 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	if o.Limits != nil {
 		lim = *o.Limits
 	}
+	if lim.Webhooks <= 0 {
+		lim.Webhooks = DefaultWebhooks
+	}
+	lim.Webhooks = min(lim.Webhooks, maxWebhooks)
 	tok := cfg.Token
 	if !strings.HasPrefix(tok, "Bot ") {
 		tok = "Bot " + tok
@@ -123,7 +127,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		channels:  map[string]*discordgo.Channel{},
 		threads:   map[string]threadInfo{},
 		latest:    map[string]string{},
-		hooks:     map[string]*hookEntry{},
+		pools:     map[string]*hookPool{},
 		announced: map[string]bool{},
 		asks:      map[string]*pendingAsk{},
 	}
@@ -220,8 +224,9 @@ func (a *Adapter) app() string {
 	return a.appID
 }
 
-// scheduler returns the budget of a webhook (or "ch:<id>" for bot
-// messages), created on first use under the per-token parent.
+// scheduler returns the budget of a webhook slot ("hook:<parent>#<slot>",
+// also reachable by the webhook's ID) or of a channel's bot messages
+// ("ch:<id>"), created on first use under the per-token parent.
 func (a *Adapter) scheduler(key string) *bot.Scheduler {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -233,10 +238,9 @@ func (a *Adapter) scheduler(key string) *bot.Scheduler {
 	return s
 }
 
-// aliasScheduler lets a (re)created webhook's ID reach its channel's
-// budget, so the RoundTripper's header reports find it.
-func (a *Adapter) aliasScheduler(hookID, parent string) {
-	s := a.scheduler("hook:" + parent)
+// aliasScheduler lets a webhook's ID reach its slot's budget, so the
+// RoundTripper's header reports find it.
+func (a *Adapter) aliasScheduler(hookID string, s *bot.Scheduler) {
 	a.mu.Lock()
 	a.scheds[hookID] = s
 	a.mu.Unlock()

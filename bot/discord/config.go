@@ -44,9 +44,21 @@ func (c Config) LogValue() slog.Value {
 // that network jitter never turns a full budget into a 429.
 type Limits struct {
 	Global       bot.Budget    // per bot token: every request of the process that carries its authorization
-	Webhook      bot.Budget    // per webhook (a channel and its threads)
+	Webhook      bot.Budget    // per webhook
 	EditInterval time.Duration // between two edits of one message
+	// Webhooks is how many webhooks the adapter uses per channel (its
+	// threads share them), each with its own Webhook budget: 1–15, 0 means
+	// DefaultWebhooks.
+	Webhooks int
 }
+
+// DefaultWebhooks is one webhook per persona seat: six concurrent speakers
+// and the board each get about a webhook's budget, so each is edited at
+// the per-message pace. Discord allows 15 per channel.
+const DefaultWebhooks = 6
+
+// maxWebhooks is Discord's cap per channel.
+const maxWebhooks = 15
 
 // DefaultLimits returns budgets for Discord's 50 requests/s per token,
 // 5 requests per 2 s per webhook and one edit per second per message.
@@ -54,7 +66,8 @@ func DefaultLimits() Limits {
 	return Limits{
 		Global:       bot.Budget{Rate: 45, Burst: 1}, // every authorised call is paced; 5/s of headroom for network jitter
 		Webhook:      bot.Budget{Rate: 2.25, Burst: 1},
-		EditInterval: 1100 * time.Millisecond, // Discord counts arrivals: exactly 1 s apart draws 429s
+		EditInterval: 1050 * time.Millisecond, // measured from the previous edit's response
+		Webhooks:     DefaultWebhooks,
 	}
 }
 

@@ -15,12 +15,12 @@ import (
 	"github.com/tableround/tableround/bot"
 )
 
-// conv is a session's place: a thread (with its parent's webhook) or a
+// conv is a session's place: a thread (with its parent's webhooks) or a
 // channel. It implements bot.Conversation.
 type conv struct {
 	a       *Adapter
 	channel string // where messages go
-	parent  string // the webhook's channel; "" where webhooks cannot exist (DMs)
+	parent  string // the webhooks' channel; "" where webhooks cannot exist (DMs)
 	thread  string // channel when it is a thread, else ""
 
 	mu       sync.Mutex
@@ -29,14 +29,15 @@ type conv struct {
 
 var _ bot.Conversation = (*conv)(nil)
 
-// newConv prepares a place: finds or creates the webhook, or falls back to
-// bot messages (and says so once per channel).
+// newConv prepares a place: finds our webhooks in the parent channel (they
+// are created when first needed), or falls back to bot messages (and says
+// so once per channel).
 func (a *Adapter) newConv(ctx context.Context, channel, parent, thread string) (*conv, error) {
 	c := &conv{a: a, channel: channel, parent: parent, thread: thread, fallback: parent == ""}
 	if parent == "" {
 		return c, nil
 	}
-	if _, err := a.webhook(ctx, parent); err != nil {
+	if err := a.ensureListed(ctx, a.pool(parent)); err != nil {
 		if !errors.Is(err, errNoWebhooks) {
 			return nil, err
 		}
@@ -82,25 +83,31 @@ func (a *Adapter) announceFallback(ctx context.Context, c *conv) {
 	}
 }
 
-// scheduler is the budget this place's messages share.
-func (c *conv) scheduler() *bot.Scheduler {
-	if c.isFallback() {
-		return c.a.scheduler("ch:" + c.channel)
-	}
-	return c.a.scheduler("hook:" + c.parent)
-}
+// fallbackScheduler is the budget of the bot messages in this place.
+func (c *conv) fallbackScheduler() *bot.Scheduler { return c.a.scheduler("ch:" + c.channel) }
 
-// Open starts a persona message streamed by a StreamWriter.
+// Open starts a persona message streamed by a StreamWriter. With webhooks
+// the message goes through the pool's least busy webhook (and is edited
+// through it for good), paced by that webhook's scheduler.
 func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}}
-	return bot.NewStreamWriter(ctx, s, bot.WriterOptions{
+	o := bot.WriterOptions{
 		Limit:       maxContent,
 		Placeholder: p.Placeholder,
 		MinInterval: c.a.lim.EditInterval,
-		Scheduler:   c.scheduler(),
 		Clock:       c.a.o.Clock,
 		Logger:      c.a.log.With("channel", c.channel, "persona", p.From.ID),
-	}), nil
+	}
+	if c.isFallback() {
+		o.Scheduler = c.fallbackScheduler()
+		return bot.NewStreamWriter(ctx, s, o), nil
+	}
+	pool := c.a.pool(c.parent)
+	pool.pick.Lock() // the writer joins the chosen slot before the next choice
+	defer pool.pick.Unlock()
+	s.pool, s.slot = pool, pool.choose()
+	o.Scheduler = s.slot.sched
+	return bot.NewStreamWriter(ctx, s, o), nil
 }
 
 // SendImage posts a picture as the persona.
@@ -112,12 +119,22 @@ func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachme
 		return []*discordgo.File{{Name: img.Name, ContentType: img.MIME, Reader: strings.NewReader(string(img.Data))}}
 	}
 	caption = truncate(caption, maxContent)
-	return c.withRetry(ctx, func(ctx context.Context) error {
+	var slot *hookSlot
+	sched := func() *bot.Scheduler {
+		if c.isFallback() {
+			return c.fallbackScheduler()
+		}
+		if slot == nil {
+			slot = c.a.pool(c.parent).chooseSlot()
+		}
+		return slot.sched
+	}
+	return c.withRetry(ctx, sched, func(ctx context.Context) error {
 		if c.isFallback() {
 			_, err := c.a.postBot(ctx, c.channel, botMessage{Content: truncate("**"+displayName(from)+"** — "+caption, maxContent)}, files())
 			return err
 		}
-		w, err := c.a.webhook(ctx, c.parent)
+		w, err := c.a.slotHook(ctx, c.a.pool(c.parent), slot)
 		if err != nil {
 			return err
 		}
@@ -129,13 +146,13 @@ func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachme
 	})
 }
 
-// withRetry runs a one-off request through the place's budget, riding out
-// a bounded number of 429s and unknown-webhook recreations.
-func (c *conv) withRetry(ctx context.Context, call func(context.Context) error) error {
+// withRetry runs a one-off request through the budget sched returns,
+// riding out a bounded number of 429s and unknown-webhook recreations.
+func (c *conv) withRetry(ctx context.Context, sched func() *bot.Scheduler, call func(context.Context) error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
-		sch := c.scheduler()
-		if err := sch.Wait(ctx); err != nil {
+		sch := sched()
+		if err := sch.WaitPriority(ctx, bot.PriorityFirst); err != nil {
 			return err
 		}
 		err = call(ctx)

@@ -66,10 +66,31 @@ func TestMentionWithPhotoStreamsSixPersonasWithoutRateLimits(t *testing.T) {
 	if thread == nil || thread.ParentID != hs.channel || thread.Type != 11 {
 		t.Fatalf("thread = %+v, want a public thread of %s", thread, hs.channel)
 	}
-	if n := hs.fake.WebhookCreates(); n != 1 {
-		t.Errorf("webhooks created = %d, want 1", n)
+	if n := hs.fake.WebhookCreates(); n != DefaultWebhooks {
+		t.Errorf("webhooks created = %d, want the pool of %d", n, DefaultWebhooks)
 	}
 	msgs := hs.fake.Messages(id)
+	// The six concurrent speeches go through six different webhooks, all
+	// of the parent channel (the thread shares them).
+	parentHooks := map[string]bool{}
+	for _, w := range hs.fake.Webhooks(hs.channel) {
+		parentHooks[w.ID] = true
+	}
+	intro := map[string]string{} // webhook → persona
+	for _, p := range testPersonas {
+		for _, m := range msgs {
+			if m.Username == personaName(p) {
+				if other, ok := intro[m.WebhookID]; ok {
+					t.Errorf("%s and %s spoke at once through the same webhook %s", other, p.ID, m.WebhookID)
+				}
+				intro[m.WebhookID] = p.ID
+				if !parentHooks[m.WebhookID] {
+					t.Errorf("%s's message went through webhook %q, not one of the parent channel's", p.ID, m.WebhookID)
+				}
+				break
+			}
+		}
+	}
 	byName := personaMessages(msgs)
 	for _, p := range append([]bot.Persona{moderator}, testPersonas...) {
 		m, ok := byName[personaName(p)]
@@ -135,6 +156,65 @@ func TestWebhookReusedAndRecreatedAfter404(t *testing.T) {
 	got := personaMessages(hs.fake.Messages(id))[personaName(testPersonas[0])]
 	if got.Content != res.Finals["craftsman"] {
 		t.Errorf("final = %q", got.Content)
+	}
+	hs.noViolations()
+}
+
+func TestWebhooksReusedAfterRestart(t *testing.T) {
+	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
+	hs.mention("table before the restart")
+	if n := hs.fake.WebhookCreates(); n != DefaultWebhooks {
+		t.Fatalf("webhooks created = %d, want %d", n, DefaultWebhooks)
+	}
+	// Someone else's webhook in the channel is never ours to use.
+	foreign := hs.fake.AddWebhook(discordfake.Webhook{ChannelID: hs.channel, ApplicationID: "42", Name: "Other bot"})
+	hs.restart()
+	id, res := hs.mention("table after the restart")
+	if n := hs.fake.WebhookCreates(); n != DefaultWebhooks {
+		t.Errorf("webhooks created = %d after a restart, want %d (found again by application ID)", n, DefaultWebhooks)
+	}
+	byName := personaMessages(hs.fake.Messages(id))
+	for _, p := range testPersonas {
+		m := byName[personaName(p)]
+		if m.Content != res.Finals[p.ID] {
+			t.Errorf("%s final = %q, want %q", p.ID, m.Content, res.Finals[p.ID])
+		}
+		if m.WebhookID == foreign.ID {
+			t.Errorf("%s posted through another integration's webhook", p.ID)
+		}
+	}
+	hs.noViolations()
+}
+
+func TestWebhookPoolStopsAtDiscordsCap(t *testing.T) {
+	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
+	for range discordfake.MaxWebhooksPerChannel - 2 { // other integrations hold 13 of the 15
+		hs.fake.AddWebhook(discordfake.Webhook{ChannelID: hs.channel, ApplicationID: "42"})
+	}
+	id, res := hs.mention("table at the cap")
+	if n := hs.fake.WebhookCreates(); n != 2 {
+		t.Errorf("webhooks created = %d, want the 2 Discord still allows", n)
+	}
+	if n := len(hs.fake.Webhooks(hs.channel)); n != discordfake.MaxWebhooksPerChannel {
+		t.Errorf("%d webhooks in the channel, want %d", n, discordfake.MaxWebhooksPerChannel)
+	}
+	ours := map[string]bool{}
+	for _, m := range hs.fake.Messages(id) {
+		if m.WebhookID != "" {
+			ours[m.WebhookID] = true
+		}
+	}
+	if len(ours) != 2 {
+		t.Errorf("persona messages used %d webhooks, want the 2 the bot has", len(ours))
+	}
+	byName := personaMessages(hs.fake.Messages(id))
+	for _, p := range testPersonas {
+		if got := byName[personaName(p)].Content; got != res.Finals[p.ID] {
+			t.Errorf("%s final = %q, want %q", p.ID, got, res.Finals[p.ID])
+		}
+	}
+	if n := hs.fake.Requests("POST /channels/{id}/webhooks"); n != 3 {
+		t.Errorf("%d webhook creates tried, want 3 (the third refused, then no more)", n)
 	}
 	hs.noViolations()
 }

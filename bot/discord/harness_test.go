@@ -48,38 +48,62 @@ type harness struct {
 	a       *Adapter
 	h       *testHandler
 	clock   *testClock
+	limits  *Limits
 	guild   string
 	channel string
 	user    discordfake.User
+	stop    func() // stops the running adapter
 }
 
 func newHarness(t *testing.T, fl discordfake.Limits, al *Limits) *harness {
 	t.Helper()
 	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl})
 	t.Cleanup(fake.Close)
-	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: &testClock{fire: make(chan struct{})}}
+	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: &testClock{fire: make(chan struct{})}, limits: al}
 	hs.guild = fake.NewID()
 	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
 	hs.user = discordfake.User{ID: fake.NewID(), Name: "ada"}
-	a, err := New(Config{Token: testToken, APIURL: fake.URL(), GuildID: hs.guild}, hs.h,
-		Options{Clock: hs.clock, Limits: al, PeopleTimeout: time.Hour})
+	hs.start()
+	return hs
+}
+
+// start runs a new adapter (a new process, as far as Discord can tell)
+// against the fake and waits until it is connected.
+func (hs *harness) start() {
+	t := hs.t
+	t.Helper()
+	a, err := New(Config{Token: testToken, APIURL: hs.fake.URL(), GuildID: hs.guild}, hs.h,
+		Options{Clock: hs.clock, Limits: hs.limits, PeopleTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs.a = a
+	identifies := hs.fake.Identifies()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	var once sync.Once
+	hs.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(hs.stop)
 	hs.eventually("gateway ready and commands registered", func() bool {
-		return fake.Connected() == 1 && fake.Commands(hs.guild) != nil
+		return hs.fake.Identifies() > identifies && hs.fake.Connected() == 1 && hs.fake.Commands(hs.guild) != nil
 	})
-	return hs
+}
+
+// restart stops the adapter and starts a new one: nothing in memory
+// survives, only what Discord holds.
+func (hs *harness) restart() {
+	hs.t.Helper()
+	hs.stop()
+	hs.eventually("gateway closed", func() bool { return hs.fake.Connected() == 0 })
+	hs.start()
 }
 
 // eventually polls cond until it holds or a generous deadline passes.
@@ -240,7 +264,7 @@ func runScript(ctx context.Context, req bot.Request) *scriptResult {
 		res.Err = stream(ctx, c, bot.Post{From: testPersonas[4]}, res.Finals["designer"], 12)
 	case "ask":
 		res.Answer, res.Err = c.AskKeywords(ctx, bot.Question{Text: "Keep these keywords?", Keywords: []string{"red", "lantern", "spring"}})
-	case "six", "storm":
+	case "six", "storm", "table":
 		res.Err = sixScript(ctx, c, res, word == "six")
 	default:
 		res.Err = errors.New("unknown script " + word)
@@ -254,14 +278,27 @@ func sixScript(ctx context.Context, c bot.Conversation, res *scriptResult, ask b
 	if err := stream(ctx, c, bot.Post{From: moderator, Kind: bot.KindBoard, Buttons: []bot.Button{{ID: "stop", Label: "⏹ Stop"}}}, board, 2); err != nil {
 		return err
 	}
+	// The six speeches are all open before any of them is written, as in
+	// a concurrent stage, so each is chosen a webhook while the others
+	// stream.
 	var wg sync.WaitGroup
 	errs := make([]error, len(testPersonas))
+	streams := make([]bot.Stream, len(testPersonas))
 	for i, p := range testPersonas {
 		res.Finals[p.ID] = finalText(p)
+		if streams[i], errs[i] = c.Open(ctx, bot.Post{From: p, Group: "intro"}); errs[i] != nil {
+			return errs[i]
+		}
+	}
+	for i, p := range testPersonas {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = stream(ctx, c, bot.Post{From: p, Group: "intro"}, finalText(p), 40)
+			final := finalText(p)
+			for j := 1; j <= 40; j++ {
+				streams[i].Update(final[:len(final)*j/40])
+			}
+			errs[i] = streams[i].Close(ctx, final)
 		}()
 	}
 	wg.Wait()

@@ -11,11 +11,15 @@ import (
 )
 
 // sender is the bot.Sender of one persona message: webhook execute and
-// per-message PATCH (never discordgo's shared webhook-edit bucket), or bot
-// messages with an embed author in the fallback.
+// per-message PATCH (never discordgo's shared webhook-edit bucket) through
+// its slot of the channel's webhook pool, or bot messages with an embed
+// author in the fallback. Every message is edited through the webhook that
+// created it.
 type sender struct {
 	c    *conv
 	post bot.Post
+	pool *hookPool // nil in the fallback
+	slot *hookSlot
 
 	mu    sync.Mutex
 	sent  int
@@ -60,7 +64,11 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 			}
 			return msg.ID, nil
 		}
-		w, err := c.a.webhook(ctx, c.parent)
+		if s.slot == nil { // opened in the fallback, which has ended
+			s.pool = c.a.pool(c.parent)
+			s.slot = s.pool.chooseSlot()
+		}
+		w, err := c.a.slotHook(ctx, s.pool, s.slot)
 		if errors.Is(err, errNoWebhooks) {
 			c.setFallback(ctx)
 			continue

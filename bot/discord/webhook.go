@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/tableround/tableround/bot"
 )
 
 const webhookName = "TableRound"
@@ -17,75 +21,230 @@ const webhookName = "TableRound"
 // fall back to bot messages.
 var errNoWebhooks = errors.New("discord: no Manage Webhooks permission")
 
-// hookEntry is our webhook in one parent channel. mu serialises finding or
-// creating it, so a channel gets exactly one.
-type hookEntry struct {
-	mu   sync.Mutex
-	hook *discordgo.Webhook
+// codeMaxWebhooks is Discord's "Maximum number of webhooks reached" (15
+// per channel).
+const codeMaxWebhooks = 30007
+
+// hookPool is our webhooks in one parent channel: up to Limits.Webhooks
+// slots, each with its own scheduler (Discord's 5-per-2-s bucket is per
+// webhook) under the token's global one. A slot's webhook is found among
+// the channel's webhooks (ours from an earlier run) or created the first
+// time a message is sent through the slot, and recreated after a 404.
+// Threads use their parent channel's pool (with thread_id).
+type hookPool struct {
+	parent string
+	slots  []*hookSlot
+
+	setup sync.Mutex // serialises listing and creating webhooks
+	pick  sync.Mutex // choosing a slot and joining its scheduler go together
+
+	mu     sync.Mutex // guards the fields below and every slot's hook
+	listed bool
+	full   bool   // Discord refused another webhook (30007): use the ones we have
+	picks  uint64 // a counter for the slots' last pick
 }
 
-// webhook returns our webhook in a parent channel: cached, else found
-// among the channel's webhooks, else created. errNoWebhooks without the
-// permission.
-func (a *Adapter) webhook(ctx context.Context, parent string) (*discordgo.Webhook, error) {
+// hookSlot is one webhook of a pool.
+type hookSlot struct {
+	index  int
+	sched  *bot.Scheduler
+	hook   *discordgo.Webhook // nil until found or created (pool.mu)
+	picked uint64             // when last chosen (pool.pick)
+}
+
+// pool returns a parent channel's webhook pool; nothing is fetched yet.
+func (a *Adapter) pool(parent string) *hookPool {
 	a.mu.Lock()
-	e, ok := a.hooks[parent]
-	if !ok {
-		e = &hookEntry{}
-		a.hooks[parent] = e
-	}
+	p, ok := a.pools[parent]
 	a.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.hook != nil {
-		return e.hook, nil
+	if ok {
+		return p
 	}
-	defer func() {
-		if e.hook != nil {
-			a.aliasScheduler(e.hook.ID, parent)
+	n := a.lim.Webhooks
+	p = &hookPool{parent: parent}
+	for i := range n {
+		p.slots = append(p.slots, &hookSlot{index: i, sched: a.scheduler(fmt.Sprintf("hook:%s#%d", parent, i))})
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if q, ok := a.pools[parent]; ok {
+		return q
+	}
+	a.pools[parent] = p
+	return p
+}
+
+// choose picks the slot for a new message (p.pick held): the one with the
+// fewest messages streaming through it, preferring a webhook that exists
+// over creating one, then the one least recently picked. After Discord
+// refused another webhook only slots with a webhook are chosen.
+func (p *hookPool) choose() *hookSlot {
+	p.mu.Lock()
+	full := p.full
+	has := make([]bool, len(p.slots))
+	anyHook := false
+	for i, s := range p.slots {
+		has[i] = s.hook != nil
+		anyHook = anyHook || has[i]
+	}
+	p.picks++
+	now := p.picks
+	p.mu.Unlock()
+	var best *hookSlot
+	bestActive, bestNew := 0, false
+	for i, s := range p.slots {
+		if full && anyHook && !has[i] {
+			continue
 		}
-	}()
+		active, isNew := s.sched.Active(), !has[i]
+		better := best == nil || active < bestActive ||
+			active == bestActive && (!isNew && bestNew || isNew == bestNew && s.picked < best.picked)
+		if better {
+			best, bestActive, bestNew = s, active, isNew
+		}
+	}
+	best.picked = now
+	return best
+}
+
+// chooseSlot picks a slot for a one-off message.
+func (p *hookPool) chooseSlot() *hookSlot {
+	p.pick.Lock()
+	defer p.pick.Unlock()
+	return p.choose()
+}
+
+// ensureListed finds our webhooks in the parent channel once per process
+// (reusing those an earlier run created, by application or bot ID).
+// errNoWebhooks without the permission.
+func (a *Adapter) ensureListed(ctx context.Context, p *hookPool) error {
+	p.setup.Lock()
+	defer p.setup.Unlock()
+	return a.listLocked(ctx, p)
+}
+
+// listLocked lists the channel's webhooks (p.setup held).
+func (a *Adapter) listLocked(ctx context.Context, p *hookPool) error {
+	p.mu.Lock()
+	listed := p.listed
+	p.mu.Unlock()
+	if listed {
+		return nil
+	}
 	var list []*discordgo.Webhook
-	if err := a.setupCall(ctx, http.MethodGet, discordgo.EndpointChannelWebhooks(parent), jsonBody{}, &list); err != nil {
+	if err := a.setupCall(ctx, http.MethodGet, discordgo.EndpointChannelWebhooks(p.parent), jsonBody{}, &list); err != nil {
 		if isForbidden(err) {
-			return nil, errNoWebhooks
+			return errNoWebhooks
 		}
-		return nil, fmt.Errorf("list webhooks: %w", err)
+		return fmt.Errorf("list webhooks: %w", err)
 	}
 	app, me := a.app(), a.id()
+	var ours []*discordgo.Webhook
 	for _, w := range list {
-		if w.Token != "" && (w.ApplicationID == app || (w.User != nil && w.User.ID == me)) {
-			e.hook = w
-			return w, nil
+		if w.Token != "" && (app != "" && w.ApplicationID == app || me != "" && w.User != nil && w.User.ID == me) {
+			ours = append(ours, w)
 		}
 	}
-	body, _ := jsonOf(map[string]string{"name": webhookName})
-	w := &discordgo.Webhook{}
-	if err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointChannelWebhooks(parent), body, w); err != nil {
-		if isForbidden(err) {
+	slices.SortFunc(ours, func(x, y *discordgo.Webhook) int { return cmpSnowflake(x.ID, y.ID) })
+	p.mu.Lock()
+	for i, w := range ours {
+		if i < len(p.slots) && p.slots[i].hook == nil {
+			p.slots[i].hook = w
+			a.aliasScheduler(w.ID, p.slots[i].sched)
+		}
+	}
+	p.listed = true
+	p.mu.Unlock()
+	if len(ours) > 0 {
+		a.log.Debug("webhooks reused", "channel", p.parent, "count", min(len(ours), len(p.slots)))
+	}
+	return nil
+}
+
+// slotHook is the webhook to send a new message of slot s through: the
+// slot's own, created when it has none. When Discord refuses another
+// webhook in the channel (its cap of 15 counts other integrations' too),
+// the pool keeps the ones it has and s borrows one of them. errNoWebhooks
+// without the permission or any webhook at all.
+func (a *Adapter) slotHook(ctx context.Context, p *hookPool, s *hookSlot) (*discordgo.Webhook, error) {
+	p.mu.Lock()
+	w := s.hook
+	p.mu.Unlock()
+	if w != nil {
+		return w, nil
+	}
+	p.setup.Lock()
+	defer p.setup.Unlock()
+	if err := a.listLocked(ctx, p); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	w, full := s.hook, p.full
+	p.mu.Unlock()
+	if w != nil {
+		return w, nil
+	}
+	if !full {
+		body, _ := jsonOf(map[string]string{"name": webhookName})
+		nw := &discordgo.Webhook{}
+		err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointChannelWebhooks(p.parent), body, nw)
+		switch _, code := errCode(err); {
+		case err == nil:
+			a.log.Info("webhook created", "channel", p.parent, "webhook", nw.ID, "slot", s.index)
+			p.mu.Lock()
+			s.hook = nw
+			p.mu.Unlock()
+			a.aliasScheduler(nw.ID, s.sched)
+			return nw, nil
+		case isForbidden(err):
 			return nil, errNoWebhooks
+		case code == codeMaxWebhooks:
+			a.log.Warn("the channel has Discord's maximum of webhooks, using the ones we have", "channel", p.parent)
+			p.mu.Lock()
+			p.full = true
+			p.mu.Unlock()
+		default:
+			return nil, fmt.Errorf("create webhook: %w", err)
 		}
-		return nil, fmt.Errorf("create webhook: %w", err)
 	}
-	a.log.Info("webhook created", "channel", parent, "webhook", w.ID)
-	e.hook = w
-	return w, nil
+	// Borrow the webhook of the least busy slot that has one.
+	var best *hookSlot
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, o := range p.slots {
+		if o.hook != nil && (best == nil || o.sched.Active() < best.sched.Active()) {
+			best = o
+		}
+	}
+	if best == nil {
+		return nil, errNoWebhooks
+	}
+	return best.hook, nil
 }
 
 // dropWebhook forgets a webhook Discord says is unknown (never reuse a
-// webhook that returned 404).
+// webhook that returned 404); its slot creates a new one when next used.
 func (a *Adapter) dropWebhook(parent, id string) {
+	p := a.pool(parent)
+	p.mu.Lock()
+	for _, s := range p.slots {
+		if s.hook != nil && s.hook.ID == id {
+			s.hook = nil
+			p.full = false
+		}
+	}
+	p.mu.Unlock()
 	a.mu.Lock()
-	e := a.hooks[parent]
+	delete(a.scheds, id)
 	a.mu.Unlock()
-	if e == nil {
-		return
+}
+
+// cmpSnowflake orders Discord IDs by age.
+func cmpSnowflake(x, y string) int {
+	if len(x) != len(y) {
+		return len(x) - len(y)
 	}
-	e.mu.Lock()
-	if e.hook != nil && e.hook.ID == id {
-		e.hook = nil
-	}
-	e.mu.Unlock()
+	return strings.Compare(x, y)
 }
 
 // hookURL is the execute URL (msgID empty) or a message's URL of a
