@@ -64,7 +64,7 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 			}
 			return msg.ID, nil
 		}
-		if s.slot == nil { // opened in the fallback, which has ended
+		if s.slot == nil { // Open always chooses one outside the fallback; be safe
 			s.pool = c.a.pool(c.parent)
 			s.slot = s.pool.chooseSlot()
 		}
