@@ -322,6 +322,12 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 	l.cancel = cancel
 	m.mu.Unlock()
 	defer cancel()
+	// The lease is renewed until Run has returned, not until the session is
+	// told to end: a stopped or suspended session still writes its last
+	// checkpoint and final messages, and another replica must not resume it
+	// meanwhile.
+	rctx, endRenewal := context.WithCancel(context.WithoutCancel(ctx))
+	defer endRenewal()
 	renewDone := make(chan struct{})
 	go func() { // the lease holder renews in its own goroutine and stops posting when renewal fails
 		defer close(renewDone)
@@ -329,12 +335,12 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 		defer t.Stop()
 		for {
 			select {
-			case <-sctx.Done():
+			case <-rctx.Done():
 				return
 			case <-t.C:
-				nl, err := m.store.RenewLease(sctx, l.lease, m.o.LeaseTTL)
+				nl, err := m.store.RenewLease(rctx, l.lease, m.o.LeaseTTL)
 				if err != nil {
-					if sctx.Err() == nil {
+					if rctx.Err() == nil {
 						m.log.Error("lease renewal failed: stopping this copy of the session", "session", l.sess.ID(), "err", err)
 						l.sess.Suspend()
 						cancel()
@@ -350,6 +356,7 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 	m.o.OnSession("started")
 	err := l.sess.Run(sctx)
 	cancel()
+	endRenewal()
 	<-renewDone
 	if l.sess.isSuspended() {
 		m.o.OnSession("suspended")
