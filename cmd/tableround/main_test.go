@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+
+	"github.com/tableround/tableround/memory/redis/redistest"
+)
+
+// redisSrv is the real redis-server of this package's tests (nil with
+// redisSkip set when it is not installed outside CI).
+var (
+	redisSrv  *redistest.Server
+	redisSkip string
+)
+
+// TestMain doubles as the tableround binary: with TABLEROUND_AS_MAIN=1 the
+// test binary runs the command in os.Args (after "--") as a real process,
+// which is how the replica tests start several servers.
+func TestMain(m *testing.M) {
+	if os.Getenv("TABLEROUND_AS_MAIN") == "1" {
+		args := os.Args[1:]
+		for i, a := range args {
+			if a == "--" {
+				args = args[i+1:]
+				break
+			}
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(redistest.Main(m, func(s *redistest.Server, skip string) { redisSrv, redisSkip = s, skip }))
+}
+
+func needRedis(t *testing.T) *redistest.Server {
+	t.Helper()
+	if redisSkip != "" {
+		t.Skip(redisSkip)
+	}
+	return redisSrv
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tableround/tableround/bot/telegram/telegramfake"
+	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/memory/redis"
+)
+
+// replica is a `tableround serve` process (this test binary re-executed).
+type replica struct {
+	name, addr string
+	cmd        *exec.Cmd
+	mu         sync.Mutex
+	log        bytes.Buffer
+	exited     chan error
+}
+
+func (r *replica) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.log.Write(p)
+}
+
+func (r *replica) logs() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.log.String()
+}
+
+func startReplica(t *testing.T, name string, env []string) *replica {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{name: name, addr: freeAddr(t), exited: make(chan error, 1)}
+	r.cmd = exec.Command(exe, "-test.run=^$", "--", "serve")
+	r.cmd.Dir = t.TempDir() // no stray .env
+	r.cmd.Env = append([]string{"TABLEROUND_AS_MAIN=1", "PATH=" + os.Getenv("PATH"), "HOME=" + r.cmd.Dir,
+		"INSTANCE_ID=" + name, "HTTP_ADDR=" + r.addr, "DATA_DIR=" + r.cmd.Dir}, env...)
+	r.cmd.Stdout, r.cmd.Stderr = r, r
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.exited <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = r.cmd.Process.Kill()
+		<-r.exited
+		if t.Failed() || os.Getenv("REPLICA_LOGS") != "" {
+			t.Logf("── replica %s log ──\n%s", name, r.logs())
+		}
+	})
+	waitUntil(t, "replica "+name+" to serve", func() bool {
+		resp, err := http.Get("http://" + r.addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return r
+}
+
+// terminate sends SIGTERM and waits for a clean exit.
+func (r *replica) terminate(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-r.exited:
+		r.exited <- err // for the cleanup
+		t.Logf("replica %s stopped %s after SIGTERM", r.name, time.Since(start).Round(time.Millisecond))
+		if err != nil {
+			t.Fatalf("replica %s after SIGTERM: %v\n%s", r.name, err, r.logs())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("replica %s did not stop after SIGTERM", r.name)
+	}
+}
+
+// Two replicas share Redis behind one Telegram webhook. Updates reach
+// whichever replica the load balancer picks: the channel's lease decides
+// which one runs the session, commands sent to the other are relayed to it,
+// and when the running replica is stopped (SIGTERM) the other resumes the
+// session, which a third process can then stop.
+func TestReplicasShareATelegramWebhook(t *testing.T) {
+	srv := needRedis(t)
+	const (
+		token  = "100:main-token"
+		secret = "s3cret"
+	)
+	chat := -1000000 - time.Now().UnixNano()%1000000 // a fresh chat on every run against the same Redis
+	fake := telegramfake.New(telegramfake.Options{})
+	t.Cleanup(fake.Close)
+	fake.AddBot(token, "tableround_bot")
+	fake.AddChat(telegramfake.Chat{ID: chat, Type: "supergroup", Title: "Makers"})
+	ann := telegramfake.User{ID: 42, Name: "Ann", Username: "ann"}
+	fake.SetMember(chat, ann.ID, "member")
+
+	env := []string{
+		"AI_PROVIDER=demo", "DEMO_PACE=realistic",
+		"TELEGRAM_TOKEN=" + token, "TELEGRAM_API_URL=" + fake.URL(),
+		"TELEGRAM_WEBHOOK_URL=https://bot.example/tg/hook", "TELEGRAM_WEBHOOK_SECRET=" + secret,
+		"REDIS_URL=" + srv.URL(3), "LEASE_TTL=3s", "LOG_LEVEL=debug",
+	}
+	a := startReplica(t, "a", env)
+	b := startReplica(t, "b", env)
+
+	ctx := context.Background()
+	st, err := redis.Open(ctx, srv.URL(3), redis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	channel := fmt.Sprintf("telegram:%d", chat)
+	deliver := func(r *replica, text string) {
+		t.Helper()
+		_, uid := fake.Send(token, telegramfake.In{Chat: chat, From: ann, Text: text})
+		req, _ := http.NewRequest(http.MethodPost, "http://"+r.addr+"/tg/hook", bytes.NewReader(fake.Update(token, uid)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("webhook of %s answered %d", r.name, resp.StatusCode)
+		}
+	}
+	holder := func() string {
+		l, err := st.Holder(ctx, channel)
+		if err != nil {
+			return ""
+		}
+		return l.Owner
+	}
+	botSaid := func(substr string) int {
+		n := 0
+		for _, m := range fake.Messages(chat) {
+			if m.Token != "" && strings.Contains(m.Text, substr) {
+				n++
+			}
+		}
+		return n
+	}
+
+	deliver(a, "/roundtable a paper-cut kite for the spring wind")
+	waitUntil(t, "replica a to hold the session", func() bool { return holder() == "a" })
+	list, err := st.ListSessions(ctx, channel, 1)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("sessions: %v %v", list, err)
+	}
+	id := list[0].ID
+
+	// A mention-free /say and a /status reach b: both are relayed to a.
+	deliver(b, "/say make it red and gold, please")
+	waitUntil(t, "the interjection in the session's log", func() bool {
+		evs, _ := st.Events(ctx, id)
+		for _, e := range evs {
+			if e.Type == memory.EventInterjection && strings.Contains(e.Text, "red and gold") {
+				return true
+			}
+		}
+		return false
+	})
+	deliver(b, "/status")
+	waitUntil(t, "b's status reply about a's session", func() bool { return botSaid("Roundtable "+id+" — stage:") > 0 })
+	if holder() != "a" {
+		t.Fatalf("the session moved to %q before a stopped", holder())
+	}
+
+	// SIGTERM a: the session is checkpointed, handed off, and b resumes it.
+	a.terminate(t)
+	waitUntil(t, "replica b to resume the session", func() bool { return holder() == "b" })
+	if s, err := st.GetSession(ctx, id); err != nil || s.Status != memory.StatusRunning {
+		t.Fatalf("resumed session: %+v %v", s, err)
+	}
+	waitUntil(t, "b to say it resumes", func() bool { return botSaid("Resuming the session") > 0 })
+
+	// A new process c takes the /stop; b, which runs the session, stops it.
+	c := startReplica(t, "c", env)
+	deliver(c, "/stop")
+	waitUntil(t, "the session to stop", func() bool {
+		s, err := st.GetSession(ctx, id)
+		return err == nil && s.Status == memory.StatusStopped
+	})
+	waitUntil(t, "the lease to be released", func() bool {
+		_, err := st.Holder(ctx, channel)
+		return errors.Is(err, memory.ErrNotFound)
+	})
+
+	// Nothing was said twice: every speech of a stage, seat and turn is
+	// logged once across the three processes.
+	evs, err := st.Events(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range evs {
+		if e.Type == memory.EventSpeech {
+			seen[e.Stage+"/"+e.Seat+"/"+string(e.Data)]++
+		}
+	}
+	for k, n := range seen {
+		if n > 1 {
+			t.Errorf("speech %s logged %d times", k, n)
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatal("no speeches logged")
+	}
+	b.terminate(t)
+	c.terminate(t)
+}
