@@ -44,7 +44,7 @@ type ManagerOptions struct {
 	// HandOff lets another replica resume a suspended session at once on
 	// shutdown (its lease is set to expire now) instead of after LeaseTTL.
 	HandOff bool
-	Logger           *slog.Logger
+	Logger  *slog.Logger
 	// OnSession is told "started", "suspended" and each final status
 	// ("finished", "stopped", "failed", "interrupted"), for metrics.
 	OnSession func(event string)
