@@ -148,13 +148,14 @@ type testHandler struct {
 	script func(ctx context.Context, req bot.Request)
 	wg     sync.WaitGroup
 	reply  func(req bot.Request) bot.Reply
+	fail   func(req bot.Request) error // the handler's error, when set
 }
 
 func newTestHandler() *testHandler { return &testHandler{} }
 
 func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	h.mu.Lock()
-	script, reply := h.script, h.reply
+	script, reply, fail := h.script, h.reply, h.fail
 	run := req.Command == bot.CmdStart && script != nil
 	if run {
 		h.wg.Add(1) // before the request is visible, so wait() never misses it
@@ -167,10 +168,14 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 			script(context.Background(), req)
 		}()
 	}
-	if reply != nil {
-		return reply(req), nil
+	var err error
+	if fail != nil {
+		err = fail(req)
 	}
-	return bot.Reply{Text: "ok: " + string(req.Command)}, nil
+	if reply != nil {
+		return reply(req), err
+	}
+	return bot.Reply{Text: "ok: " + string(req.Command)}, err
 }
 
 func (h *testHandler) wait() { h.wg.Wait() }
