@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -81,12 +82,19 @@ func (s *Store) Call(ctx context.Context, owner string, body []byte) ([]byte, er
 	wait := 5 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		wait = time.Until(d)
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
 	}
 	if wait < time.Millisecond {
 		return nil, fmt.Errorf("relay to %s: %w", owner, ErrNoReply)
 	}
-	res, err := s.c.BRPop(ctx, wait, s.replyKey(id)).Result()
-	if errors.Is(err, goredis.Nil) || ctx.Err() != nil {
+	// BRPOP counts whole seconds (go-redis rounds shorter waits up to 1 s);
+	// the context's deadline ends the wait on time.
+	res, err := s.c.BRPop(ctx, max(wait, time.Second), s.replyKey(id)).Result()
+	var ne net.Error
+	if errors.Is(err, goredis.Nil) || ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
 		return nil, fmt.Errorf("relay to %s: %w", owner, ErrNoReply)
 	}
 	if err != nil {
