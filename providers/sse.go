@@ -24,6 +24,13 @@ type SSEEvent struct {
 	Comment bool
 }
 
+// sseReadBuffer is the read buffer of one stream. Every streamed model
+// call holds one for its whole length (six per session in the concurrent
+// stages), so it stays small: a chunk's line is a few hundred bytes, and a
+// longer line is assembled across reads (up to MaxSSELine) rather than
+// needing a buffer of its size.
+const sseReadBuffer = 4 << 10
+
 // SSEReader reads server-sent events from a stream, line by line.
 type SSEReader struct {
 	r   *bufio.Reader
@@ -32,7 +39,7 @@ type SSEReader struct {
 
 // NewSSEReader returns a reader of the events of r.
 func NewSSEReader(r io.Reader) *SSEReader {
-	return &SSEReader{r: bufio.NewReaderSize(r, 64<<10)}
+	return &SSEReader{r: bufio.NewReaderSize(r, sseReadBuffer)}
 }
 
 // Next returns the next event. At the end of the stream it returns an event

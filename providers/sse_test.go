@@ -59,3 +59,23 @@ func TestClassifyStatus(t *testing.T) {
 		t.Errorf("stream error %v", d)
 	}
 }
+
+// BenchmarkSSEReader reads a typical streamed reply (200 small chunks);
+// B/op is what one stream's reader costs.
+func BenchmarkSSEReader(b *testing.B) {
+	var in strings.Builder
+	for range 200 {
+		in.WriteString(`data: {"choices":[{"delta":{"content":"four tokens of text"}}]}` + "\n\n")
+	}
+	in.WriteString("data: [DONE]\n\n")
+	src := in.String()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := providers.NewSSEReader(strings.NewReader(src))
+		for {
+			if _, err := r.Next(); err != nil {
+				break
+			}
+		}
+	}
+}
