@@ -93,7 +93,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport}
+		hc = &http.Client{Transport: providers.DefaultTransport}
 	}
 	if hc.Timeout != 0 {
 		return nil, errors.New("new " + cfg.Provider + " client: HTTPClient.Timeout would cut streams; use the Config timeouts")
