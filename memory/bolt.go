@@ -34,9 +34,10 @@ type BoltOptions struct {
 // expired records read as missing and are overwritten or removed by later
 // writes and by Purge.
 type Bolt struct {
-	db  *bolt.DB
-	ret Retention
-	now func() time.Time
+	db      *bolt.DB
+	ret     Retention
+	now     func() time.Time
+	commits groupCommit // the session writes' shared transactions
 }
 
 var _ Store = (*Bolt)(nil)
@@ -121,7 +122,7 @@ func (b *Bolt) CreateSession(ctx context.Context, s Session) error {
 	if s.ID == "" || s.Channel == "" {
 		return fmt.Errorf("create session: id and channel are required")
 	}
-	err := b.update(ctx, func(tx *bolt.Tx) error {
+	err := b.batch(ctx, func(tx *bolt.Tx) error {
 		now := b.now()
 		if getRec(tx.Bucket(bSessions), []byte(s.ID), now) != nil {
 			return ErrExists
@@ -148,7 +149,7 @@ func (b *Bolt) CreateSession(ctx context.Context, s Session) error {
 
 // UpdateSession replaces the session's metadata (ErrNotFound).
 func (b *Bolt) UpdateSession(ctx context.Context, s Session) error {
-	err := b.update(ctx, func(tx *bolt.Tx) error {
+	err := b.batch(ctx, func(tx *bolt.Tx) error {
 		now := b.now()
 		old, err := b.getSession(tx, s.ID, now)
 		if err != nil {
@@ -210,11 +211,13 @@ func (b *Bolt) ListSessions(ctx context.Context, channel string, limit int) ([]S
 // Append adds ev to the log with the next Seq (ErrNotFound for an unknown
 // session). It refreshes the transcript's EXPORT_TTL.
 func (b *Bolt) Append(ctx context.Context, sessionID string, ev Event) (Event, error) {
-	err := b.update(ctx, func(tx *bolt.Tx) error {
+	err := b.batch(ctx, func(tx *bolt.Tx) error {
 		now := b.now()
-		s, err := b.getSession(tx, sessionID, now)
-		if err != nil {
-			return err
+		// The session record is only checked and its expiry refreshed: its
+		// bytes are written back as they are, not decoded and encoded.
+		rec := getRec(tx.Bucket(bSessions), []byte(sessionID), now)
+		if rec == nil {
+			return ErrNotFound
 		}
 		log, err := tx.Bucket(bLogs).CreateBucketIfNotExists([]byte(sessionID))
 		if err != nil {
@@ -235,7 +238,7 @@ func (b *Bolt) Append(ctx context.Context, sessionID string, ev Event) (Event, e
 		if err := log.Put(u64(seq), data); err != nil {
 			return err
 		}
-		return b.putSession(tx, s, now)
+		return putRec(tx.Bucket(bSessions), []byte(sessionID), Expiry(now, b.ret.ExportTTL), rec)
 	})
 	if err != nil {
 		return Event{}, fmt.Errorf("append to %s: %w", sessionID, err)

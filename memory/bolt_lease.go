@@ -16,7 +16,7 @@ import (
 // rejected with ErrLeaseLost unless the channel's lease is held with that
 // token, in the same transaction as the write.
 func (b *Bolt) SaveCheckpoint(ctx context.Context, sessionID string, cp Checkpoint) error {
-	err := b.update(ctx, func(tx *bolt.Tx) error {
+	err := b.batch(ctx, func(tx *bolt.Tx) error {
 		now := b.now()
 		s, err := b.getSession(tx, sessionID, now)
 		if err != nil {
@@ -61,7 +61,7 @@ func (b *Bolt) LoadCheckpoint(ctx context.Context, sessionID string) (Checkpoint
 
 // PutBlob stores bytes under name for BlobTTL.
 func (b *Bolt) PutBlob(ctx context.Context, sessionID, name string, data []byte) error {
-	err := b.update(ctx, func(tx *bolt.Tx) error {
+	err := b.batch(ctx, func(tx *bolt.Tx) error {
 		return putRec(tx.Bucket(bBlobs), blobKey(sessionID, name), Expiry(b.now(), b.ret.BlobTTL), data)
 	})
 	if err != nil {
