@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestParseKeywords(t *testing.T) {
@@ -189,6 +190,30 @@ func TestStageOfPrompt(t *testing.T) {
 		p = strings.ReplaceAll(strings.ReplaceAll(p, "%d", "1"), "%s", "x")
 		if got := StageOfPrompt(p); got != want {
 			t.Errorf("prompt %q recognised as %q, want %q", key, got, want)
+		}
+	}
+}
+
+// TestEstimateTokensFastPath keeps firstCJK below every rune of the four
+// scripts, so skipping the table lookups below it changes no count.
+func TestEstimateTokensFastPath(t *testing.T) {
+	for _, tab := range []*unicode.RangeTable{unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul} {
+		lo := rune(-1)
+		if len(tab.R16) > 0 {
+			lo = rune(tab.R16[0].Lo)
+		} else if len(tab.R32) > 0 {
+			lo = rune(tab.R32[0].Lo)
+		}
+		if lo < firstCJK {
+			t.Errorf("a script starts at %U, below firstCJK %U", lo, firstCJK)
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{{"", 1}, {"abcdefgh", 3}, {"héllo wörld", 3}, {"圆桌会议", 5}, {"ひらがなカタカナ한국", 11}, {"mixed 圆桌 text", 2 + 11/4 + 1}} {
+		if got := EstimateTokens(tc.in); got != tc.want {
+			t.Errorf("EstimateTokens(%q) = %d, want %d", tc.in, got, tc.want)
 		}
 	}
 }

@@ -102,7 +102,10 @@ func jsonList(k []string) string {
 func EstimateTokens(s string) int {
 	cjk, other := 0, 0
 	for _, r := range s {
-		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) {
+		// Below U+1100 (where Hangul Jamo, the lowest of the four scripts,
+		// begins) no rune is CJK: Latin text skips the table lookups, which
+		// were 1.5 % of the load tool's CPU.
+		if r >= firstCJK && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) {
 			cjk++
 		} else {
 			other++
@@ -110,6 +113,11 @@ func EstimateTokens(s string) int {
 	}
 	return cjk + other/4 + 1
 }
+
+// firstCJK is the lowest rune of the scripts EstimateTokens counts as one
+// token each (unicode.Hangul begins at U+1100; Han, Hiragana and Katakana
+// higher); TestEstimateTokensFastPath checks it against the tables.
+const firstCJK = 0x1100
 
 // StageOfPrompt recognises the stage of a model call from the English
 // user prompt alone, as a real model sees it. Fake models in tests and the
