@@ -44,7 +44,10 @@ type ManagerOptions struct {
 	// HandOff lets another replica resume a suspended session at once on
 	// shutdown (its lease is set to expire now) instead of after LeaseTTL.
 	HandOff bool
-	Logger  *slog.Logger
+	// ShutdownGrace is how long a session may take to finish its current
+	// step on shutdown before it is interrupted (default 20s).
+	ShutdownGrace time.Duration
+	Logger        *slog.Logger
 	// OnSession is told "started", "suspended" and each final status
 	// ("finished", "stopped", "failed", "interrupted"), for metrics.
 	OnSession func(event string)
@@ -81,6 +84,9 @@ func NewManager(cfg Config, deps Deps, store ManagerStore, o ManagerOptions) *Ma
 	deps.Store = store
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 30 * time.Second
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 20 * time.Second
 	}
 	if o.ScanEvery <= 0 {
 		o.ScanEvery = 10 * time.Second
@@ -136,14 +142,32 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
+// suspendAll asks every session to stop after its current step; those
+// still inside a step after ShutdownGrace are interrupted (that step is
+// redone on resume).
 func (m *Manager) suspendAll() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var cancels []context.CancelFunc
 	for _, l := range m.running {
 		if l.sess != nil {
 			l.sess.Suspend()
+			cancels = append(cancels, func() {
+				m.mu.Lock()
+				cancel := l.cancel
+				m.mu.Unlock()
+				cancel()
+			})
+		} else {
+			l.cancel() // reserved for a resume that has not started
 		}
-		l.cancel()
+	}
+	if len(cancels) > 0 {
+		time.AfterFunc(m.o.ShutdownGrace, func() {
+			for _, c := range cancels {
+				c()
+			}
+		})
 	}
 }
 
@@ -363,7 +387,7 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 	} else {
 		m.o.OnSession(string(l.sess.Meta().Status))
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrSuspended) {
 		m.log.Info("session ended", "session", l.sess.ID(), "reason", err)
 	}
 	m.mu.Lock()

@@ -53,6 +53,7 @@ func newManagerEnv(t *testing.T) *managerEnv {
 func (e *managerEnv) manager(owner string, resume Resumer) *Manager {
 	deps := Deps{Chat: e.model, Now: e.clock.Now}
 	o := ManagerOptions{Owner: owner, UserSessionLimit: 2, LeaseTTL: 30 * time.Second, ScanEvery: time.Hour,
+		ShutdownGrace: 100 * time.Millisecond,
 		Render: func(w io.Writer, format string, s memory.Session, evs []memory.Event, _ func(string) ([]byte, error)) error {
 			_, err := io.WriteString(w, format+":"+s.ID+":"+s.Topic)
 			return err
@@ -278,6 +279,72 @@ func TestSuspendedSessionIsResumedByAnotherProcess(t *testing.T) {
 	}
 	if !resumedNote {
 		t.Fatal("the resumed session did not say it was resuming")
+	}
+}
+
+// On shutdown a session finishes the step it is in (within ShutdownGrace),
+// checkpoints it and stays resumable; the resumed session goes on from the
+// next step without asking the model for that speech again.
+func TestShutdownFinishesTheCurrentStep(t *testing.T) {
+	e := newManagerEnv(t)
+	inDiscussion, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	const tag = StageDiscussion + "/manufacturer/"
+	e.model.fail = func(r providers.Request) error {
+		if strings.HasPrefix(r.Tag, tag) {
+			once.Do(func() { close(inDiscussion) })
+			<-release
+		}
+		return nil
+	}
+	m1 := e.manager("p1", nil)
+	m1.o.ShutdownGrace = time.Hour
+	stop1 := serve(t, m1)
+	id := start(t, m1, "test:7", "fans", ann, &fakeConv{})
+	<-inDiscussion
+	stopped := make(chan struct{})
+	go func() { stop1(); close(stopped) }() // SIGTERM while the speech is being generated
+	waitFor(t, "the session to be told to suspend", func() bool {
+		l := m1.live("test:7")
+		return l != nil && l.sess.isSuspended()
+	})
+	close(release)
+	<-stopped
+	if st := status(e.store, id); st != memory.StatusRunning {
+		t.Fatalf("a suspended session must stay running for takeover, got %s", st)
+	}
+	spoke := func() int {
+		n := 0
+		evs, _ := e.store.Events(context.Background(), id)
+		for _, ev := range evs {
+			if ev.Type == memory.EventSpeech && ev.Seat == "manufacturer" && ev.Stage == StageDiscussion {
+				n++
+			}
+		}
+		return n
+	}
+	if n := spoke(); n != 1 {
+		t.Fatalf("the speech in progress at shutdown was logged %d times, want 1 (finished, not interrupted)", n)
+	}
+
+	m2 := e.manager("p2", func(context.Context, string) (bot.Conversation, error) { return &fakeConv{}, nil })
+	defer serve(t, m2)()
+	e.clock.Add(31 * time.Second)
+	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
+	waitFor(t, "the resumed session to finish", func() bool { return status(e.store, id) == memory.StatusFinished })
+	calls := 0
+	e.model.mu.Lock()
+	for _, r := range e.model.reqs {
+		if strings.HasPrefix(r.Tag, tag) {
+			calls++
+		}
+	}
+	e.model.mu.Unlock()
+	if calls != 2 { // one per round: the speech finished at shutdown was not asked for again
+		t.Fatalf("the model was asked %d times for the manufacturer's discussion speeches, want 2", calls)
+	}
+	if n := spoke(); n != 2 { // rounds 1 and 2
+		t.Fatalf("manufacturer discussion speeches %d, want 2", n)
 	}
 }
 

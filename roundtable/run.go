@@ -95,6 +95,9 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if s.isSuspended() { // shutting down: the last step is saved, stop here
+			return ErrSuspended
+		}
 		if capped := s.capReached(deadline); capped != "" {
 			return &CapError{Reason: capped}
 		}

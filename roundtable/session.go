@@ -158,6 +158,11 @@ type Session struct {
 // ErrStopped ends a session that was stopped for good (not resumable).
 var ErrStopped = errors.New("roundtable: session stopped")
 
+// ErrSuspended is returned by Run when Suspend was called: the step in
+// progress was finished and checkpointed, and the session can be resumed
+// (by this process or another) from the next step.
+var ErrSuspended = errors.New("roundtable: session suspended")
+
 // New prepares a session: the photo is prepared and stored before anything
 // is posted, so an unreadable photo is an error before the session starts.
 func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in Start) (*Session, error) {
