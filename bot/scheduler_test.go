@@ -238,3 +238,44 @@ func TestStreamWriterFirstWordsAndPlaceholdersGoBeforeRefreshes(t *testing.T) {
 		t.Fatalf("requests\n%q\nwant\n%q", log, want)
 	}
 }
+
+func TestStreamWriterWordsInPlaceholder(t *testing.T) {
+	for _, merge := range []bool{false, true} {
+		t.Run(fmt.Sprint("merge=", merge), func(t *testing.T) {
+			clock := newManualClock()
+			sched := NewScheduler(Budget{Rate: 1, Burst: 1}, nil, clock)
+			_ = sched.Wait(context.Background()) // the budget is spent: the create waits
+			var mu sync.Mutex
+			var log []string
+			w := NewStreamWriter(context.Background(), &logSender{name: "A", mu: &mu, log: &log},
+				WriterOptions{Clock: clock, Scheduler: sched, WordsInPlaceholder: merge})
+			waitFor(t, func() bool { return sched.queued() == 1 && clock.Sleepers() == 1 })
+			w.Update("first words") // the first token arrives while the create waits
+			closed := make(chan error, 1)
+			go func() { closed <- w.Close(context.Background(), "first words") }()
+			for {
+				select {
+				case err := <-closed:
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := []string{"A send …", "A edit first words"}
+					if merge {
+						want = []string{"A send first words"} // one write, the words at once
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if fmt.Sprint(log) != fmt.Sprint(want) {
+						t.Fatalf("requests %q, want %q", log, want)
+					}
+					return
+				default:
+				}
+				if clock.Sleepers() > 0 {
+					clock.Advance(time.Second)
+				}
+				time.Sleep(time.Millisecond) // polling the writer, not synchronising
+			}
+		})
+	}
+}
