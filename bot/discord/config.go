@@ -52,10 +52,14 @@ type Limits struct {
 	Webhooks int
 }
 
-// DefaultWebhooks is one webhook per persona seat: six concurrent speakers
-// and the board each get about a webhook's budget, so each is edited at
-// the per-message pace. Discord allows 15 per channel.
-const DefaultWebhooks = 6
+// DefaultWebhooks is one webhook per persona seat, one for the board and
+// one for a stage banner or notice: when a concurrent stage starts, the six
+// speakers' placeholders, the banner and the board each have a webhook of
+// their own, so none queues behind another on a webhook's 5-per-2-s bucket,
+// and every message can be edited at the per-message pace. Webhooks are
+// created only when that many messages stream at once. Discord allows 15
+// per channel.
+const DefaultWebhooks = 8
 
 // maxWebhooks is Discord's cap per channel.
 const maxWebhooks = 15

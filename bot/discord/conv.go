@@ -97,6 +97,10 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 		MinInterval: c.a.lim.EditInterval,
 		Clock:       c.a.o.Clock,
 		Logger:      c.a.log.With("channel", c.channel, "persona", p.From.ID),
+		// A create that had to wait for its webhook or the token shows the
+		// words that arrived meanwhile: under a full token budget that
+		// saves a write per speaker and shows the first words at once.
+		WordsInPlaceholder: true,
 	}
 	if c.isFallback() {
 		o.Scheduler = c.fallbackScheduler()

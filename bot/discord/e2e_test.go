@@ -66,8 +66,8 @@ func TestMentionWithPhotoStreamsSixPersonasWithoutRateLimits(t *testing.T) {
 	if thread == nil || thread.ParentID != hs.channel || thread.Type != 11 {
 		t.Fatalf("thread = %+v, want a public thread of %s", thread, hs.channel)
 	}
-	if n := hs.fake.WebhookCreates(); n != DefaultWebhooks {
-		t.Errorf("webhooks created = %d, want the pool of %d", n, DefaultWebhooks)
+	if n := hs.fake.WebhookCreates(); n != 6 {
+		t.Errorf("webhooks created = %d, want 6 (six speeches at once; the board's is reused)", n)
 	}
 	msgs := hs.fake.Messages(id)
 	// The six concurrent speeches go through six different webhooks, all
@@ -104,8 +104,10 @@ func TestMentionWithPhotoStreamsSixPersonasWithoutRateLimits(t *testing.T) {
 		if m.Flags&4 == 0 {
 			t.Errorf("%s: SUPPRESS_EMBEDS not set", p.ID)
 		}
-		if m.History[0] != "…" {
-			t.Errorf("%s: first content %q, want the placeholder", p.ID, m.History[0])
+		// The placeholder, or the words that arrived while the create
+		// waited for a slot.
+		if first := m.History[0]; first != "…" && !strings.HasPrefix(res.Finals[p.ID], first) {
+			t.Errorf("%s: first content %q, want the placeholder or the start of the text", p.ID, first)
 		}
 	}
 	if len(byName) != 7 {
@@ -163,15 +165,16 @@ func TestWebhookReusedAndRecreatedAfter404(t *testing.T) {
 func TestWebhooksReusedAfterRestart(t *testing.T) {
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	hs.mention("table before the restart")
-	if n := hs.fake.WebhookCreates(); n != DefaultWebhooks {
-		t.Fatalf("webhooks created = %d, want %d", n, DefaultWebhooks)
+	created := hs.fake.WebhookCreates()
+	if created < 6 {
+		t.Fatalf("webhooks created = %d, want at least 6 (six speeches at once)", created)
 	}
 	// Someone else's webhook in the channel is never ours to use.
 	foreign := hs.fake.AddWebhook(discordfake.Webhook{ChannelID: hs.channel, ApplicationID: "42", Name: "Other bot"})
 	hs.restart()
 	id, res := hs.mention("table after the restart")
-	if n := hs.fake.WebhookCreates(); n != DefaultWebhooks {
-		t.Errorf("webhooks created = %d after a restart, want %d (found again by application ID)", n, DefaultWebhooks)
+	if n := hs.fake.WebhookCreates(); n != created {
+		t.Errorf("webhooks created = %d after a restart, want still %d (found again by application ID)", n, created)
 	}
 	byName := personaMessages(hs.fake.Messages(id))
 	for _, p := range testPersonas {
