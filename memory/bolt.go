@@ -48,7 +48,7 @@ var (
 	bSessions    = []byte("sessions")    // id -> rec(Session JSON)
 	bIndex       = []byte("index")       // channel 0x00 inverted-created id -> nil
 	bLogs        = []byte("logs")        // id -> bucket{seq -> Event JSON}
-	bCheckpoints = []byte("checkpoints") // id -> rec(Checkpoint JSON)
+	bCheckpoints = []byte("checkpoints") // id -> rec(checkpoint, see encodeCheckpoint)
 	bBlobs       = []byte("blobs")       // id 0x00 name -> rec(bytes)
 	bLeases      = []byte("leases")      // channel -> leaseRec JSON
 	bMemory      = []byte("memory")      // channel -> rec([]Memory JSON)

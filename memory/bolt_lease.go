@@ -16,7 +16,11 @@ import (
 // rejected with ErrLeaseLost unless the channel's lease is held with that
 // token, in the same transaction as the write.
 func (b *Bolt) SaveCheckpoint(ctx context.Context, sessionID string, cp Checkpoint) error {
-	err := b.batch(ctx, func(tx *bolt.Tx) error {
+	data, err := encodeCheckpoint(cp) // outside the transaction that other writers share
+	if err != nil {
+		return fmt.Errorf("save checkpoint of %s: %w", sessionID, err)
+	}
+	err = b.batch(ctx, func(tx *bolt.Tx) error {
 		now := b.now()
 		s, err := b.getSession(tx, sessionID, now)
 		if err != nil {
@@ -30,10 +34,6 @@ func (b *Bolt) SaveCheckpoint(ctx context.Context, sessionID string, cp Checkpoi
 			if !rec.Held || rec.Lease.Token != cp.Fence {
 				return ErrLeaseLost
 			}
-		}
-		data, err := json.Marshal(cp)
-		if err != nil {
-			return err
 		}
 		return putRec(tx.Bucket(bCheckpoints), []byte(sessionID), Expiry(now, b.ret.SessionTTL), data)
 	})
@@ -51,7 +51,9 @@ func (b *Bolt) LoadCheckpoint(ctx context.Context, sessionID string) (Checkpoint
 		if v == nil {
 			return ErrNotFound
 		}
-		return json.Unmarshal(v, &cp)
+		var err error
+		cp, err = decodeCheckpoint(v)
+		return err
 	})
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("load checkpoint of %s: %w", sessionID, err)
