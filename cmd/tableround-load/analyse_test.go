@@ -152,3 +152,16 @@ func TestPadKeepsKeywordsLast(t *testing.T) {
 		t.Errorf("chunkWords loses text: %q", got)
 	}
 }
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"200MiB": 200 << 20, "1GiB": 1 << 30, "512KiB": 512 << 10, "1000": 1000, "7B": 7} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "-1MiB", "2GB"} {
+		if _, err := parseBytes(in); err == nil {
+			t.Errorf("parseBytes(%q): want an error", in)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
 )
@@ -25,6 +26,10 @@ type mentionRequest struct {
 	FileName string `json:"file_name,omitempty"`
 	FileType string `json:"file_type,omitempty"`
 	FileData []byte `json:"file_data,omitempty"`
+	// Photo, when FileData is empty, has the fake attach the generated
+	// photo of this session (see photo), so the run process, whose memory
+	// is measured as the bot's, never holds the N photos.
+	Photo *int `json:"photo,omitempty"`
 }
 
 // fakeStats is the fake's view of the run.
@@ -50,7 +55,34 @@ func (f *fakeDiscord) setup(w http.ResponseWriter, r *http.Request) {
 	for range req.Channels {
 		out.Channels = append(out.Channels, f.fake.AddChannel(discordfake.Channel{GuildID: out.Guild}).ID)
 	}
+	photos.make(req.Channels) // before the measurement starts
 	writeJSONReply(w, out)
+}
+
+// photos are the sessions' generated photos, made in the fake's process at
+// set-up so that neither making nor holding them counts as the bot's.
+var photos photoCache
+
+type photoCache struct {
+	mu  sync.Mutex
+	all [][]byte
+}
+
+func (c *photoCache) make(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.all); i < n; i++ {
+		c.all = append(c.all, photo(i))
+	}
+}
+
+func (c *photoCache) get(i int) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i >= 0 && i < len(c.all) {
+		return c.all[i]
+	}
+	return photo(i)
 }
 
 func (f *fakeDiscord) mention(w http.ResponseWriter, r *http.Request) {
@@ -60,6 +92,9 @@ func (f *fakeDiscord) mention(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var files []discordfake.File
+	if len(req.FileData) == 0 && req.Photo != nil {
+		req.FileData = photos.get(*req.Photo)
+	}
 	if len(req.FileData) > 0 {
 		files = append(files, discordfake.File{Name: req.FileName, ContentType: req.FileType, Data: req.FileData})
 	}

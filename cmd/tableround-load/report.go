@@ -18,6 +18,8 @@ type runResult struct {
 	stats                fakeStats
 	cpu                  float64
 	baseRSSKB, peakRSSKB int
+	peakGoroutines       int
+	peakHeapBytes        uint64
 }
 
 // Report is the outcome of a run; durations in milliseconds or seconds as
@@ -28,6 +30,7 @@ type Report struct {
 	NotStarted   int     `json:"not_started"` // mentions that never became a session
 	RampS        float64 `json:"ramp_s,omitempty"`
 	Unlimited    bool    `json:"unlimited"`
+	MemLimitMB   float64 `json:"mem_limit_mb,omitempty"` // -memlimit of the run process
 	TTFTMs       float64 `json:"ttft_ms"`
 	TokensPerSec float64 `json:"tokens_per_second"`
 	ChunkTokens  int     `json:"chunk_tokens"`
@@ -53,6 +56,8 @@ type Report struct {
 	CPUPer100       float64        `json:"cpu_seconds_per_100_sessions"`
 	BaseRSSMB       float64        `json:"base_rss_mb"`
 	PeakRSSMB       float64        `json:"peak_rss_mb"`
+	PeakHeapMB      float64        `json:"peak_go_heap_mb"` // live and not yet swept heap objects, sampled every 0.5 s
+	PeakGoroutines  int            `json:"peak_goroutines"`
 	WallP50S        float64        `json:"session_wall_p50_s"`
 	WallMaxS        float64        `json:"session_wall_max_s"`
 	CriticalP50S    float64        `json:"critical_path_p50_s"`
@@ -64,11 +69,12 @@ type Report struct {
 
 func buildReport(in runResult) *Report {
 	o := in.opts
-	r := &Report{Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Unlimited: o.unlimited, TTFTMs: ms(o.pace.TTFT),
+	r := &Report{Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Unlimited: o.unlimited, MemLimitMB: float64(o.memLimit) / (1 << 20), TTFTMs: ms(o.pace.TTFT),
 		TokensPerSec: o.pace.TPS, ChunkTokens: o.pace.Chunk, PeopleWaitS: o.people.Seconds(), ModelCalls: len(in.calls),
 		Writes: len(in.writes), Violations: len(in.stats.Violations), CPUSeconds: in.cpu,
 		CPUPer100: in.cpu * 100 / float64(max(o.sessions-in.notStarted, 1)),
-		BaseRSSMB: float64(in.baseRSSKB) / 1024, PeakRSSMB: float64(in.peakRSSKB) / 1024}
+		BaseRSSMB: float64(in.baseRSSKB) / 1024, PeakRSSMB: float64(in.peakRSSKB) / 1024,
+		PeakHeapMB: float64(in.peakHeapBytes) / (1 << 20), PeakGoroutines: in.peakGoroutines}
 	for _, w := range in.writes {
 		if w.Status == 429 {
 			r.RateLimited++
@@ -169,6 +175,7 @@ func (r *Report) writeText(w io.Writer) {
 	row("rule violations at the fake", "%d", r.Violations)
 	row("bot CPU", "%.1f s (%.1f s per 100 sessions)", r.CPUSeconds, r.CPUPer100)
 	row("bot RSS before / peak", "%.0f / %.0f MB", r.BaseRSSMB, r.PeakRSSMB)
+	row("Go heap / goroutines at peak", "%.0f MB / %d", r.PeakHeapMB, r.PeakGoroutines)
 	row("session wall p50 / max", "%.1f / %.1f s", r.WallP50S, r.WallMaxS)
 	row("model critical path p50", "%.1f s (+ %.1f s people's turn)", r.CriticalP50S, r.PeopleWaitS)
 	row("wall ÷ (critical path + people) p50 / max", "%.2f / %.2f", r.RatioP50, r.RatioMax)

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,6 +30,13 @@ type runOptions struct {
 	ramp      time.Duration // spread the mentions over this long
 	timeout   time.Duration
 	pace      pace
+	// cpuProfile and memProfile are files for a CPU profile of the
+	// measured span and a heap profile taken at the highest RSS.
+	cpuProfile, memProfile string
+	// memLimit is the Go runtime's soft memory limit for the run process,
+	// as GOMEMLIMIT sets it for serve (deploy/k8s sets it from the
+	// container's limit); 0 leaves the runtime's setting alone.
+	memLimit int64
 }
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -41,12 +49,22 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&o.people, "people", time.Second, "people's-turn timeout (nobody answers in a load run)")
 	fs.DurationVar(&o.ramp, "ramp", 0, "spread the N mentions evenly over this long (0: all at once)")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run process (first mention to the end) to this file")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile taken at the run process's highest RSS to this file (and its goroutine profile to FILE.goroutines)")
+	fs.Func("memlimit", "soft memory limit of the run process (e.g. 200MiB), as GOMEMLIMIT sets it for serve; the fakes are not limited", func(v string) error {
+		n, err := parseBytes(v)
+		o.memLimit = n
+		return err
+	})
 	o.pace.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.sessions < 1 {
 		return errors.New("run: -sessions must be at least 1")
+	}
+	if o.memLimit > 0 {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(o.memLimit))
 	}
 	r, err := load(ctx, o, stderr)
 	if err != nil {
@@ -112,11 +130,11 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		return nil, fmt.Errorf("wait for the gateway: %w", err)
 	}
 
-	photos := make([][]byte, o.sessions) // made before the measurement starts
-	for i := range photos {
-		photos[i] = photo(i)
-	}
 	cpu0, rss0 := cpuSeconds(), vmKB("VmRSS")
+	prof, err := startProfiler(o.cpuProfile, o.memProfile)
+	if err != nil {
+		return nil, err
+	}
 	mentions := make([]time.Time, o.sessions)
 	for i, ch := range setup.Channels {
 		if i > 0 && o.ramp > 0 {
@@ -126,7 +144,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		}
 		mentions[i] = time.Now()
 		req := mentionRequest{Channel: ch, User: fmt.Sprintf("user%03d", i), FileName: "photo.jpg", FileType: "image/jpeg",
-			Content: fmt.Sprintf("A paper-cut bookmark for travellers (load s%03d)", i), FileData: photos[i]}
+			Content: fmt.Sprintf("A paper-cut bookmark for travellers (load s%03d)", i), Photo: &i}
 		var reply map[string]string
 		if err := dc.call(ctx, "/_load/mention", req, &reply); err != nil {
 			return nil, err
@@ -134,7 +152,10 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	}
 	ends := make([]time.Time, o.sessions)
 	failed, notStarted := 0, map[int]bool{}
-	err = waitFor(ctx, func() bool {
+	// The store is read once a second: a session's end time is the
+	// UpdatedAt it stored, not when it was seen, and reading every
+	// session's record more often costs CPU that counts as the bot's.
+	err = waitEvery(ctx, time.Second, func() bool {
 		left := 0
 		for i := range ends {
 			if _, ok := eng.starts.key(i); !ok && !notStarted[i] && time.Since(mentions[i]) > startWait {
@@ -153,11 +174,15 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		}
 		return left == 0 && eng.mgr.Running() == 0
 	})
+	cpu := cpuSeconds() - cpu0
+	hwm := vmKB("VmHWM")
+	goroutines, heap, perr := prof.finish(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("wait for %d sessions (%d started): %w", o.sessions, eng.starts.started(), err)
 	}
-	cpu := cpuSeconds() - cpu0
-	hwm := vmKB("VmHWM")
+	if perr != nil {
+		return nil, perr
+	}
 
 	var calls []Call
 	var writes []Write
@@ -172,16 +197,22 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		return nil, err
 	}
 	in := runResult{opts: o, channels: setup.Channels, mentions: mentions, ends: ends, failed: failed, notStarted: len(notStarted),
-		calls: calls, writes: writes, stats: st, cpu: cpu, baseRSSKB: rss0, peakRSSKB: hwm}
+		calls: calls, writes: writes, stats: st, cpu: cpu, baseRSSKB: rss0, peakRSSKB: hwm,
+		peakGoroutines: goroutines, peakHeapBytes: heap}
 	return buildReport(in), nil
 }
 
 // startWait is how long a mention may take to become a session.
 const startWait = 30 * time.Second
 
-// waitFor polls cond until it holds or ctx ends.
+// waitFor polls cond every 200 ms until it holds or ctx ends.
 func waitFor(ctx context.Context, cond func() bool) error {
-	t := time.NewTicker(200 * time.Millisecond)
+	return waitEvery(ctx, 200*time.Millisecond, cond)
+}
+
+// waitEvery polls cond every d until it holds or ctx ends.
+func waitEvery(ctx context.Context, d time.Duration, cond func() bool) error {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for !cond() {
 		select {
@@ -229,4 +260,24 @@ func vmKB(field string) int {
 		}
 	}
 	return 0
+}
+
+// parseBytes reads a size as GOMEMLIMIT writes it: a number of bytes with an
+// optional B, KiB, MiB or GiB suffix.
+func parseBytes(v string) (int64, error) {
+	num, mult := v, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("size %q: want bytes with an optional B, KiB, MiB or GiB suffix", v)
+	}
+	return n * mult, nil
 }
