@@ -165,3 +165,13 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestStatCPUSeconds(t *testing.T) {
+	stat := "4242 (tableround load) S 1 4242 4242 0 -1 4194560 2207 0 0 0 1234 566 0 0 20 0 13 0 1000 2000000 5000 18446744073709551615"
+	if got := statCPUSeconds(stat); got != 18 {
+		t.Errorf("statCPUSeconds = %v, want 18 (1234 + 566 ticks)", got)
+	}
+	if got := statCPUSeconds("garbage"); got != 0 {
+		t.Errorf("statCPUSeconds(garbage) = %v, want 0", got)
+	}
+}

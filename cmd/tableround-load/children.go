@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -99,4 +100,35 @@ func (c *child) call(ctx context.Context, path string, in, out any) error {
 		return fmt.Errorf("%s %s: decode: %w", c.name, path, err)
 	}
 	return nil
+}
+
+// cpuSeconds is the child's user and system CPU time so far, from
+// /proc/<pid>/stat (in clock ticks of 1/100 s, Linux's USER_HZ); 0 when it
+// cannot be read. The fakes share the machine's cores with the bot, so the
+// report shows what they took.
+func (c *child) cpuSeconds() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	return statCPUSeconds(string(b))
+}
+
+// statCPUSeconds reads utime and stime (fields 14 and 15) of a
+// /proc/<pid>/stat line; the command name before them may hold spaces.
+func statCPUSeconds(stat string) float64 {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:]) // f[0] is field 3, the state
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return (ut + st) / 100
 }

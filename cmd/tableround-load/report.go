@@ -20,6 +20,7 @@ type runResult struct {
 	baseRSSKB, peakRSSKB int
 	peakGoroutines       int
 	peakHeapBytes        uint64
+	fakesCPU             [2]float64 // fake-llm, fake-discord, over the same span as cpu
 }
 
 // Report is the outcome of a run; durations in milliseconds or seconds as
@@ -50,21 +51,24 @@ type Report struct {
 	Writes         int     `json:"writes"`
 	RateLimited    int     `json:"rate_limited_429s"`
 	// RateLimitedBy counts the 429s by write ("edit", "create") and scope.
-	RateLimitedBy   map[string]int `json:"rate_limited_by,omitempty"`
-	Violations      int            `json:"violations"`
-	CPUSeconds      float64        `json:"cpu_seconds"`
-	CPUPer100       float64        `json:"cpu_seconds_per_100_sessions"`
-	BaseRSSMB       float64        `json:"base_rss_mb"`
-	PeakRSSMB       float64        `json:"peak_rss_mb"`
-	PeakHeapMB      float64        `json:"peak_go_heap_mb"` // live and not yet swept heap objects, sampled every 0.5 s
-	PeakGoroutines  int            `json:"peak_goroutines"`
-	WallP50S        float64        `json:"session_wall_p50_s"`
-	WallMaxS        float64        `json:"session_wall_max_s"`
-	CriticalP50S    float64        `json:"critical_path_p50_s"`
-	RatioP50        float64        `json:"wall_over_critical_p50"`
-	RatioMax        float64        `json:"wall_over_critical_max"`
-	LastVisibleP50S float64        `json:"last_visible_p50_s"`
-	LastVisibleMaxS float64        `json:"last_visible_max_s"`
+	RateLimitedBy map[string]int `json:"rate_limited_by,omitempty"`
+	Violations    int            `json:"violations"`
+	CPUSeconds    float64        `json:"cpu_seconds"`
+	CPUPer100     float64        `json:"cpu_seconds_per_100_sessions"`
+	// The fakes' CPU over the same span: they share the machine's cores.
+	FakeLLMCPU      float64 `json:"fake_llm_cpu_seconds"`
+	FakeDiscordCPU  float64 `json:"fake_discord_cpu_seconds"`
+	BaseRSSMB       float64 `json:"base_rss_mb"`
+	PeakRSSMB       float64 `json:"peak_rss_mb"`
+	PeakHeapMB      float64 `json:"peak_go_heap_mb"` // live and not yet swept heap objects, sampled every 0.5 s
+	PeakGoroutines  int     `json:"peak_goroutines"`
+	WallP50S        float64 `json:"session_wall_p50_s"`
+	WallMaxS        float64 `json:"session_wall_max_s"`
+	CriticalP50S    float64 `json:"critical_path_p50_s"`
+	RatioP50        float64 `json:"wall_over_critical_p50"`
+	RatioMax        float64 `json:"wall_over_critical_max"`
+	LastVisibleP50S float64 `json:"last_visible_p50_s"`
+	LastVisibleMaxS float64 `json:"last_visible_max_s"`
 }
 
 func buildReport(in runResult) *Report {
@@ -74,7 +78,8 @@ func buildReport(in runResult) *Report {
 		Writes: len(in.writes), Violations: len(in.stats.Violations), CPUSeconds: in.cpu,
 		CPUPer100: in.cpu * 100 / float64(max(o.sessions-in.notStarted, 1)),
 		BaseRSSMB: float64(in.baseRSSKB) / 1024, PeakRSSMB: float64(in.peakRSSKB) / 1024,
-		PeakHeapMB: float64(in.peakHeapBytes) / (1 << 20), PeakGoroutines: in.peakGoroutines}
+		PeakHeapMB: float64(in.peakHeapBytes) / (1 << 20), PeakGoroutines: in.peakGoroutines,
+		FakeLLMCPU: in.fakesCPU[0], FakeDiscordCPU: in.fakesCPU[1]}
 	for _, w := range in.writes {
 		if w.Status == 429 {
 			r.RateLimited++
@@ -174,6 +179,7 @@ func (r *Report) writeText(w io.Writer) {
 	row("message writes / 429s received", "%d / %d %v", r.Writes, r.RateLimited, r.RateLimitedBy)
 	row("rule violations at the fake", "%d", r.Violations)
 	row("bot CPU", "%.1f s (%.1f s per 100 sessions)", r.CPUSeconds, r.CPUPer100)
+	row("fakes' CPU (model / Discord)", "%.1f s / %.1f s", r.FakeLLMCPU, r.FakeDiscordCPU)
 	row("bot RSS before / peak", "%.0f / %.0f MB", r.BaseRSSMB, r.PeakRSSMB)
 	row("Go heap / goroutines at peak", "%.0f MB / %d", r.PeakHeapMB, r.PeakGoroutines)
 	row("session wall p50 / max", "%.1f / %.1f s", r.WallP50S, r.WallMaxS)

@@ -131,6 +131,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	}
 
 	cpu0, rss0 := cpuSeconds(), vmKB("VmRSS")
+	llmCPU0, discordCPU0 := llm.cpuSeconds(), dc.cpuSeconds()
 	prof, err := startProfiler(o.cpuProfile, o.memProfile)
 	if err != nil {
 		return nil, err
@@ -176,6 +177,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	})
 	cpu := cpuSeconds() - cpu0
 	hwm := vmKB("VmHWM")
+	fakesCPU := [2]float64{llm.cpuSeconds() - llmCPU0, dc.cpuSeconds() - discordCPU0}
 	goroutines, heap, perr := prof.finish(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("wait for %d sessions (%d started): %w", o.sessions, eng.starts.started(), err)
@@ -198,7 +200,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	}
 	in := runResult{opts: o, channels: setup.Channels, mentions: mentions, ends: ends, failed: failed, notStarted: len(notStarted),
 		calls: calls, writes: writes, stats: st, cpu: cpu, baseRSSKB: rss0, peakRSSKB: hwm,
-		peakGoroutines: goroutines, peakHeapBytes: heap}
+		peakGoroutines: goroutines, peakHeapBytes: heap, fakesCPU: fakesCPU}
 	return buildReport(in), nil
 }
 
