@@ -124,7 +124,8 @@ type Server struct {
 	global       map[string][]time.Time
 	hookUse      map[string][]time.Time
 	conns        map[*gwConn]bool
-	sessions     map[string]int64 // session ID → last seq
+	sessions     map[string]int64    // session ID → last seq
+	shardOf      map[string][2]int64 // session ID → [shard_id, num_shards]
 	identifies   int
 	resumes      int
 }
@@ -139,7 +140,7 @@ func New(o Options) *Server {
 		channels: map[string]*Channel{}, messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
 		interactions: map[string]*Interaction{}, attachments: map[string]File{}, commands: map[string]json.RawMessage{},
 		requests: map[string]int{}, global: map[string][]time.Time{}, hookUse: map[string][]time.Time{},
-		conns: map[*gwConn]bool{}, sessions: map[string]int64{},
+		conns: map[*gwConn]bool{}, sessions: map[string]int64{}, shardOf: map[string][2]int64{},
 	}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID

@@ -3,6 +3,7 @@ package discordfake
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,6 +16,20 @@ type gwConn struct {
 	wmu     sync.Mutex
 	session string
 	ready   bool
+	// shard is [shard_id, num_shards] from IDENTIFY ({0, 1} when absent):
+	// guild events reach the connection whose shard_id is
+	// (guild_id >> 22) % num_shards, as on Discord.
+	shard [2]int64
+}
+
+// receives reports whether c's shard gets events of guild (events with no
+// guild, such as DMs, go to shard 0).
+func (c *gwConn) receives(guild string) bool {
+	if c.shard[1] <= 1 {
+		return true
+	}
+	g, _ := strconv.ParseInt(guild, 10, 64)
+	return (g>>22)%c.shard[1] == c.shard[0]
 }
 
 func (c *gwConn) send(v any) error {
@@ -60,9 +75,20 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			_ = c.send(map[string]any{"op": 11})
 		case 2:
 			var id struct {
-				Token string `json:"token"`
+				Token string    `json:"token"`
+				Shard *[2]int64 `json:"shard"`
 			}
 			_ = json.Unmarshal(f.D, &id)
+			shard := [2]int64{0, 1}
+			if id.Shard != nil {
+				shard = *id.Shard
+			}
+			if shard[1] < 1 || shard[0] < 0 || shard[0] >= shard[1] {
+				c.wmu.Lock()
+				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4010, "Invalid shard."), time.Now().Add(time.Second))
+				c.wmu.Unlock()
+				return
+			}
 			if s.o.Token != "" && id.Token != "Bot "+s.o.Token {
 				c.wmu.Lock()
 				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4004, "Authentication failed."), time.Now().Add(time.Second))
@@ -71,8 +97,10 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			}
 			s.mu.Lock()
 			s.identifies++
+			c.shard = shard
 			c.session = s.newID()
 			s.sessions[c.session] = 1
+			s.shardOf[c.session] = shard
 			c.ready = true
 			s.mu.Unlock()
 			_ = c.send(map[string]any{"op": 0, "s": 1, "t": "READY", "d": map[string]any{
@@ -92,6 +120,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			if ok {
 				s.resumes++
 				c.session = res.SessionID
+				c.shard = s.shardOf[res.SessionID]
 				c.ready = true
 			}
 			s.mu.Unlock()
@@ -104,17 +133,22 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Dispatch sends an event to every identified connection.
+// Dispatch sends an event to every identified connection of the shard its
+// guild_id belongs to (every connection when not sharded).
 func (s *Server) Dispatch(event string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return err
 	}
+	var g struct {
+		GuildID string `json:"guild_id"`
+	}
+	_ = json.Unmarshal(raw, &g)
 	s.mu.Lock()
 	var conns []*gwConn
 	var seqs []int64
 	for c := range s.conns {
-		if c.ready {
+		if c.ready && c.receives(g.GuildID) {
 			s.sessions[c.session]++
 			conns = append(conns, c)
 			seqs = append(seqs, s.sessions[c.session])
