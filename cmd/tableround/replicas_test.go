@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
 	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/memory/redis"
@@ -227,4 +229,67 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	}
 	b.terminate(t)
 	c.terminate(t)
+}
+
+// Two replicas split Discord's guilds by gateway shard
+// (DISCORD_SHARD_ID/DISCORD_SHARD_COUNT): a mention in each guild starts
+// exactly one session, on the replica whose shard owns the guild, which
+// holds the channel's lease.
+func TestReplicasShardDiscord(t *testing.T) {
+	srv := needRedis(t)
+	fake := discordfake.New(discordfake.Options{Token: "tok", Limits: discordfake.DiscordLimits()})
+	t.Cleanup(fake.Close)
+	// Discord routes a guild to shard (guild_id >> 22) % num_shards.
+	guilds := map[string]string{"s0": strconv.FormatInt(2<<22, 10), "s1": strconv.FormatInt(3<<22, 10)}
+	channels := map[string]string{}
+	for name, g := range guilds {
+		channels[name] = fake.AddChannel(discordfake.Channel{GuildID: g, Type: 0}).ID
+	}
+	base := []string{"AI_PROVIDER=demo", "DEMO_PACE=realistic", "DISCORD_TOKEN=tok", "DISCORD_API_URL=" + fake.URL(),
+		"DISCORD_SHARD_COUNT=2", "REDIS_URL=" + srv.URL(4), "LEASE_TTL=3s"}
+	startReplica(t, "s0", append([]string{"DISCORD_SHARD_ID=0"}, base...))
+	startReplica(t, "s1", append([]string{"DISCORD_SHARD_ID=1"}, base...))
+	waitUntil(t, "both shards on the gateway", func() bool { return fake.Connected() == 2 })
+
+	ctx := context.Background()
+	st, err := redis.Open(ctx, srv.URL(4), redis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for name, ch := range channels {
+		if _, err := fake.PostUser(ch, discordfake.User{ID: fake.NewID(), Name: "ada"}, "a paper-cut kite for "+name, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, ch := range channels {
+		var threads []string
+		waitUntil(t, "a session in "+name+"'s guild", func() bool {
+			threads = threads[:0]
+			for _, c := range fake.Channels() {
+				if c.ParentID == ch {
+					threads = append(threads, c.ID)
+				}
+			}
+			if len(threads) == 0 {
+				return false
+			}
+			l, err := st.Holder(ctx, "discord:"+threads[0])
+			return err == nil && l.Owner != ""
+		})
+		l, _ := st.Holder(ctx, "discord:"+threads[0])
+		if l.Owner != name {
+			t.Errorf("the session of %s's guild runs on %s", name, l.Owner)
+		}
+		if len(threads) != 1 {
+			t.Errorf("%d threads for one mention in %s's guild", len(threads), name)
+		}
+		list, err := st.ListSessions(ctx, "discord:"+threads[0], 5)
+		if err != nil || len(list) != 1 {
+			t.Errorf("sessions in %s's thread: %v %v", name, list, err)
+		}
+	}
+	if n := fake.RateLimited(); n != 0 {
+		t.Errorf("the bot received %d 429s", n)
+	}
 }
