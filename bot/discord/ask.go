@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +17,8 @@ import (
 // (the last submission before the question closes wins).
 type pendingAsk struct {
 	*bot.Pending
-	q bot.Question
+	q     bot.Question
+	msgID string // the question's message, once sent (guarded by Adapter.mu)
 }
 
 // AskKeywords posts the people's turn as the bot (never a persona) with
@@ -47,6 +49,9 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	if err != nil {
 		return bot.Answer{}, err
 	}
+	a.mu.Lock()
+	p.msgID = msg.ID
+	a.mu.Unlock()
 
 	tctx, cancel := context.WithCancel(ctx)
 	timedOut := make(chan struct{})
@@ -102,20 +107,26 @@ func (a *Adapter) pending(channel string) *pendingAsk {
 
 // onAskButton answers Keep and Skip by updating the question in place,
 // and Edit with the keywords modal (a modal must be the first response).
+//
+// With no question open here (another replica asked it: the session was
+// resumed there), the answer goes to the handler, which relays it; the
+// question's text and keywords are read from the message itself.
 func (a *Adapter) onAskButton(ctx context.Context, i *discordgo.Interaction, act, channel string) {
 	p := a.pending(channel)
-	if p == nil {
-		a.closedQuestion(ctx, i)
-		return
-	}
 	user := interactionUser(i)
 	if act == actEdit {
+		var kws []string
+		if p != nil {
+			kws = p.q.Keywords
+		} else {
+			kws = keywordsOf(i.Message)
+		}
 		err := a.respond(ctx, i, &discordgo.InteractionResponse{Type: respondModal, Data: &discordgo.InteractionResponseData{
 			CustomID: customID(actKeywords, channel),
 			Title:    "Edit the keywords",
 			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 				discordgo.TextInput{CustomID: keywordsInput, Label: "Keywords, comma-separated", Style: discordgo.TextInputParagraph,
-					Value: truncate(strings.Join(p.q.Keywords, ", "), 4000), Required: true, MaxLength: 4000},
+					Value: truncate(strings.Join(kws, ", "), 4000), Required: true, MaxLength: 4000},
 			}}},
 		}})
 		if err != nil {
@@ -123,12 +134,15 @@ func (a *Adapter) onAskButton(ctx context.Context, i *discordgo.Interaction, act
 		}
 		return
 	}
-	ans := bot.Answer{Action: bot.ActionKeep, Keywords: p.q.Keywords, By: user.Name}
+	ans := bot.Answer{Action: bot.ActionKeep, By: user.Name}
+	if p != nil {
+		ans.Keywords = p.q.Keywords
+	}
 	outcome := "✅ Kept by " + user.Name + "."
 	if act == actSkip {
 		ans.Action, outcome = bot.ActionSkip, "⏭ Skipped by "+user.Name+": the vote stands."
 	}
-	a.settle(ctx, i, p, ans, outcome)
+	a.settle(ctx, i, channel, p, ans, outcome)
 }
 
 // onModal takes the keywords modal's comma list.
@@ -139,10 +153,6 @@ func (a *Adapter) onModal(ctx context.Context, i *discordgo.Interaction) {
 		return
 	}
 	p := a.pending(channel)
-	if p == nil {
-		a.closedQuestion(ctx, i)
-		return
-	}
 	var text string
 	for _, row := range data.Components {
 		if r, ok := row.(*discordgo.ActionsRow); ok {
@@ -155,23 +165,87 @@ func (a *Adapter) onModal(ctx context.Context, i *discordgo.Interaction) {
 	}
 	kws := SplitKeywords(text)
 	user := interactionUser(i)
-	a.settle(ctx, i, p, bot.Answer{Action: bot.ActionEdit, Keywords: kws, By: user.Name},
+	a.settle(ctx, i, channel, p, bot.Answer{Action: bot.ActionEdit, Keywords: kws, By: user.Name},
 		"✏️ Edited by "+user.Name+": "+strings.Join(kws, " · "))
 }
 
 // settle records an answer and updates the question message in the same
 // response (no buttons left).
-func (a *Adapter) settle(ctx context.Context, i *discordgo.Interaction, p *pendingAsk, ans bot.Answer, outcome string) {
-	if !p.Submit(ans) {
-		a.closedQuestion(ctx, i)
-		return
+func (a *Adapter) settle(ctx context.Context, i *discordgo.Interaction, channel string, p *pendingAsk, ans bot.Answer, outcome string) {
+	var content string
+	if p != nil {
+		if !p.Submit(ans) {
+			a.closedQuestion(ctx, i)
+			return
+		}
+		content = askText(p.q, outcome)
+	} else {
+		ref := ""
+		if i.Message != nil {
+			ref = i.Message.ID
+		}
+		if _, err := a.h.Handle(ctx, bot.Request{Command: bot.CmdAnswer, Channel: chanKey(channel),
+			User: interactionUser(i), Answer: &ans, Ref: ref}); err != nil {
+			if !errors.Is(err, bot.ErrNoQuestion) {
+				a.log.Warn("relay an answer", "channel", channel, "err", err)
+			}
+			a.closedQuestion(ctx, i)
+			return
+		}
+		content = settledText(i.Message, outcome)
 	}
 	err := a.respond(ctx, i, &discordgo.InteractionResponse{Type: respondUpdateMessage, Data: &discordgo.InteractionResponseData{
-		Content: askText(p.q, outcome), Components: []discordgo.MessageComponent{},
+		Content: content, Components: []discordgo.MessageComponent{},
 	}})
 	if err != nil {
 		a.log.Warn("update people's turn", "err", err)
 	}
+}
+
+// SubmitAnswer takes an answer relayed from another replica
+// (bot.Answerable): ref is the question's message ID.
+func (c *conv) SubmitAnswer(ref string, ans bot.Answer) bool {
+	a := c.a
+	a.mu.Lock()
+	p := a.asks[c.channel]
+	msgID := ""
+	if p != nil {
+		msgID = p.msgID
+	}
+	a.mu.Unlock()
+	if p == nil || (ref != "" && msgID != "" && ref != msgID) {
+		return false
+	}
+	if ans.Action == bot.ActionKeep && len(ans.Keywords) == 0 {
+		ans.Keywords = p.q.Keywords
+	}
+	return p.Submit(ans)
+}
+
+// keywordsOf reads the keywords back from a question message (askText's
+// second line).
+func keywordsOf(m *discordgo.Message) []string {
+	if m == nil {
+		return nil
+	}
+	lines := strings.Split(m.Content, "\n")
+	if len(lines) < 2 {
+		return nil
+	}
+	return strings.Split(lines[1], " · ")
+}
+
+// settledText is a question message's text with its instructions replaced
+// by the outcome.
+func settledText(m *discordgo.Message, outcome string) string {
+	if m == nil {
+		return outcome
+	}
+	text := m.Content
+	if i := strings.LastIndex(text, "\n-# "); i >= 0 {
+		text = text[:i]
+	}
+	return truncate(text+"\n"+outcome, maxContent)
 }
 
 func (a *Adapter) closedQuestion(ctx context.Context, i *discordgo.Interaction) {

@@ -87,6 +87,10 @@ type Options struct {
 	Limits *Limits
 	// MaxImageBytes caps a downloaded attachment (default 25 MiB).
 	MaxImageBytes int64
+	// SessionRunning tells whether a channel ("discord:<id>") has a running
+	// session anywhere (on another replica too), so a mention there is an
+	// interjection. The adapter's own session threads always count.
+	SessionRunning func(channel string) bool
 }
 
 const (

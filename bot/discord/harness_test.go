@@ -177,6 +177,9 @@ type testHandler struct {
 	reqs    []bot.Request
 	results chan *scriptResult
 	file    *bot.Attachment
+	// relay answers CmdAnswer (another replica's question); by default no
+	// question is open anywhere else (bot.ErrNoQuestion), as the manager says.
+	relay func(req bot.Request) error
 }
 
 func newTestHandler() *testHandler { return &testHandler{results: make(chan *scriptResult, 16)} }
@@ -184,9 +187,14 @@ func newTestHandler() *testHandler { return &testHandler{results: make(chan *scr
 func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	h.mu.Lock()
 	h.reqs = append(h.reqs, req)
-	file := h.file
+	file, relay := h.file, h.relay
 	h.mu.Unlock()
 	switch req.Command {
+	case bot.CmdAnswer:
+		if relay == nil {
+			return bot.Reply{}, bot.ErrNoQuestion
+		}
+		return bot.Reply{}, relay(req)
 	case bot.CmdStart:
 		go func() { h.results <- runScript(context.WithoutCancel(ctx), req) }()
 		return bot.Reply{Text: "Started: " + req.Text}, nil

@@ -27,7 +27,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 	for _, u := range m.Mentions {
 		mentioned = mentioned || u.ID == me
 	}
-	inSession := a.isSessionThread(m.ChannelID)
+	inSession := a.isSessionThread(m.ChannelID) || (a.o.SessionRunning != nil && a.o.SessionRunning(chanKey(m.ChannelID)))
 	if !mentioned && !(a.cfg.MessageContent && inSession) {
 		return
 	}
