@@ -38,7 +38,7 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 		return nil, err
 	}
 	if dc.Token != "" {
-		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger, AvatarURL: d.avatar})
+		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger, AvatarURL: d.avatar, SessionRunning: d.running})
 		if err != nil {
 			return nil, &ConfigError{Msg: "DISCORD_TOKEN: " + err.Error()}
 		}
