@@ -48,7 +48,10 @@ func TestDefaultTransportReusesConnections(t *testing.T) {
 		close(ready)
 		wg.Wait()
 	}
-	if n := dialled.Load(); n > concurrent {
-		t.Errorf("%d rounds of %d concurrent calls dialled %d connections, want at most %d", rounds, concurrent, n, concurrent)
+	// A connection returns to the idle pool a moment after its body is
+	// closed, so the next round may dial one or two afresh; the default
+	// transport (2 idle per host) dials about 6 per round, 32 in all.
+	if n, most := dialled.Load(), int64(2*concurrent); n > most {
+		t.Errorf("%d rounds of %d concurrent calls dialled %d connections, want at most %d", rounds, concurrent, n, most)
 	}
 }
