@@ -197,7 +197,12 @@ func (f *OpenAI) leave() {
 func (f *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
-	defer f.leave()
+	// A request stops counting as open before the end of its reply is
+	// sent: a client that has read the end may send its next request on the
+	// same kept-alive connection before this handler has returned.
+	var once sync.Once
+	leave := func() { once.Do(f.leave) }
+	defer leave()
 	if !f.enter(r) {
 		return
 	}
@@ -213,11 +218,12 @@ func (f *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
-	writeSSE(w, r, reply)
+	writeSSE(w, r, reply, leave)
 }
 
-// writeSSE streams a scripted reply.
-func writeSSE(w http.ResponseWriter, r *http.Request, reply Reply) {
+// writeSSE streams a scripted reply; ending is called just before the
+// chunk with the finish reason, after which the client may see the end.
+func writeSSE(w http.ResponseWriter, r *http.Request, reply Reply, ending func()) {
 	fl, _ := w.(http.Flusher)
 	line := func(s string) {
 		_, _ = io.WriteString(w, s+"\n\n")
@@ -258,6 +264,7 @@ func writeSSE(w http.ResponseWriter, r *http.Request, reply Reply) {
 	for _, l := range reply.After {
 		line(l)
 	}
+	ending()
 	line(chunk(map[string]any{}, cmp(reply.FinishReason, "stop")))
 	if u := reply.Usage; u != nil {
 		usage := map[string]any{"prompt_tokens": u.PromptTokens, "completion_tokens": u.CompletionTokens,
