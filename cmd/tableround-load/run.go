@@ -34,7 +34,7 @@ type runOptions struct {
 	// measured span and a heap profile taken at the highest RSS.
 	cpuProfile, memProfile string
 	// memLimit is the Go runtime's soft memory limit for the run process,
-	// as GOMEMLIMIT sets it for serve (deploy/k8s sets it from the
+	// as GOMEMLIMIT sets it for serve (by default serve takes 90 % of a
 	// container's limit); 0 leaves the runtime's setting alone.
 	memLimit int64
 }

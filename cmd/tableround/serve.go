@@ -97,6 +97,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	logger := ops.NewLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
+	// 90 % of a container's memory limit, unless GOMEMLIMIT says otherwise.
+	ops.SetMemoryLimit(logger, nil)
 	models, err := buildModels(ctx, l, logger, false) // serve never falls back to the demo model
 	if err != nil {
 		fmt.Fprintln(stderr, "tableround:", err)
