@@ -29,24 +29,21 @@ type conv struct {
 
 var _ bot.Conversation = (*conv)(nil)
 
-// newConv prepares a place: finds our webhooks in the parent channel and
-// creates the missing ones in the background (warm), or falls back to bot messages (and says
+// newConv prepares a place: finds our webhooks in the parent channel (they
+// are created when first needed), or falls back to bot messages (and says
 // so once per channel).
 func (a *Adapter) newConv(ctx context.Context, channel, parent, thread string) (*conv, error) {
 	c := &conv{a: a, channel: channel, parent: parent, thread: thread, fallback: parent == ""}
 	if parent == "" {
 		return c, nil
 	}
-	p := a.pool(parent)
-	if err := a.ensureListed(ctx, p); err != nil {
+	if err := a.ensureListed(ctx, a.pool(parent)); err != nil {
 		if !errors.Is(err, errNoWebhooks) {
 			return nil, err
 		}
 		c.fallback = true
 		a.announceFallback(ctx, c)
-		return c, nil
 	}
-	a.warm(p)
 	return c, nil
 }
 

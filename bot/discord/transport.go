@@ -203,15 +203,8 @@ func rateLimit(h http.Header, data []byte) error {
 // the bot's authorization goes through here or through a scheduler whose
 // parent is the token's.
 func (a *Adapter) setupCall(ctx context.Context, method, rawURL string, body jsonBody, out any) error {
-	return a.setupCallAt(ctx, bot.PriorityUrgent, method, rawURL, body, out)
-}
-
-// setupCallAt is setupCall waiting for the token's budget at priority
-// prio (background work, such as preparing a channel's webhooks, goes
-// behind everything people are waiting for).
-func (a *Adapter) setupCallAt(ctx context.Context, prio bot.Priority, method, rawURL string, body jsonBody, out any) error {
 	for attempt := 0; ; attempt++ {
-		if err := a.global.WaitPriority(ctx, prio); err != nil {
+		if err := a.global.WaitPriority(ctx, bot.PriorityUrgent); err != nil {
 			return err
 		}
 		err := a.call(ctx, method, rawURL, body, out)

@@ -40,7 +40,6 @@ type hookPool struct {
 
 	mu     sync.Mutex // guards the fields below and every slot's hook
 	listed bool
-	warmed bool   // warm has run (or is running) for this pool
 	full   bool   // Discord refused another webhook (30007): use the ones we have
 	picks  uint64 // a counter for the slots' last pick
 }
@@ -168,11 +167,6 @@ func (a *Adapter) listLocked(ctx context.Context, p *hookPool) error {
 // the pool keeps the ones it has and s borrows one of them. errNoWebhooks
 // without the permission or any webhook at all.
 func (a *Adapter) slotHook(ctx context.Context, p *hookPool, s *hookSlot) (*discordgo.Webhook, error) {
-	return a.slotHookAt(ctx, p, s, bot.PriorityUrgent)
-}
-
-// slotHookAt is slotHook with its REST calls at priority prio.
-func (a *Adapter) slotHookAt(ctx context.Context, p *hookPool, s *hookSlot, prio bot.Priority) (*discordgo.Webhook, error) {
 	p.mu.Lock()
 	w := s.hook
 	p.mu.Unlock()
@@ -193,7 +187,7 @@ func (a *Adapter) slotHookAt(ctx context.Context, p *hookPool, s *hookSlot, prio
 	if !full {
 		body, _ := jsonOf(map[string]string{"name": webhookName})
 		nw := &discordgo.Webhook{}
-		err := a.setupCallAt(ctx, prio, http.MethodPost, discordgo.EndpointChannelWebhooks(p.parent), body, nw)
+		err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointChannelWebhooks(p.parent), body, nw)
 		switch _, code := errCode(err); {
 		case err == nil:
 			a.log.Info("webhook created", "channel", p.parent, "webhook", nw.ID, "slot", s.index)
@@ -226,50 +220,6 @@ func (a *Adapter) slotHookAt(ctx context.Context, p *hookPool, s *hookSlot, prio
 		return nil, errNoWebhooks
 	}
 	return best.hook, nil
-}
-
-// warm creates the pool's missing webhooks in the background, one at a
-// time and behind every other request of the token, so that the first
-// stage where six personas start at once finds a webhook for each instead
-// of creating them one after another while people wait (each creation is a
-// round trip; the sixth speaker's placeholder waited for five). It runs
-// once per pool and process, after the pool was listed; the webhooks
-// outlive the session and the next one finds them (after a restart too).
-// It stops at Discord's cap, on an error (creation on demand still
-// works), and when the adapter stops.
-func (a *Adapter) warm(p *hookPool) {
-	p.mu.Lock()
-	if p.warmed || p.full {
-		p.mu.Unlock()
-		return
-	}
-	p.warmed = true
-	p.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		defer cancel()
-		go func() {
-			select {
-			case <-a.stopped:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		for _, s := range p.slots {
-			if _, err := a.slotHookAt(ctx, p, s, bot.PriorityRefresh); err != nil {
-				if ctx.Err() == nil && !errors.Is(err, errNoWebhooks) {
-					a.log.Warn("webhooks of the channel not prepared; they are created when needed", "channel", p.parent, "err", err)
-				}
-				return
-			}
-			p.mu.Lock()
-			full := p.full
-			p.mu.Unlock()
-			if full {
-				return
-			}
-		}
-	}()
 }
 
 // dropWebhook forgets a webhook Discord says is unknown (never reuse a
