@@ -31,6 +31,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/httpx"
 )
 
 // Adapter connects one bot token (one shard) to a bot.Handler.
@@ -325,14 +326,8 @@ func (a *Adapter) sessionChannel(id string) string {
 
 func chanKey(id string) string { return "discord:" + id }
 
-// restTransport carries REST calls: http.DefaultTransport's settings with
-// many idle connections per host kept. Discord's API speaks HTTP/2 and
+// restTransport carries REST calls. Discord's API speaks HTTP/2 and
 // multiplexes; over HTTP/1.1 (a REST proxy, the fakes) DefaultTransport's 2
 // idle connections made a busy process dial for most calls (15 % of its CPU
 // at 500 sessions in the load tool).
-var restTransport = func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns, t.MaxIdleConnsPerHost = 512, 256
-	t.IdleConnTimeout = 30 * time.Second
-	return t
-}()
+var restTransport = httpx.PooledTransport(256)
