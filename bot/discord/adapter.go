@@ -101,6 +101,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		o.MaxImageBytes = defaultImages
 	}
 	lim := DefaultLimits()
+	lim.Global = globalBudget(cfg.GlobalRate)
 	if o.Limits != nil {
 		lim = *o.Limits
 	}

@@ -21,6 +21,24 @@ type Config struct {
 	MessageContent bool `env:"DISCORD_MESSAGE_CONTENT, default=false"`
 	ShardID        int  `env:"DISCORD_SHARD_ID, default=0"`
 	ShardCount     int  `env:"DISCORD_SHARD_COUNT, default=1"`
+	// GlobalRate is the bot token's global limit in requests per second:
+	// Discord's 50, or what Discord granted a large bot. The adapter paces
+	// every authorised call at 90 % of it, shared by all of the token's
+	// replicas only if each is given its share (see the README).
+	GlobalRate int `env:"DISCORD_GLOBAL_RATE, default=50"`
+}
+
+// DefaultGlobalRate is Discord's global limit per bot token.
+const DefaultGlobalRate = 50
+
+// globalBudget paces a token whose global limit is rate requests per
+// second at 90 % of it (Discord's 50 → 45/s), leaving room for network
+// jitter; bursts stay within a fiftieth of a second's share.
+func globalBudget(rate int) bot.Budget {
+	if rate <= 0 {
+		rate = DefaultGlobalRate
+	}
+	return bot.Budget{Rate: 0.9 * float64(rate), Burst: max(1, rate/50)}
 }
 
 // LogValue keeps the token out of logs.
@@ -36,6 +54,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("message_content", c.MessageContent),
 		slog.Int("shard_id", c.ShardID),
 		slog.Int("shard_count", c.ShardCount),
+		slog.Int("global_rate", c.GlobalRate),
 	)
 }
 
@@ -68,7 +87,7 @@ const maxWebhooks = 15
 // 5 requests per 2 s per webhook and one edit per second per message.
 func DefaultLimits() Limits {
 	return Limits{
-		Global:       bot.Budget{Rate: 45, Burst: 1}, // every authorised call is paced; 5/s of headroom for network jitter
+		Global:       globalBudget(DefaultGlobalRate), // every authorised call is paced; 5/s of headroom for network jitter
 		Webhook:      bot.Budget{Rate: 2.25, Burst: 1},
 		EditInterval: 1050 * time.Millisecond, // measured from the previous edit's response
 		Webhooks:     DefaultWebhooks,
@@ -83,7 +102,8 @@ type Options struct {
 	PeopleTimeout time.Duration
 	// AvatarURL gives a persona's avatar when its own AvatarURL is empty.
 	AvatarURL func(p bot.Persona) string
-	// Limits override DefaultLimits (tests scale them down).
+	// Limits override DefaultLimits and Config.GlobalRate (tests scale
+	// them down).
 	Limits *Limits
 	// MaxImageBytes caps a downloaded attachment (default 25 MiB).
 	MaxImageBytes int64

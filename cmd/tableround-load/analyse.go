@@ -45,10 +45,12 @@ func percentile(xs []float64, p float64) float64 {
 	return xs[min(max(i, 0), len(xs)-1)]
 }
 
-// visibility is when each chunk of a call was first visible; -1 when never.
+// visibility is when each chunk of a call was first visible (-1 when
+// never) and the message whose write showed it.
 type visibility struct {
 	call *Call
 	at   []int64
+	msg  []string
 }
 
 // correlate finds, for each chunk of each marked call, the first accepted
@@ -68,7 +70,7 @@ func correlate(calls []Call, writes []Write) []visibility {
 		}
 		ws := byMarker[c.Marker]
 		slices.SortFunc(ws, func(a, b Write) int { return cmpInt(a.T, b.T) })
-		v := visibility{call: c, at: make([]int64, len(c.Chunks))}
+		v := visibility{call: c, at: make([]int64, len(c.Chunks)), msg: make([]string, len(c.Chunks))}
 		j := 0
 		for k, ch := range c.Chunks {
 			for j < len(ws) && ws[j].N < ch.N {
@@ -76,7 +78,7 @@ func correlate(calls []Call, writes []Write) []visibility {
 			}
 			v.at[k] = -1
 			if j < len(ws) {
-				v.at[k] = ws[j].T
+				v.at[k], v.msg[k] = ws[j].T, ws[j].Message
 			}
 		}
 		out = append(out, v)
@@ -111,6 +113,47 @@ func latencies(vs []visibility) (all, first []float64, missing int) {
 		}
 	}
 	return all, first, missing
+}
+
+// addedLatencies returns, in milliseconds, the latency the bot added to
+// every shown chunk beyond what the platform's per-message interval
+// imposes (DESIGN §7: "within the granted edit interval"), and the first
+// chunks' alone. A chunk shown by an edit could not have been shown before
+// the message's previous accepted write plus the interval, so the added
+// latency is the visible time minus the later of the chunk's flush and
+// that earliest moment (0 when the write came sooner). The create counts
+// as a write, as the adapter paces it (bot.StreamWriter: one write per
+// interval per message); the fake would take an edit sooner after a
+// create. A chunk shown by the create itself has no floor but its flush.
+// With interval 0 it equals the model-to-visible latency.
+func addedLatencies(vs []visibility, writes []Write, interval time.Duration) (all, first []float64) {
+	byMsg := map[string][]int64{} // message → accepted write times, sorted
+	for _, w := range writes {
+		if w.Status/100 == 2 && w.Message != "" {
+			byMsg[w.Message] = append(byMsg[w.Message], w.T)
+		}
+	}
+	for _, ts := range byMsg {
+		slices.Sort(ts)
+	}
+	for _, v := range vs {
+		for k, at := range v.at {
+			if at < 0 {
+				continue
+			}
+			floor := v.call.Chunks[k].T
+			ts := byMsg[v.msg[k]]
+			if i, _ := slices.BinarySearch(ts, at); i > 0 { // ts[i-1] is the write before the one at `at`
+				floor = max(floor, ts[i-1]+int64(interval))
+			}
+			ms := float64(max(at-floor, 0)) / 1e6
+			all = append(all, ms)
+			if k == 0 {
+				first = append(first, ms)
+			}
+		}
+	}
+	return all, first
 }
 
 // staleness samples, every step while a call streams or its text is

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,35 @@ func TestCorrelate(t *testing.T) {
 	stale := staleness(vs, 100*time.Millisecond)
 	if len(stale) != 11 || stale[0] != 0 || stale[1] != 100 {
 		t.Errorf("staleness samples = %v", stale)
+	}
+}
+
+// TestAddedLatencies: with a 1 s interval, a chunk that waited for its
+// message's next allowed write counts only the time past that write's
+// earliest moment; a chunk shown by the message's first words counts in
+// full.
+func TestAddedLatencies(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	call := Call{Marker: "c1k", Chunks: []Chunk{{T: 0, N: 3}, {T: 100 * ms, N: 6}, {T: 1500 * ms, N: 9}, {T: 2600 * ms, N: 12}, {T: 2700 * ms, N: 15}}}
+	writes := []Write{
+		{T: -1100 * ms, Status: 200, Message: "m"},                                  // placeholder create, no words
+		{T: 40 * ms, Edit: true, Status: 200, Marker: "c1k", N: 3, Message: "m"},    // chunk 0: 40 ms (its first words)
+		{T: 1060 * ms, Edit: true, Status: 200, Marker: "c1k", N: 6, Message: "m"},  // chunk 1: floor 1040, 20 ms
+		{T: 1700 * ms, Edit: true, Status: 429, Marker: "c1k", N: 9, Message: "m"},  // refused: not a floor
+		{T: 2060 * ms, Edit: true, Status: 200, Marker: "c1k", N: 9, Message: "m"},  // chunk 2: floor 2060, 0 ms
+		{T: 3090 * ms, Edit: true, Status: 200, Marker: "c1k", N: 15, Message: "m"}, // chunks 3, 4: floor 3060, 30 ms
+		{T: 2065 * ms, Edit: true, Status: 200, Marker: "c9k", N: 99, Message: "x"}, // another message
+		{T: 10 * ms, Status: 200, Marker: "c2k", N: 5, Message: "y"},                // another call
+	}
+	vs := correlate([]Call{call}, writes)
+	all, first := addedLatencies(vs, writes, time.Second)
+	if want := []float64{40, 20, 0, 30, 30}; !slices.Equal(all, want) || !slices.Equal(first, []float64{40}) {
+		t.Errorf("added = %v (first %v), want %v (first [40])", all, first, want)
+	}
+	// Without an interval it is the model-to-visible latency.
+	raw, _, _ := latencies(vs)
+	if none, _ := addedLatencies(vs, writes, 0); !slices.Equal(none, raw) {
+		t.Errorf("added with no interval = %v, want the raw latencies %v", none, raw)
 	}
 }
 

@@ -35,7 +35,7 @@ type engine struct {
 type engineConfig struct {
 	dir, llmURL, discordURL, guild string
 	people                         time.Duration // the people's-turn timeout
-	fastAdapter                    bool          // pace the adapter for raised limits
+	limits                         string        // the regime: limitsDiscord, limitsRaised or limitsNone
 	logger                         *slog.Logger
 }
 
@@ -61,11 +61,15 @@ func newEngine(ec engineConfig) (*engine, error) {
 		UserSessionLimit: 0, Render: export.Render, Logger: ec.logger})
 	starts.next = mgr
 	o := discord.Options{Logger: ec.logger.With("component", "discord"), PeopleTimeout: ec.people}
-	if ec.fastAdapter {
+	dc := discord.Config{Token: loadToken, APIURL: ec.discordURL, GuildID: ec.guild}
+	switch ec.limits {
+	case limitsRaised: // as an operator with a raised global limit configures it
+		dc.GlobalRate = raisedGlobalRate
+	case limitsNone:
 		o.Limits = &discord.Limits{Global: bot.Budget{Rate: 10_000, Burst: 100}, Webhook: bot.Budget{Rate: 1000, Burst: 20},
 			EditInterval: 50 * time.Millisecond}
 	}
-	a, err := discord.New(discord.Config{Token: loadToken, APIURL: ec.discordURL, GuildID: ec.guild}, starts, o)
+	a, err := discord.New(dc, starts, o)
 	if err != nil {
 		_ = bolt.Close()
 		return nil, fmt.Errorf("build discord adapter: %w", err)

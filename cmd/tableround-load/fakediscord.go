@@ -11,14 +11,11 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
-	"github.com/tableround/tableround/internal/httpx"
 )
 
 // loadToken is the bot token the run and its fake Discord share.
@@ -38,12 +35,13 @@ type Write struct {
 	Limit   string `json:"limit,omitempty"` // a 429's X-RateLimit-Scope, or "global"
 }
 
-// fakeDiscord is discordfake behind a recording reverse proxy, with a
-// control API for the load generator under /_load/.
+// fakeDiscord is discordfake with a recorder wrapped around its handler in
+// the same process, and a control API for the load generator under
+// /_load/. (It was a reverse proxy in front of the fake until 2026-12-04:
+// the extra HTTP hop per write cost more CPU than the fake itself, CPU
+// the bot shares on the measuring machine.)
 type fakeDiscord struct {
-	fake  *discordfake.Server
-	proxy *httputil.ReverseProxy
-	self  string // the proxy's base URL
+	fake *discordfake.Server
 
 	mu     sync.Mutex
 	writes []Write
@@ -53,114 +51,126 @@ type fakeDiscord struct {
 func runFakeDiscord(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fake-discord", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
-	unlimited := fs.Bool("unlimited", false, "raise Discord's limits (footprint runs)")
+	limits := fs.String("limits", limitsDiscord, "the limits it enforces: discord, raised (no global limit) or none")
+	unlimited := fs.Bool("unlimited", false, "same as -limits none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	lim := discordfake.DiscordLimits()
 	if *unlimited {
-		lim = discordfake.Limits{}
+		*limits = limitsNone
+	}
+	lim, err := fakeLimits(*limits)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	f := newFakeDiscord(discordfake.New(discordfake.Options{Token: loadToken, Limits: lim}), "http://"+ln.Addr().String())
+	f := newFakeDiscord(discordfake.Options{Token: loadToken, Limits: lim, Listener: ln})
 	defer f.fake.Close()
-	return serve(ctx, ln, f.handler(), stdout)
+	fmt.Fprintf(stdout, "listening %s\n", f.fake.URL())
+	<-ctx.Done()
+	return nil
 }
 
-func newFakeDiscord(fake *discordfake.Server, self string) *fakeDiscord {
-	f := &fakeDiscord{fake: fake, self: self}
-	target, _ := url.Parse(fake.URL())
-	f.proxy = &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(target)
-			// discordgo dials "<gateway>/?v=9"; the fake routes "/ws" only.
-			if strings.HasPrefix(r.Out.URL.Path, "/ws") {
-				r.Out.URL.Path = "/ws"
-			}
-		},
-		ModifyResponse: f.inspect,
-		// As many idle connections to the fake as the bot keeps to the
-		// proxy: with DefaultTransport's 2 the proxy dialled the fake for
-		// nearly every write, CPU taken from the bot's share.
-		Transport: httpx.PooledTransport(1024),
+// The limit regimes of a run (see README.md).
+const (
+	limitsDiscord = "discord" // Discord's published limits
+	limitsRaised  = "raised"  // per-webhook and per-message limits kept, the global one raised
+	limitsNone    = "none"    // nothing enforced; the adapter edits every 50 ms
+)
+
+// raisedGlobalRate is the bot's DISCORD_GLOBAL_RATE under -limits raised:
+// a global limit Discord might grant a large bot (the fake enforces none).
+const raisedGlobalRate = 20_000
+
+// fakeLimits are the limits the fake enforces in a regime.
+func fakeLimits(regime string) (discordfake.Limits, error) {
+	switch regime {
+	case limitsDiscord:
+		return discordfake.DiscordLimits(), nil
+	case limitsRaised:
+		l := discordfake.DiscordLimits()
+		l.GlobalRequests, l.GlobalWindow = 0, 0
+		return l, nil
+	case limitsNone:
+		return discordfake.Limits{}, nil
 	}
+	return discordfake.Limits{}, fmt.Errorf("unknown -limits %q (discord, raised or none)", regime)
+}
+
+// newFakeDiscord starts the fake with o and the recorder around it.
+func newFakeDiscord(o discordfake.Options) *fakeDiscord {
+	f := &fakeDiscord{}
+	o.Wrap = f.wrap
+	f.fake = discordfake.New(o)
 	return f
 }
 
-func (f *fakeDiscord) handler() http.Handler {
+func (f *fakeDiscord) wrap(next http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /_load/setup", f.setup)
 	mux.HandleFunc("POST /_load/mention", f.mention)
 	mux.HandleFunc("GET /_load/writes", f.records)
 	mux.HandleFunc("GET /_load/stats", f.stats)
-	mux.HandleFunc("/", f.forward)
+	mux.Handle("/", f.record(next))
 	return mux
 }
 
-type contentKey struct{}
-
-// forward proxies a request to the fake, keeping a message write's content
-// for inspect.
-func (f *fakeDiscord) forward(w http.ResponseWriter, r *http.Request) {
-	if isMessageWrite(r.Method, r.URL.Path) {
+// record passes a request to the fake and records it when it is a message
+// write.
+func (f *fakeDiscord) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isMessageWrite(r.Method, r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		raw, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, "read body", http.StatusBadRequest)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(raw))
-		if content, ok := requestContent(r.Header.Get("Content-Type"), raw); ok {
-			r = r.WithContext(context.WithValue(r.Context(), contentKey{}, content))
-		}
-	}
-	f.proxy.ServeHTTP(w, r)
-}
-
-// inspect points gateway discovery at the proxy and records message writes.
-func (f *fakeDiscord) inspect(resp *http.Response) error {
-	req := resp.Request
-	path := req.URL.Path
-	switch {
-	case strings.HasSuffix(path, "/gateway") || strings.HasSuffix(path, "/gateway/bot"):
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		ws := func(u string) string { return "ws" + strings.TrimPrefix(u, "http") }
-		body = bytes.ReplaceAll(body, []byte(ws(f.fake.URL())), []byte(ws(f.self)))
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		resp.ContentLength = int64(len(body))
-		resp.Header.Del("Content-Length")
-	case isMessageWrite(req.Method, path):
-		w := Write{T: time.Now().UnixNano(), Edit: req.Method == http.MethodPatch, Status: resp.StatusCode}
-		if resp.StatusCode == http.StatusTooManyRequests {
-			w.Limit = resp.Header.Get("X-RateLimit-Scope")
-			if resp.Header.Get("X-RateLimit-Global") == "true" {
-				w.Limit = "global"
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		wr := Write{T: time.Now().UnixNano(), Edit: r.Method == http.MethodPatch, Status: rec.status}
+		if rec.status == http.StatusTooManyRequests {
+			wr.Limit = w.Header().Get("X-RateLimit-Scope")
+			if w.Header().Get("X-RateLimit-Global") == "true" {
+				wr.Limit = "global"
 			}
 		}
-		if content, ok := req.Context().Value(contentKey{}).(string); ok {
-			w.Marker, w.N = markerCount(content)
+		if content, ok := requestContent(r.Header.Get("Content-Type"), raw); ok {
+			wr.Marker, wr.N = markerCount(content)
 		}
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
 		var m struct {
 			ID        string `json:"id"`
 			ChannelID string `json:"channel_id"`
 		}
-		_ = json.Unmarshal(body, &m)
-		w.Channel, w.Message = m.ChannelID, m.ID
+		_ = json.Unmarshal(rec.body.Bytes(), &m)
+		wr.Channel, wr.Message = m.ChannelID, m.ID
 		f.mu.Lock()
-		f.writes = append(f.writes, w)
+		f.writes = append(f.writes, wr)
 		f.mu.Unlock()
-	}
-	return nil
+	})
+}
+
+// recorder keeps a response's status and a copy of its body.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
 }
 
 // isMessageWrite matches webhook executes and edits and bot message

@@ -6,7 +6,7 @@
 //
 //	tableround-load run -sessions 10          # starts both fakes, reports
 //	tableround-load fake-llm -addr 127.0.0.1:0
-//	tableround-load fake-discord -addr 127.0.0.1:0 [-unlimited]
+//	tableround-load fake-discord -addr 127.0.0.1:0 [-limits discord|raised|none]
 //
 // It is a measuring tool: it must not be imported, and nothing it prints is
 // a pass/fail verdict.
@@ -68,6 +68,6 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 }
 
 const usage = `usage:
-  tableround-load run -sessions N [-json] [-unlimited] [-ttft 300ms -tps 40 -chunk 4]
+  tableround-load run -sessions N [-json] [-limits discord|raised|none] [-ttft 300ms -tps 40 -chunk 4]
   tableround-load fake-llm -addr 127.0.0.1:0 [-ttft 300ms -tps 40 -chunk 4 -min 120 -max 250]
-  tableround-load fake-discord -addr 127.0.0.1:0 [-unlimited]`
+  tableround-load fake-discord -addr 127.0.0.1:0 [-limits discord|raised|none]`

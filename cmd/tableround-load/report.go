@@ -30,7 +30,8 @@ type Report struct {
 	Failed       int     `json:"failed"`
 	NotStarted   int     `json:"not_started"` // mentions that never became a session
 	RampS        float64 `json:"ramp_s,omitempty"`
-	Unlimited    bool    `json:"unlimited"`
+	Limits       string  `json:"limits"`                 // discord, raised or none
+	EditInterval float64 `json:"edit_interval_ms"`       // the fake's, between two edits of a message
 	MemLimitMB   float64 `json:"mem_limit_mb,omitempty"` // -memlimit of the run process
 	TTFTMs       float64 `json:"ttft_ms"`
 	TokensPerSec float64 `json:"tokens_per_second"`
@@ -42,14 +43,20 @@ type Report struct {
 	ChunksNotShown int     `json:"chunks_not_shown"`
 	LatencyP50Ms   float64 `json:"latency_p50_ms"`
 	LatencyP99Ms   float64 `json:"latency_p99_ms"`
-	FirstTextP50Ms float64 `json:"first_text_p50_ms"`
-	FirstTextP99Ms float64 `json:"first_text_p99_ms"`
-	StalenessP50Ms float64 `json:"staleness_p50_ms"`
-	StalenessP99Ms float64 `json:"staleness_p99_ms"`
-	EditsPerMsgSec float64 `json:"edits_per_message_per_second"`
-	MaxWritesIn1s  int     `json:"max_writes_per_message_in_1s"`
-	Writes         int     `json:"writes"`
-	RateLimited    int     `json:"rate_limited_429s"`
+	// Added latency: token → visible beyond the platform's per-message edit
+	// interval (see addedLatencies); equal to the above under -limits none.
+	AddedP50Ms      float64 `json:"added_latency_p50_ms"`
+	AddedP99Ms      float64 `json:"added_latency_p99_ms"`
+	AddedFirstP50Ms float64 `json:"added_first_text_p50_ms"`
+	AddedFirstP99Ms float64 `json:"added_first_text_p99_ms"`
+	FirstTextP50Ms  float64 `json:"first_text_p50_ms"`
+	FirstTextP99Ms  float64 `json:"first_text_p99_ms"`
+	StalenessP50Ms  float64 `json:"staleness_p50_ms"`
+	StalenessP99Ms  float64 `json:"staleness_p99_ms"`
+	EditsPerMsgSec  float64 `json:"edits_per_message_per_second"`
+	MaxWritesIn1s   int     `json:"max_writes_per_message_in_1s"`
+	Writes          int     `json:"writes"`
+	RateLimited     int     `json:"rate_limited_429s"`
 	// RateLimitedBy counts the 429s by write ("edit", "create") and scope.
 	RateLimitedBy map[string]int `json:"rate_limited_by,omitempty"`
 	Violations    int            `json:"violations"`
@@ -73,7 +80,7 @@ type Report struct {
 
 func buildReport(in runResult) *Report {
 	o := in.opts
-	r := &Report{Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Unlimited: o.unlimited, MemLimitMB: float64(o.memLimit) / (1 << 20), TTFTMs: ms(o.pace.TTFT),
+	r := &Report{Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Limits: o.limits, MemLimitMB: float64(o.memLimit) / (1 << 20), TTFTMs: ms(o.pace.TTFT),
 		TokensPerSec: o.pace.TPS, ChunkTokens: o.pace.Chunk, PeopleWaitS: o.people.Seconds(), ModelCalls: len(in.calls),
 		Writes: len(in.writes), Violations: len(in.stats.Violations), CPUSeconds: in.cpu,
 		CPUPer100: in.cpu * 100 / float64(max(o.sessions-in.notStarted, 1)),
@@ -98,6 +105,11 @@ func buildReport(in runResult) *Report {
 	r.Chunks, r.ChunksNotShown = len(all)+missing, missing
 	r.LatencyP50Ms, r.LatencyP99Ms = percentile(all, 50), percentile(all, 99)
 	r.FirstTextP50Ms, r.FirstTextP99Ms = percentile(first, 50), percentile(first, 99)
+	lim, _ := fakeLimits(o.limits)
+	r.EditInterval = ms(lim.EditInterval)
+	added, addedFirst := addedLatencies(vs, in.writes, lim.EditInterval)
+	r.AddedP50Ms, r.AddedP99Ms = percentile(added, 50), percentile(added, 99)
+	r.AddedFirstP50Ms, r.AddedFirstP99Ms = percentile(addedFirst, 50), percentile(addedFirst, 99)
 	stale := staleness(vs, 100*time.Millisecond)
 	r.StalenessP50Ms, r.StalenessP99Ms = percentile(stale, 50), percentile(stale, 99)
 	r.EditsPerMsgSec, r.MaxWritesIn1s = editRates(in.writes)
@@ -162,10 +174,8 @@ func sessionsByChannel(channels []string, parents map[string]string) map[string]
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 func (r *Report) writeText(w io.Writer) {
-	limits := "Discord's limits"
-	if r.Unlimited {
-		limits = "raised limits (fake and adapter)"
-	}
+	limits := map[string]string{limitsDiscord: "Discord's limits", limitsRaised: "Discord's per-webhook and per-message limits, global limit raised",
+		limitsNone: "no limits (the adapter edits every 50 ms)"}[r.Limits]
 	fmt.Fprintf(w, "%d session(s), %s; model TTFT %.0f ms, %.0f tokens/s, %d tokens/chunk; people's turn %.1f s\n\n",
 		r.Sessions, limits, r.TTFTMs, r.TokensPerSec, r.ChunkTokens, r.PeopleWaitS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -174,6 +184,8 @@ func (r *Report) writeText(w io.Writer) {
 	row("model calls / chunks (not shown)", "%d / %d (%d)", r.ModelCalls, r.Chunks, r.ChunksNotShown)
 	row("token → visible edit p50 / p99", "%.0f / %.0f ms", r.LatencyP50Ms, r.LatencyP99Ms)
 	row("first token → first words p50 / p99", "%.0f / %.0f ms", r.FirstTextP50Ms, r.FirstTextP99Ms)
+	row("added latency (beyond the edit interval) p50 / p99", "%.0f / %.0f ms (first words %.0f / %.0f ms; interval %.0f ms)",
+		r.AddedP50Ms, r.AddedP99Ms, r.AddedFirstP50Ms, r.AddedFirstP99Ms, r.EditInterval)
 	row("staleness p50 / p99", "%.0f / %.0f ms", r.StalenessP50Ms, r.StalenessP99Ms)
 	row("edits per message per second", "%.2f (max %d writes in 1 s)", r.EditsPerMsgSec, r.MaxWritesIn1s)
 	row("message writes / 429s received", "%d / %d %v", r.Writes, r.RateLimited, r.RateLimitedBy)

@@ -22,14 +22,14 @@ import (
 
 // runOptions are the knobs of `run`.
 type runOptions struct {
-	sessions  int
-	unlimited bool
-	asJSON    bool
-	verbose   bool
-	people    time.Duration
-	ramp      time.Duration // spread the mentions over this long
-	timeout   time.Duration
-	pace      pace
+	sessions int
+	limits   string // limitsDiscord, limitsRaised or limitsNone
+	asJSON   bool
+	verbose  bool
+	people   time.Duration
+	ramp     time.Duration // spread the mentions over this long
+	timeout  time.Duration
+	pace     pace
 	// cpuProfile and memProfile are files for a CPU profile of the
 	// measured span and a heap profile taken at the highest RSS.
 	cpuProfile, memProfile string
@@ -43,7 +43,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var o runOptions
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions")
-	fs.BoolVar(&o.unlimited, "unlimited", false, "raise the fake's and the adapter's limits (footprint)")
+	fs.StringVar(&o.limits, "limits", limitsDiscord, "discord (Discord's limits), raised (per-webhook and per-message limits, no global one: a large bot's) or none (nothing enforced, the adapter edits every 50 ms)")
+	fs.BoolFunc("unlimited", "same as -limits none", func(string) error { o.limits = limitsNone; return nil })
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.verbose, "v", false, "log the engine's warnings and errors")
 	fs.DurationVar(&o.people, "people", time.Second, "people's-turn timeout (nobody answers in a load run)")
@@ -58,6 +59,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	})
 	o.pace.flags(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if _, err := fakeLimits(o.limits); err != nil {
 		return err
 	}
 	if o.sessions < 1 {
@@ -88,10 +92,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		return nil, err
 	}
 	defer llm.stop()
-	dargs := []string{"fake-discord", "-addr", "127.0.0.1:0"}
-	if o.unlimited {
-		dargs = append(dargs, "-unlimited")
-	}
+	dargs := []string{"fake-discord", "-addr", "127.0.0.1:0", "-limits", o.limits}
 	dc, err := startChild(ctx, stderr, dargs...)
 	if err != nil {
 		return nil, err
@@ -112,7 +113,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	eng, err := newEngine(engineConfig{dir: dir, llmURL: llm.url, discordURL: dc.url, guild: setup.Guild,
-		people: o.people, fastAdapter: o.unlimited, logger: logger})
+		people: o.people, limits: o.limits, logger: logger})
 	if err != nil {
 		return nil, err
 	}

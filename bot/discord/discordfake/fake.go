@@ -11,6 +11,7 @@ package discordfake
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -40,6 +41,13 @@ type Options struct {
 	Token  string // the bot token without "Bot "; empty accepts any
 	Limits Limits
 	Now    func() time.Time // the clock of the limits; time.Now when nil
+	// Listener, when set, is where the fake serves (its URL follows it);
+	// otherwise it takes a free local port.
+	Listener net.Listener
+	// Wrap, when set, wraps the fake's handler: a recorder in the same
+	// process sees every request and response without a proxy's extra
+	// HTTP hop (the load tool's).
+	Wrap func(http.Handler) http.Handler
 }
 
 // User is a person (or the bot) as the fake knows it.
@@ -144,7 +152,16 @@ func New(o Options) *Server {
 	}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	var h http.Handler = http.HandlerFunc(s.serve)
+	if o.Wrap != nil {
+		h = o.Wrap(h)
+	}
+	s.srv = httptest.NewUnstartedServer(h)
+	if o.Listener != nil {
+		_ = s.srv.Listener.Close()
+		s.srv.Listener = o.Listener
+	}
+	s.srv.Start()
 	return s
 }
 

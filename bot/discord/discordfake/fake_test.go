@@ -2,6 +2,7 @@ package discordfake
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -143,5 +144,38 @@ func TestEditThroughAnotherWebhookIsRefused(t *testing.T) {
 	}
 	if st, _ := do(t, s, http.MethodPatch, "/webhooks/"+a.ID+"/"+a.Token+"/messages/"+m.ID, msg, nil); st != http.StatusOK {
 		t.Errorf("edit through webhook A: %d", st)
+	}
+}
+
+// TestListenerAndWrap: the fake serves on a given listener, its URL and
+// gateway discovery follow it, and Wrap sees every request with the
+// fake's answer.
+func TestListenerAndWrap(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	s := New(Options{Token: "tok", Listener: ln, Wrap: func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			mu.Lock()
+			seen = append(seen, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+		})
+	}})
+	defer s.Close()
+	if want := "http://" + ln.Addr().String(); s.URL() != want {
+		t.Fatalf("URL() = %q, want %q", s.URL(), want)
+	}
+	var gw struct{ URL string }
+	if st, _ := do(t, s, http.MethodGet, "/gateway/bot", "", &gw); st != http.StatusOK || gw.URL != "ws://"+ln.Addr().String()+"/ws" {
+		t.Errorf("gateway: %d %q", st, gw.URL)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || seen[0] != "GET /api/v9/gateway/bot" {
+		t.Errorf("Wrap saw %v, want the one request", seen)
 	}
 }
