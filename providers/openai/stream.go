@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -9,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tableround/tableround/providers"
@@ -100,9 +100,18 @@ func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers
 	wctx, wd := providers.StartWatchdog(ctx, c.cfg.Provider, c.timeouts())
 	defer wd.Stop()
 
-	hreq, err := http.NewRequestWithContext(wctx, http.MethodPost, c.cfg.BaseURL+"/chat/completions", bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(wctx, http.MethodPost, c.cfg.BaseURL+"/chat/completions", nil)
 	if err != nil {
 		return resp, &providers.Error{Provider: c.cfg.Provider, Kind: providers.KindBadRequest, Message: "build request", Err: err}
+	}
+	// The body is dropped once sent: a reply streams for seconds and the
+	// request (the whole prompt, a photo's base64) would otherwise stay
+	// referenced by the transport until it ends. A redirect or an HTTP/2
+	// retry rebuilds it.
+	hreq.Body, hreq.ContentLength = &sentBody{b: body}, int64(len(body))
+	hreq.GetBody = func() (io.ReadCloser, error) {
+		b, _ := c.body(req)
+		return &sentBody{b: b}, nil
 	}
 	c.setHeaders(hreq.Header)
 	hreq.Header.Set("Accept", "text/event-stream")
@@ -121,6 +130,35 @@ func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers
 		return resp, err
 	}
 	return resp, s.finish()
+}
+
+// sentBody is a request body that lets go of its bytes once read or
+// closed. The transport may close it while its write loop reads it.
+type sentBody struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *sentBody) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.b) == 0 {
+		s.b = nil
+		return 0, io.EOF
+	}
+	n := copy(p, s.b)
+	s.b = s.b[n:]
+	if len(s.b) == 0 {
+		s.b = nil
+	}
+	return n, nil
+}
+
+func (s *sentBody) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = nil
+	return nil
 }
 
 // streamState assembles one streamed reply.

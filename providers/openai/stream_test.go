@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +251,25 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	cfg.HTTPClient = &http.Client{Timeout: time.Second}
 	if _, err := openai.New(cfg); err == nil {
 		t.Error("New accepted an http.Client.Timeout")
+	}
+}
+
+// TestRequestBodyAfterRedirect: the request body is let go of once sent,
+// so a 307 redirect (a proxy moving the endpoint) must rebuild it whole.
+func TestRequestBodyAfterRedirect(t *testing.T) {
+	fake := providertest.NewOpenAI(t)
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		http.Redirect(w, r, fake.BaseURL()+"/chat/completions", http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	c := newClient(t, redirect.URL, nil)
+	var got collected
+	if _, err := c.Stream(context.Background(), userReq("hello after a redirect"), got.fn); err != nil {
+		t.Fatal(err)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 1 || !strings.Contains(string(reqs[0].Body), "hello after a redirect") || got.text == "" {
+		t.Fatalf("requests %d, body %q, text %q", len(reqs), reqs[0].Body, got.text)
 	}
 }
