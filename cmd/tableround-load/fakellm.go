@@ -171,9 +171,17 @@ func (f *fakeLLM) stream(ctx context.Context, w http.ResponseWriter, c Call, tex
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	fl, _ := w.(http.Flusher)
-	send := func(v any) {
-		b, _ := json.Marshal(v)
-		fmt.Fprintf(w, "data: %s\n\n", b)
+	// Each chunk is one event, written and flushed on its own as a real
+	// API sends it; the JSON around the text is made once (the fake's CPU
+	// is taken from the bot's share of the machine).
+	id, _ := json.Marshal(c.Marker)
+	head := []byte(`data: {"id":` + string(id) + `,"object":"chat.completion.chunk","model":"fake","choices":[{"index":0,"delta":{"content":`)
+	const tail = `},"finish_reason":null}]}` + "\n\n"
+	buf := make([]byte, 0, 512)
+	send := func(piece string) {
+		q, _ := json.Marshal(piece)
+		buf = append(append(append(buf[:0], head...), q...), tail...)
+		_, _ = w.Write(buf)
 		if fl != nil {
 			fl.Flush()
 		}
@@ -193,8 +201,7 @@ func (f *fakeLLM) stream(ctx context.Context, w http.ResponseWriter, c Call, tex
 		if err := sleepUntil(ctx, first.Add(time.Duration(i)*per)); err != nil {
 			return out
 		}
-		send(map[string]any{"id": c.Marker, "object": "chat.completion.chunk", "model": "fake",
-			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": piece}, "finish_reason": nil}}})
+		send(piece)
 		sent += alnum(piece)
 		n := sent - alnum(c.Marker)
 		if c.Marker == "" {
@@ -202,9 +209,7 @@ func (f *fakeLLM) stream(ctx context.Context, w http.ResponseWriter, c Call, tex
 		}
 		out = append(out, Chunk{T: time.Now().UnixNano(), N: n})
 	}
-	send(map[string]any{"id": c.Marker, "object": "chat.completion.chunk", "model": "fake",
-		"choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "stop"}}})
-	fmt.Fprint(w, "data: [DONE]\n\n")
+	fmt.Fprintf(w, "data: {\"id\":%s,\"object\":\"chat.completion.chunk\",\"model\":\"fake\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", id)
 	if fl != nil {
 		fl.Flush()
 	}
