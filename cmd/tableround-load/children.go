@@ -21,6 +21,8 @@ type child struct {
 	url   string
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	// client calls the control API; http.DefaultClient when nil.
+	client *http.Client
 }
 
 // startChild runs this binary with args and waits for its
@@ -87,7 +89,11 @@ func (c *child) call(ctx context.Context, path string, in, out any) error {
 		return fmt.Errorf("%s %s: %w", c.name, path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	client := c.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", c.name, path, err)
 	}

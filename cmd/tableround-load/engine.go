@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,7 +18,9 @@ import (
 	"github.com/tableround/tableround/bot/discord"
 	"github.com/tableround/tableround/export"
 	"github.com/tableround/tableround/imagepipe"
+	"github.com/tableround/tableround/internal/httpx"
 	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/openai"
 	"github.com/tableround/tableround/roundtable"
 )
@@ -34,6 +38,7 @@ type engine struct {
 // engineConfig is what the run varies.
 type engineConfig struct {
 	dir, llmURL, discordURL, guild string
+	llmTLS                         *tls.Config   // trust for an HTTPS fake model; nil: plain HTTP
 	people                         time.Duration // the people's-turn timeout
 	limits                         string        // the regime: limitsDiscord, limitsRaised or limitsNone
 	logger                         *slog.Logger
@@ -47,6 +52,11 @@ func newEngine(ec engineConfig) (*engine, error) {
 	store := memory.NewBuffered(bolt, memory.BufferOptions{})
 	oc := openai.DefaultConfig()
 	oc.Provider, oc.BaseURL, oc.Model, oc.KeyVariable = "fake", ec.llmURL+"/v1", "fake-model", "AI_API_KEY"
+	if ec.llmTLS != nil { // the providers' transport, trusting the fake's certificate
+		t := httpx.PooledTransport(providers.IdleConnsPerHost)
+		t.TLSClientConfig = ec.llmTLS
+		oc.HTTPClient = &http.Client{Transport: t}
+	}
 	model, err := openai.New(oc)
 	if err != nil {
 		_ = bolt.Close()

@@ -55,6 +55,7 @@ type Call struct {
 	Persona string  `json:"persona,omitempty"`
 	Session int     `json:"session"` // from the topic; -1 when the prompt has none (vision)
 	Marker  string  `json:"marker,omitempty"`
+	Proto   string  `json:"proto"` // the request's protocol: HTTP/2.0 or HTTP/1.1
 	Start   int64   `json:"start"`
 	End     int64   `json:"end"`
 	Chunks  []Chunk `json:"chunks"`
@@ -70,6 +71,8 @@ type fakeLLM struct {
 func runFakeLLM(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fake-llm", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	certFile := fs.String("cert", "", "serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate (PEM) and -key")
+	keyFile := fs.String("key", "", "the certificate's key (PEM)")
 	f := &fakeLLM{}
 	f.p.flags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -82,19 +85,30 @@ func runFakeLLM(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	return serve(ctx, ln, mux, stdout)
+	return serveTLS(ctx, ln, mux, stdout, *certFile, *keyFile)
 }
 
-// serve prints "listening http://ADDR" for the parent and serves until ctx
-// ends.
-func serve(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer) error {
+// serveTLS prints "listening http(s)://ADDR" for the parent and serves
+// until ctx ends: HTTPS (ALPN offers HTTP/2, then HTTP/1.1) with a
+// certificate, plain HTTP/1.1 without.
+func serveTLS(ctx context.Context, ln net.Listener, h http.Handler, stdout io.Writer, certFile, keyFile string) error {
 	srv := &http.Server{Handler: h}
-	fmt.Fprintf(stdout, "listening http://%s\n", ln.Addr())
+	scheme := "http"
+	if certFile != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "listening %s://%s\n", scheme, ln.Addr())
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
-	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+	var err error
+	if certFile != "" {
+		err = srv.ServeTLS(ln, certFile, keyFile)
+	} else {
+		err = srv.Serve(ln)
+	}
+	if err != nil && err != http.ErrServerClosed {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
@@ -140,7 +154,7 @@ func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	stage := roundtable.StageOfPrompt(user)
-	c := Call{Stage: stage, Session: -1, Start: start.UnixNano()}
+	c := Call{Stage: stage, Session: -1, Proto: r.Proto, Start: start.UnixNano()}
 	if m := personaRe.FindStringSubmatch(system); m != nil {
 		c.Persona = strings.TrimSpace(m[1])
 	}

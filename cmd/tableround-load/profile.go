@@ -25,6 +25,7 @@ type profiler struct {
 	peakRSSKB      int // VmRSS when the heap profile was last written
 	peakGoroutines int
 	peakHeapBytes  uint64 // live + unswept heap objects, runtime/metrics
+	peakStackBytes uint64 // goroutine stacks
 	heapWritten    time.Time
 	err            error
 }
@@ -55,7 +56,7 @@ func (p *profiler) sample() {
 	defer p.done.Done()
 	t := time.NewTicker(profileEvery)
 	defer t.Stop()
-	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
 	for {
 		select {
 		case <-p.stop:
@@ -63,14 +64,18 @@ func (p *profiler) sample() {
 		case <-t.C:
 		}
 		metrics.Read(samples)
-		heap := uint64(0)
+		var heap, stacks uint64
 		if samples[0].Value.Kind() == metrics.KindUint64 {
 			heap = samples[0].Value.Uint64()
+		}
+		if samples[1].Value.Kind() == metrics.KindUint64 {
+			stacks = samples[1].Value.Uint64()
 		}
 		rss := vmKB("VmRSS")
 		p.mu.Lock()
 		p.peakGoroutines = max(p.peakGoroutines, runtime.NumGoroutine())
 		p.peakHeapBytes = max(p.peakHeapBytes, heap)
+		p.peakStackBytes = max(p.peakStackBytes, stacks)
 		// A new RSS high (by 1 %, so a slow creep does not rewrite the
 		// profile every tick) replaces the heap profile.
 		write := p.memPath != "" && rss > p.peakRSSKB+p.peakRSSKB/100
@@ -88,9 +93,15 @@ func (p *profiler) sample() {
 	}
 }
 
-// finish stops the sampler and the CPU profile. The peaks it returns are
-// the goroutine count and the Go heap in bytes.
-func (p *profiler) finish(_ context.Context) (goroutines int, heapBytes uint64, err error) {
+// peaks are the highest goroutine count, Go heap and goroutine stacks the
+// sampler saw.
+type peaks struct {
+	goroutines            int
+	heapBytes, stackBytes uint64
+}
+
+// finish stops the sampler and the CPU profile and returns the peaks.
+func (p *profiler) finish(_ context.Context) (pk peaks, err error) {
 	close(p.stop)
 	p.done.Wait()
 	if p.cpuFile != nil {
@@ -107,7 +118,7 @@ func (p *profiler) finish(_ context.Context) (goroutines int, heapBytes uint64, 
 	if err == nil {
 		err = p.err
 	}
-	return p.peakGoroutines, p.peakHeapBytes, err
+	return peaks{p.peakGoroutines, p.peakHeapBytes, p.peakStackBytes}, err
 }
 
 // writeProfiles writes the heap profile as of the last GC to path and the

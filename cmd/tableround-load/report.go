@@ -18,8 +18,7 @@ type runResult struct {
 	stats                fakeStats
 	cpu                  float64
 	baseRSSKB, peakRSSKB int
-	peakGoroutines       int
-	peakHeapBytes        uint64
+	peaks                peaks
 	fakesCPU             [2]float64 // fake-llm, fake-discord, over the same span as cpu
 }
 
@@ -38,6 +37,8 @@ type Report struct {
 	ChunkTokens  int     `json:"chunk_tokens"`
 	PeopleWaitS  float64 `json:"people_wait_s"`
 	ModelCalls   int     `json:"model_calls"`
+	// ModelProtocols counts the model calls by the protocol they came in.
+	ModelProtocols map[string]int `json:"model_protocols"`
 
 	Chunks         int     `json:"chunks"`
 	ChunksNotShown int     `json:"chunks_not_shown"`
@@ -68,6 +69,7 @@ type Report struct {
 	BaseRSSMB       float64 `json:"base_rss_mb"`
 	PeakRSSMB       float64 `json:"peak_rss_mb"`
 	PeakHeapMB      float64 `json:"peak_go_heap_mb"` // live and not yet swept heap objects, sampled every 0.5 s
+	PeakStacksMB    float64 `json:"peak_goroutine_stacks_mb"`
 	PeakGoroutines  int     `json:"peak_goroutines"`
 	WallP50S        float64 `json:"session_wall_p50_s"`
 	WallMaxS        float64 `json:"session_wall_max_s"`
@@ -85,8 +87,13 @@ func buildReport(in runResult) *Report {
 		Writes: len(in.writes), Violations: len(in.stats.Violations), CPUSeconds: in.cpu,
 		CPUPer100: in.cpu * 100 / float64(max(o.sessions-in.notStarted, 1)),
 		BaseRSSMB: float64(in.baseRSSKB) / 1024, PeakRSSMB: float64(in.peakRSSKB) / 1024,
-		PeakHeapMB: float64(in.peakHeapBytes) / (1 << 20), PeakGoroutines: in.peakGoroutines,
-		FakeLLMCPU: in.fakesCPU[0], FakeDiscordCPU: in.fakesCPU[1]}
+		PeakHeapMB: float64(in.peaks.heapBytes) / (1 << 20), PeakStacksMB: float64(in.peaks.stackBytes) / (1 << 20),
+		PeakGoroutines: in.peaks.goroutines,
+		FakeLLMCPU:     in.fakesCPU[0], FakeDiscordCPU: in.fakesCPU[1]}
+	r.ModelProtocols = map[string]int{}
+	for _, c := range in.calls {
+		r.ModelProtocols[c.Proto]++
+	}
 	for _, w := range in.writes {
 		if w.Status == 429 {
 			r.RateLimited++
@@ -181,7 +188,7 @@ func (r *Report) writeText(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, f string, a ...any) { fmt.Fprintf(tw, "%s\t"+f+"\n", append([]any{k}, a...)...) }
 	row("sessions finished / failed / not started", "%d / %d / %d", r.Sessions-r.Failed-r.NotStarted, r.Failed, r.NotStarted)
-	row("model calls / chunks (not shown)", "%d / %d (%d)", r.ModelCalls, r.Chunks, r.ChunksNotShown)
+	row("model calls (by protocol) / chunks (not shown)", "%d %v / %d (%d)", r.ModelCalls, r.ModelProtocols, r.Chunks, r.ChunksNotShown)
 	row("token → visible edit p50 / p99", "%.0f / %.0f ms", r.LatencyP50Ms, r.LatencyP99Ms)
 	row("first token → first words p50 / p99", "%.0f / %.0f ms", r.FirstTextP50Ms, r.FirstTextP99Ms)
 	row("added latency (beyond the edit interval) p50 / p99", "%.0f / %.0f ms (first words %.0f / %.0f ms; interval %.0f ms)",
@@ -193,7 +200,7 @@ func (r *Report) writeText(w io.Writer) {
 	row("bot CPU", "%.1f s (%.1f s per 100 sessions)", r.CPUSeconds, r.CPUPer100)
 	row("fakes' CPU (model / Discord)", "%.1f s / %.1f s", r.FakeLLMCPU, r.FakeDiscordCPU)
 	row("bot RSS before / peak", "%.0f / %.0f MB", r.BaseRSSMB, r.PeakRSSMB)
-	row("Go heap / goroutines at peak", "%.0f MB / %d", r.PeakHeapMB, r.PeakGoroutines)
+	row("Go heap / goroutines (their stacks) at peak", "%.0f MB / %d (%.0f MB)", r.PeakHeapMB, r.PeakGoroutines, r.PeakStacksMB)
 	row("session wall p50 / max", "%.1f / %.1f s", r.WallP50S, r.WallMaxS)
 	row("model critical path p50", "%.1f s (+ %.1f s people's turn)", r.CriticalP50S, r.PeopleWaitS)
 	row("wall ÷ (critical path + people) p50 / max", "%.2f / %.2f", r.RatioP50, r.RatioMax)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"image/jpeg"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -24,6 +26,7 @@ import (
 type runOptions struct {
 	sessions int
 	limits   string // limitsDiscord, limitsRaised or limitsNone
+	llmHTTP1 bool   // the fake model speaks plain HTTP/1.1 (a local model) instead of HTTP/2 over TLS
 	asJSON   bool
 	verbose  bool
 	people   time.Duration
@@ -44,6 +47,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var o runOptions
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions")
 	fs.StringVar(&o.limits, "limits", limitsDiscord, "discord (Discord's limits), raised (per-webhook and per-message limits, no global one: a large bot's) or none (nothing enforced, the adapter edits every 50 ms)")
+	fs.BoolVar(&o.llmHTTP1, "llm-http1", false, "the fake model speaks plain HTTP/1.1, as a local model (Ollama) does, instead of HTTP/2 over TLS as the hosted providers do")
 	fs.BoolFunc("unlimited", "same as -limits none", func(string) error { o.limits = limitsNone; return nil })
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.verbose, "v", false, "log the engine's warnings and errors")
@@ -87,11 +91,31 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	llm, err := startChild(ctx, stderr, append([]string{"fake-llm", "-addr", "127.0.0.1:0"}, o.pace.args()...)...)
+	dir, err := os.MkdirTemp("", "tableround-load-")
+	if err != nil {
+		return nil, fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	largs := append([]string{"fake-llm", "-addr", "127.0.0.1:0"}, o.pace.args()...)
+	// Each client gets its own tls.Config: a transport adds its ALPN
+	// protocols to the one it is given.
+	var cert *localCert
+	if !o.llmHTTP1 {
+		if cert, err = newLocalCert(dir); err != nil {
+			return nil, err
+		}
+		largs = append(largs, "-cert", cert.certFile, "-key", cert.keyFile)
+	}
+	llm, err := startChild(ctx, stderr, largs...)
 	if err != nil {
 		return nil, err
 	}
 	defer llm.stop()
+	var llmTLS *tls.Config
+	if cert != nil {
+		llm.client = &http.Client{Transport: &http.Transport{TLSClientConfig: cert.tlsConfig()}}
+		llmTLS = cert.tlsConfig()
+	}
 	dargs := []string{"fake-discord", "-addr", "127.0.0.1:0", "-limits", o.limits}
 	dc, err := startChild(ctx, stderr, dargs...)
 	if err != nil {
@@ -102,17 +126,12 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	if err := dc.call(ctx, "/_load/setup", setupRequest{Channels: o.sessions}, &setup); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "tableround-load-")
-	if err != nil {
-		return nil, fmt.Errorf("temp dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
 	level := slog.LevelError + 4
 	if o.verbose {
 		level = slog.LevelWarn
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	eng, err := newEngine(engineConfig{dir: dir, llmURL: llm.url, discordURL: dc.url, guild: setup.Guild,
+	eng, err := newEngine(engineConfig{dir: dir, llmURL: llm.url, llmTLS: llmTLS, discordURL: dc.url, guild: setup.Guild,
 		people: o.people, limits: o.limits, logger: logger})
 	if err != nil {
 		return nil, err
@@ -179,7 +198,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	cpu := cpuSeconds() - cpu0
 	hwm := vmKB("VmHWM")
 	fakesCPU := [2]float64{llm.cpuSeconds() - llmCPU0, dc.cpuSeconds() - discordCPU0}
-	goroutines, heap, perr := prof.finish(ctx)
+	pk, perr := prof.finish(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("wait for %d sessions (%d started): %w", o.sessions, eng.starts.started(), err)
 	}
@@ -201,7 +220,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	}
 	in := runResult{opts: o, channels: setup.Channels, mentions: mentions, ends: ends, failed: failed, notStarted: len(notStarted),
 		calls: calls, writes: writes, stats: st, cpu: cpu, baseRSSKB: rss0, peakRSSKB: hwm,
-		peakGoroutines: goroutines, peakHeapBytes: heap, fakesCPU: fakesCPU}
+		peaks: pk, fakesCPU: fakesCPU}
 	return buildReport(in), nil
 }
 

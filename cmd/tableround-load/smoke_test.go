@@ -39,6 +39,9 @@ func TestSmoke(t *testing.T) {
 	if r.ModelCalls == 0 || r.Chunks == 0 || r.Writes == 0 || r.ChunksNotShown >= r.Chunks {
 		t.Errorf("calls %d, chunks %d (%d not shown), writes %d", r.ModelCalls, r.Chunks, r.ChunksNotShown, r.Writes)
 	}
+	if r.ModelProtocols["HTTP/2.0"] != r.ModelCalls {
+		t.Errorf("model calls by protocol %v; want all %d over HTTP/2 (TLS, as the hosted providers)", r.ModelProtocols, r.ModelCalls)
+	}
 	for name, v := range map[string]float64{
 		"latency p50": r.LatencyP50Ms, "latency p99": r.LatencyP99Ms, "first text p99": r.FirstTextP99Ms,
 		"staleness p99": r.StalenessP99Ms, "edits/s": r.EditsPerMsgSec, "peak RSS": r.PeakRSSMB,
