@@ -28,6 +28,10 @@ type BoltOptions struct {
 	Timeout time.Duration
 	// Now is the clock (tests inject one); nil means time.Now.
 	Now func() time.Time
+	// GatherWindow is how long after a commit the next one waits to
+	// gather writes (see groupCommit); 0 means DefaultGatherWindow, a
+	// negative value commits at once.
+	GatherWindow time.Duration
 }
 
 // Bolt is the embedded Store: one bbolt file. TTLs are honoured lazily:
@@ -87,7 +91,11 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: create buckets: %w", path, err)
 	}
-	return &Bolt{db: db, ret: opts.Retention.WithDefaults(), now: opts.Now}, nil
+	if opts.GatherWindow == 0 {
+		opts.GatherWindow = DefaultGatherWindow
+	}
+	return &Bolt{db: db, ret: opts.Retention.WithDefaults(), now: opts.Now,
+		commits: groupCommit{window: max(opts.GatherWindow, 0), now: time.Now, sleep: time.Sleep}}, nil
 }
 
 // Close closes the file.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +99,45 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestGroupCommitGatherWindow: a commit that would start within the
+// window of the previous one's end waits for the rest of the window; a
+// write to a store quiet for longer, or with the window off, does not.
+func TestGroupCommitGatherWindow(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		window time.Duration
+		want   []time.Duration // the sleeps of writes at 0, 0 and +10 ms
+	}{
+		{5 * time.Millisecond, []time.Duration{5 * time.Millisecond}},
+		{-1, nil},
+	} {
+		b, err := OpenBolt(filepath.Join(t.TempDir(), "t.db"), BoltOptions{GatherWindow: tc.window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Unix(1000, 0)
+		var slept []time.Duration
+		b.commits.now = func() time.Time { return now }
+		b.commits.sleep = func(d time.Duration) { slept = append(slept, d); now = now.Add(d) }
+		write := func() {
+			if err := b.batch(ctx, func(tx *bolt.Tx) error {
+				_, err := tx.CreateBucketIfNotExists([]byte("t"))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write() // the store was quiet: at once
+		write() // right after a commit: waits out the window
+		now = now.Add(10 * time.Millisecond)
+		write() // quiet again
+		if !slices.Equal(slept, tc.want) || b.commits.commits != 3 {
+			t.Errorf("window %v: slept %v, want %v (%d commits)", tc.window, slept, tc.want, b.commits.commits)
+		}
+		_ = b.Close()
+	}
+}
+
 // waitQueued waits until n writes are queued behind the open commit.
 func waitQueued(t *testing.T, b *Bolt, n int) {
 	t.Helper()
@@ -131,6 +171,7 @@ func BenchmarkBoltAppendParallel(b *testing.B) {
 	}
 	b.SetParallelism(32)
 	b.ReportAllocs()
+	b.Cleanup(func() { b.ReportMetric(float64(st.commits.commits)/float64(b.N), "commits/op") })
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := st.Append(ctx, "s", Event{Type: EventNote, Text: "a line of text"}); err != nil {
