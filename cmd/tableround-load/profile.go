@@ -26,8 +26,12 @@ type profiler struct {
 	peakGoroutines int
 	peakHeapBytes  uint64 // live + unswept heap objects, runtime/metrics
 	peakStackBytes uint64 // goroutine stacks
-	heapWritten    time.Time
-	err            error
+	// rssAt is VmRSS's split at its highest sample: anonymous memory (Go's
+	// heap, stacks and runtime) and file pages (the binary, and the bbolt
+	// file's pages read through its memory map: clean, reclaimable).
+	rssAt       rssSplit
+	heapWritten time.Time
+	err         error
 }
 
 // profileEvery is how often the sampler looks at RSS, goroutines and heap.
@@ -73,6 +77,9 @@ func (p *profiler) sample() {
 		}
 		rss := vmKB("VmRSS")
 		p.mu.Lock()
+		if rss > p.rssAt.totalKB {
+			p.rssAt = rssSplit{totalKB: rss, anonKB: vmKB("RssAnon"), fileKB: vmKB("RssFile") + vmKB("RssShmem")}
+		}
 		p.peakGoroutines = max(p.peakGoroutines, runtime.NumGoroutine())
 		p.peakHeapBytes = max(p.peakHeapBytes, heap)
 		p.peakStackBytes = max(p.peakStackBytes, stacks)
@@ -98,7 +105,11 @@ func (p *profiler) sample() {
 type peaks struct {
 	goroutines            int
 	heapBytes, stackBytes uint64
+	rss                   rssSplit
 }
+
+// rssSplit is one sample of VmRSS and its parts, in kB.
+type rssSplit struct{ totalKB, anonKB, fileKB int }
 
 // finish stops the sampler and the CPU profile and returns the peaks.
 func (p *profiler) finish(_ context.Context) (pk peaks, err error) {
@@ -118,7 +129,7 @@ func (p *profiler) finish(_ context.Context) (pk peaks, err error) {
 	if err == nil {
 		err = p.err
 	}
-	return peaks{p.peakGoroutines, p.peakHeapBytes, p.peakStackBytes}, err
+	return peaks{p.peakGoroutines, p.peakHeapBytes, p.peakStackBytes, p.rssAt}, err
 }
 
 // writeProfiles writes the heap profile as of the last GC to path and the

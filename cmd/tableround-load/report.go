@@ -32,6 +32,7 @@ type Report struct {
 	Limits       string  `json:"limits"`                 // discord, raised or none
 	EditInterval float64 `json:"edit_interval_ms"`       // the fake's, between two edits of a message
 	MemLimitMB   float64 `json:"mem_limit_mb,omitempty"` // -memlimit of the run process
+	FakesNice    int     `json:"fakes_nice"`
 	TTFTMs       float64 `json:"ttft_ms"`
 	TokensPerSec float64 `json:"tokens_per_second"`
 	ChunkTokens  int     `json:"chunk_tokens"`
@@ -64,12 +65,18 @@ type Report struct {
 	CPUSeconds    float64        `json:"cpu_seconds"`
 	CPUPer100     float64        `json:"cpu_seconds_per_100_sessions"`
 	// The fakes' CPU over the same span: they share the machine's cores.
-	FakeLLMCPU      float64 `json:"fake_llm_cpu_seconds"`
-	FakeDiscordCPU  float64 `json:"fake_discord_cpu_seconds"`
-	BaseRSSMB       float64 `json:"base_rss_mb"`
-	PeakRSSMB       float64 `json:"peak_rss_mb"`
-	PeakHeapMB      float64 `json:"peak_go_heap_mb"` // live and not yet swept heap objects, sampled every 0.5 s
-	PeakStacksMB    float64 `json:"peak_goroutine_stacks_mb"`
+	FakeLLMCPU     float64 `json:"fake_llm_cpu_seconds"`
+	FakeDiscordCPU float64 `json:"fake_discord_cpu_seconds"`
+	BaseRSSMB      float64 `json:"base_rss_mb"`
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	PeakHeapMB     float64 `json:"peak_go_heap_mb"` // live and not yet swept heap objects, sampled every 0.5 s
+	PeakStacksMB   float64 `json:"peak_goroutine_stacks_mb"`
+	// At the highest sampled VmRSS (every 0.5 s; VmHWM can be a little
+	// higher): its anonymous part (Go) and its file pages (the binary and
+	// the bbolt file's memory map).
+	SampledRSSMB    float64 `json:"sampled_peak_rss_mb"`
+	AnonRSSMB       float64 `json:"sampled_peak_rss_anon_mb"`
+	FileRSSMB       float64 `json:"sampled_peak_rss_file_mb"`
 	PeakGoroutines  int     `json:"peak_goroutines"`
 	WallP50S        float64 `json:"session_wall_p50_s"`
 	WallMaxS        float64 `json:"session_wall_max_s"`
@@ -82,14 +89,15 @@ type Report struct {
 
 func buildReport(in runResult) *Report {
 	o := in.opts
-	r := &Report{Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Limits: o.limits, MemLimitMB: float64(o.memLimit) / (1 << 20), TTFTMs: ms(o.pace.TTFT),
+	r := &Report{Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Limits: o.limits, FakesNice: o.nice, MemLimitMB: float64(o.memLimit) / (1 << 20), TTFTMs: ms(o.pace.TTFT),
 		TokensPerSec: o.pace.TPS, ChunkTokens: o.pace.Chunk, PeopleWaitS: o.people.Seconds(), ModelCalls: len(in.calls),
 		Writes: len(in.writes), Violations: len(in.stats.Violations), CPUSeconds: in.cpu,
 		CPUPer100: in.cpu * 100 / float64(max(o.sessions-in.notStarted, 1)),
 		BaseRSSMB: float64(in.baseRSSKB) / 1024, PeakRSSMB: float64(in.peakRSSKB) / 1024,
 		PeakHeapMB: float64(in.peaks.heapBytes) / (1 << 20), PeakStacksMB: float64(in.peaks.stackBytes) / (1 << 20),
-		PeakGoroutines: in.peaks.goroutines,
-		FakeLLMCPU:     in.fakesCPU[0], FakeDiscordCPU: in.fakesCPU[1]}
+		PeakGoroutines: in.peaks.goroutines, SampledRSSMB: float64(in.peaks.rss.totalKB) / 1024,
+		AnonRSSMB: float64(in.peaks.rss.anonKB) / 1024, FileRSSMB: float64(in.peaks.rss.fileKB) / 1024,
+		FakeLLMCPU: in.fakesCPU[0], FakeDiscordCPU: in.fakesCPU[1]}
 	r.ModelProtocols = map[string]int{}
 	for _, c := range in.calls {
 		r.ModelProtocols[c.Proto]++
@@ -198,8 +206,9 @@ func (r *Report) writeText(w io.Writer) {
 	row("message writes / 429s received", "%d / %d %v", r.Writes, r.RateLimited, r.RateLimitedBy)
 	row("rule violations at the fake", "%d", r.Violations)
 	row("bot CPU", "%.1f s (%.1f s per 100 sessions)", r.CPUSeconds, r.CPUPer100)
-	row("fakes' CPU (model / Discord)", "%.1f s / %.1f s", r.FakeLLMCPU, r.FakeDiscordCPU)
-	row("bot RSS before / peak", "%.0f / %.0f MB", r.BaseRSSMB, r.PeakRSSMB)
+	row("fakes' CPU (model / Discord), niceness", "%.1f s / %.1f s, %d", r.FakeLLMCPU, r.FakeDiscordCPU, r.FakesNice)
+	row("bot RSS before / peak", "%.0f / %.0f MB (sampled peak %.0f MB: %.0f anonymous, %.0f file pages)", r.BaseRSSMB, r.PeakRSSMB,
+		r.SampledRSSMB, r.AnonRSSMB, r.FileRSSMB)
 	row("Go heap / goroutines (their stacks) at peak", "%.0f MB / %d (%.0f MB)", r.PeakHeapMB, r.PeakGoroutines, r.PeakStacksMB)
 	row("session wall p50 / max", "%.1f / %.1f s", r.WallP50S, r.WallMaxS)
 	row("model critical path p50", "%.1f s (+ %.1f s people's turn)", r.CriticalP50S, r.PeopleWaitS)

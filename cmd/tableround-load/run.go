@@ -27,6 +27,7 @@ type runOptions struct {
 	sessions int
 	limits   string // limitsDiscord, limitsRaised or limitsNone
 	llmHTTP1 bool   // the fake model speaks plain HTTP/1.1 (a local model) instead of HTTP/2 over TLS
+	nice     int    // the fakes' niceness
 	asJSON   bool
 	verbose  bool
 	people   time.Duration
@@ -48,6 +49,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&o.sessions, "sessions", 1, "concurrent sessions")
 	fs.StringVar(&o.limits, "limits", limitsDiscord, "discord (Discord's limits), raised (per-webhook and per-message limits, no global one: a large bot's) or none (nothing enforced, the adapter edits every 50 ms)")
 	fs.BoolVar(&o.llmHTTP1, "llm-http1", false, "the fake model speaks plain HTTP/1.1, as a local model (Ollama) does, instead of HTTP/2 over TLS as the hosted providers do")
+	fs.IntVar(&o.nice, "fakes-nice", 10, "niceness of the fakes' processes (0-19): they stand for remote services, so the bot gets the cores first; 0 shares them evenly")
 	fs.BoolFunc("unlimited", "same as -limits none", func(string) error { o.limits = limitsNone; return nil })
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.verbose, "v", false, "log the engine's warnings and errors")
@@ -122,6 +124,11 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		return nil, err
 	}
 	defer dc.stop()
+	for _, c := range []*child{llm, dc} {
+		if err := c.renice(o.nice); err != nil {
+			return nil, err
+		}
+	}
 	var setup setupReply
 	if err := dc.call(ctx, "/_load/setup", setupRequest{Channels: o.sessions}, &setup); err != nil {
 		return nil, err

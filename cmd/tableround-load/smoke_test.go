@@ -27,7 +27,7 @@ func TestSmoke(t *testing.T) {
 		t.Skip("starts two processes and a whole session")
 	}
 	stderr := &syncBuffer{}
-	o := runOptions{sessions: 1, limits: limitsNone, people: 50 * time.Millisecond, timeout: 50 * time.Second,
+	o := runOptions{sessions: 1, limits: limitsNone, nice: 5, people: 50 * time.Millisecond, timeout: 50 * time.Second,
 		pace: pace{TTFT: 0, TPS: 5000, Chunk: 4, MinTok: 120, MaxTok: 250}}
 	r, err := load(context.Background(), o, stderr)
 	if err != nil {
