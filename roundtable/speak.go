@@ -1,9 +1,11 @@
 package roundtable
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -55,35 +57,74 @@ func (s *Session) systemPrompt(i int) string {
 
 // contextBlock is what every speaker knows: topic, photo, channel memory,
 // the summary of early turns and the recent transcript.
-func (s *Session) contextBlock() string {
+// appendContext appends the context block: the topic, the photo, the
+// memory, the summary and the transcript since the summary. It is built
+// for every contextual call, so it is written in one buffer sized up
+// front rather than through fmt and string concatenation (it was a fifth
+// of the bytes a session allocated).
+func (s *Session) appendContext(b []byte) []byte {
 	lang := s.lang()
-	var b strings.Builder
-	b.WriteString(say(lang, "topic", s.st.Meta.Topic))
+	turns := s.st.Transcript[s.st.SummaryUpTo:]
+	b = slices.Grow(b, len(s.st.Meta.Topic)+len(s.st.PhotoText)+len(s.st.Memory)+len(s.st.Summary)+turnsSize(turns)+256)
+	b = append(b, say(lang, "topic", s.st.Meta.Topic)...)
 	if s.st.PhotoText != "" {
-		b.WriteString("\n" + say(lang, "photo", s.st.PhotoText))
+		b = append(append(b, '\n'), say(lang, "photo", s.st.PhotoText)...)
 	}
 	if s.st.Memory != "" {
-		b.WriteString("\n" + say(lang, "memory", s.st.Memory))
+		b = append(append(b, '\n'), say(lang, "memory", s.st.Memory)...)
 	}
 	if s.st.Summary != "" {
-		b.WriteString("\n\n" + say(lang, "summary", s.st.Summary))
+		b = append(append(b, "\n\n"...), say(lang, "summary", s.st.Summary)...)
 	}
-	if t := s.renderTurns(s.st.Transcript[s.st.SummaryUpTo:]); t != "" {
-		b.WriteString("\n\n" + say(lang, "transcript") + "\n" + t)
+	if len(turns) > 0 {
+		mark := len(b)
+		b = append(append(append(b, "\n\n"...), say(lang, "transcript")...), '\n')
+		start := len(b)
+		b = s.appendTurns(b, turns)
+		t := bytes.TrimSpace(b[start:])
+		if len(t) == 0 {
+			return b[:mark]
+		}
+		b = b[:start+copy(b[start:], t)]
 	}
-	return b.String()
+	return b
+}
+
+// turnsSize is about the bytes appendTurns writes for turns.
+func turnsSize(turns []Turn) int {
+	n := 0
+	for _, t := range turns {
+		n += len(t.Name) + len(t.Role) + len(t.Text) + 24
+	}
+	return n
+}
+
+// appendTurns appends one line per turn: "Name (Role): text", or for
+// people "[who] Name: «text»".
+func (s *Session) appendTurns(b []byte, turns []Turn) []byte {
+	for _, t := range turns {
+		if t.Human {
+			b = append(append(append(b, '['), say(s.lang(), "people_who")...), "] "...)
+			b = append(append(append(append(b, t.Name...), ": «"...), t.Text...), "»\n"...)
+			continue
+		}
+		b = append(append(append(append(b, t.Name...), " ("...), t.Role...), "): "...)
+		b = append(append(b, t.Text...), '\n')
+	}
+	return b
 }
 
 func (s *Session) renderTurns(turns []Turn) string {
-	var b strings.Builder
-	for _, t := range turns {
-		if t.Human {
-			fmt.Fprintf(&b, "[%s] %s: «%s»\n", say(s.lang(), "people_who"), t.Name, t.Text)
-			continue
-		}
-		fmt.Fprintf(&b, "%s (%s): %s\n", t.Name, t.Role, t.Text)
-	}
-	return strings.TrimSpace(b.String())
+	return string(bytes.TrimSpace(s.appendTurns(make([]byte, 0, turnsSize(turns)), turns)))
+}
+
+// userPrompt is a contextual call's user message: the context block, the
+// people's unanswered words and the call's own prompt, in one buffer.
+func (s *Session) userPrompt(prompt string) string {
+	b := s.appendContext(make([]byte, 0, len(prompt)+1024))
+	b = append(b, "\n\n"...)
+	b = append(b, s.answerPeople()...)
+	return string(append(b, prompt...))
 }
 
 // speak streams one persona's reply into the conversation. A failed call
@@ -99,7 +140,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	user := c.prompt
 	if c.context {
 		s.mu.Lock() // concurrent speakers append to the transcript
-		user = s.contextBlock() + "\n\n" + s.answerPeople() + c.prompt
+		user = s.userPrompt(c.prompt)
 		s.mu.Unlock()
 	}
 	model, _ := s.model(seat.ID)
