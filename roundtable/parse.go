@@ -16,7 +16,12 @@ var (
 )
 
 // StripThink removes <think> blocks, and everything before a bare </think>.
+// The result is a copy of exactly its length: it is kept in the transcript,
+// and a streamed reply's buffer can be twice the size of its text.
 func StripThink(s string) string {
+	if !strings.Contains(s, "<think>") && !strings.Contains(s, "</think>") {
+		return strings.Clone(strings.TrimSpace(s)) // nothing to strip: no regexp pass
+	}
 	s = thinkBlock.ReplaceAllString(s, "")
 	if i := strings.LastIndex(s, "</think>"); i >= 0 {
 		s = s[i+len("</think>"):]

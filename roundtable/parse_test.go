@@ -217,3 +217,18 @@ func TestEstimateTokensFastPath(t *testing.T) {
 		}
 	}
 }
+
+func TestStripThink(t *testing.T) {
+	for in, want := range map[string]string{
+		"  plain reply \n":                        "plain reply",
+		"<think>hmm</think> the answer":           "the answer",
+		"a <think>x</think>b<think>y</think> c":   "a b c",
+		"reasoning leaked</think>\nthe answer":    "the answer",
+		"the answer <think>cut off mid-reasoning": "the answer",
+		"": "",
+	} {
+		if got := StripThink(in); got != want {
+			t.Errorf("StripThink(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
