@@ -151,7 +151,10 @@ func (b *Bolt) AcquireLease(ctx context.Context, channel, sessionID, owner strin
 // that no other process acquired can still be renewed (fencing keeps that
 // safe). Otherwise ErrLeaseLost.
 func (b *Bolt) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
-	err := b.update(ctx, func(tx *bolt.Tx) error {
+	// Renewals of every running session share the group commit (a rerun
+	// after another write's failure reads the same record and sets the
+	// same l).
+	err := b.batch(ctx, func(tx *bolt.Tx) error {
 		rec, err := getLease(tx, l.Channel)
 		if err != nil {
 			return err
@@ -171,7 +174,7 @@ func (b *Bolt) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Leas
 
 // ReleaseLease gives the lease up if l still holds it.
 func (b *Bolt) ReleaseLease(ctx context.Context, l Lease) error {
-	err := b.update(ctx, func(tx *bolt.Tx) error {
+	err := b.batch(ctx, func(tx *bolt.Tx) error {
 		rec, err := getLease(tx, l.Channel)
 		if err != nil {
 			return err
