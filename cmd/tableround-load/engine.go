@@ -153,8 +153,11 @@ func (l *startLog) started() int {
 	return len(l.keys)
 }
 
+// photoGate is serve's (cmd/tableround): GOMAXPROCS photos at once.
+var photoGate = imagepipe.NewGate(0)
+
 func preparePhoto(ctx context.Context, data []byte) (roundtable.PreparedImage, error) {
-	r, err := imagepipe.Prepare(ctx, data, imagepipe.DefaultOptions())
+	r, err := photoGate.Prepare(ctx, data, imagepipe.DefaultOptions())
 	if err != nil {
 		return roundtable.PreparedImage{}, fmt.Errorf("prepare photo: %w", err)
 	}

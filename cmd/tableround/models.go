@@ -77,9 +77,14 @@ func (m *models) deps(st roundtable.Store, logger *slog.Logger) roundtable.Deps 
 	return d
 }
 
+// photoGate lets the process prepare GOMAXPROCS photos at once: a burst of
+// photos queues instead of decoding together (memory and the streams'
+// cores).
+var photoGate = imagepipe.NewGate(0)
+
 // preparePhoto runs the image pipeline with its defaults.
 func preparePhoto(ctx context.Context, data []byte) (roundtable.PreparedImage, error) {
-	r, err := imagepipe.Prepare(ctx, data, imagepipe.DefaultOptions())
+	r, err := photoGate.Prepare(ctx, data, imagepipe.DefaultOptions())
 	if err != nil {
 		return roundtable.PreparedImage{}, err
 	}

@@ -1,0 +1,36 @@
+package imagepipe
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+)
+
+// Gate bounds how many photos a process prepares at once. Each Prepare
+// holds its decoded pixels (up to 4 bytes × MaxPixels, 48 MB for a 12 MP
+// photo) and a core while it runs, so a burst of photos (many people
+// starting sessions in the same second) queues here instead of decoding
+// together: memory stays bounded, and the streaming sessions keep the
+// cores between two photos.
+type Gate struct {
+	sem chan struct{}
+}
+
+// NewGate lets n photos be prepared at once (GOMAXPROCS when n ≤ 0).
+func NewGate(n int) *Gate {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return &Gate{sem: make(chan struct{}, n)}
+}
+
+// Prepare waits for a slot (or ctx) and runs Prepare in it.
+func (g *Gate) Prepare(ctx context.Context, data []byte, opt Options) (*Result, error) {
+	select {
+	case g.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait to prepare the photo: %w", ctx.Err())
+	}
+	defer func() { <-g.sem }()
+	return Prepare(ctx, data, opt)
+}
