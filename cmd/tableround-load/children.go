@@ -63,12 +63,14 @@ func startChild(ctx context.Context, stderr io.Writer, args ...string) (*child, 
 // contention the bot, whose cores are being measured, goes first. A
 // starved fake only makes the bot look slower: the model's chunks are
 // timed when the fake sends them and the writes when it answers.
-func (c *child) renice(n int) error {
+func (c *child) renice(n int) error { return renice(c.name, c.cmd.Process.Pid, n) }
+
+func renice(name string, pid, n int) error {
 	if n == 0 {
 		return nil
 	}
-	if err := syscall.Setpriority(syscall.PRIO_PROCESS, c.cmd.Process.Pid, n); err != nil {
-		return fmt.Errorf("renice %s: %w", c.name, err)
+	if err := syscall.Setpriority(syscall.PRIO_PROCESS, pid, n); err != nil {
+		return fmt.Errorf("renice %s: %w", name, err)
 	}
 	return nil
 }
@@ -128,8 +130,12 @@ func (c *child) call(ctx context.Context, path string, in, out any) error {
 // /proc/<pid>/stat (in clock ticks of 1/100 s, Linux's USER_HZ); 0 when it
 // cannot be read. The fakes share the machine's cores with the bot, so the
 // report shows what they took.
-func (c *child) cpuSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+func (c *child) cpuSeconds() float64 { return pidCPUSeconds(c.cmd.Process.Pid) }
+
+// pidCPUSeconds is a process's user and system CPU time so far; 0 when it
+// cannot be read.
+func pidCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -20,16 +21,17 @@ import (
 	"github.com/tableround/tableround/imagepipe"
 	"github.com/tableround/tableround/internal/httpx"
 	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/memory/redis"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/openai"
 	"github.com/tableround/tableround/roundtable"
 )
 
 // engine is the bot as serve wires it: the session manager, the Discord
-// adapter and the buffered embedded store, in this process.
+// adapter and the buffered store (embedded, or Redis), in this process.
 type engine struct {
 	store   *memory.Buffered
-	bolt    *memory.Bolt
+	inner   io.Closer // the embedded store, or the Redis client
 	mgr     *roundtable.Manager
 	adapter *discord.Adapter
 	starts  *startLog
@@ -39,17 +41,27 @@ type engine struct {
 type engineConfig struct {
 	dir, llmURL, discordURL, guild string
 	llmTLS                         *tls.Config   // trust for an HTTPS fake model; nil: plain HTTP
+	redisURL                       string        // the store: Redis at this URL; empty: the embedded store in dir
 	people                         time.Duration // the people's-turn timeout
 	limits                         string        // the regime: limitsDiscord, limitsRaised or limitsNone
 	logger                         *slog.Logger
 }
 
 func newEngine(ec engineConfig) (*engine, error) {
-	bolt, err := memory.OpenBolt(filepath.Join(ec.dir, "tableround.db"), memory.BoltOptions{})
+	var inner interface {
+		memory.Store
+		io.Closer
+	}
+	var err error
+	if ec.redisURL != "" {
+		inner, err = redis.Open(context.Background(), ec.redisURL, redis.Options{})
+	} else {
+		inner, err = memory.OpenBolt(filepath.Join(ec.dir, "tableround.db"), memory.BoltOptions{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	store := memory.NewBuffered(bolt, memory.BufferOptions{})
+	store := memory.NewBuffered(inner, memory.BufferOptions{})
 	oc := openai.DefaultConfig()
 	oc.Provider, oc.BaseURL, oc.Model, oc.KeyVariable = "fake", ec.llmURL+"/v1", "fake-model", "AI_API_KEY"
 	if ec.llmTLS != nil { // the providers' transport, trusting the fake's certificate
@@ -59,7 +71,7 @@ func newEngine(ec engineConfig) (*engine, error) {
 	}
 	model, err := openai.New(oc)
 	if err != nil {
-		_ = bolt.Close()
+		_ = inner.Close()
 		return nil, fmt.Errorf("build model: %w", err)
 	}
 	cfg := roundtable.Config{MaxTurns: 2, MaxKeywords: 10, VotingThreshold: 0.6, UserInputTimeout: ec.people,
@@ -81,10 +93,10 @@ func newEngine(ec engineConfig) (*engine, error) {
 	}
 	a, err := discord.New(dc, starts, o)
 	if err != nil {
-		_ = bolt.Close()
+		_ = inner.Close()
 		return nil, fmt.Errorf("build discord adapter: %w", err)
 	}
-	return &engine{store: store, bolt: bolt, mgr: mgr, adapter: a, starts: starts}, nil
+	return &engine{store: store, inner: inner, mgr: mgr, adapter: a, starts: starts}, nil
 }
 
 // run serves until ctx ends, then flushes and closes the store.
@@ -97,7 +109,7 @@ func (e *engine) run(ctx context.Context) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	_ = e.store.Flush(fctx)
-	_ = e.bolt.Close()
+	_ = e.inner.Close()
 	return err
 }
 

@@ -19,7 +19,7 @@ type runResult struct {
 	cpu                  float64
 	baseRSSKB, peakRSSKB int
 	peaks                peaks
-	fakesCPU             [2]float64 // fake-llm, fake-discord, over the same span as cpu
+	fakesCPU             [3]float64 // fake-llm, fake-discord, redis-server, over the same span as cpu
 }
 
 // Report is the outcome of a run; durations in milliseconds or seconds as
@@ -67,6 +67,8 @@ type Report struct {
 	// The fakes' CPU over the same span: they share the machine's cores.
 	FakeLLMCPU     float64 `json:"fake_llm_cpu_seconds"`
 	FakeDiscordCPU float64 `json:"fake_discord_cpu_seconds"`
+	Store          string  `json:"store"`                       // bolt (embedded) or redis
+	RedisCPU       float64 `json:"redis_cpu_seconds,omitempty"` // redis-server's, with -redis
 	BaseRSSMB      float64 `json:"base_rss_mb"`
 	PeakRSSMB      float64 `json:"peak_rss_mb"`
 	PeakHeapMB     float64 `json:"peak_go_heap_mb"` // live and not yet swept heap objects, sampled every 0.5 s
@@ -97,7 +99,10 @@ func buildReport(in runResult) *Report {
 		PeakHeapMB: float64(in.peaks.heapBytes) / (1 << 20), PeakStacksMB: float64(in.peaks.stackBytes) / (1 << 20),
 		PeakGoroutines: in.peaks.goroutines, SampledRSSMB: float64(in.peaks.rss.totalKB) / 1024,
 		AnonRSSMB: float64(in.peaks.rss.anonKB) / 1024, FileRSSMB: float64(in.peaks.rss.fileKB) / 1024,
-		FakeLLMCPU: in.fakesCPU[0], FakeDiscordCPU: in.fakesCPU[1]}
+		FakeLLMCPU: in.fakesCPU[0], FakeDiscordCPU: in.fakesCPU[1], RedisCPU: in.fakesCPU[2], Store: "bolt"}
+	if o.redis {
+		r.Store = "redis"
+	}
 	r.ModelProtocols = map[string]int{}
 	for _, c := range in.calls {
 		r.ModelProtocols[c.Proto]++
@@ -207,6 +212,7 @@ func (r *Report) writeText(w io.Writer) {
 	row("rule violations at the fake", "%d", r.Violations)
 	row("bot CPU", "%.1f s (%.1f s per 100 sessions)", r.CPUSeconds, r.CPUPer100)
 	row("fakes' CPU (model / Discord), niceness", "%.1f s / %.1f s, %d", r.FakeLLMCPU, r.FakeDiscordCPU, r.FakesNice)
+	row("store (redis-server's CPU)", "%s (%.1f s)", r.Store, r.RedisCPU)
 	row("bot RSS before / peak", "%.0f / %.0f MB (sampled peak %.0f MB: %.0f anonymous, %.0f file pages)", r.BaseRSSMB, r.PeakRSSMB,
 		r.SampledRSSMB, r.AnonRSSMB, r.FileRSSMB)
 	row("Go heap / goroutines (their stacks) at peak", "%.0f MB / %d (%.0f MB)", r.PeakHeapMB, r.PeakGoroutines, r.PeakStacksMB)

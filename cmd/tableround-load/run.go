@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tableround/tableround/memory/redis/redistest"
 )
 
 // runOptions are the knobs of `run`.
@@ -28,6 +30,7 @@ type runOptions struct {
 	limits   string // limitsDiscord, limitsRaised or limitsNone
 	llmHTTP1 bool   // the fake model speaks plain HTTP/1.1 (a local model) instead of HTTP/2 over TLS
 	nice     int    // the fakes' niceness
+	redis    bool   // the store is a redis-server the run starts, not the embedded one
 	asJSON   bool
 	verbose  bool
 	people   time.Duration
@@ -50,6 +53,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.limits, "limits", limitsDiscord, "discord (Discord's limits), raised (per-webhook and per-message limits, no global one: a large bot's) or none (nothing enforced, the adapter edits every 50 ms)")
 	fs.BoolVar(&o.llmHTTP1, "llm-http1", false, "the fake model speaks plain HTTP/1.1, as a local model (Ollama) does, instead of HTTP/2 over TLS as the hosted providers do")
 	fs.IntVar(&o.nice, "fakes-nice", 10, "niceness of the fakes' processes (0-19): they stand for remote services, so the bot gets the cores first; 0 shares them evenly")
+	fs.BoolVar(&o.redis, "redis", false, "store sessions in a redis-server the run starts (AOF on, as deploy/ runs it; niced like the fakes) instead of the embedded bbolt file")
 	fs.BoolFunc("unlimited", "same as -limits none", func(string) error { o.limits = limitsNone; return nil })
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.verbose, "v", false, "log the engine's warnings and errors")
@@ -129,6 +133,16 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 			return nil, err
 		}
 	}
+	var rds *redistest.Server
+	if o.redis {
+		if rds, err = redistest.Start(redistest.FreePort(), dir); err != nil {
+			return nil, fmt.Errorf("start redis-server: %w", err)
+		}
+		defer rds.Stop()
+		if err := renice("redis-server", rds.Pid(), o.nice); err != nil {
+			return nil, err
+		}
+	}
 	var setup setupReply
 	if err := dc.call(ctx, "/_load/setup", setupRequest{Channels: o.sessions}, &setup); err != nil {
 		return nil, err
@@ -138,7 +152,11 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		level = slog.LevelWarn
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	eng, err := newEngine(engineConfig{dir: dir, llmURL: llm.url, llmTLS: llmTLS, discordURL: dc.url, guild: setup.Guild,
+	redisURL := ""
+	if rds != nil {
+		redisURL = rds.URL(0)
+	}
+	eng, err := newEngine(engineConfig{dir: dir, llmURL: llm.url, llmTLS: llmTLS, redisURL: redisURL, discordURL: dc.url, guild: setup.Guild,
 		people: o.people, limits: o.limits, logger: logger})
 	if err != nil {
 		return nil, err
@@ -159,6 +177,11 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 
 	cpu0, rss0 := cpuSeconds(), vmKB("VmRSS")
 	llmCPU0, discordCPU0 := llm.cpuSeconds(), dc.cpuSeconds()
+	redisCPU := func() float64 { return 0 }
+	if rds != nil {
+		redisCPU = func() float64 { return pidCPUSeconds(rds.Pid()) }
+	}
+	redisCPU0 := redisCPU()
 	prof, err := startProfiler(o.cpuProfile, o.memProfile)
 	if err != nil {
 		return nil, err
@@ -204,7 +227,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	})
 	cpu := cpuSeconds() - cpu0
 	hwm := vmKB("VmHWM")
-	fakesCPU := [2]float64{llm.cpuSeconds() - llmCPU0, dc.cpuSeconds() - discordCPU0}
+	fakesCPU := [3]float64{llm.cpuSeconds() - llmCPU0, dc.cpuSeconds() - discordCPU0, redisCPU() - redisCPU0}
 	pk, perr := prof.finish(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("wait for %d sessions (%d started): %w", o.sessions, eng.starts.started(), err)

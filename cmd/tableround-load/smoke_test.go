@@ -26,12 +26,23 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two processes and a whole session")
 	}
+	for _, store := range []string{"bolt", "redis"} {
+		t.Run(store, func(t *testing.T) { smoke(t, store == "redis") })
+	}
+}
+
+// smoke runs one session, on the embedded store or on a redis-server the
+// run starts (under CI, where .ci/run installs it, its absence fails).
+func smoke(t *testing.T, redis bool) {
 	stderr := &syncBuffer{}
-	o := runOptions{sessions: 1, limits: limitsNone, nice: 5, people: 50 * time.Millisecond, timeout: 50 * time.Second,
+	o := runOptions{sessions: 1, limits: limitsNone, nice: 5, redis: redis, people: 50 * time.Millisecond, timeout: 50 * time.Second,
 		pace: pace{TTFT: 0, TPS: 5000, Chunk: 4, MinTok: 120, MaxTok: 250}}
 	r, err := load(context.Background(), o, stderr)
 	if err != nil {
 		t.Fatalf("load: %v\n%s", err, stderr.String())
+	}
+	if want := map[bool]string{false: "bolt", true: "redis"}[redis]; r.Store != want {
+		t.Errorf("store %q, want %q", r.Store, want)
 	}
 	if r.Failed != 0 || r.RateLimited != 0 || r.Violations != 0 {
 		t.Errorf("failed %d, 429s %d, violations %d; want none", r.Failed, r.RateLimited, r.Violations)

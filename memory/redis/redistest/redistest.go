@@ -90,6 +90,9 @@ func Start(port int, dir string) (*Server, error) {
 	}
 }
 
+// Pid is the redis-server process's ID (the load tool reads its CPU).
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Addr is host:port of the server.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 
