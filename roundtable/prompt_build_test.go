@@ -13,17 +13,6 @@ import (
 // must produce the same text byte for byte.
 func referenceUserPrompt(s *Session, prompt string) string {
 	lang := s.lang()
-	render := func(turns []Turn) string {
-		var b strings.Builder
-		for _, t := range turns {
-			if t.Human {
-				fmt.Fprintf(&b, "[%s] %s: «%s»\n", say(lang, "people_who"), t.Name, t.Text)
-				continue
-			}
-			fmt.Fprintf(&b, "%s (%s): %s\n", t.Name, t.Role, t.Text)
-		}
-		return strings.TrimSpace(b.String())
-	}
 	var b strings.Builder
 	b.WriteString(say(lang, "topic", s.st.Meta.Topic))
 	if s.st.PhotoText != "" {
@@ -35,10 +24,23 @@ func referenceUserPrompt(s *Session, prompt string) string {
 	if s.st.Summary != "" {
 		b.WriteString("\n\n" + say(lang, "summary", s.st.Summary))
 	}
-	if t := render(s.st.Transcript[s.st.SummaryUpTo:]); t != "" {
+	if t := referenceRenderTurns(s, s.st.Transcript[s.st.SummaryUpTo:]); t != "" {
 		b.WriteString("\n\n" + say(lang, "transcript") + "\n" + t)
 	}
 	return b.String() + "\n\n" + s.answerPeople() + prompt
+}
+
+// referenceRenderTurns is the old renderTurns.
+func referenceRenderTurns(s *Session, turns []Turn) string {
+	var b strings.Builder
+	for _, t := range turns {
+		if t.Human {
+			fmt.Fprintf(&b, "[%s] %s: «%s»\n", say(s.lang(), "people_who"), t.Name, t.Text)
+			continue
+		}
+		fmt.Fprintf(&b, "%s (%s): %s\n", t.Name, t.Role, t.Text)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func TestUserPromptMatchesReference(t *testing.T) {
@@ -65,16 +67,8 @@ func TestUserPromptMatchesReference(t *testing.T) {
 				t.Errorf("userPrompt:\n%q\nwant\n%q", got, want)
 			}
 			turns := s.st.Transcript[s.st.SummaryUpTo:]
-			var ref strings.Builder
-			for _, tn := range turns {
-				if tn.Human {
-					fmt.Fprintf(&ref, "[%s] %s: «%s»\n", say(s.lang(), "people_who"), tn.Name, tn.Text)
-				} else {
-					fmt.Fprintf(&ref, "%s (%s): %s\n", tn.Name, tn.Role, tn.Text)
-				}
-			}
-			if got := s.renderTurns(turns); got != strings.TrimSpace(ref.String()) {
-				t.Errorf("renderTurns = %q", got)
+			if got, want := s.renderTurns(turns), referenceRenderTurns(s, turns); got != want {
+				t.Errorf("renderTurns = %q, want %q", got, want)
 			}
 		})
 	}
