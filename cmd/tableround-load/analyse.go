@@ -125,7 +125,8 @@ func latencies(vs []visibility) (all, first []float64, missing int) {
 // as a write, as the adapter paces it (bot.StreamWriter: one write per
 // interval per message); the fake would take an edit sooner after a
 // create. A chunk shown by the create itself has no floor but its flush.
-// With interval 0 it equals the model-to-visible latency.
+// With interval 0 (-limits none) it is the time past the later of the
+// flush and the message's previous write.
 func addedLatencies(vs []visibility, writes []Write, interval time.Duration) (all, first []float64) {
 	byMsg := map[string][]int64{} // message → accepted write times, sorted
 	for _, w := range writes {

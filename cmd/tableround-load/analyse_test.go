@@ -132,7 +132,8 @@ func TestAddedLatencies(t *testing.T) {
 	if want := []float64{40, 20, 0, 30, 30}; !slices.Equal(all, want) || !slices.Equal(first, []float64{40}) {
 		t.Errorf("added = %v (first %v), want %v (first [40])", all, first, want)
 	}
-	// Without an interval it is the model-to-visible latency.
+	// Without an interval (and no write in flight when a chunk came) it is
+	// the model-to-visible latency.
 	raw, _, _ := latencies(vs)
 	if none, _ := addedLatencies(vs, writes, 0); !slices.Equal(none, raw) {
 		t.Errorf("added with no interval = %v, want the raw latencies %v", none, raw)

@@ -46,7 +46,7 @@ type Report struct {
 	LatencyP50Ms   float64 `json:"latency_p50_ms"`
 	LatencyP99Ms   float64 `json:"latency_p99_ms"`
 	// Added latency: token → visible beyond the platform's per-message edit
-	// interval (see addedLatencies); equal to the above under -limits none.
+	// interval (see addedLatencies).
 	AddedP50Ms      float64 `json:"added_latency_p50_ms"`
 	AddedP99Ms      float64 `json:"added_latency_p99_ms"`
 	AddedFirstP50Ms float64 `json:"added_first_text_p50_ms"`
