@@ -10,16 +10,17 @@ import (
 // holds its decoded pixels (up to 4 bytes × MaxPixels, 48 MB for a 12 MP
 // photo) and a core while it runs, so a burst of photos (many people
 // starting sessions in the same second) queues here instead of decoding
-// together: memory stays bounded, and the streaming sessions keep the
-// cores between two photos.
+// together: memory stays bounded, and by default half the cores are left
+// to the streaming sessions while a burst is prepared.
 type Gate struct {
 	sem chan struct{}
 }
 
-// NewGate lets n photos be prepared at once (GOMAXPROCS when n ≤ 0).
+// NewGate lets n photos be prepared at once; n ≤ 0 means half of
+// GOMAXPROCS, at least one.
 func NewGate(n int) *Gate {
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	return &Gate{sem: make(chan struct{}, n)}
 }
