@@ -78,6 +78,12 @@ type Stream interface {
 	Close(ctx context.Context, final string) error
 }
 
+// AsyncCloser is a Stream that can deliver its final text without its
+// caller waiting: done is called once with what Close would return.
+type AsyncCloser interface {
+	CloseThen(ctx context.Context, final string, done func(error))
+}
+
 // Question asks the people in a conversation to confirm or edit keywords.
 type Question struct {
 	Text     string

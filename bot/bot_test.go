@@ -270,6 +270,72 @@ func TestStreamWriterFinalSurvivesCancel(t *testing.T) {
 	}
 }
 
+// TestStreamWriterCloseThen: the final text is delivered without the
+// caller waiting, and done is called once: with nil when shown, with the
+// context's error when ctx ends first, with ErrGone for a deleted message.
+func TestStreamWriterCloseThen(t *testing.T) {
+	t.Run("shown", func(t *testing.T) {
+		s := newSender(newFakeClock())
+		w := NewStreamWriter(context.Background(), s, WriterOptions{Clock: s.clock})
+		w.Update("half")
+		got := make(chan error, 2)
+		w.CloseThen(context.Background(), "whole text", func(err error) { got <- err })
+		if err := <-got; err != nil {
+			t.Fatalf("done(%v), want nil", err)
+		}
+		if last := s.last("a"); last != "whole text" {
+			t.Fatalf("final %q", last)
+		}
+		w.CloseThen(context.Background(), "again", func(err error) { got <- err }) // after the end: at once
+		if err := <-got; err != nil || len(got) != 0 {
+			t.Fatalf("second CloseThen: %v, %d more", err, len(got))
+		}
+	})
+	t.Run("ctx ends first", func(t *testing.T) {
+		s := newSender(newFakeClock())
+		release := make(chan struct{})
+		s.fail = func(op string, _ int) error {
+			if op == "edit" {
+				<-release // the platform hangs on the final edit
+			}
+			return nil
+		}
+		w := NewStreamWriter(context.Background(), s, WriterOptions{Clock: s.clock})
+		waitFor(t, func() bool { return len(w.IDs()) == 1 })
+		ctx, cancel := context.WithCancel(context.Background())
+		var calls atomic.Int32
+		got := make(chan error, 2)
+		w.CloseThen(ctx, "final", func(err error) { calls.Add(1); got <- err })
+		cancel()
+		if err := <-got; !errors.Is(err, context.Canceled) {
+			t.Fatalf("done(%v), want context.Canceled", err)
+		}
+		close(release)
+		if err := w.Close(context.Background(), ""); err != nil { // waits for the writer's end
+			t.Fatal(err)
+		}
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("done called %d times, want once", n)
+		}
+	})
+	t.Run("gone", func(t *testing.T) {
+		s := newSender(newFakeClock())
+		s.fail = func(op string, _ int) error {
+			if op == "edit" {
+				return ErrGone
+			}
+			return nil
+		}
+		w := NewStreamWriter(context.Background(), s, WriterOptions{Clock: s.clock})
+		got := make(chan error, 1)
+		w.CloseThen(context.Background(), "final", func(err error) { got <- err })
+		if err := <-got; !errors.Is(err, ErrGone) {
+			t.Fatalf("done(%v), want ErrGone", err)
+		}
+	})
+	var _ AsyncCloser = (*StreamWriter)(nil)
+}
+
 func TestSchedulerIsFairAndPaced(t *testing.T) {
 	clock := newFakeClock()
 	global := NewScheduler(Budget{Rate: 10, Burst: 1}, nil, clock)

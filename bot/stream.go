@@ -56,7 +56,9 @@ type StreamWriter struct {
 	shown   []string
 	edits   int // text flushes delivered after the placeholder
 	leave   func()
-	stopped bool // ctx ended: only the final text is still delivered
+	stopped bool     // ctx ended: only the final text is still delivered
+	ended   bool     // run has returned
+	then    []func() // CloseThen's callbacks, run when run returns
 }
 
 // NewStreamWriter starts a writer; the placeholder is sent at once in the
@@ -107,6 +109,42 @@ func (w *StreamWriter) Update(text string) {
 // Close delivers final (the last snapshot when final is empty) and waits
 // until it is shown or failed, or ctx ends.
 func (w *StreamWriter) Close(ctx context.Context, final string) error {
+	w.close(final)
+	select {
+	case <-w.done:
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// CloseThen is Close without the wait (AsyncCloser): done, when not nil,
+// is called once with what Close would return, when the final text is
+// shown or failed or when ctx ends, whichever is first. It runs on the
+// writer's goroutine (or ctx's AfterFunc) and must not block. A session
+// that moves on while a finished speech still shows no longer keeps a
+// goroutine per message waiting for it.
+func (w *StreamWriter) CloseThen(ctx context.Context, final string, done func(error)) {
+	w.close(final)
+	if done == nil {
+		return
+	}
+	var once sync.Once
+	call := func(err error) { once.Do(func() { done(err) }) }
+	stop := context.AfterFunc(ctx, func() { call(ctx.Err()) })
+	w.whenEnded(func() {
+		stop()
+		w.mu.Lock()
+		err := w.err
+		w.mu.Unlock()
+		call(err)
+	})
+}
+
+// close asks for final (the last snapshot when empty) once.
+func (w *StreamWriter) close(final string) {
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true
@@ -117,13 +155,30 @@ func (w *StreamWriter) Close(ctx context.Context, final string) error {
 	}
 	w.mu.Unlock()
 	w.poke()
-	select {
-	case <-w.done:
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.err
-	case <-ctx.Done():
-		return ctx.Err()
+}
+
+// whenEnded runs f once run has returned: now, or when it returns.
+func (w *StreamWriter) whenEnded(f func()) {
+	w.mu.Lock()
+	if !w.ended {
+		w.then = append(w.then, f)
+		w.mu.Unlock()
+		return
+	}
+	w.mu.Unlock()
+	f()
+}
+
+// end marks run as returned and runs the callbacks waiting for it.
+func (w *StreamWriter) end() {
+	w.mu.Lock()
+	w.ended = true
+	then := w.then
+	w.then = nil
+	w.mu.Unlock()
+	close(w.done)
+	for _, f := range then {
+		f()
 	}
 }
 
@@ -142,7 +197,7 @@ func (w *StreamWriter) poke() {
 }
 
 func (w *StreamWriter) run(ctx context.Context) {
-	defer close(w.done)
+	defer w.end()
 	if w.leave != nil {
 		defer w.leave()
 	}

@@ -353,17 +353,23 @@ func (s *Session) post(ctx context.Context, kind bot.Kind, text string) {
 }
 
 // closeLater delivers a stream's final text without holding up the next
-// speaker; Run waits for all of them before it returns.
+// speaker; Run waits for all of them before it returns. A stream that can
+// close asynchronously (bot.AsyncCloser) needs no goroutine to wait.
 func (s *Session) closeLater(ctx context.Context, st bot.Stream, final string) {
 	s.closing.Add(1)
-	go func() {
-		defer s.closing.Done()
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		if err := st.Close(cctx, final); err != nil && !errors.Is(err, bot.ErrGone) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	finish := func(err error) {
+		cancel()
+		if err != nil && !errors.Is(err, bot.ErrGone) {
 			s.log.Warn("final edit failed", "err", err)
 		}
-	}()
+		s.closing.Done()
+	}
+	if ac, ok := st.(bot.AsyncCloser); ok {
+		ac.CloseThen(cctx, final, finish)
+		return
+	}
+	go func() { finish(st.Close(cctx, final)) }()
 }
 
 func firstLine(s string) string {
