@@ -2,6 +2,7 @@ package roundtable
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -155,6 +156,26 @@ func (s *Session) updateBoard(final bool) {
 		return
 	}
 	b.Update(text)
+}
+
+// releaseBoard ends the board's stream when the session stops here without
+// a final board (suspended, or its lease lost; whoever resumes it opens a
+// new board): the message keeps the state it last showed, and the stream's
+// writer, which would otherwise wait for a Close for the rest of the
+// process's life, ends.
+func (s *Session) releaseBoard() {
+	s.mu.Lock()
+	b := s.board
+	s.board = nil
+	s.mu.Unlock()
+	if b == nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Close(cctx, ""); err != nil && !errors.Is(err, bot.ErrGone) {
+		s.log.Warn("release the board", "err", err)
+	}
 }
 
 func (s *Session) boardText(final bool) string {

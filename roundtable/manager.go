@@ -362,13 +362,25 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 			case <-rctx.Done():
 				return
 			case <-t.C:
-				nl, err := m.store.RenewLease(rctx, l.lease, m.o.LeaseTTL)
+				m.mu.Lock()
+				held := l.lease
+				m.mu.Unlock()
+				nl, err := m.store.RenewLease(rctx, held, m.o.LeaseTTL)
 				if err != nil {
-					if rctx.Err() == nil {
-						m.log.Error("lease renewal failed: stopping this copy of the session", "session", l.sess.ID(), "err", err)
-						l.sess.Suspend()
-						cancel()
+					if rctx.Err() != nil {
+						return
 					}
+					// A store that is slow or briefly away (a timeout under
+					// load, a Redis restart) does not end the session while the
+					// lease it holds outlasts the next try; a lease another
+					// process took, or one about to expire, does.
+					if !errors.Is(err, memory.ErrLeaseLost) && m.deps.Now().Add(m.o.LeaseTTL/3).Before(held.ExpiresAt) {
+						m.log.Warn("lease renewal failed: trying again before it expires", "session", l.sess.ID(), "err", err)
+						continue
+					}
+					m.log.Error("lease renewal failed: stopping this copy of the session", "session", l.sess.ID(), "err", err)
+					l.sess.Suspend()
+					cancel()
 					return
 				}
 				m.mu.Lock()

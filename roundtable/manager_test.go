@@ -240,6 +240,13 @@ func TestSuspendedSessionIsResumedByAnotherProcess(t *testing.T) {
 	if st := status(e.store, id); st != memory.StatusRunning {
 		t.Fatalf("a suspended session must stay running for takeover, got %s", st)
 	}
+	first.mu.Lock()
+	for _, p := range first.posts { // an open stream's writer would wait for its Close forever
+		if !p.closed {
+			t.Errorf("the suspended session left its %v message open", p.p.Kind)
+		}
+	}
+	first.mu.Unlock()
 	e.model.fail = nil
 
 	second := &fakeConv{}
@@ -352,3 +359,88 @@ func TestShutdownFinishesTheCurrentStep(t *testing.T) {
 var errHold = errors.New("hold until cancelled")
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// flakyLeases is the store with lease renewals failing as told.
+type flakyLeases struct {
+	*memory.Bolt
+	mu    sync.Mutex
+	tries int
+	fail  error // returned instead of renewing; nil renews
+}
+
+func (f *flakyLeases) RenewLease(ctx context.Context, l memory.Lease, ttl time.Duration) (memory.Lease, error) {
+	f.mu.Lock()
+	f.tries++
+	err := f.fail
+	f.mu.Unlock()
+	if err != nil {
+		return memory.Lease{}, err
+	}
+	return f.Bolt.RenewLease(ctx, l, ttl)
+}
+
+func (f *flakyLeases) set(err error) (tries int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = err
+	return f.tries
+}
+
+func (f *flakyLeases) triesSoFar() int { return f.set(f.fail) }
+
+// A lease renewal that fails because the store is slow or away does not
+// stop the session while its lease outlasts the next try; a lease another
+// process took, or one about to expire, does.
+func TestLeaseRenewalRidesOutAFlakyStore(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		err     error
+		advance time.Duration // of the clock, once renewals fail
+		suspend bool
+	}{
+		{"store unavailable", memory.ErrUnavailable, 0, false},
+		{"lease lost", memory.ErrLeaseLost, 0, true},
+		{"store unavailable, lease about to expire", memory.ErrUnavailable, 25 * time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newManagerEnv(t)
+			held, release := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			e.model.fail = func(r providers.Request) error {
+				if strings.HasPrefix(r.Tag, StageDiscussion+"/manufacturer/") {
+					once.Do(func() { close(held) })
+					<-release
+				}
+				return nil
+			}
+			store := &flakyLeases{Bolt: e.store}
+			m := NewManager(testConfig(), Deps{Chat: e.model, Now: e.clock.Now}, store,
+				ManagerOptions{Owner: "p1", LeaseTTL: 30 * time.Millisecond, ScanEvery: time.Hour, ShutdownGrace: 100 * time.Millisecond})
+			stop := serve(t, m)
+			defer stop()
+			defer close(release)
+			start(t, m, "test:r", "kites", ann, &fakeConv{})
+			<-held
+			before := store.set(tc.err)
+			if tc.advance > 0 { // once a renewal has failed: no renewal that worked comes after
+				waitFor(t, "a failed renewal", func() bool { return store.triesSoFar() > before })
+				e.clock.Add(tc.advance)
+			}
+			suspended := func() bool { l := m.live("test:r"); return l != nil && l.sess.isSuspended() }
+			if tc.suspend {
+				waitFor(t, "the session to stop this copy", suspended)
+				return
+			}
+			waitFor(t, "three failed renewals", func() bool { return store.triesSoFar() >= before+3 })
+			if suspended() {
+				t.Fatalf("suspended after failed renewals (%v) while the lease was still valid", tc.err)
+			}
+			store.set(nil)
+			after := store.triesSoFar()
+			waitFor(t, "a renewal after the store came back", func() bool { return store.triesSoFar() > after })
+			if suspended() {
+				t.Fatal("suspended once the store came back")
+			}
+		})
+	}
+}

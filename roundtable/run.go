@@ -186,6 +186,7 @@ func (s *Session) finish(ctx context.Context, runErr error) {
 	out := context.WithoutCancel(ctx)
 	if errors.Is(runErr, memory.ErrLeaseLost) {
 		s.log.Error("lease lost: another process owns this session now", "err", runErr)
+		s.releaseBoard()
 		return
 	}
 	if runErr != nil && s.isStopped() {
@@ -200,6 +201,7 @@ func (s *Session) finish(ctx context.Context, runErr error) {
 		if err := s.checkpoint(out); err != nil && !errors.Is(err, memory.ErrLeaseLost) {
 			s.log.Error("suspend checkpoint failed", "err", err)
 		}
+		s.releaseBoard()
 		return
 	}
 	status := memory.StatusFinished
