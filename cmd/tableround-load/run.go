@@ -206,8 +206,10 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	// The store is read once a second: a session's end time is the
 	// UpdatedAt it stored, not when it was seen, and reading every
 	// session's record more often costs CPU that counts as the bot's.
+	var idleSince time.Time // when the manager was last seen running nothing while sessions were left
+	suspended := 0
 	err = waitEvery(ctx, time.Second, func() bool {
-		left := 0
+		left, leftStarted := 0, 0
 		for i := range ends {
 			if _, ok := eng.starts.key(i); !ok && !notStarted[i] && time.Since(mentions[i]) > startWait {
 				notStarted[i] = true // the adapter never handed the mention to the manager
@@ -220,11 +222,37 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 					}
 				} else {
 					left++
+					if _, ok := eng.starts.key(i); ok {
+						leftStarted++
+					}
 				}
 			}
 		}
-		return left == 0 && eng.mgr.Running() == 0
+		running := eng.mgr.Running()
+		if leftStarted > 0 && running == 0 {
+			// Sessions left that nothing runs were suspended (a lost lease;
+			// the tool resumes nothing): count them as failed and stop
+			// waiting, rather than until -timeout.
+			if idleSince.IsZero() {
+				idleSince = time.Now()
+			} else if time.Since(idleSince) > suspendedWait {
+				for i := range ends {
+					if _, ok := eng.starts.key(i); ok && ends[i].IsZero() {
+						ends[i] = time.Now()
+						failed++
+						suspended++
+					}
+				}
+				return left == leftStarted
+			}
+		} else {
+			idleSince = time.Time{}
+		}
+		return left == 0 && running == 0
 	})
+	if suspended > 0 {
+		fmt.Fprintf(stderr, "tableround-load: %d session(s) stopped without finishing (suspended); counted as failed\n", suspended)
+	}
 	cpu := cpuSeconds() - cpu0
 	hwm := vmKB("VmHWM")
 	fakesCPU := [3]float64{llm.cpuSeconds() - llmCPU0, dc.cpuSeconds() - discordCPU0, redisCPU() - redisCPU0}
@@ -256,6 +284,10 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 
 // startWait is how long a mention may take to become a session.
 const startWait = 30 * time.Second
+
+// suspendedWait is how long the manager may run nothing while sessions
+// have not finished before they are counted as failed.
+const suspendedWait = 10 * time.Second
 
 // waitFor polls cond every 200 ms until it holds or ctx ends.
 func waitFor(ctx context.Context, cond func() bool) error {

@@ -68,6 +68,7 @@ func FreePort() int {
 func Start(port int, dir string) (*Server, error) {
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "yes", "--dir", dir)
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
