@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -111,10 +110,11 @@ func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers
 	defer wd.Stop()
 
 	u := c.cfg.BaseURL + "/v1beta/models/" + url.PathEscape(model) + ":streamGenerateContent?alt=sse"
-	hreq, err := http.NewRequestWithContext(wctx, http.MethodPost, u, bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(wctx, http.MethodPost, u, nil)
 	if err != nil {
 		return resp, &providers.Error{Provider: p, Kind: providers.KindBadRequest, Message: "build request", Err: err}
 	}
+	providers.SetStreamBody(hreq, body, func() []byte { b, _ := c.body(req); return b })
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "text/event-stream")
 	if c.cfg.APIKey != "" {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tableround/tableround/providers"
@@ -104,15 +103,7 @@ func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers
 	if err != nil {
 		return resp, &providers.Error{Provider: c.cfg.Provider, Kind: providers.KindBadRequest, Message: "build request", Err: err}
 	}
-	// The body is dropped once sent: a reply streams for seconds and the
-	// request (the whole prompt, a photo's base64) would otherwise stay
-	// referenced by the transport until it ends. A redirect or an HTTP/2
-	// retry rebuilds it.
-	hreq.Body, hreq.ContentLength = &sentBody{b: body}, int64(len(body))
-	hreq.GetBody = func() (io.ReadCloser, error) {
-		b, _ := c.body(req)
-		return &sentBody{b: b}, nil
-	}
+	providers.SetStreamBody(hreq, body, func() []byte { b, _ := c.body(req); return b })
 	c.setHeaders(hreq.Header)
 	hreq.Header.Set("Accept", "text/event-stream")
 	start := time.Now()
@@ -130,35 +121,6 @@ func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers
 		return resp, err
 	}
 	return resp, s.finish()
-}
-
-// sentBody is a request body that lets go of its bytes once read or
-// closed. The transport may close it while its write loop reads it.
-type sentBody struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *sentBody) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.b) == 0 {
-		s.b = nil
-		return 0, io.EOF
-	}
-	n := copy(p, s.b)
-	s.b = s.b[n:]
-	if len(s.b) == 0 {
-		s.b = nil
-	}
-	return n, nil
-}
-
-func (s *sentBody) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = nil
-	return nil
 }
 
 // streamState assembles one streamed reply.
