@@ -27,11 +27,21 @@ func NewGate(n int) *Gate {
 
 // Prepare waits for a slot (or ctx) and runs Prepare in it.
 func (g *Gate) Prepare(ctx context.Context, data []byte, opt Options) (*Result, error) {
-	select {
-	case g.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("wait to prepare the photo: %w", ctx.Err())
+	if err := g.acquire(ctx); err != nil {
+		return nil, fmt.Errorf("wait to prepare the photo: %w", err)
 	}
-	defer func() { <-g.sem }()
+	defer g.release()
 	return Prepare(ctx, data, opt)
 }
+
+// acquire takes a slot, or returns ctx's error when it ends first.
+func (g *Gate) acquire(ctx context.Context) error {
+	select {
+	case g.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *Gate) release() { <-g.sem }

@@ -161,17 +161,15 @@ func PrepareBatch(ctx context.Context, inputs [][]byte, opt Options, concurrency
 	}
 	results := make([]*Result, len(inputs))
 	errs := make([]error, len(inputs))
-	sem := make(chan struct{}, concurrency)
+	g := NewGate(concurrency)
 	var wg sync.WaitGroup
 	for i, data := range inputs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
+		if err := g.acquire(ctx); err != nil {
+			errs[i] = err
 			continue
 		}
 		wg.Go(func() {
-			defer func() { <-sem }()
+			defer g.release()
 			results[i], errs[i] = Prepare(ctx, data, opt)
 		})
 	}
