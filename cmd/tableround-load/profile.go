@@ -75,10 +75,11 @@ func (p *profiler) sample() {
 		if samples[1].Value.Kind() == metrics.KindUint64 {
 			stacks = samples[1].Value.Uint64()
 		}
-		rss := vmKB("VmRSS")
+		v := vmKBs("VmRSS", "RssAnon", "RssFile", "RssShmem")
+		rss := v[0]
 		p.mu.Lock()
 		if rss > p.rssAt.totalKB {
-			p.rssAt = rssSplit{totalKB: rss, anonKB: vmKB("RssAnon"), fileKB: vmKB("RssFile") + vmKB("RssShmem")}
+			p.rssAt = rssSplit{totalKB: rss, anonKB: v[1], fileKB: v[2] + v[3]}
 		}
 		p.peakGoroutines = max(p.peakGoroutines, runtime.NumGoroutine())
 		p.peakHeapBytes = max(p.peakHeapBytes, heap)

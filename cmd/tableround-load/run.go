@@ -332,18 +332,24 @@ func cpuSeconds() float64 {
 }
 
 // vmKB reads a field of /proc/self/status (VmRSS, VmHWM) in kB.
-func vmKB(field string) int {
+func vmKB(field string) int { return vmKBs(field)[0] }
+
+// vmKBs reads several fields of /proc/self/status in kB from one read (0
+// for a field it cannot read).
+func vmKBs(fields ...string) []int {
+	out := make([]int, len(fields))
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0
+		return out
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return n
+		for i, f := range fields {
+			if rest, ok := strings.CutPrefix(line, f+":"); ok {
+				out[i], _ = strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			}
 		}
 	}
-	return 0
+	return out
 }
 
 // parseBytes reads a size as GOMEMLIMIT writes it: a number of bytes with an
