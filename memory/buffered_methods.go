@@ -207,3 +207,13 @@ func (b *Buffered) Ping(ctx context.Context) error {
 
 // Close closes the inner store; stop Run first so it can flush.
 func (b *Buffered) Close() error { return b.inner.Close() }
+
+// TakeQuota goes to the inner store at once: a limit is not queued.
+func (b *Buffered) TakeQuota(ctx context.Context, key, id string, limit int, window time.Duration) (Quota, error) {
+	return b.inner.TakeQuota(ctx, key, id, limit, window)
+}
+
+// ReturnQuota goes to the inner store at once.
+func (b *Buffered) ReturnQuota(ctx context.Context, key, id string) error {
+	return b.inner.ReturnQuota(ctx, key, id)
+}

@@ -109,6 +109,7 @@ type Store interface {
 	SessionStore
 	LeaseStore
 	ChannelMemory
+	QuotaStore
 	// Ping reports whether the store is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	Close() error
@@ -162,4 +163,29 @@ type ChannelMemory interface {
 	// Memories returns up to n memories, newest first.
 	Memories(ctx context.Context, channel string, n int) ([]Memory, error)
 	Forget(ctx context.Context, channel string) error
+}
+
+// Quota is the answer of TakeQuota.
+type Quota struct {
+	// Allowed is true when the use was recorded.
+	Allowed bool
+	// Used counts the uses within the window, this one included when
+	// Allowed.
+	Used int
+	// RetryAt, when not Allowed, is when the oldest counted use leaves the
+	// window, so one more use fits.
+	RetryAt time.Time
+}
+
+// QuotaStore counts uses of a limited thing (sessions a person started,
+// model calls made for them) per key in a sliding window. The check and the
+// record are one atomic step, so concurrent takes cannot race past limit.
+type QuotaStore interface {
+	// TakeQuota records use id of key at the store's clock when fewer than
+	// limit uses of key fall within the window ending now; otherwise it
+	// records nothing and returns Allowed false with RetryAt.
+	TakeQuota(ctx context.Context, key, id string, limit int, window time.Duration) (Quota, error)
+	// ReturnQuota forgets use id of key (a start that did not happen);
+	// an unknown id is not an error.
+	ReturnQuota(ctx context.Context, key, id string) error
 }

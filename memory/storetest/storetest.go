@@ -27,6 +27,8 @@ func Run(t *testing.T, open func(t *testing.T) memory.Store) {
 		{"Leases", testLeases},
 		{"Orphans", testOrphans},
 		{"ChannelMemory", testMemory},
+		{"Quota", testQuota},
+		{"QuotaConcurrent", testQuotaConcurrent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
