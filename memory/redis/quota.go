@@ -57,4 +57,3 @@ func (s *Store) ReturnQuota(ctx context.Context, key, id string) error {
 	}
 	return nil
 }
-
