@@ -19,6 +19,7 @@ import (
 type ManagerStore interface {
 	Store
 	memory.LeaseStore
+	memory.QuotaStore
 	ListSessions(ctx context.Context, channel string, limit int) ([]memory.Session, error)
 	Forget(ctx context.Context, channel string) error
 }
@@ -31,13 +32,17 @@ type Resumer func(ctx context.Context, channel string) (bot.Conversation, error)
 
 // ManagerOptions tune the manager.
 type ManagerOptions struct {
-	Owner            string        // this process, for leases
-	MaxSessions      int           // MAX_SESSIONS
-	UserSessionLimit int           // USER_SESSION_LIMIT per hour
-	LeaseTTL         time.Duration // default 30s, renewed every third
-	ScanEvery        time.Duration // orphan scan period, default 10s
-	Render           Renderer
-	Resumers         map[string]Resumer // by platform ("discord", "telegram")
+	Owner            string // this process, for leases
+	MaxSessions      int    // MAX_SESSIONS
+	UserSessionLimit int    // USER_SESSION_LIMIT per person per hour
+	UserCallLimit    int    // USER_CALL_LIMIT model calls per person per hour
+	// Operators are the people the per-person limits do not apply to
+	// (OPERATOR_IDS), by PersonKey ("discord:123", "telegram:456").
+	Operators map[string]bool
+	LeaseTTL  time.Duration // default 30s, renewed every third
+	ScanEvery time.Duration // orphan scan period, default 10s
+	Render    Renderer
+	Resumers  map[string]Resumer // by platform ("discord", "telegram")
 	// Relay, when set, carries commands for sessions that run on another
 	// replica to it, and serves the ones relayed to this process.
 	Relay Relay
@@ -66,7 +71,6 @@ type Manager struct {
 
 	mu      sync.Mutex
 	running map[string]*live // by channel
-	starts  map[string][]time.Time
 }
 
 type live struct {
@@ -104,7 +108,7 @@ func NewManager(cfg Config, deps Deps, store ManagerStore, o ManagerOptions) *Ma
 		o.OnSession = func(string) {}
 	}
 	return &Manager{cfg: cfg, deps: deps, store: store, o: o, log: o.Logger.With("component", "manager"),
-		work: make(chan func(context.Context)), running: map[string]*live{}, starts: map[string][]time.Time{}}
+		work: make(chan func(context.Context)), running: map[string]*live{}}
 }
 
 // Run serves until ctx ends: it runs started sessions, resumes orphans, and
@@ -247,19 +251,17 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		m.mu.Unlock()
 		return bot.Reply{Text: m.text(req, "busy")}, nil
 	}
-	now := m.deps.Now()
-	recent := m.starts[req.User.ID][:0]
-	for _, t := range m.starts[req.User.ID] {
-		if now.Sub(t) < time.Hour {
-			recent = append(recent, t)
-		}
-	}
-	m.starts[req.User.ID] = recent
-	if m.o.UserSessionLimit > 0 && len(recent) >= m.o.UserSessionLimit && !req.User.Admin {
-		m.mu.Unlock()
-		return bot.Reply{Text: m.text(req, "user_limit", m.o.UserSessionLimit)}, nil
-	}
 	m.mu.Unlock()
+	use, refusal := m.takeStart(ctx, req)
+	if refusal != "" {
+		return bot.Reply{Text: refusal}, nil
+	}
+	started := false
+	defer func() {
+		if !started {
+			m.giveBack(ctx, req, use)
+		}
+	}()
 
 	in := Start{Channel: req.Channel, Topic: req.Text, Language: req.Options["language"], StarterID: req.User.ID, StarterName: req.User.Name}
 	if req.Image != nil {
@@ -278,7 +280,7 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		}
 		in.Pack = p
 	}
-	sess, err := New(ctx, m.cfg, m.deps, req.Conv, in)
+	sess, err := New(ctx, m.cfg, m.sessionDeps(PersonKey(req.Channel, req.User.ID)), req.Conv, in)
 	if err != nil {
 		m.log.Warn("session did not start", "channel", req.Channel, "err", err)
 		var um interface{ UserMessage() string }
@@ -301,9 +303,7 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		m.markAbandoned(ctx, sess)
 		return bot.Reply{Text: m.text(req, "already", "")}, nil
 	}
-	m.mu.Lock()
-	m.starts[req.User.ID] = append(m.starts[req.User.ID], now)
-	m.mu.Unlock()
+	started = true
 	return bot.Reply{Text: m.text(req, "started", sess.ID())}, nil
 }
 
@@ -455,7 +455,11 @@ func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
 		conv, err := resume(ctx, o.Channel)
 		if err == nil {
 			var sess *Session
-			if sess, err = Resume(ctx, m.cfg, m.deps, conv, o.ID); err == nil {
+			deps := m.deps
+			if o.StarterID != "" {
+				deps = m.sessionDeps(PersonKey(o.Channel, o.StarterID))
+			}
+			if sess, err = Resume(ctx, m.cfg, deps, conv, o.ID); err == nil {
 				m.log.Info("resuming orphaned session", "session", o.ID, "channel", o.Channel)
 				m.mu.Lock()
 				l.sess, l.lease = sess, lease

@@ -50,7 +50,7 @@ func newManagerEnv(t *testing.T) *managerEnv {
 	return &managerEnv{store: st, clock: clock, model: newScripted()}
 }
 
-func (e *managerEnv) manager(owner string, resume Resumer) *Manager {
+func (e *managerEnv) manager(owner string, resume Resumer, mods ...func(*ManagerOptions)) *Manager {
 	deps := Deps{Chat: e.model, Now: e.clock.Now}
 	o := ManagerOptions{Owner: owner, UserSessionLimit: 2, LeaseTTL: 30 * time.Second, ScanEvery: time.Hour,
 		ShutdownGrace: 100 * time.Millisecond,
@@ -60,6 +60,9 @@ func (e *managerEnv) manager(owner string, resume Resumer) *Manager {
 		}}
 	if resume != nil {
 		o.Resumers = map[string]Resumer{"test": resume}
+	}
+	for _, mod := range mods {
+		mod(&o)
 	}
 	return NewManager(testConfig(), deps, e.store, o)
 }

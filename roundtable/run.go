@@ -114,6 +114,9 @@ func (s *Session) Run(ctx context.Context) (err error) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if capped := s.capReached(nil); capped != "" {
+				return &CapError{Reason: capped} // e.g. the calls a step needed were refused
+			}
 			return err
 		}
 		s.mu.Lock()
@@ -145,6 +148,10 @@ func (s *Session) capReached(deadline <-chan time.Time) string {
 	s.mu.Unlock()
 	if s.cfg.MaxSessionTokens > 0 && used >= s.cfg.MaxSessionTokens {
 		return fmt.Sprintf("the session reached its token limit (%d)", s.cfg.MaxSessionTokens)
+	}
+	if le := s.deps.Calls.reached(); le != nil {
+		return fmt.Sprintf("the person who started it reached %d model calls in an hour; they can start again at %s UTC",
+			le.Limit, le.RetryAt.UTC().Format("15:04"))
 	}
 	return ""
 }

@@ -67,6 +67,9 @@ type Deps struct {
 	Now       func() time.Time
 	Logger    *slog.Logger
 	Observer  Observer // metrics; nil means none
+	// Calls, when set, counts every model call of the session against its
+	// starter's hourly limit (set per session by the Manager).
+	Calls *CallLimit
 }
 
 // Observer is told what the engine did, for metrics.
@@ -166,7 +169,7 @@ var ErrSuspended = errors.New("roundtable: session suspended")
 // New prepares a session: the photo is prepared and stored before anything
 // is posted, so an unreadable photo is an error before the session starts.
 func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in Start) (*Session, error) {
-	deps = withDefaults(deps)
+	deps = withCallLimit(withDefaults(deps))
 	lang := in.Language
 	if lang == "" {
 		lang = cfg.Language
@@ -225,7 +228,7 @@ func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in S
 
 // Resume loads an interrupted session from its last checkpoint.
 func Resume(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, id string) (*Session, error) {
-	deps = withDefaults(deps)
+	deps = withCallLimit(withDefaults(deps))
 	cp, err := deps.Store.LoadCheckpoint(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint of %s: %w", id, err)

@@ -147,3 +147,29 @@ func gettextLanguage(v string) string {
 func newLogger(c LogConfig, w *os.File) *slog.Logger {
 	return ops.NewLogger(c.Level, c.Format, w)
 }
+
+// parseOperators reads OPERATOR_IDS: <platform>:<user ID> entries, the
+// platform one of discord, telegram, console, the ID digits (console: any).
+func parseOperators(ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, raw := range ids {
+		id := strings.TrimSpace(raw)
+		if id == "" {
+			continue
+		}
+		platform, user, ok := strings.Cut(id, ":")
+		valid := ok && user != ""
+		switch platform {
+		case "discord", "telegram":
+			valid = valid && strings.Trim(user, "0123456789") == ""
+		case "console":
+		default:
+			valid = false
+		}
+		if !valid {
+			return nil, fmt.Errorf("OPERATOR_IDS: %q is not <platform>:<user ID> (e.g. discord:80351110224678912 or telegram:12345)", id)
+		}
+		out[id] = true
+	}
+	return out, nil
+}

@@ -26,6 +26,12 @@ import (
 type ServeConfig struct {
 	MaxSessions      int `env:"MAX_SESSIONS, default=50"`
 	UserSessionLimit int `env:"USER_SESSION_LIMIT, default=5"`
+	// UserCallLimit is the model calls a person's sessions may make per
+	// hour (a session makes about 60-70).
+	UserCallLimit int `env:"USER_CALL_LIMIT, default=400"`
+	// OperatorIDs are the people the per-person limits do not apply to, as
+	// <platform>:<user ID> ("discord:80351110224678912,telegram:12345").
+	OperatorIDs []string `env:"OPERATOR_IDS"`
 	// LeaseTTL is how long a channel's lease outlives its last renewal: a
 	// replica that dies without a word has its sessions resumed elsewhere
 	// after at most this long (renewed every third of it).
@@ -85,6 +91,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if sc.LeaseTTL < 3*time.Second {
 		fmt.Fprintf(stderr, "tableround: LEASE_TTL must be at least 3s (got %s)\n", sc.LeaseTTL)
+		return exitUsage
+	}
+	operators, err := parseOperators(sc.OperatorIDs)
+	if err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
 		return exitUsage
 	}
 	if sc.InstanceID == "" {
@@ -157,6 +168,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	deps.Observer = obs
 	mo := roundtable.ManagerOptions{
 		Owner: sc.InstanceID, MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
+		UserCallLimit: sc.UserCallLimit, Operators: operators,
 		LeaseTTL: sc.LeaseTTL, ScanEvery: min(10*time.Second, sc.LeaseTTL/3), HandOff: true,
 		Render: export.Render, Logger: logger, Resumers: resumers, OnSession: obs.session,
 	}

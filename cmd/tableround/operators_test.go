@@ -1,0 +1,18 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseOperators(t *testing.T) {
+	got, err := parseOperators([]string{" discord:80351110224678912", "telegram:12345", ""})
+	if err != nil || len(got) != 2 || !got["discord:80351110224678912"] || !got["telegram:12345"] {
+		t.Fatalf("parseOperators = %v, %v", got, err)
+	}
+	for _, bad := range []string{"12345", "discord:", "slack:1", "telegram:@ann", "discord:12a"} {
+		if _, err := parseOperators([]string{bad}); err == nil || !strings.Contains(err.Error(), "OPERATOR_IDS") {
+			t.Errorf("parseOperators(%q) = %v, want an OPERATOR_IDS error", bad, err)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package roundtable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/providers"
+)
+
+// all is every text the conversation was given, closed messages' finals.
+func (c *fakeConv) all() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	for _, p := range c.posts {
+		b.WriteString(p.p.Placeholder + "\n" + p.final + "\n")
+	}
+	return b.String()
+}
+
+// Starts sent at once from twelve groups by one person race for the
+// store's count: exactly the limit start.
+func TestUserLimitHoldsAgainstConcurrentStarts(t *testing.T) {
+	e := newManagerEnv(t)
+	e.model.fail = func(req providers.Request) error { // sessions wait in their intros: none ends meanwhile
+		if stageOf(req) == StageIntro {
+			return errors.New("hold until cancelled")
+		}
+		return nil
+	}
+	m := e.manager("p1", nil)
+	defer serve(t, m)()
+	var wg sync.WaitGroup
+	replies := make([]string, 12)
+	for i := range replies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: fmt.Sprintf("test:g%d", i),
+				User: bot.User{ID: "u1", Name: "Ann", Admin: true}, Text: "t", Conv: &fakeConv{}})
+			if err != nil {
+				t.Error(err)
+			}
+			replies[i] = r.Text
+		}()
+	}
+	wg.Wait()
+	started, refused := 0, 0
+	for _, r := range replies {
+		switch {
+		case strings.Contains(r, "Starting roundtable"):
+			started++
+		case strings.Contains(r, "You can start again at 10:00 UTC (in 60 min)"):
+			refused++
+		default:
+			t.Errorf("unexpected reply %q", r)
+		}
+	}
+	if started != 2 || refused != 10 {
+		t.Fatalf("%d started and %d refused, want 2 and 10 (replies %q)", started, refused, replies)
+	}
+}
+
+// A group admin and a person in their private chat are counted like
+// everyone; only an operator (OPERATOR_IDS) is exempt. The count follows
+// the person across chats of a platform, not across platforms' IDs.
+func TestUserLimitExemptsOnlyOperators(t *testing.T) {
+	e := newManagerEnv(t)
+	m := e.manager("p1", nil, func(o *ManagerOptions) {
+		o.UserSessionLimit = 1
+		o.Operators = map[string]bool{"test:op": true}
+	})
+	defer serve(t, m)()
+	try := func(ch string, u bot.User) string {
+		r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: ch, User: u, Text: "t", Conv: &fakeConv{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Text
+	}
+	admin := bot.User{ID: "42", Name: "Owner", Admin: true}
+	if r := try("test:group1", admin); !strings.Contains(r, "Starting") {
+		t.Fatalf("first start: %q", r)
+	}
+	if r := try("test:42", admin); !strings.Contains(r, "limit") { // their private chat
+		t.Fatalf("an admin in a private chat was exempt: %q", r)
+	}
+	if r := try("other:group2", admin); !strings.Contains(r, "Starting") {
+		t.Fatalf("the same ID on another platform shares the count: %q", r)
+	}
+	for i := range 3 {
+		if r := try(fmt.Sprintf("test:op%d", i), bot.User{ID: "op", Name: "Op"}); !strings.Contains(r, "Starting") {
+			t.Fatalf("operator start %d: %q", i, r)
+		}
+	}
+}
+
+// A start that does not happen (an unknown pack) does not count.
+func TestUserLimitGivesBackFailedStarts(t *testing.T) {
+	e := newManagerEnv(t)
+	m := e.manager("p1", nil, func(o *ManagerOptions) { o.UserSessionLimit = 1 })
+	defer serve(t, m)()
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:a", User: ann, Text: "t",
+		Conv: &fakeConv{}, Options: map[string]string{"pack": "no-such-pack"}})
+	if strings.Contains(r.Text, "Starting") {
+		t.Fatalf("bad pack started: %q", r.Text)
+	}
+	start(t, m, "test:b", "t", ann, &fakeConv{})
+}
+
+// The model calls of a person's sessions are counted too: the session that
+// reaches USER_CALL_LIMIT ends politely, saying when they can start again,
+// and no call beyond the limit reaches the model.
+func TestUserCallLimitEndsTheSession(t *testing.T) {
+	e := newManagerEnv(t)
+	m := e.manager("p1", nil, func(o *ManagerOptions) { o.UserCallLimit = 9 })
+	defer serve(t, m)()
+	conv := &fakeConv{}
+	id := start(t, m, "test:a", "t", ann, conv)
+	waitFor(t, "session ends", func() bool { s := status(e.store, id); return s != memory.StatusRunning && s != "" })
+	if s := status(e.store, id); s != memory.StatusStopped {
+		t.Fatalf("status %s, want stopped", s)
+	}
+	e.model.mu.Lock()
+	calls := len(e.model.reqs)
+	e.model.mu.Unlock()
+	if calls != 9 {
+		t.Fatalf("%d model calls, want the 9 allowed", calls)
+	}
+	if all := conv.all(); !strings.Contains(all, "reached 9 model calls in an hour; they can start again at 10:00 UTC") {
+		t.Fatalf("the chat was not told why: %s", all)
+	}
+}
