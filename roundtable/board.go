@@ -52,6 +52,8 @@ var ui = map[string]map[string]string{
 		"board_wait":     "⏳ Waiting for a model slot: place %d",
 		"board_usage":    "Tokens: %d · calls: %d · %s",
 		"board_end":      "Status: **%s**",
+		"overran":        "✂️ _(cut: too long)_",
+		"board_overrun":  "✂️ Cut for length: %s",
 	},
 	"zh": {
 		"opening":        "**圆桌主题：** %s\n在座：",
@@ -92,6 +94,8 @@ var ui = map[string]map[string]string{
 		"board_wait":     "⏳ 正在排队等待模型：第 %d 位",
 		"board_usage":    "Tokens：%d · 调用：%d · %s",
 		"board_end":      "状态：**%s**",
+		"overran":        "✂️ _（太长，已截断）_",
+		"board_overrun":  "✂️ 因过长被截断：%s",
 	},
 }
 
@@ -212,6 +216,9 @@ func (s *Session) boardText(final bool) string {
 	cost := s.deps.ModelName
 	if u.CostUSD > 0 {
 		cost = fmt.Sprintf("$%.4f", u.CostUSD)
+	}
+	if o := s.overrunLine(); o != "" {
+		fmt.Fprintf(&b, "\n"+s.ui("board_overrun"), o)
 	}
 	fmt.Fprintf(&b, "\n"+s.ui("board_usage"), u.InputTokens+u.OutputTokens, u.Calls, cost)
 	fmt.Fprintf(&b, "\nID: %s", s.st.Meta.ID)

@@ -29,7 +29,7 @@ func (s *Session) finalDesign(ctx context.Context) error {
 	if s.st.People != nil && s.st.People.Action == bot.ActionEdit {
 		prompt += "\n" + fmt.Sprintf(s.ui("people_chose"), strings.Join(s.st.People.Keywords, ", "))
 	}
-	r := s.one(ctx, call{seat: idx, stage: StageFinal, maxTokens: 450, context: true, record: true, prompt: prompt})
+	r := s.one(ctx, call{seat: idx, stage: StageFinal, maxTokens: maxTokensFor(StageFinal), context: true, record: true, prompt: prompt})
 	if r.err != nil && ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -132,7 +132,8 @@ type State struct {
 	Design      string                 `json:"design,omitempty"`
 	ImagePrompt string                 `json:"image_prompt,omitempty"`
 	Usage       providers.Usage        `json:"usage"`
-	Elapsed     time.Duration          `json:"elapsed"` // running time before this process
+	Overruns    map[string]int         `json:"overruns,omitempty"` // speeches cut for length, by seat ID
+	Elapsed     time.Duration          `json:"elapsed"`            // running time before this process
 }
 
 // Session runs one roundtable.

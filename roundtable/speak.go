@@ -150,6 +150,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 		Tag:       c.stage + "/" + seat.ID + "/" + s.lang(),
 	}
 	var text strings.Builder
+	limit := speechLimit(c.stage)
 	qctx := providers.WithQueue(ctx, s.ID(), s.waitSlot(c.seat))
 	began := s.deps.Now()
 	resp, err := model.Stream(qctx, req, func(d providers.Delta) error {
@@ -160,6 +161,9 @@ func (s *Session) speak(ctx context.Context, c call) result {
 			return nil
 		}
 		text.WriteString(d.Text)
+		if overLimit(text.String(), limit) {
+			return errOverrun // a runaway reply: stop paying for it
+		}
 		shown := text.String()
 		if c.display != nil {
 			shown = c.display(shown)
@@ -171,7 +175,18 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	})
 	s.addUsage(resp.Usage)
 	s.deps.Observer.ModelCall(resp.Provider, resp.FirstToken, resp.Usage.OutputTokens, s.deps.Now().Sub(began), err)
+	overran := errors.Is(err, errOverrun)
+	if overran {
+		resp.Text, err = text.String(), nil
+	}
 	out := StripThink(resp.Text)
+	if cut, ok := cutSpeech(out, limit); ok && !jsonStages[c.stage] {
+		out, overran = cut+" "+s.ui("overran"), true
+	}
+	if overran {
+		s.log.Warn("speech cut for length", "seat", seat.ID, "stage", c.stage)
+		s.noteOverrun(seat.ID)
+	}
 	if err == nil && out == "" {
 		err = &providers.Error{Provider: resp.Provider, Kind: providers.KindEmpty, Message: "the reply had no visible text"}
 	}
@@ -200,7 +215,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 			OutputTokens: resp.Usage.OutputTokens, Regenerated: resp.Regenerated, Round: c.round})})
 	if c.record {
 		s.mu.Lock()
-		s.st.Transcript = append(s.st.Transcript, Turn{Stage: c.stage, Seat: seat.ID, Name: p.Name, Role: p.Role, Text: out})
+		s.st.Transcript = append(s.st.Transcript, Turn{Stage: c.stage, Seat: seat.ID, Name: p.Name, Role: p.Role, Text: carried(out)})
 		s.mu.Unlock()
 	}
 	return result{text: out}

@@ -38,7 +38,7 @@ func (s *Session) opening(ctx context.Context) error {
 
 func (s *Session) introductions(ctx context.Context) error {
 	rs := s.each(ctx, func(i int) call {
-		return call{seat: i, stage: StageIntro, prompt: say(s.lang(), "intro"), maxTokens: 300, group: StageIntro, context: true, record: true}
+		return call{seat: i, stage: StageIntro, prompt: say(s.lang(), "intro"), maxTokens: maxTokensFor(StageIntro), group: StageIntro, context: true, record: true}
 	})
 	return ctxErr(ctx, rs)
 }
@@ -87,7 +87,7 @@ func (s *Session) photoStories(ctx context.Context) error {
 		s.event(ctx, memory.Event{Type: memory.EventPhoto, Stage: StagePhoto, Text: desc, Data: mustJSON(s.st.Photo)})
 	}
 	rs := s.each(ctx, func(i int) call {
-		return call{seat: i, stage: StagePhoto, prompt: say(s.lang(), "story"), maxTokens: 450, group: StagePhoto, context: true}
+		return call{seat: i, stage: StagePhoto, prompt: say(s.lang(), "story"), maxTokens: maxTokensFor(StagePhoto), group: StagePhoto, context: true}
 	})
 	var kws []string
 	for i, r := range rs {
@@ -98,7 +98,7 @@ func (s *Session) photoStories(ctx context.Context) error {
 		kws = append(kws, k...)
 		story := strings.TrimSpace(keywordsLine.ReplaceAllString(r.text, ""))
 		p := s.persona(i)
-		s.st.Transcript = append(s.st.Transcript, Turn{Stage: StagePhoto, Seat: p.ID, Name: p.Name, Role: p.Role, Text: story})
+		s.st.Transcript = append(s.st.Transcript, Turn{Stage: StagePhoto, Seat: p.ID, Name: p.Name, Role: p.Role, Text: carried(story)})
 		s.event(ctx, memory.Event{Type: memory.EventKeywords, Stage: StagePhoto, Seat: p.ID, Name: p.Name, Data: mustJSON(memory.Keywords{Keywords: k})})
 	}
 	s.st.ImageKW = Dedupe(kws, 0)
@@ -115,7 +115,7 @@ func lastLines(s string) string {
 }
 
 func (s *Session) discuss(ctx context.Context, seat, round int) error {
-	r := s.one(ctx, call{seat: seat, stage: StageDiscussion, round: round, maxTokens: 400, context: true, record: true,
+	r := s.one(ctx, call{seat: seat, stage: StageDiscussion, round: round, maxTokens: maxTokensFor(StageDiscussion), context: true, record: true,
 		prompt: say(s.lang(), "discuss", round, s.st.Turns)})
 	if r.err != nil && ctx.Err() != nil {
 		return ctx.Err()
@@ -161,7 +161,7 @@ func showList(s string) string {
 
 func (s *Session) extractKeywords(ctx context.Context) error {
 	rs := s.each(ctx, func(i int) call {
-		return call{seat: i, stage: StageKeywords, prompt: say(s.lang(), "keywords", s.cfg.MaxKeywords), maxTokens: 300,
+		return call{seat: i, stage: StageKeywords, prompt: say(s.lang(), "keywords", s.cfg.MaxKeywords), maxTokens: maxTokensFor(StageKeywords),
 			group: StageKeywords, context: true, display: showList}
 	})
 	if err := ctxErr(ctx, rs); err != nil {
@@ -229,7 +229,7 @@ func (s *Session) renderKJ(kj memory.KJ) string {
 func (s *Session) vote(ctx context.Context) error {
 	const perSeat = 5
 	rs := s.each(ctx, func(i int) call {
-		return call{seat: i, stage: StageVoting, prompt: say(s.lang(), "vote", jsonList(s.st.Candidates), perSeat), maxTokens: 400,
+		return call{seat: i, stage: StageVoting, prompt: say(s.lang(), "vote", jsonList(s.st.Candidates), perSeat), maxTokens: maxTokensFor(StageVoting),
 			group: StageVoting, context: true, display: showVotes}
 	})
 	if err := ctxErr(ctx, rs); err != nil {
@@ -307,7 +307,7 @@ func (s *Session) switchRole(ctx context.Context, seat int) error {
 	lang := s.lang()
 	s.event(ctx, memory.Event{Type: memory.EventRoleSwitch, Stage: StageSwitch, Seat: s.st.Pack.Seats[i].ID, Name: s.persona(i).Name,
 		Data: mustJSON(memory.RoleSwitch{From: from, To: to})})
-	r := s.one(ctx, call{seat: i, stage: StageSwitch, maxTokens: 350, context: true, record: true,
+	r := s.one(ctx, call{seat: i, stage: StageSwitch, maxTokens: maxTokensFor(StageSwitch), context: true, record: true,
 		prompt: say(lang, "switch", s.st.Pack.RoleLabel(to, lang), s.st.Pack.RoleLabel(from, lang), s.persona(i).Name, jsonList(s.st.Final))})
 	if r.err != nil && ctx.Err() != nil {
 		return ctx.Err()
@@ -325,7 +325,7 @@ func (s *Session) origRoles() []string {
 
 func (s *Session) workshop(ctx context.Context, seat int) error {
 	lang := s.lang()
-	r := s.one(ctx, call{seat: seat, stage: StageWorkshop, maxTokens: 400, context: true, record: true,
+	r := s.one(ctx, call{seat: seat, stage: StageWorkshop, maxTokens: maxTokensFor(StageWorkshop), context: true, record: true,
 		prompt: say(lang, "workshop", s.st.Pack.Scenario.In(lang), strings.Join(s.st.Final, ", "), s.persona(seat).Role)})
 	if r.err != nil && ctx.Err() != nil {
 		return ctx.Err()
@@ -336,7 +336,7 @@ func (s *Session) workshop(ctx context.Context, seat int) error {
 func (s *Session) designCards(ctx context.Context) error {
 	s.st.Roles = s.origRoles() // everyone back in their own seat for the cards
 	rs := s.each(ctx, func(i int) call {
-		return call{seat: i, stage: StageCards, prompt: say(s.lang(), "card"), maxTokens: 300, group: StageCards, context: true}
+		return call{seat: i, stage: StageCards, prompt: say(s.lang(), "card"), maxTokens: maxTokensFor(StageCards), group: StageCards, context: true}
 	})
 	if err := ctxErr(ctx, rs); err != nil {
 		return err
