@@ -198,6 +198,12 @@ func (f HandlerFunc) Handle(ctx context.Context, req Request) (Reply, error) { r
 // session goes on.
 var ErrGone = errors.New("bot: message or channel is gone")
 
+// ErrRejected means the platform rejected the bot's credentials (a 401 or
+// 403 at login, a malformed token): retrying cannot help, so the platform
+// stays off until the configuration is fixed. Adapters wrap it into the
+// error Run returns.
+var ErrRejected = errors.New("bot: the platform rejected the token")
+
 // ErrNoQuestion answers a CmdAnswer when no people's turn with that
 // message is open.
 var ErrNoQuestion = errors.New("bot: no open question")

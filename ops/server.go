@@ -21,11 +21,14 @@ const (
 	StateConnecting = "connecting"
 	StateConnected  = "connected"
 	StateFailed     = "failed"
+	// StateRejected is a platform that rejected its token: it stays off
+	// until the configuration is fixed and the process restarted.
+	StateRejected = "rejected"
 )
 
 // PlatformState is one chat platform's connection as /readyz reports it.
 type PlatformState struct {
-	State string `json:"state"`           // StateConnecting, StateConnected or StateFailed
+	State string `json:"state"`           // StateConnecting, StateConnected, StateFailed or StateRejected
 	Error string `json:"error,omitempty"` // the last error, if any
 }
 
@@ -177,9 +180,16 @@ func (s *Server) Check(ctx context.Context) Readiness {
 	}
 	r.Ready = r.Store.OK
 	if s.o.Platforms != nil {
+		left := 0
 		for name, st := range s.o.Platforms() {
 			st.Error = Redact(st.Error)
 			r.Platforms[name] = st
+			if st.State != StateRejected {
+				left++
+			}
+		}
+		if len(r.Platforms) > 0 && left == 0 {
+			r.Ready = false // every platform rejected its token: nothing to serve
 		}
 	}
 	if s.o.Circuits != nil {

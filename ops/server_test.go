@@ -94,6 +94,26 @@ func TestReadyz(t *testing.T) {
 			},
 			wantCirc: map[string]string{"openai": "open", "gemini": "half-open"},
 		},
+		{
+			name: "one platform rejected stays ready",
+			opts: ServerOptions{Platforms: func() map[string]PlatformState {
+				return map[string]PlatformState{"discord": {State: StateRejected}, "telegram": {State: StateConnected}}
+			}},
+			wantCode:  http.StatusOK,
+			wantStore: Check{OK: true},
+			wantPlat:  map[string]PlatformState{"discord": {State: StateRejected}, "telegram": {State: StateConnected}},
+			wantCirc:  map[string]string{},
+		},
+		{
+			name: "every platform rejected is unready",
+			opts: ServerOptions{Platforms: func() map[string]PlatformState {
+				return map[string]PlatformState{"discord": {State: StateRejected}, "telegram": {State: StateRejected}}
+			}},
+			wantCode:  http.StatusServiceUnavailable,
+			wantStore: Check{OK: true},
+			wantPlat:  map[string]PlatformState{"discord": {State: StateRejected}, "telegram": {State: StateRejected}},
+			wantCirc:  map[string]string{},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

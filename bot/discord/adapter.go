@@ -157,11 +157,11 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 // backoff); reconnects after that are discordgo's job.
 func (a *Adapter) Run(ctx context.Context) error {
 	if err := a.s.Open(); err != nil {
-		return fmt.Errorf("discord: open gateway: %w", err)
+		return fmt.Errorf("discord: open gateway: %w", loginError(err))
 	}
 	if err := a.registerCommands(ctx); err != nil {
 		_ = a.s.Close()
-		return err
+		return loginError(err)
 	}
 	a.log.Info("discord connected", "bot_id", a.id(), "guild", a.cfg.GuildID)
 	g, gctx := errgroup.WithContext(ctx)

@@ -85,8 +85,11 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	if strings.TrimSpace(cfg.Token) == "" {
 		return nil, errors.New("telegram: TELEGRAM_TOKEN is empty")
 	}
-	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
-		return nil, errors.New("telegram: TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL")
+	if err := checkToken("TELEGRAM_TOKEN", cfg.Token); err != nil {
+		return nil, err
+	}
+	if err := checkWebhook(cfg.WebhookURL, cfg.WebhookSecret); err != nil {
+		return nil, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -170,6 +173,9 @@ func (a *Adapter) addPersonas(tokens []string) error {
 			}
 			seat = a.o.SeatOrder[i]
 		}
+		if err := checkToken(fmt.Sprintf("TELEGRAM_PERSONA_TOKENS[%d]", i), tok); err != nil {
+			return err
+		}
 		a.tokens = append(a.tokens, tok)
 		b, err := a.newBot(tok, a.httpc)
 		if err != nil {
@@ -221,7 +227,7 @@ func (a *Adapter) hello(ctx context.Context) error {
 			break
 		}
 		if errors.Is(err, tgbot.ErrorUnauthorized) || errors.Is(err, tgbot.ErrorNotFound) {
-			return fmt.Errorf("telegram: getMe: the token was rejected: %w", a.redact(err))
+			return fmt.Errorf("telegram: getMe: %w: %w", bot.ErrRejected, a.redact(err))
 		}
 		a.log.Warn("getMe failed, retrying", "err", a.redact(err), "in", wait)
 		if err := a.o.Clock.Sleep(ctx, wait); err != nil {

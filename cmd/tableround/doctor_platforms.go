@@ -96,8 +96,8 @@ func (d *doctor) checkDiscord(ctx context.Context, l envconfig.Lookuper) {
 	case err != nil:
 		d.add(check{name: "Discord bot", status: checkFail, detail: err.Error(), fix: "check DISCORD_API_URL and the network"})
 		return
-	case status == http.StatusUnauthorized:
-		d.add(check{name: "Discord bot", status: checkFail, detail: "the token was rejected (HTTP 401)",
+	case status == http.StatusUnauthorized || status == http.StatusForbidden: // as serve's login (bot/discord loginError)
+		d.add(check{name: "Discord bot", status: checkFail, detail: fmt.Sprintf("the token was rejected (HTTP %d)", status),
 			fix: "check DISCORD_TOKEN (Developer Portal → your app → Bot → Reset Token)"})
 		return
 	case status != http.StatusOK:

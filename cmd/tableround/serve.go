@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -195,8 +196,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	g.Go(func() error { return store.Run(gctx) })
 	g.Go(func() error { return mgr.Run(gctx) })
 	g.Go(func() error { return server.Run(gctx) })
+	var rejected atomic.Int32
 	for _, p := range platforms {
-		g.Go(func() error { return keepRunning(gctx, p, logger) })
+		g.Go(func() error {
+			err := keepRunning(gctx, p, logger)
+			if errors.Is(err, bot.ErrRejected) && int(rejected.Add(1)) < len(platforms) {
+				return nil // the others go on
+			}
+			return err
+		})
 	}
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("serve stopped", "err", err)
@@ -211,8 +219,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-// keepRunning runs a platform and, when it fails (a login error, a lost
-// gateway), retries with capped jittered backoff while the others go on.
+// keepRunning runs a platform and, when it fails (a network error, a lost
+// gateway, a 5xx), retries with capped jittered backoff while the others go
+// on. A rejected token (bot.ErrRejected) is final: the platform is marked
+// rejected and keepRunning returns the error.
 func keepRunning(ctx context.Context, p *platform, logger *slog.Logger) error {
 	log := logger.With("component", p.name)
 	backoff := time.Second
@@ -222,6 +232,11 @@ func keepRunning(ctx context.Context, p *platform, logger *slog.Logger) error {
 		err := p.run(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, bot.ErrRejected) {
+			p.set(ops.StateRejected, err)
+			log.Error("the token was rejected; this platform stays off until the configuration is fixed", "err", err)
+			return err
 		}
 		p.set(ops.StateFailed, err)
 		if time.Since(start) > 5*time.Minute {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
+	"github.com/tableround/tableround/bot/telegram/telegramfake"
 	"github.com/tableround/tableround/memory"
 )
 
@@ -148,5 +149,31 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Tokens that both platforms reject stop each for good, and serve exits
+// non-zero instead of retrying them forever.
+func TestServeExitsWhenEveryTokenIsRejected(t *testing.T) {
+	cleanEnv(t)
+	dfake := discordfake.New(discordfake.Options{Token: "right-token"})
+	t.Cleanup(dfake.Close)
+	tfake := telegramfake.New(telegramfake.Options{})
+	t.Cleanup(tfake.Close)
+	t.Setenv("AI_PROVIDER", "demo")
+	t.Setenv("DISCORD_TOKEN", "wrong-token")
+	t.Setenv("DISCORD_API_URL", dfake.URL())
+	t.Setenv("TELEGRAM_TOKEN", "999:unknown-token")
+	t.Setenv("TELEGRAM_API_URL", tfake.URL())
+	t.Setenv("HTTP_ADDR", freeAddr(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a safety net
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb)
+	if ctx.Err() != nil {
+		t.Fatalf("serve kept retrying rejected tokens: %s", errb.String())
+	}
+	if code != exitFailure {
+		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 }
