@@ -159,6 +159,9 @@ func TestWebhookMode(t *testing.T) {
 	if c := post("s3cret", []byte("{not json")); c != http.StatusBadRequest {
 		t.Errorf("bad body → %d", c)
 	}
+	if c := post("s3cret", append([]byte(`{"update_id": 1, "message": {"text": "`), bytes.Repeat([]byte("a"), maxUpdateBody)...)); c != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body → %d, want 413", c)
+	}
 	if c := post("s3cret", body); c != http.StatusOK {
 		t.Errorf("update → %d", c)
 	}

@@ -3,6 +3,7 @@ package telegram
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 
@@ -13,8 +14,8 @@ const maxUpdateBody = 1 << 20
 
 // WebhookHandler receives updates in webhook mode (TELEGRAM_WEBHOOK_URL).
 // Unlike go-telegram/bot's own handler it answers 401 when
-// X-Telegram-Bot-Api-Secret-Token does not match and 400 when the body is
-// not an update, so misconfiguration shows in Telegram's getWebhookInfo.
+// X-Telegram-Bot-Api-Secret-Token does not match, 413 when the body is over
+// 1 MiB and 400 when it is not an update, so misconfiguration shows in Telegram's getWebhookInfo.
 // Updates are handed to the same pipeline as polled ones (de-duplication,
 // allow-list, per-chat order); 503 when Run is not consuming them.
 func (a *Adapter) WebhookHandler() http.Handler {
@@ -29,7 +30,12 @@ func (a *Adapter) WebhookHandler() http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxUpdateBody))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpdateBody))
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			a.log.Warn("webhook body too large", "limit", mbe.Limit, "remote", r.RemoteAddr)
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		if err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
