@@ -108,7 +108,7 @@ var botCommands = []models.BotCommand{
 	{Command: "say", Description: "Speak to the running table: /say <text>"},
 	{Command: "stop", Description: "Stop the running roundtable"},
 	{Command: "status", Description: "Where the roundtable is"},
-	{Command: "export", Description: "Export the last session: /export [md|json|html]"},
+	{Command: "export", Description: "Export a session: /export [md|json|html] [session]"},
 	{Command: "personas", Description: "Who sits at the table"},
 	{Command: "forget", Description: "Forget this chat's sessions (admins)"},
 	{Command: "help", Description: "How to use the bot"},

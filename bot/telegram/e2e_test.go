@@ -150,8 +150,11 @@ func TestCommandsMentionsAndReplies(t *testing.T) {
 	}{
 		{"/stop", bot.CmdStop, "", ""},
 		{"/status@" + botName, bot.CmdStatus, "", ""},
-		{"/export md", bot.CmdExport, "md", "md"},
-		{"/export@" + botName + " html", bot.CmdExport, "html", "html"},
+		{"/export md", bot.CmdExport, "", "md"},
+		{"/export@" + botName + " html", bot.CmdExport, "", "html"},
+		{"/export json abc123", bot.CmdExport, "abc123", "json"},
+		{"/export abc123 HTML", bot.CmdExport, "abc123", "html"},
+		{"/export abc123", bot.CmdExport, "abc123", ""},
 		{"/personas", bot.CmdPersonas, "", ""},
 		{"/forget", bot.CmdForget, "", ""},
 		{"/help", bot.CmdHelp, "", ""},

@@ -86,9 +86,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	}
 	req := bot.Request{Command: t.cmd, Channel: channel(m.Chat.ID), User: a.user(ctx, m.Chat, m.From), Text: t.text}
 	if t.cmd == bot.CmdExport {
-		if f := strings.ToLower(strings.TrimSpace(t.text)); f == "md" || f == "json" || f == "html" {
-			req.Options = map[string]string{"format": f}
-		}
+		req.Options, req.Text = exportArgs(t.text)
 	}
 	if t.cmd == bot.CmdStart {
 		if img != nil {
@@ -243,4 +241,18 @@ func (a *Adapter) user(ctx context.Context, chat models.Chat, u *models.User) bo
 	a.admins[key] = adminEntry{admin: out.Admin, at: now}
 	a.mu.Unlock()
 	return out
+}
+
+// exportArgs reads "/export [md|json|html] [session]", in either order: a
+// word that is a format is the format, the other is the session ID.
+func exportArgs(text string) (opts map[string]string, session string) {
+	var rest []string
+	for _, w := range strings.Fields(text) {
+		if f := strings.ToLower(w); (f == "md" || f == "json" || f == "html") && opts == nil {
+			opts = map[string]string{"format": f}
+			continue
+		}
+		rest = append(rest, w)
+	}
+	return opts, strings.Join(rest, " ")
 }
