@@ -70,7 +70,9 @@ type Speech struct {
 	Round        int    `json:"round,omitempty"`
 }
 
-// Failure is the payload of EventFailure. Cause is for operators (no secrets).
+// Failure is the payload of EventFailure: the error kind and the short,
+// kind sentence people were shown. It goes into exports, so it never holds
+// a provider's own text (that is logged).
 type Failure struct {
 	Kind  string `json:"kind"`
 	Cause string `json:"cause"`

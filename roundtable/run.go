@@ -232,7 +232,7 @@ func (s *Session) finish(ctx context.Context, runErr error) {
 	s.mu.Lock()
 	s.st.Meta.Status = status
 	if runErr != nil && status != memory.StatusInterrupted {
-		s.st.Meta.Error = runErr.Error()
+		s.st.Meta.Error = publicError(runErr)
 	}
 	s.st.Elapsed += s.since()
 	s.started = time.Time{}
@@ -386,4 +386,20 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// publicError is what the session's record (and so its export) keeps of
+// the error that ended it: a guardrail's reason, or a model failure's kind
+// and sentence, never a provider's own text (which is logged).
+func publicError(err error) string {
+	var capErr *CapError
+	switch {
+	case errors.As(err, &capErr):
+		return capErr.Reason
+	case errors.Is(err, ErrStopped):
+		return err.Error()
+	case providers.KindOf(err) != providers.KindUnknown:
+		return providers.KindOf(err).String() + ": " + providers.UserMessage(err)
+	}
+	return "the session failed (the details are in the server's log)"
 }

@@ -162,6 +162,13 @@ func TestFailedSeatIsMarkedAndSessionGoesOn(t *testing.T) {
 	if len(fails) != 2 {
 		t.Fatalf("failures = %d, want 2 (one per round)", len(fails))
 	}
+	for _, e := range fails { // the export carries the event: the kind and its sentence, not the provider's text
+		var f memory.Failure
+		if err := json.Unmarshal(e.Data, &f); err != nil || f.Kind != "server" || f.Cause != providers.UserMessage(&providers.Error{Kind: providers.KindServer}) ||
+			strings.Contains(string(e.Data)+e.Text, "upstream exploded") {
+			t.Fatalf("failure event %s %q (%v)", e.Data, e.Text, err)
+		}
+	}
 	for _, e := range st.eventsOf(s.ID(), memory.EventSpeech) {
 		if strings.Contains(e.Text, "upstream exploded") || strings.Contains(e.Text, "could not speak") {
 			t.Fatalf("error text passed off as speech: %q", e.Text)

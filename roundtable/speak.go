@@ -199,7 +199,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 		s.closeLater(ctx, stream, msg)
 		s.log.Warn("seat failed", "seat", seat.ID, "stage", c.stage, "err", err)
 		s.event(ctx, memory.Event{Type: memory.EventFailure, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: msg,
-			Data: mustJSON(memory.Failure{Kind: providers.KindOf(err).String(), Cause: err.Error()})})
+			Data: mustJSON(memory.Failure{Kind: providers.KindOf(err).String(), Cause: providers.UserMessage(err)})})
 		return result{err: err}
 	}
 	shown := out
