@@ -109,6 +109,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	logger := ops.NewLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
+	redisstore.SetLogger(logger) // go-redis's own lines follow LOG_FORMAT too
 	// 90 % of a container's memory limit, unless GOMEMLIMIT says otherwise.
 	ops.SetMemoryLimit(logger, nil)
 	models, err := buildModels(ctx, l, logger, false) // serve never falls back to the demo model
