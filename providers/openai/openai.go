@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tableround/tableround/providers"
@@ -34,7 +35,12 @@ type Config struct {
 	IdleTimeout      time.Duration // the longest silence inside a stream
 	Timeout          time.Duration // a whole call
 	MaxTokens        int           // when the request sets none
-	MaxImageBytes    int64         // cap of a downloaded generated image
+	// TokenParam is how the cap is sent: MaxCompletionTokens (OpenAI),
+	// MaxTokens (servers that need it), or empty to choose by the model's
+	// name. A 400 refusing it is retried once with the other, and the
+	// choice is remembered per model.
+	TokenParam    string
+	MaxImageBytes int64 // cap of a downloaded generated image
 
 	HTTPClient *http.Client // must not set Timeout; nil uses a default transport
 }
@@ -51,14 +57,16 @@ func DefaultConfig() Config {
 		IdleTimeout:      30 * time.Second,
 		Timeout:          5 * time.Minute,
 		MaxTokens:        1024,
+		TokenParam:       MaxCompletionTokens,
 		MaxImageBytes:    20 << 20,
 	}
 }
 
 // Client talks to one OpenAI-compatible server.
 type Client struct {
-	cfg  Config
-	http *http.Client
+	cfg   Config
+	http  *http.Client
+	forms sync.Map // model → wireForm learned from a refusal
 }
 
 var (

@@ -9,6 +9,9 @@ type Preset struct {
 	VisionModel string // default model that can see images; empty: none
 	ImageModel  string // default image model on the Images API; empty: none
 	Headers     map[string]string
+	// TokenParam is Config.TokenParam: empty (by the model's name) for
+	// compatible servers, most of which need max_tokens.
+	TokenParam string
 }
 
 // Attribution headers OpenRouter shows on its app rankings.
@@ -28,6 +31,7 @@ var (
 	OpenAI = Preset{
 		Name: "openai", BaseURL: "https://api.openai.com/v1", KeyVariable: "OPENAI_API_KEY",
 		Model: "gpt-4o-mini", VisionModel: "gpt-4o-mini", ImageModel: "gpt-image-1",
+		TokenParam: MaxCompletionTokens, // every current OpenAI chat model accepts it
 	}
 	DeepSeek = Preset{
 		Name: "deepseek", BaseURL: "https://api.deepseek.com/v1", KeyVariable: "DEEPSEEK_API_KEY",
@@ -61,7 +65,7 @@ func LookupPreset(name string) (Preset, bool) {
 func (p Preset) Config(apiKey string) Config {
 	cfg := DefaultConfig()
 	cfg.Provider, cfg.BaseURL, cfg.KeyVariable, cfg.Model, cfg.ImageModel = p.Name, p.BaseURL, p.KeyVariable, p.Model, p.ImageModel
-	cfg.APIKey = apiKey
+	cfg.APIKey, cfg.TokenParam = apiKey, p.TokenParam
 	if len(p.Headers) > 0 {
 		cfg.Headers = make(map[string]string, len(p.Headers))
 		for k, v := range p.Headers {

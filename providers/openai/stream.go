@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -60,21 +61,28 @@ type chunk struct {
 	Error json.RawMessage `json:"error"`
 }
 
-// body builds the JSON request of a chat completion.
-func (c *Client) body(req providers.Request) ([]byte, string) {
-	model := req.Model
-	if model == "" {
-		model = c.cfg.Model
+func (c *Client) model(req providers.Request) string {
+	if req.Model != "" {
+		return req.Model
 	}
+	return c.cfg.Model
+}
+
+// body builds the JSON request of a chat completion in form f.
+func (c *Client) body(req providers.Request, f wireForm) []byte {
+	model := c.model(req)
 	maxTokens := req.MaxTokens
 	if maxTokens <= 0 {
 		maxTokens = c.cfg.MaxTokens
 	}
 	cr := chatRequest{Model: model, Stream: true, StreamOptions: &streamOptions{IncludeUsage: true}, Temperature: req.Temperature}
-	if usesCompletionTokens(model) {
-		cr.MaxCompletionTokens, cr.Temperature = maxTokens, nil
+	if f.param == MaxCompletionTokens {
+		cr.MaxCompletionTokens = maxTokens
 	} else {
 		cr.MaxTokens = maxTokens
+	}
+	if f.noTemp {
+		cr.Temperature = nil
 	}
 	for _, m := range req.Messages {
 		wm := wireMessage{Role: string(m.Role), Content: m.Content}
@@ -89,27 +97,36 @@ func (c *Client) body(req providers.Request) ([]byte, string) {
 		cr.Messages = append(cr.Messages, wm)
 	}
 	b, _ := json.Marshal(cr) // plain structs: cannot fail
-	return b, model
+	return b
 }
 
 // Stream sends one streamed chat completion: a single attempt.
 func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers.StreamFunc) (providers.Response, error) {
-	body, model := c.body(req)
+	model := c.model(req)
 	resp := providers.Response{Provider: c.cfg.Provider, Model: model}
 	wctx, wd := providers.StartWatchdog(ctx, c.cfg.Provider, c.timeouts())
 	defer wd.Stop()
 
-	hreq, err := http.NewRequestWithContext(wctx, http.MethodPost, c.cfg.BaseURL+"/chat/completions", nil)
-	if err != nil {
-		return resp, &providers.Error{Provider: c.cfg.Provider, Kind: providers.KindBadRequest, Message: "build request", Err: err}
-	}
-	providers.SetStreamBody(hreq, body, func() []byte { b, _ := c.body(req); return b })
-	c.setHeaders(hreq.Header)
-	hreq.Header.Set("Accept", "text/event-stream")
+	form := c.formFor(model)
 	start := time.Now()
-	hresp, err := c.http.Do(hreq)
+	hresp, err := c.post(ctx, wctx, wd, req, form)
 	if err != nil {
-		return resp, wd.Fail(ctx, err)
+		return resp, err
+	}
+	if hresp.StatusCode == http.StatusBadRequest {
+		// A refused token parameter (or temperature): once more in the
+		// other form, which is then kept for this model.
+		body := providers.ReadExcerpt(hresp.Body)
+		hresp.Body.Close()
+		hresp.Body = io.NopCloser(bytes.NewReader(body))
+		if next, ok := adapt(form, body, req.Temperature != nil); ok {
+			if hresp, err = c.post(ctx, wctx, wd, req, next); err != nil {
+				return resp, err
+			}
+			if hresp.StatusCode == http.StatusOK {
+				c.forms.Store(model, next)
+			}
+		}
 	}
 	defer hresp.Body.Close()
 	if hresp.StatusCode != http.StatusOK {
@@ -121,6 +138,22 @@ func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers
 		return resp, err
 	}
 	return resp, s.finish()
+}
+
+// post sends the chat completion request in form f.
+func (c *Client) post(ctx, wctx context.Context, wd *providers.Watchdog, req providers.Request, f wireForm) (*http.Response, error) {
+	hreq, err := http.NewRequestWithContext(wctx, http.MethodPost, c.cfg.BaseURL+"/chat/completions", nil)
+	if err != nil {
+		return nil, &providers.Error{Provider: c.cfg.Provider, Kind: providers.KindBadRequest, Message: "build request", Err: err}
+	}
+	providers.SetStreamBody(hreq, c.body(req, f), func() []byte { return c.body(req, f) })
+	c.setHeaders(hreq.Header)
+	hreq.Header.Set("Accept", "text/event-stream")
+	hresp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, wd.Fail(ctx, err)
+	}
+	return hresp, nil
 }
 
 // streamState assembles one streamed reply.
