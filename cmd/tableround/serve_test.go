@@ -176,4 +176,52 @@ func TestServeExitsWhenEveryTokenIsRejected(t *testing.T) {
 	if code != exitFailure {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
+	// doctor, against the same fakes, agrees.
+	out.Reset()
+	if code := runDoctor(context.Background(), nil, &out, &errb); code != 1 ||
+		!strings.Contains(out.String(), "✗ Discord bot — the token was rejected (HTTP 401)") ||
+		!strings.Contains(out.String(), "✗ Telegram bot — the token was rejected") {
+		t.Fatalf("doctor exit %d:\n%s", code, out.String())
+	}
+}
+
+// One rejected platform is marked in /readyz and stays off; the other goes
+// on serving and the process stays ready.
+func TestServeKeepsTheOtherPlatformWhenOneIsRejected(t *testing.T) {
+	cleanEnv(t)
+	dfake := discordfake.New(discordfake.Options{Token: "right-token"})
+	t.Cleanup(dfake.Close)
+	tfake := telegramfake.New(telegramfake.Options{})
+	t.Cleanup(tfake.Close)
+	tfake.AddBot("100:good-token", "tableround_bot")
+	t.Setenv("AI_PROVIDER", "demo")
+	t.Setenv("DISCORD_TOKEN", "wrong-token")
+	t.Setenv("DISCORD_API_URL", dfake.URL())
+	t.Setenv("TELEGRAM_TOKEN", "100:good-token")
+	t.Setenv("TELEGRAM_API_URL", tfake.URL())
+	addr := freeAddr(t)
+	t.Setenv("HTTP_ADDR", addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
+	var body string
+	waitUntil(t, "discord rejected in /readyz", func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == http.StatusOK && strings.Contains(body, `"rejected"`) && strings.Contains(body, `"telegram": {`)
+	})
+	if strings.Contains(body, "wrong-token") {
+		t.Fatalf("/readyz shows the token: %s", body)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d after a clean shutdown", code)
+	}
 }
