@@ -125,8 +125,11 @@ func (m *Manager) isOperator(channel string, u bot.User) bool {
 // takeStart counts a start against the person's hourly session limit. It
 // returns the use's ID (for giveBack) or a refusal to show.
 func (m *Manager) takeStart(ctx context.Context, req bot.Request) (id string, refusal string) {
-	if m.o.UserSessionLimit <= 0 || m.isOperator(req.Channel, req.User) {
+	if m.isOperator(req.Channel, req.User) {
 		return "", ""
+	}
+	if m.o.UserSessionLimit <= 0 {
+		return "", m.callsLeft(ctx, req)
 	}
 	id = NewID()
 	q, err := m.store.TakeQuota(ctx, "user:sessions:"+PersonKey(req.Channel, req.User.ID), id, m.o.UserSessionLimit, limitWindow)
@@ -137,7 +140,32 @@ func (m *Manager) takeStart(ctx context.Context, req bot.Request) (id string, re
 	if !q.Allowed {
 		return "", m.text(req, "user_limit", m.o.UserSessionLimit, m.until(q.RetryAt))
 	}
+	if refusal := m.callsLeft(ctx, req); refusal != "" {
+		m.giveBack(ctx, req, id)
+		return "", refusal
+	}
 	return id, ""
+}
+
+// callsLeft refuses a start when the person has no model call left this
+// hour (a call is taken and given back: the session would end at once).
+func (m *Manager) callsLeft(ctx context.Context, req bot.Request) string {
+	if m.o.UserCallLimit <= 0 {
+		return ""
+	}
+	key, id := "user:calls:"+PersonKey(req.Channel, req.User.ID), NewID()
+	q, err := m.store.TakeQuota(ctx, key, id, m.o.UserCallLimit, limitWindow)
+	if err != nil {
+		m.log.Error("count the start's calls", "channel", req.Channel, "err", err)
+		return m.text(req, "start_failed")
+	}
+	if !q.Allowed {
+		return m.text(req, "call_limit", m.o.UserCallLimit, m.until(q.RetryAt))
+	}
+	if err := m.store.ReturnQuota(ctx, key, id); err != nil {
+		m.log.Warn("give back the start's call", "channel", req.Channel, "err", err)
+	}
+	return ""
 }
 
 // giveBack returns a counted start that did not happen.

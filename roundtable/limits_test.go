@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/memory"
@@ -135,5 +136,15 @@ func TestUserCallLimitEndsTheSession(t *testing.T) {
 	}
 	if all := conv.all(); !strings.Contains(all, "reached 9 model calls in an hour; they can start again at 10:00 UTC") {
 		t.Fatalf("the chat was not told why: %s", all)
+	}
+	// With no call left, a new start is refused, saying when, and costs
+	// no session.
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:b", User: ann, Text: "t", Conv: &fakeConv{}})
+	if !strings.Contains(r.Text, "used their 9 model calls") || !strings.Contains(r.Text, "10:00 UTC (in 60 min)") {
+		t.Fatalf("start without calls left: %q", r.Text)
+	}
+	q, err := e.store.TakeQuota(context.Background(), "user:sessions:test:u1", "probe", 2, time.Hour)
+	if err != nil || !q.Allowed || q.Used != 2 {
+		t.Fatalf("sessions counted after the refused start: %+v %v (want 1 + this probe)", q, err)
 	}
 }
