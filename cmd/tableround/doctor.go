@@ -121,11 +121,16 @@ func (d *doctor) checkConfig(ctx context.Context, l envconfig.Lookuper) {
 		d.add(check{name: "configuration", status: checkFail, detail: err.Error(), fix: "fix that variable in the environment or .env"})
 		return
 	}
-	for _, cfg := range []any{&ServeConfig{}, &DemoConfig{}} {
+	var sc ServeConfig
+	for _, cfg := range []any{&sc, &DemoConfig{}} {
 		if err := loadConfig(ctx, l, cfg); err != nil {
 			d.add(check{name: "configuration", status: checkFail, detail: err.Error(), fix: "fix that variable in the environment or .env"})
 			return
 		}
+	}
+	if _, err := parseOperators(sc.OperatorIDs); err != nil { // as serve reads it
+		d.add(check{name: "configuration", status: checkFail, detail: err.Error(), fix: "fix that variable in the environment or .env"})
+		return
 	}
 	where := "the environment"
 	if _, err := os.Stat(".env"); err == nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 )
@@ -14,5 +16,16 @@ func TestParseOperators(t *testing.T) {
 		if _, err := parseOperators([]string{bad}); err == nil || !strings.Contains(err.Error(), "OPERATOR_IDS") {
 			t.Errorf("parseOperators(%q) = %v, want an OPERATOR_IDS error", bad, err)
 		}
+	}
+}
+
+// doctor refuses the OPERATOR_IDS serve refuses.
+func TestDoctorChecksOperators(t *testing.T) {
+	doctorEnv(t)
+	t.Setenv("AI_PROVIDER", "demo")
+	t.Setenv("OPERATOR_IDS", "12345")
+	var out, errb bytes.Buffer
+	if code := runDoctor(context.Background(), nil, &out, &errb); code != 1 || !strings.Contains(out.String(), "✗ configuration — OPERATOR_IDS: \"12345\"") {
+		t.Fatalf("doctor exit %d:\n%s", code, out.String())
 	}
 }
