@@ -64,8 +64,9 @@ func newEngine(ec engineConfig) (*engine, error) {
 	store := memory.NewBuffered(inner, memory.BufferOptions{})
 	oc := openai.DefaultConfig()
 	oc.Provider, oc.BaseURL, oc.Model, oc.KeyVariable = "fake", ec.llmURL+"/v1", "fake-model", "AI_API_KEY"
-	oc.TokenParam = openai.MaxTokens // the fake LLM, like most compatible servers, reads max_tokens
-	if ec.llmTLS != nil {            // the providers' transport, trusting the fake's certificate
+	// The fake LLM, like most compatible servers, reads max_tokens.
+	oc.TokenParam = openai.MaxTokens
+	if ec.llmTLS != nil { // the providers' transport, trusting the fake's certificate
 		t := httpx.PooledTransport(providers.IdleConnsPerHost)
 		t.TLSClientConfig = ec.llmTLS
 		oc.HTTPClient = &http.Client{Transport: t}
