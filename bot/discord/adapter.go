@@ -161,7 +161,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	if err := a.registerCommands(ctx); err != nil {
 		_ = a.s.Close()
-		return loginError(err)
+		return commandsError(err)
 	}
 	a.log.Info("discord connected", "bot_id", a.id(), "guild", a.cfg.GuildID)
 	g, gctx := errgroup.WithContext(ctx)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
@@ -14,13 +15,18 @@ import (
 // closeAuthFailed is the gateway's close code for a rejected token.
 const closeAuthFailed = 4004
 
-// loginError marks an error of logging in (opening the gateway,
-// registering commands) that no retry can fix with bot.ErrRejected: an
-// HTTP 401 or 403, or the gateway closing with 4004 Authentication failed.
-func loginError(err error) error {
+// loginError marks an error of opening the gateway that no retry can fix
+// with bot.ErrRejected: an HTTP 401 or 403, or the gateway closing with
+// 4004 Authentication failed.
+func loginError(err error) error { return rejected(err, http.StatusUnauthorized, http.StatusForbidden) }
+
+// commandsError marks a 401 from registering the commands; a 403 there is
+// Missing Access to DISCORD_GUILD_ID, not a rejected token.
+func commandsError(err error) error { return rejected(err, http.StatusUnauthorized) }
+
+func rejected(err error, statuses ...int) error {
 	var re *discordgo.RESTError
-	if errors.As(err, &re) && re.Response != nil &&
-		(re.Response.StatusCode == http.StatusUnauthorized || re.Response.StatusCode == http.StatusForbidden) {
+	if errors.As(err, &re) && re.Response != nil && slices.Contains(statuses, re.Response.StatusCode) {
 		return fmt.Errorf("%w (HTTP %d; check DISCORD_TOKEN): %w", bot.ErrRejected, re.Response.StatusCode, err)
 	}
 	var ce *websocket.CloseError

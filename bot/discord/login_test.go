@@ -53,4 +53,7 @@ func TestLoginErrorKinds(t *testing.T) {
 			t.Errorf("%s: rejected = %v, want %v", c.name, got, c.rejected)
 		}
 	}
+	if errors.Is(commandsError(rest(403)), bot.ErrRejected) || !errors.Is(commandsError(rest(401)), bot.ErrRejected) {
+		t.Error("registering commands: only a 401 means a rejected token (403 is Missing Access to the guild)")
+	}
 }
