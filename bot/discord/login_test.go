@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/discord/discordfake"
@@ -48,6 +49,8 @@ func TestLoginErrorKinds(t *testing.T) {
 		{"502", rest(502), false},
 		{"429", rest(429), false},
 		{"network", errors.New("dial tcp: connection refused"), false},
+		{"gateway 4004", fmt.Errorf("open: %w", &websocket.CloseError{Code: 4004, Text: "Authentication failed."}), true},
+		{"gateway 4000", &websocket.CloseError{Code: 4000, Text: "Unknown error"}, false},
 	} {
 		if got := errors.Is(loginError(c.err), bot.ErrRejected); got != c.rejected {
 			t.Errorf("%s: rejected = %v, want %v", c.name, got, c.rejected)
