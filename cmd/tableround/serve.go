@@ -47,6 +47,8 @@ type platform struct {
 	name   string
 	run    func(ctx context.Context) error
 	resume roundtable.Resumer
+	// wait is the backoff's sleep (tests record it); nil sleeps.
+	wait func(ctx context.Context, d time.Duration) error
 
 	mu    sync.Mutex
 	state string // "connecting", "connected", "failed"
@@ -245,13 +247,18 @@ func keepRunning(ctx context.Context, p *platform, logger *slog.Logger) error {
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
 		log.Error("platform stopped; retrying", "err", err, "in", wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
+		if p.sleep(ctx, wait) != nil {
 			return nil
-		case <-time.After(wait):
 		}
 		backoff = min(backoff*2, 2*time.Minute)
 	}
+}
+
+func (p *platform) sleep(ctx context.Context, d time.Duration) error {
+	if p.wait != nil {
+		return p.wait(ctx, d)
+	}
+	return bot.RealClock{}.Sleep(ctx, d)
 }
 
 // handlerProxy lets adapters be built before the manager they call.
