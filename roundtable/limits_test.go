@@ -148,3 +148,44 @@ func TestUserCallLimitEndsTheSession(t *testing.T) {
 		t.Fatalf("sessions counted after the refused start: %+v %v (want 1 + this probe)", q, err)
 	}
 }
+
+// A resumed session still counts its calls against the person who started
+// it, on whichever process resumes it.
+func TestUserCallLimitFollowsAResumedSession(t *testing.T) {
+	e := newManagerEnv(t)
+	limit := func(o *ManagerOptions) { o.UserCallLimit = 40 }
+	held := make(chan struct{})
+	var once sync.Once
+	e.model.fail = func(r providers.Request) error {
+		if strings.HasPrefix(r.Tag, StageDiscussion+"/") {
+			once.Do(func() { close(held) })
+			return errHold
+		}
+		return nil
+	}
+	m1 := e.manager("p1", nil, limit)
+	stop1 := serve(t, m1)
+	id := start(t, m1, "test:r", "umbrellas", ann, &fakeConv{})
+	<-held
+	stop1() // suspended mid-discussion
+	e.model.fail = nil
+	// Meanwhile the person's other sessions use up the hour's calls.
+	for {
+		q, err := e.store.TakeQuota(context.Background(), "user:calls:test:u1", NewID(), 40, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !q.Allowed {
+			break
+		}
+	}
+	second := &fakeConv{}
+	m2 := e.manager("p2", func(context.Context, string) (bot.Conversation, error) { return second, nil }, limit)
+	defer serve(t, m2)()
+	e.clock.Add(31 * time.Second)
+	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
+	waitFor(t, "the resumed session to end", func() bool { return status(e.store, id) == memory.StatusStopped })
+	if all := second.all(); !strings.Contains(all, "reached 40 model calls in an hour") {
+		t.Fatalf("the resumed session's chat was not told why: %s", all)
+	}
+}
