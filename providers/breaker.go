@@ -31,7 +31,7 @@ type Breaker struct {
 	coolDown  time.Duration
 	now       func() time.Time
 
-	onOpen   func(provider string)
+	onOpen func(provider string)
 
 	mu       sync.Mutex
 	state    BreakerState
