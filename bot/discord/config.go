@@ -115,6 +115,8 @@ type Options struct {
 	// WrapREST, when set, wraps the transport of REST calls (metrics count
 	// requests, 429s and invalid requests there).
 	WrapREST func(http.RoundTripper) http.RoundTripper
+	// Hooks are the metrics callbacks of every streamed message.
+	Hooks bot.WriterHooks
 }
 
 const (

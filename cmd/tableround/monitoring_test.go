@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,20 @@ func TestMonitoringNamesExistAtStartup(t *testing.T) {
 	waitUntil(t, "the 429s in /metrics", func() bool {
 		b, _ := tryGet("http://" + addr + "/metrics")
 		return strings.Contains(b, `tableround_platform_rate_limited_total{platform="discord"} 3`)
+	})
+	// The stream writers retried the ones that hit them (others hit the
+	// adapter's own setup calls), and deliver final texts.
+	retried := regexp.MustCompile(`tableround_platform_retries_total\{platform="discord"\} ([1-9]\d*)`)
+	delivered := regexp.MustCompile(`tableround_edits_per_message_count\{platform="discord"\} [1-9]`)
+	waitUntil(t, "retries and delivered messages in /metrics", func() bool {
+		b, _ := tryGet("http://" + addr + "/metrics")
+		m := retried.FindStringSubmatch(b)
+		n := 0
+		if m != nil {
+			n, _ = strconv.Atoi(m[1])
+		}
+		return n >= 1 && delivered.MatchString(b) &&
+			!strings.Contains(b, `tableround_edit_staleness_seconds_count{platform="discord"} 0`)
 	})
 	alerts, _ := tryGet("http://" + addr + "/alerts")
 	if !strings.Contains(alerts, `"kind": "rate_limited"`) || !strings.Contains(alerts, `"count": 3`) {

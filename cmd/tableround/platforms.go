@@ -40,7 +40,8 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 	}
 	if dc.Token != "" {
 		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger, AvatarURL: d.avatar, SessionRunning: d.running,
-			WrapREST: func(rt http.RoundTripper) http.RoundTripper { return d.metrics.CountRequests("discord", rt) }})
+			WrapREST: func(rt http.RoundTripper) http.RoundTripper { return d.metrics.CountRequests("discord", rt) },
+			Hooks:    streamHooks(d.metrics, "discord")})
 		if err != nil {
 			return nil, &ConfigError{Msg: "DISCORD_TOKEN: " + err.Error()}
 		}
@@ -53,7 +54,8 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 	if tc.Token != "" {
 		a, err := telegram.New(tc, d.handler, telegram.Options{Logger: d.logger,
 			SeatOrder: d.seats, SessionRunning: d.running, FirstSeen: d.firstSeen,
-			HTTPClient: &http.Client{Transport: d.metrics.CountRequests("telegram", nil)}})
+			HTTPClient: &http.Client{Transport: d.metrics.CountRequests("telegram", nil)},
+			Hooks:      streamHooks(d.metrics, "telegram")})
 		if err != nil {
 			return nil, &ConfigError{Msg: "TELEGRAM_TOKEN: " + err.Error()}
 		}
@@ -67,6 +69,16 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 		out = append(out, &platform{name: "telegram", run: a.Run, resume: a.Resume})
 	}
 	return out, nil
+}
+
+// streamHooks feed a platform's streamed messages to the metrics: edit
+// staleness, retried requests and edits per message.
+func streamHooks(m *ops.Metrics, platform string) bot.WriterHooks {
+	return bot.WriterHooks{
+		OnEdit:      func(d time.Duration) { m.ObserveEdit(platform, d) },
+		OnRetry:     func() { m.ObserveRetry(platform) },
+		OnDelivered: func(edits int) { m.ObserveMessageEdits(platform, edits) },
+	}
 }
 
 // avatarsFor draws the built-in packs' seats for PUBLIC_BASE_URL/avatars.
