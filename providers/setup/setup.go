@@ -74,10 +74,16 @@ func (m *Models) Circuits() map[string]string {
 	return out
 }
 
-// Providers are the chat providers the models call, fallbacks included.
+// Providers are the providers the chat and vision models call, fallbacks
+// included, each once.
 func (m *Models) Providers() []string {
-	out := []string{m.Provider}
-	return append(out, m.Fallbacks...)
+	var out []string
+	for _, p := range append(append([]string{m.Provider}, m.Fallbacks...), m.VisionProvider) {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Name is the chat model's display name, "provider/model".
