@@ -29,14 +29,22 @@ type Alert struct {
 	Count   int       `json:"count"`
 }
 
-// String is one line for people: "15:04:05Z rate_limited discord ×12 (…)".
+// String is one line for operators:
+// "2026-03-01 15:04:05Z rate_limited discord ×12 until 15:04:40Z — HTTP 429".
 func (a Alert) String() string {
+	s := a.Short()
+	if a.Detail != "" {
+		s += " — " + a.Detail
+	}
+	return s
+}
+
+// Short is String without the detail (an error text may name hosts), for
+// chat admins.
+func (a Alert) Short() string {
 	s := a.First.UTC().Format("2006-01-02 15:04:05Z") + " " + a.Kind + " " + a.Subject
 	if a.Count > 1 {
 		s += fmt.Sprintf(" ×%d until %s", a.Count, a.Last.UTC().Format("15:04:05Z"))
-	}
-	if a.Detail != "" {
-		s += " — " + a.Detail
 	}
 	return s
 }
@@ -118,12 +126,17 @@ func (l *AlertLog) Recent(n int) []Alert {
 	return out
 }
 
-// Lines renders up to n recent entries, newest first, one per line; "" when
-// there are none.
-func (l *AlertLog) Lines(n int) string {
+// Lines renders up to n recent entries, newest first, one per line (see
+// Alert.String); "" when there are none.
+func (l *AlertLog) Lines(n int) string { return l.lines(n, Alert.String) }
+
+// Summary is Lines without the details (see Alert.Short), for chat admins.
+func (l *AlertLog) Summary(n int) string { return l.lines(n, Alert.Short) }
+
+func (l *AlertLog) lines(n int, line func(Alert) string) string {
 	var b strings.Builder
 	for _, a := range l.Recent(n) {
-		b.WriteString(a.String())
+		b.WriteString(line(a))
 		b.WriteByte('\n')
 	}
 	return strings.TrimSuffix(b.String(), "\n")

@@ -48,8 +48,11 @@ func TestAlertLogMergesBurstsAndKeepsTheNewest(t *testing.T) {
 		t.Errorf("Recent(1) = %d entries", n)
 	}
 	lines := l.Lines(0)
-	if !strings.Contains(lines, "breaker_open openrouter") || !strings.Contains(lines, "2026-03-01 12:02:50Z rate_limited discord") {
+	if !strings.Contains(lines, "breaker_open openrouter") || !strings.Contains(lines, "2026-03-01 12:02:50Z rate_limited discord — HTTP 429") {
 		t.Errorf("lines = %q", lines)
+	}
+	if sum := l.Summary(0); !strings.HasSuffix(sum, "\n2026-03-01 12:02:50Z rate_limited discord") || strings.Contains(sum, "—") {
+		t.Errorf("summary = %q", sum)
 	}
 }
 

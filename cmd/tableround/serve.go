@@ -33,6 +33,10 @@ type ServeConfig struct {
 	// InstanceID names this process in leases and logs (default: host name
 	// plus a random suffix; must differ between replicas).
 	InstanceID string `env:"INSTANCE_ID"`
+	// StatusAlerts shows chat admins the process's recent warnings (kind,
+	// subject, times; no error texts) under /status. In a Telegram private
+	// chat everyone is the admin of their own chat.
+	StatusAlerts bool `env:"STATUS_ALERTS, default=true"`
 }
 
 // platform is a chat adapter as serve runs it.
@@ -159,7 +163,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Owner: sc.InstanceID, MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
 		LeaseTTL: sc.LeaseTTL, ScanEvery: min(10*time.Second, sc.LeaseTTL/3), HandOff: true,
 		Render: export.Render, Logger: logger, Resumers: resumers, OnSession: obs.session,
-		Alerts: func() string { return metrics.Alerts().Lines(10) },
+	}
+	if sc.StatusAlerts {
+		mo.Alerts = func() string { return metrics.Alerts().Summary(10) }
 	}
 	if relay != nil {
 		mo.Relay = relay
