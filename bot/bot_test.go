@@ -222,13 +222,21 @@ func TestStreamWriterHonours429AndKeepsText(t *testing.T) {
 		return nil
 	}
 	sched := NewScheduler(Budget{Rate: 100, Burst: 1}, nil, clock)
-	w := NewStreamWriter(context.Background(), s, WriterOptions{Limit: 2000, Clock: clock, Scheduler: sched})
+	var retries, delivered, deliveries atomic.Int32
+	o := WriterOptions{Limit: 2000, Clock: clock, Scheduler: sched}
+	WriterHooks{OnRetry: func() { retries.Add(1) },
+		OnDelivered: func(n int) { deliveries.Add(1); delivered.Store(int32(n)) }}.Apply(&o)
+	w := NewStreamWriter(context.Background(), s, o)
 	w.Update("partial")
 	if err := w.Close(context.Background(), "complete text"); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.last("a"); got != "complete text" {
 		t.Fatalf("final %q", got)
+	}
+	if retries.Load() != 3 || deliveries.Load() != 1 || int(delivered.Load()) != len(s.edits["a"])-1 {
+		t.Errorf("hooks: %d retries (want 3), %d deliveries after %d edits (want 1 after %d)",
+			retries.Load(), deliveries.Load(), delivered.Load(), len(s.edits["a"])-1)
 	}
 	waited := time.Duration(0)
 	for _, d := range clock.slept {

@@ -27,6 +27,8 @@ type WriterOptions struct {
 	Clock       Clock               // RealClock when nil
 	MaxAttempts int                 // per request on errors other than 429 (default 3)
 	OnEdit      func(time.Duration) // staleness of each delivered edit, for metrics
+	OnRetry     func()              // a request retried (after a 429 or a failure), for metrics
+	OnDelivered func(edits int)     // the final text delivered after this many writes, for metrics
 	Logger      *slog.Logger
 	// WordsInPlaceholder lets the create carry the text instead of the
 	// placeholder when words arrived while it waited for a slot: under a
@@ -315,6 +317,25 @@ func (w *StreamWriter) finish(ctx context.Context) {
 	}
 	err := w.flush(ctx, text, PriorityFirst) // the final text always goes, and soon
 	w.setErr(err)
+	if err == nil && w.o.OnDelivered != nil {
+		w.mu.Lock()
+		edits := w.edits + 1
+		w.mu.Unlock()
+		w.o.OnDelivered(edits)
+	}
+}
+
+// WriterHooks are the metrics callbacks an adapter adds to each of its
+// stream writers (see WriterOptions); nil fields are skipped.
+type WriterHooks struct {
+	OnEdit      func(staleness time.Duration)
+	OnRetry     func()
+	OnDelivered func(edits int)
+}
+
+// Apply sets the hooks on o.
+func (h WriterHooks) Apply(o *WriterOptions) {
+	o.OnEdit, o.OnRetry, o.OnDelivered = h.OnEdit, h.OnRetry, h.OnDelivered
 }
 
 func (w *StreamWriter) waitClose() {
@@ -413,6 +434,9 @@ func (w *StreamWriter) do(ctx context.Context, call func(context.Context) error,
 			if limited++; limited > 20 {
 				return err
 			}
+			if w.o.OnRetry != nil {
+				w.o.OnRetry()
+			}
 			if w.o.Scheduler != nil {
 				w.o.Scheduler.Penalize(rl.RetryAfter, rl.Global)
 			} else if err := w.o.Clock.Sleep(ctx, rl.RetryAfter); err != nil {
@@ -424,6 +448,9 @@ func (w *StreamWriter) do(ctx context.Context, call func(context.Context) error,
 		w.o.Logger.Warn("stream edit failed", "err", err, "attempt", failures, "priority", int(pri))
 		if failures >= w.o.MaxAttempts || ctx.Err() != nil {
 			return err
+		}
+		if w.o.OnRetry != nil {
+			w.o.OnRetry()
 		}
 		if err := w.o.Clock.Sleep(ctx, time.Duration(failures)*500*time.Millisecond); err != nil {
 			return err

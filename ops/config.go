@@ -1,6 +1,8 @@
 // Package ops owns what an operator sees of a running process: the HTTP
-// listener with /healthz, /readyz, /metrics and the persona avatars, the
-// Prometheus collectors, and the root logger with secret redaction.
+// listener with /healthz, /readyz, /metrics, /alerts and the persona
+// avatars, the Prometheus collectors (with their series at zero from
+// start-up), the history of recent warnings, and the root logger with
+// secret redaction.
 //
 // It knows nothing of the domain or the chat platforms: cmd hands it small
 // check functions and plain seat descriptions. It must not read the

@@ -38,6 +38,14 @@ type Metrics struct {
 	staleness      *prometheus.HistogramVec
 	image          *prometheus.HistogramVec
 	storeErrors    *prometheus.CounterVec
+	llmCalls       *prometheus.CounterVec
+	llmDuration    *prometheus.HistogramVec
+	circuitOpened  *prometheus.CounterVec
+	invalid        *prometheus.CounterVec
+	imageFailures  *prometheus.CounterVec
+	live           *liveGauges
+
+	alerts *AlertLog
 }
 
 const namespace = "tableround"
@@ -76,12 +84,22 @@ func NewMetrics() *Metrics {
 		image: histogram("image_pipeline_duration_seconds", "Time to prepare a photo for the vision model.",
 			prometheus.ExponentialBuckets(0.01, 2, 10), "format"),
 		storeErrors: counter("store_errors_total", "Store operations that failed.", "op"),
+		llmCalls:    counter("llm_calls_total", "Model calls finished, successful or not, by provider.", "provider"),
+		llmDuration: histogram("llm_call_duration_seconds", "Time from a model request to its last token (or its failure).",
+			prometheus.ExponentialBuckets(0.25, 2, 10), "provider"),
+		circuitOpened: counter("llm_circuit_opened_total", "Times a provider's circuit breaker opened.", "provider"),
+		invalid: counter("platform_invalid_requests_total",
+			"HTTP 401, 403 and 429 answers from a chat platform (Discord bans an IP at 10,000 per 10 minutes).", "platform"),
+		imageFailures: counter("image_pipeline_failures_total", "Photos the image pipeline could not prepare, by reason.", "reason"),
+		live:          newLiveGauges(),
+		alerts:        NewAlertLog(0, 0, nil),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sessionsActive, m.sessionsEnded, m.stage, m.firstToken, m.tokenRate, m.llmRetries, m.llmErrors,
 		m.requests, m.rateLimited, m.retries, m.editsPerMsg, m.staleness, m.image, m.storeErrors,
+		m.llmCalls, m.llmDuration, m.circuitOpened, m.invalid, m.imageFailures, m.live,
 	)
 	for _, s := range []SessionStatus{SessionFinished, SessionFailed, SessionStopped} {
 		m.sessionsEnded.WithLabelValues(string(s)) // expose zeros from the start
@@ -158,6 +176,16 @@ func (m *Metrics) ObserveLLMRetry(provider, kind string) {
 	m.llmRetries.WithLabelValues(provider, kind).Inc()
 }
 
+// ObserveLLMCall counts a finished model call, successful or not, and how
+// long it took; a failure is counted by ObserveLLMError too.
+func (m *Metrics) ObserveLLMCall(provider string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.llmCalls.WithLabelValues(provider).Inc()
+	m.llmDuration.WithLabelValues(provider).Observe(d.Seconds())
+}
+
 // ObserveLLMError counts a model call that failed for good.
 func (m *Metrics) ObserveLLMError(provider, kind string) {
 	if m == nil {
@@ -180,6 +208,8 @@ func (m *Metrics) Observe429(platform string) {
 		return
 	}
 	m.rateLimited.WithLabelValues(platform).Inc()
+	m.invalid.WithLabelValues(platform).Inc()
+	m.alerts.Record(AlertRateLimited, platform, "HTTP 429")
 }
 
 // ObserveRetry counts a retried chat platform request.
@@ -216,10 +246,16 @@ func (m *Metrics) ObserveImage(format string, d time.Duration) {
 	m.image.WithLabelValues(format).Observe(d.Seconds())
 }
 
-// ObserveStoreError counts a failed store operation (e.g. "append", "ping").
-func (m *Metrics) ObserveStoreError(op string) {
+// ObserveStoreError counts a failed store operation (e.g. "append", "ping")
+// and keeps it in the alert history.
+func (m *Metrics) ObserveStoreError(op string, err error) {
 	if m == nil {
 		return
 	}
 	m.storeErrors.WithLabelValues(op).Inc()
+	detail := ""
+	if err != nil {
+		detail = err.Error()
+	}
+	m.alerts.Record(AlertStoreError, op, detail)
 }

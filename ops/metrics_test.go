@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.ObserveEdit("discord", 80*time.Millisecond)
 	m.ObserveMessageEdits("discord", 12)
 	m.ObserveImage("jpeg", 45*time.Millisecond)
-	m.ObserveStoreError("append")
+	m.ObserveStoreError("append", errors.New("redis down"))
 
 	rec := get(t, NewServer(Config{}, ServerOptions{Metrics: m}).Handler(), "/metrics")
 	if rec.Code != http.StatusOK {
@@ -76,7 +77,7 @@ func TestNilMetrics(t *testing.T) {
 	m.ObserveEdit("d", time.Second)
 	m.ObserveMessageEdits("d", 1)
 	m.ObserveImage("png", time.Second)
-	m.ObserveStoreError("ping")
+	m.ObserveStoreError("ping", nil)
 	if m.Registry() != nil {
 		t.Error("nil Metrics has a registry")
 	}

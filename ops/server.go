@@ -76,7 +76,7 @@ type Check struct {
 }
 
 // Server is the HTTP listener of DESIGN §4 (HTTP_ADDR): health, readiness,
-// metrics and avatars.
+// metrics, the alert history (GET /alerts) and avatars.
 type Server struct {
 	cfg     Config
 	o       ServerOptions
@@ -104,10 +104,14 @@ func NewServer(cfg Config, o ServerOptions) *Server {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	reg := o.Metrics.Registry()
-	if reg == nil {
-		reg = NewMetrics().Registry()
+	metrics := o.Metrics
+	if metrics == nil {
+		metrics = NewMetrics()
 	}
+	metrics.reportReady(func() bool { return s.storeOK(context.Background()) == nil })
+	metrics.ReportCircuits(o.Circuits)
+	reg := metrics.Registry()
+	mux.Handle("GET /alerts", metrics.Alerts())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}))
@@ -170,13 +174,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // platforms, circuits and pending writes are reported.
 func (s *Server) Check(ctx context.Context) Readiness {
 	r := Readiness{Store: Check{OK: true}, Platforms: map[string]PlatformState{}, Circuits: map[string]string{}}
-	if s.o.Store != nil {
-		cctx, cancel := context.WithTimeout(ctx, s.o.CheckTimeout)
-		err := s.o.Store(cctx)
-		cancel()
-		if err != nil {
-			r.Store = Check{Error: Redact(err.Error())}
-		}
+	if err := s.storeOK(ctx); err != nil {
+		r.Store = Check{Error: Redact(err.Error())}
 	}
 	r.Ready = r.Store.OK
 	if s.o.Platforms != nil {
@@ -199,6 +198,16 @@ func (s *Server) Check(ctx context.Context) Readiness {
 		r.PendingWrites = s.o.Pending()
 	}
 	return r
+}
+
+// storeOK runs the store check under CheckTimeout (nil without a check).
+func (s *Server) storeOK(ctx context.Context) error {
+	if s.o.Store == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.o.CheckTimeout)
+	defer cancel()
+	return s.o.Store(ctx)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -31,6 +31,8 @@ type Breaker struct {
 	coolDown  time.Duration
 	now       func() time.Time
 
+	onOpen func(provider string)
+
 	mu       sync.Mutex
 	state    BreakerState
 	failures int
@@ -86,10 +88,21 @@ func (b *Breaker) Allow() error {
 		Message: fmt.Sprintf("circuit open after %d failures", b.threshold)}
 }
 
+// OnOpen sets a function told each time the breaker opens (for metrics and
+// the alert history). Call it before the breaker is used.
+func (b *Breaker) OnOpen(fn func(provider string)) { b.onOpen = fn }
+
 // Record reports the outcome of an allowed call. Success closes the circuit;
 // a retryable failure counts towards opening it; anything else (refusals,
 // bad requests, the caller's cancellation) leaves it as it is.
 func (b *Breaker) Record(err error) {
+	if b.record(err) && b.onOpen != nil {
+		b.onOpen(b.provider)
+	}
+}
+
+// record applies an outcome and reports whether the breaker opened.
+func (b *Breaker) record(err error) (opened bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	wasProbe := b.probing
@@ -100,9 +113,11 @@ func (b *Breaker) Record(err error) {
 	case KindOf(err).Retryable():
 		b.failures++
 		if wasProbe || b.failures >= b.threshold {
+			opened = b.state != Open
 			b.state, b.openedAt = Open, b.now()
 		}
 	}
+	return opened
 }
 
 // Wrap returns a ChatModel that asks the breaker before every call of m.

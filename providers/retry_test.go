@@ -216,6 +216,29 @@ func TestBreakerOpenError(t *testing.T) {
 	}
 }
 
+func TestBreakerOnOpen(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(0, 0)}
+	br := providers.NewBreaker("gemini", 2, time.Minute, clock.now)
+	var opened []string
+	br.OnOpen(func(p string) { opened = append(opened, p) })
+	fail := &providers.Error{Kind: providers.KindServer}
+	for range 2 {
+		_ = br.Allow()
+		br.Record(fail)
+	}
+	if len(opened) != 1 || opened[0] != "gemini" {
+		t.Fatalf("after 2 failures opened = %v", opened)
+	}
+	clock.t = clock.t.Add(2 * time.Minute) // half-open: the probe fails, it opens again
+	if err := br.Allow(); err != nil {
+		t.Fatal(err)
+	}
+	br.Record(fail)
+	if len(opened) != 2 {
+		t.Errorf("a failed probe did not report a new opening: %v", opened)
+	}
+}
+
 func TestWithModel(t *testing.T) {
 	fake := providertest.NewOpenAI(t)
 	m := providers.WithModel(client(t, fake), "seat/model:beta")

@@ -56,6 +56,9 @@ type ManagerOptions struct {
 	// OnSession is told "started", "suspended" and each final status
 	// ("finished", "stopped", "failed", "interrupted"), for metrics.
 	OnSession func(event string)
+	// Alerts, when set, returns the process's recent warnings, one per
+	// line ("" for none); /status shows them to chat admins.
+	Alerts func() string
 }
 
 // Manager runs the sessions of chat platforms: it is the bot.Handler the

@@ -68,15 +68,49 @@ func (m *Manager) status(ctx context.Context, req bot.Request) (bot.Reply, error
 		if who == "" {
 			who = "—"
 		}
-		return bot.Reply{Text: m.text(req, "status", l.sess.ID(), l.sess.stageTitle(st.Stage), who,
-			st.Elapsed.Round(time.Second), st.Usage.InputTokens+st.Usage.OutputTokens)}, nil
+		return m.withAlerts(req, m.text(req, "status", l.sess.ID(), l.sess.stageTitle(st.Stage), who,
+			st.Elapsed.Round(time.Second), st.Usage.InputTokens+st.Usage.OutputTokens)), nil
 	}
 	list, err := m.store.ListSessions(ctx, req.Channel, 1)
 	if err != nil || len(list) == 0 {
-		return bot.Reply{Text: m.text(req, "none")}, nil
+		return m.withAlerts(req, m.text(req, "none")), nil
 	}
 	s := list[0]
-	return bot.Reply{Text: m.text(req, "last", s.ID, s.Topic, s.Status)}, nil
+	return m.withAlerts(req, m.text(req, "last", s.ID, s.Topic, s.Status)), nil
+}
+
+// withAlerts adds the process's recent warnings to a status reply for a
+// chat admin (ManagerOptions.Alerts).
+func (m *Manager) withAlerts(req bot.Request, text string) bot.Reply {
+	if !req.User.Admin || m.o.Alerts == nil {
+		return bot.Reply{Text: text}
+	}
+	lines := m.o.Alerts()
+	if lines == "" {
+		return bot.Reply{Text: text + "\n\n" + m.text(req, "no_alerts")}
+	}
+	return bot.Reply{Text: text + "\n\n" + m.text(req, "alerts") + "\n" + lines}
+}
+
+// StageAges reports, by stage, the longest time a session running in this
+// process has spent in its current stage (the stuck-stage metric).
+func (m *Manager) StageAges() map[string]time.Duration {
+	m.mu.Lock()
+	var sessions []*Session
+	for _, l := range m.running {
+		if l != nil && l.sess != nil {
+			sessions = append(sessions, l.sess)
+		}
+	}
+	m.mu.Unlock()
+	out := map[string]time.Duration{}
+	for _, s := range sessions {
+		st := s.Status()
+		if st.Stage != "" && st.InStage > out[st.Stage] {
+			out[st.Stage] = st.InStage
+		}
+	}
+	return out
 }
 
 func (m *Manager) export(ctx context.Context, req bot.Request) (bot.Reply, error) {

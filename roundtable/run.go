@@ -30,6 +30,10 @@ const (
 	StageClosing    = "closing"
 )
 
+// Stages are the stage names, in session order (for metrics).
+var Stages = []string{StageOpening, StageIntro, StagePhoto, StageDiscussion, StageKeywords, StageKJ, StageVoting,
+	StagePeople, StageSwitch, StageWorkshop, StageCards, StageFinal, StageClosing}
+
 // step is one resumable unit of a session.
 type step struct {
 	stage string
@@ -305,6 +309,9 @@ func (s *Session) takeInterjections(ctx context.Context) {
 
 func (s *Session) setProgress(st step, total int) {
 	s.mu.Lock()
+	if s.stage != st.stage || s.inStage.IsZero() {
+		s.inStage = s.deps.Now()
+	}
 	s.stage = st.stage
 	s.speaker = ""
 	s.st.Meta.Stage = st.stage

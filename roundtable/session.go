@@ -147,6 +147,7 @@ type Session struct {
 	mu      sync.Mutex
 	pending []Turn
 	stage   string
+	inStage time.Time // when stage began in this process (stuck-stage metric)
 	speaker string
 	slots   map[int]int // place in line for a model slot, per waiting seat (-1: the moderator)
 
@@ -288,6 +289,7 @@ func (s *Session) Meta() memory.Session {
 type Status struct {
 	Stage, Speaker string
 	Elapsed        time.Duration
+	InStage        time.Duration // time in the current stage, in this process
 	Usage          providers.Usage
 }
 
@@ -295,7 +297,11 @@ type Status struct {
 func (s *Session) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Status{Stage: s.stage, Speaker: s.speaker, Elapsed: s.st.Elapsed + s.since(), Usage: s.st.Usage}
+	var in time.Duration
+	if !s.inStage.IsZero() {
+		in = s.deps.Now().Sub(s.inStage)
+	}
+	return Status{Stage: s.stage, Speaker: s.speaker, Elapsed: s.st.Elapsed + s.since(), InStage: in, Usage: s.st.Usage}
 }
 
 func (s *Session) since() time.Duration {

@@ -133,7 +133,11 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		announced: map[string]bool{},
 		asks:      map[string]*pendingAsk{},
 	}
-	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: &transport{base: restTransport, api: api, observe: a.observe}}
+	var rest http.RoundTripper = restTransport
+	if o.WrapREST != nil {
+		rest = o.WrapREST(rest)
+	}
+	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: &transport{base: rest, api: api, observe: a.observe}}
 	s.SyncEvents = true // handlers only enqueue; Run's errgroup runs the work
 	s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/tableround/tableround/bot"
@@ -111,6 +112,11 @@ type Options struct {
 	// session anywhere (on another replica too), so a mention there is an
 	// interjection. The adapter's own session threads always count.
 	SessionRunning func(channel string) bool
+	// WrapREST, when set, wraps the transport of REST calls (metrics count
+	// requests, 429s and invalid requests there).
+	WrapREST func(http.RoundTripper) http.RoundTripper
+	// Hooks are the metrics callbacks of every streamed message.
+	Hooks bot.WriterHooks
 }
 
 const (

@@ -102,6 +102,7 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 		// saves a write per speaker and shows the first words at once.
 		WordsInPlaceholder: true,
 	}
+	c.a.o.Hooks.Apply(&o)
 	if c.isFallback() {
 		o.Scheduler = c.fallbackScheduler()
 		return bot.NewStreamWriter(ctx, s, o), nil

@@ -97,6 +97,8 @@ type Options struct {
 	// whether an update ID is new across every replica behind the webhook
 	// (a shared store's SET NX); false drops the update. Errors count as new.
 	FirstSeen func(ctx context.Context, key string) (bool, error)
+	// Hooks are the metrics callbacks of every streamed message.
+	Hooks bot.WriterHooks
 }
 
 // defaultSeats is the papercut pack's seat order (DESIGN §2).

@@ -64,7 +64,7 @@ func (c *conv) newSender(cl *client, p bot.Post) *sender {
 }
 
 func (c *conv) writerOptions(cl *client, from bot.Persona, placeholder string, interval time.Duration) bot.WriterOptions {
-	return bot.WriterOptions{
+	o := bot.WriterOptions{
 		Limit:       maxText - headerLen(from) - 8,
 		Measure:     bot.UTF16Len,
 		Placeholder: placeholder,
@@ -73,6 +73,8 @@ func (c *conv) writerOptions(cl *client, from bot.Persona, placeholder string, i
 		Clock:       c.a.o.Clock,
 		Logger:      c.a.log.With("chat", c.chat, "persona", from.ID),
 	}
+	c.a.o.Hooks.Apply(&o)
+	return o
 }
 
 // board is the live board: while it is open a session runs in the chat

@@ -118,7 +118,7 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	defer logFile.Close()
 	logger := newLogger(cfg.Log, logFile).With("component", "console")
 
-	models, err := buildModels(ctx, l, logger, true)
+	models, err := buildModels(ctx, l, logger, true, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "tableround:", err)
 		return exitUsage

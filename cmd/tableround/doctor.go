@@ -70,18 +70,28 @@ func (d *doctor) add(r check) {
 
 // runDoctor handles `tableround doctor [--images]`: it checks the
 // configuration, then every configured dependency for real, one line per
-// check. Exit codes: 0 all needed parts work, 1 something needed is
+// check. With --url it checks a running serve instead (doctor_live.go). Exit codes: 0 all needed parts work, 1 something needed is
 // broken, 2 usage.
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	images := fs.Bool("images", false, "also generate one image (this costs money)")
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: tableround doctor [--images]") }
+	live := fs.String("url", "", "check a running serve instead: its readiness and recent warnings (e.g. http://127.0.0.1:8080)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tableround doctor [--images] | tableround doctor --url http://HOST:PORT")
+	}
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		fs.Usage()
 		return exitUsage
 	}
 	d := &doctor{out: stdout}
+	if *live != "" {
+		d.checkLive(ctx, *live)
+		if d.failed {
+			return exitFailure
+		}
+		return exitOK
+	}
 	l, err := lookuper()
 	if err != nil {
 		d.add(check{name: "configuration", status: checkFail, detail: err.Error(), fix: "fix the line in .env"})

@@ -8,6 +8,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/tableround/tableround/imagepipe"
+	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/providers/demo"
 	"github.com/tableround/tableround/providers/setup"
 	"github.com/tableround/tableround/roundtable"
@@ -23,14 +24,15 @@ type DemoConfig struct {
 // models are the built model clients plus a start-up hint for people.
 type models struct {
 	*setup.Models
-	hint string
+	hint    string
+	metrics *ops.Metrics // serve's; nil elsewhere
 }
 
 // buildModels builds the chat, vision and image clients. With allowDemo
 // (the console) and nothing about a model configured, it falls back to the
 // demo model with a hint; anything configured but incomplete is an error
 // naming the variable.
-func buildModels(ctx context.Context, l envconfig.Lookuper, logger *slog.Logger, allowDemo bool) (*models, error) {
+func buildModels(ctx context.Context, l envconfig.Lookuper, logger *slog.Logger, allowDemo bool, metrics *ops.Metrics) (*models, error) {
 	cfg, err := setup.Load(ctx, l)
 	if err != nil {
 		return nil, err
@@ -43,13 +45,17 @@ func buildModels(ctx context.Context, l envconfig.Lookuper, logger *slog.Logger,
 	if dc.Pace == "instant" {
 		opts = demo.Options{}
 	}
-	out := &models{}
+	out := &models{metrics: metrics}
 	if allowDemo && !setup.Configured(cfg) {
 		cfg.Provider = "demo"
 		out.hint = "No model is configured, so this session runs on the built-in demo model (scripted text, not an AI).\n" +
 			"For real discussions set AI_PROVIDER, AI_MODEL and a key (or AI_BASE_URL for Ollama) in .env — see README.md."
 	}
-	m, err := setup.Build(cfg, setup.Options{Demo: demo.New(opts)})
+	so := setup.Options{Demo: demo.New(opts)}
+	if metrics != nil {
+		so.OnBreakerOpen = metrics.ObserveCircuitOpened
+	}
+	m, err := setup.Build(cfg, so)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +76,9 @@ func (m *models) deps(st roundtable.Store, logger *slog.Logger) roundtable.Deps 
 		Chat: m.Chat, SeatModel: m.Seat, Vision: m.Vision, Images: m.Images, Store: st,
 		ModelName: m.Name(), Demo: m.Demo, Logger: logger, Now: time.Now,
 		Prepare: preparePhoto,
+	}
+	if m.metrics != nil {
+		d.Prepare = observedPrepare(m.metrics)
 	}
 	if m.Demo {
 		d.ModelName = demo.Name

@@ -27,6 +27,7 @@ type platformDeps struct {
 	// firstSeen de-duplicates Telegram updates across replicas (nil: one process).
 	firstSeen func(ctx context.Context, key string) (bool, error)
 	seats     []string
+	metrics   *ops.Metrics // nil: none
 }
 
 // buildPlatforms builds the adapters whose tokens are configured. handlers
@@ -38,7 +39,9 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 		return nil, err
 	}
 	if dc.Token != "" {
-		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger, AvatarURL: d.avatar, SessionRunning: d.running})
+		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger, AvatarURL: d.avatar, SessionRunning: d.running,
+			WrapREST: func(rt http.RoundTripper) http.RoundTripper { return d.metrics.CountRequests("discord", rt) },
+			Hooks:    streamHooks(d.metrics, "discord")})
 		if err != nil {
 			return nil, &ConfigError{Msg: "DISCORD_TOKEN: " + err.Error()}
 		}
@@ -50,7 +53,9 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 	}
 	if tc.Token != "" {
 		a, err := telegram.New(tc, d.handler, telegram.Options{Logger: d.logger,
-			SeatOrder: d.seats, SessionRunning: d.running, FirstSeen: d.firstSeen})
+			SeatOrder: d.seats, SessionRunning: d.running, FirstSeen: d.firstSeen,
+			HTTPClient: &http.Client{Transport: d.metrics.CountRequests("telegram", nil)},
+			Hooks:      streamHooks(d.metrics, "telegram")})
 		if err != nil {
 			return nil, &ConfigError{Msg: "TELEGRAM_TOKEN: " + err.Error()}
 		}
@@ -64,6 +69,16 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 		out = append(out, &platform{name: "telegram", run: a.Run, resume: a.Resume})
 	}
 	return out, nil
+}
+
+// streamHooks feed a platform's streamed messages to the metrics: edit
+// staleness, retried requests and edits per message.
+func streamHooks(m *ops.Metrics, platform string) bot.WriterHooks {
+	return bot.WriterHooks{
+		OnEdit:      func(d time.Duration) { m.ObserveEdit(platform, d) },
+		OnRetry:     func() { m.ObserveRetry(platform) },
+		OnDelivered: func(edits int) { m.ObserveMessageEdits(platform, edits) },
+	}
 }
 
 // avatarsFor draws the built-in packs' seats for PUBLIC_BASE_URL/avatars.
@@ -88,6 +103,7 @@ type metricsObserver struct{ m *ops.Metrics }
 func (o metricsObserver) StageDone(stage string, d time.Duration) { o.m.ObserveStage(stage, d) }
 
 func (o metricsObserver) ModelCall(provider string, first time.Duration, tokens int, d time.Duration, err error) {
+	o.m.ObserveLLMCall(provider, d)
 	if err != nil {
 		o.m.ObserveLLMError(provider, providers.KindOf(err).String())
 		return

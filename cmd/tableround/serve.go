@@ -40,6 +40,10 @@ type ServeConfig struct {
 	// InstanceID names this process in leases and logs (default: host name
 	// plus a random suffix; must differ between replicas).
 	InstanceID string `env:"INSTANCE_ID"`
+	// StatusAlerts shows chat admins the process's recent warnings (kind,
+	// subject, times; no error texts) under /status. In a Telegram private
+	// chat everyone is the admin of their own chat.
+	StatusAlerts bool `env:"STATUS_ALERTS, default=true"`
 }
 
 // platform is a chat adapter as serve runs it.
@@ -114,7 +118,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	redisstore.SetLogger(logger) // go-redis's own lines follow LOG_FORMAT too
 	// 90 % of a container's memory limit, unless GOMEMLIMIT says otherwise.
 	ops.SetMemoryLimit(logger, nil)
-	models, err := buildModels(ctx, l, logger, false) // serve never falls back to the demo model
+	metrics := ops.NewMetrics()
+	models, err := buildModels(ctx, l, logger, false, metrics) // serve never falls back to the demo model
 	if err != nil {
 		fmt.Fprintln(stderr, "tableround:", err)
 		return exitUsage
@@ -125,8 +130,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailure
 	}
 	defer sh.Store.Close()
-	store := memory.NewBuffered(sh.Store, memory.BufferOptions{})
-	metrics := ops.NewMetrics()
+	store := memory.NewBuffered(storeMetrics{Store: sh.Store, m: metrics}, memory.BufferOptions{})
 	avatars := avatarsFor(oc.PublicBaseURL)
 	pack, err := roundtable.LoadPack(cfg.Session.Pack)
 	if err != nil {
@@ -150,7 +154,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	proxy := &handlerProxy{}
 	handlers := map[string]http.Handler{}
 	platforms, err := buildPlatforms(ctx, l, platformDeps{
-		handler: proxy, logger: logger, seats: seats, running: proxy.running, firstSeen: firstSeen,
+		handler: proxy, logger: logger, seats: seats, running: proxy.running, firstSeen: firstSeen, metrics: metrics,
 		avatar: func(p bot.Persona) string { return avatars.AvatarURL(pack.Name, p.ID) },
 	}, handlers)
 	if err != nil {
@@ -176,14 +180,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		LeaseTTL: sc.LeaseTTL, ScanEvery: min(10*time.Second, sc.LeaseTTL/3), HandOff: true,
 		Render: export.Render, Logger: logger, Resumers: resumers, OnSession: obs.session,
 	}
+	if sc.StatusAlerts {
+		mo.Alerts = func() string { return metrics.Alerts().Summary(10) }
+	}
 	if relay != nil {
 		mo.Relay = relay
 	}
 	mgr := roundtable.NewManager(cfg.Session, deps, store, mo)
 	proxy.set(mgr)
+	metrics.Expose(monitoringLabels(platforms, models.Providers()))
+	metrics.ReportStages(mgr.StageAges)
 	server := ops.NewServer(oc, ops.ServerOptions{
-		Store:   sh.Store.Ping,
-		Pending: store.Pending,
+		Store:    store.Ping,
+		Pending:  store.Pending,
+		Circuits: models.Circuits,
 		Platforms: func() map[string]ops.PlatformState {
 			out := map[string]ops.PlatformState{}
 			for _, p := range platforms {

@@ -32,6 +32,9 @@ type Options struct {
 	BreakerThreshold int
 	BreakerCoolDown  time.Duration
 	Now              func() time.Time
+	// OnBreakerOpen, when set, is told each time a provider's circuit
+	// breaker opens.
+	OnBreakerOpen func(provider string)
 	// Timeouts override the clients' stream timeouts when set (tests).
 	FirstByteTimeout, IdleTimeout time.Duration
 }
@@ -57,6 +60,30 @@ type Models struct {
 	Images        providers.ImageGenerator // nil: IMAGE_PROVIDER=none
 	ImageProvider string                   // "none" when nil
 	ImageModel    string
+
+	breakers map[string]*providers.Breaker
+}
+
+// Circuits reports each chat provider's circuit state ("closed", "open",
+// "half-open"), for /readyz and the metrics.
+func (m *Models) Circuits() map[string]string {
+	out := map[string]string{}
+	for name, b := range m.breakers {
+		out[name] = b.State().String()
+	}
+	return out
+}
+
+// Providers are the providers the chat and vision models call, fallbacks
+// included, each once.
+func (m *Models) Providers() []string {
+	var out []string
+	for _, p := range append(append([]string{m.Provider}, m.Fallbacks...), m.VisionProvider) {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Name is the chat model's display name, "provider/model".
@@ -111,7 +138,7 @@ func Build(cfg Config, opts Options) (*Models, error) {
 	if !slices.Contains(ChatProviders, name) {
 		return nil, configErr("AI_PROVIDER", "AI_PROVIDER %q is not one of %s", cfg.Provider, strings.Join(ChatProviders, ", "))
 	}
-	m := &Models{Provider: name}
+	m := &Models{Provider: name, breakers: b.breakers}
 	if name == "demo" {
 		if opts.Demo == nil {
 			return nil, configErr("AI_PROVIDER", "AI_PROVIDER=demo: no demo model is built in")
@@ -196,6 +223,7 @@ func (b *builder) chat(name, model, baseURL, providerVar, urlVar string) (provid
 	br, ok := b.breakers[name]
 	if !ok {
 		br = providers.NewBreaker(name, b.opts.BreakerThreshold, b.opts.BreakerCoolDown, b.opts.Now)
+		br.OnOpen(b.opts.OnBreakerOpen)
 		b.breakers[name] = br
 	}
 	return providers.NewRetry(br.Wrap(b.limiter(name).Wrap(c)), b.opts.Policy), model, nil

@@ -161,3 +161,27 @@ func TestConfigured(t *testing.T) {
 		}
 	}
 }
+
+func TestProvidersAndCircuits(t *testing.T) {
+	cfg, err := load(t, map[string]string{"AI_PROVIDER": "deepseek", "DEEPSEEK_API_KEY": "k", "AI_FALLBACK": "openrouter,deepseek",
+		"OPENROUTER_API_KEY": "o", "VISION_PROVIDER": "gemini", "GEMINI_API_KEY": "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened []string
+	m, err := setup.Build(cfg, setup.Options{OnBreakerOpen: func(p string) { opened = append(opened, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.Providers(), ","); got != "deepseek,openrouter,gemini" {
+		t.Errorf("Providers() = %s (vision %s)", got, m.VisionProvider)
+	}
+	for _, p := range m.Providers() {
+		if m.Circuits()[p] != "closed" {
+			t.Errorf("circuit of %s = %q in %v", p, m.Circuits()[p], m.Circuits())
+		}
+	}
+	if len(opened) != 0 {
+		t.Errorf("opened before any call: %v", opened)
+	}
+}
