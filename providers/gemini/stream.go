@@ -58,6 +58,10 @@ type generateResponse struct {
 		PromptTokenCount     int `json:"promptTokenCount"`
 		CandidatesTokenCount int `json:"candidatesTokenCount"`
 		ThoughtsTokenCount   int `json:"thoughtsTokenCount"`
+		// CachedContentTokenCount is the part of the prompt read from the
+		// cache: Gemini 2.5 caches implicitly
+		// (https://ai.google.dev/gemini-api/docs/caching#implicit-caching).
+		CachedContentTokenCount int `json:"cachedContentTokenCount"`
 	} `json:"usageMetadata"`
 	ModelVersion string          `json:"modelVersion"`
 	Error        json.RawMessage `json:"error"`
@@ -161,6 +165,7 @@ func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers
 		if u := gr.UsageMetadata; u != nil {
 			resp.Usage.InputTokens = u.PromptTokenCount
 			resp.Usage.OutputTokens = u.CandidatesTokenCount + u.ThoughtsTokenCount
+			resp.Usage.CachedInputTokens = min(u.CachedContentTokenCount, u.PromptTokenCount)
 		}
 		if pf := gr.PromptFeedback; pf != nil && pf.BlockReason != "" {
 			return resp, &providers.Error{Provider: p, Kind: providers.KindRefusal, Message: "prompt blocked: " + pf.BlockReason}
