@@ -143,7 +143,10 @@ func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"message":"bad request body"}}`, http.StatusBadRequest)
 		return
 	}
-	var system, user string
+	// The persona card is the last system message and the task the last
+	// user message; the topic (and the session's number in it) is in the
+	// shared context, an earlier user message.
+	var system, user, all string
 	for _, m := range body.Messages {
 		text := contentText(m.Content)
 		switch m.Role {
@@ -151,6 +154,7 @@ func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
 			system = text
 		case "user":
 			user = text
+			all += text + "\n"
 		}
 	}
 	stage := roundtable.StageOfPrompt(user)
@@ -158,7 +162,7 @@ func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
 	if m := personaRe.FindStringSubmatch(system); m != nil {
 		c.Persona = strings.TrimSpace(m[1])
 	}
-	if m := sessionRe.FindStringSubmatch(user); m != nil {
+	if m := sessionRe.FindStringSubmatch(all); m != nil {
 		c.Session, _ = strconv.Atoi(m[1])
 	}
 	f.mu.Lock()

@@ -141,21 +141,27 @@ func Reply(req providers.Request) string {
 	if lang != "zh" {
 		lang = "en"
 	}
-	var system, user string
+	// The persona card is the last system message and the task the last
+	// user message; the topic is in the first user message that quotes one
+	// (the shared context, which comes before the card).
+	var system, user, topic string
 	for _, m := range req.Messages {
 		switch m.Role {
 		case providers.RoleSystem:
 			system = m.Content
 		case providers.RoleUser:
 			user = m.Content
+			if t := topicRe.FindStringSubmatch(m.Content); t != nil && topic == "" {
+				topic = t[1]
+			}
 		}
 	}
 	d := data{lang: lang, seat: seat, stage: stage, topic: "this topic", name: seat}
 	if m := nameRe.FindStringSubmatch(system); m != nil {
 		d.name = strings.TrimSpace(m[1])
 	}
-	if m := topicRe.FindStringSubmatch(user); m != nil {
-		d.topic = m[1]
+	if topic != "" {
+		d.topic = topic
 	}
 	// The list to vote on or group is the longest array of strings in the
 	// prompt (format examples are short or hold objects).
