@@ -2,13 +2,17 @@ package gemini_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/gemini"
+	"github.com/tableround/tableround/providers/promptcache"
+	"github.com/tableround/tableround/providers/providertest"
 )
 
 // TestUsageCached parses usageMetadata as Gemini 2.5 sends it with an
@@ -36,5 +40,48 @@ func TestUsageCached(t *testing.T) {
 	want := providers.Usage{InputTokens: 2100, CachedInputTokens: 1800, OutputTokens: 70, Calls: 1}
 	if resp.Usage != want {
 		t.Errorf("usage %+v, want %+v", resp.Usage, want)
+	}
+}
+
+// TestCacheFriendlyLayout: a system message after the shared context (the
+// persona card) is sent after it, so two seats' calls share the prefix and
+// the second reads it from Gemini's implicit cache (simulated by the fake).
+func TestCacheFriendlyLayout(t *testing.T) {
+	fake := providertest.NewGemini(t)
+	fake.SimulateCache(promptcache.Rule{Unit: 64})
+	cfg := gemini.DefaultConfig()
+	cfg.BaseURL, cfg.APIKey = fake.URL, "k"
+	c, err := gemini.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := strings.Repeat("Bayar (craftsman): red paper folds well. ", 60)
+	var usages []providers.Usage
+	for _, who := range []string{"You are Bayar.", "You are Aygul."} {
+		resp, err := c.Stream(context.Background(), providers.Request{Messages: []providers.Message{
+			{Role: providers.RoleSystem, Content: "table rules"}, {Role: providers.RoleUser, Content: shared},
+			{Role: providers.RoleSystem, Content: who}, {Role: providers.RoleUser, Content: "Speak."}}},
+			func(providers.Delta) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		usages = append(usages, resp.Usage)
+	}
+	if usages[0].CachedInputTokens != 0 || usages[1].CachedInputTokens < 500 {
+		t.Fatalf("usages %+v", usages)
+	}
+	var body struct {
+		SystemInstruction struct{ Parts []struct{ Text string } } `json:"systemInstruction"`
+		Contents          []struct {
+			Role  string
+			Parts []struct{ Text string }
+		} `json:"contents"`
+	}
+	if err := json.Unmarshal(fake.Requests()[1].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.SystemInstruction.Parts) != 1 || body.SystemInstruction.Parts[0].Text != "table rules" ||
+		len(body.Contents) != 1 || len(body.Contents[0].Parts) != 3 || body.Contents[0].Parts[1].Text != "You are Aygul." {
+		t.Fatalf("request %s", fake.Requests()[1].Body)
 	}
 }

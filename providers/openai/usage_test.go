@@ -5,9 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/providers/promptcache"
+	"github.com/tableround/tableround/providers/providertest"
 )
 
 // TestUsageShapes parses the final usage chunk of each OpenAI-compatible
@@ -52,5 +55,32 @@ func TestUsageShapes(t *testing.T) {
 				t.Errorf("usage %+v, want %+v", resp.Usage, tc.want)
 			}
 		})
+	}
+}
+
+// TestSimulatedCache: against the fake computing cached tokens by the
+// prefix rule, the second of two calls sharing a long prefix reports it
+// cached, in OpenAI's and in DeepSeek's fields.
+func TestSimulatedCache(t *testing.T) {
+	for _, deepSeek := range []bool{false, true} {
+		fake := providertest.NewOpenAI(t)
+		fake.SimulateCache(promptcache.DeepSeek, deepSeek)
+		c := newClient(t, fake.BaseURL(), nil)
+		shared := strings.Repeat("Bayar (craftsman): red paper folds well. ", 60)
+		var us []providers.Usage
+		for _, who := range []string{"You are Bayar.", "You are Aygul."} {
+			resp, err := c.Stream(context.Background(), providers.Request{Messages: []providers.Message{
+				{Role: providers.RoleSystem, Content: "rules"}, {Role: providers.RoleUser, Content: shared},
+				{Role: providers.RoleSystem, Content: who}, {Role: providers.RoleUser, Content: "Speak."}}},
+				func(providers.Delta) error { return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			us = append(us, resp.Usage)
+		}
+		if us[0].CachedInputTokens != 0 || us[1].CachedInputTokens < 500 || us[1].CachedInputTokens%64 != 0 ||
+			us[1].InputTokens != us[0].InputTokens {
+			t.Errorf("deepSeek=%v: usages %+v", deepSeek, us)
+		}
 	}
 }
