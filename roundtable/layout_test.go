@@ -1,7 +1,9 @@
 package roundtable
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tableround/tableround/memory"
@@ -108,4 +110,72 @@ func isConcurrent(stage string) bool {
 		return true
 	}
 	return false
+}
+
+// orderModel records when each call starts and when it is first answered.
+type orderModel struct {
+	inner providers.ChatModel
+	mu    sync.Mutex
+	log   []string // "start <tag>" and "answer <tag>"
+}
+
+func (o *orderModel) note(s string) {
+	o.mu.Lock()
+	o.log = append(o.log, s)
+	o.mu.Unlock()
+}
+
+func (o *orderModel) Stream(ctx context.Context, req providers.Request, fn providers.StreamFunc) (providers.Response, error) {
+	o.note("start " + req.Tag)
+	var once sync.Once
+	return o.inner.Stream(ctx, req, func(d providers.Delta) error {
+		once.Do(func() { o.note("answer " + req.Tag) })
+		return fn(d)
+	})
+}
+
+// TestStaggeredStages: with StaggerMinTokens set, each concurrent stage
+// whose shared prefix is long enough starts one call, and the other five
+// only after that call's first delta (correct code always passes; code
+// that does not wait fails in all five stages only by a run of luck). With
+// it off, or with a prefix shorter than the setting, the six are sent at
+// once: the scripted model answers them only when all six are open.
+func TestStaggeredStages(t *testing.T) {
+	for _, min := range []int{1, 0, 1 << 30} {
+		m := newScripted()
+		if min != 1 {
+			for _, stage := range []string{StageIntro, StagePhoto, StageKeywords, StageVoting, StageCards} {
+				m.barrier[stage] = 6
+			}
+		}
+		o := &orderModel{inner: m}
+		cfg := testConfig()
+		cfg.StaggerMinTokens = min
+		if _, err := runSession(t, cfg, testDeps(o, newMemStore()), &fakeConv{}, Start{Topic: "kites", Image: []byte("p")}); err != nil {
+			t.Fatal(err)
+		}
+		staggered := 0
+		for _, stage := range []string{StageIntro, StagePhoto, StageKeywords, StageVoting, StageCards} {
+			var starts []int
+			answered := map[string]int{}
+			for i, l := range o.log {
+				if strings.HasPrefix(l, "start "+stage+"/") {
+					starts = append(starts, i)
+				}
+				if strings.HasPrefix(l, "answer "+stage+"/") {
+					answered[strings.TrimPrefix(l, "answer ")] = i
+				}
+			}
+			if len(starts) != 6 {
+				t.Fatalf("%s: %d calls", stage, len(starts))
+			}
+			firstTag := strings.TrimPrefix(o.log[starts[0]], "start ")
+			if answered[firstTag] < starts[1] {
+				staggered++
+			}
+		}
+		if min == 1 && staggered != 5 {
+			t.Errorf("StaggerMinTokens=%d: %d of 5 stages waited for the first answer", min, staggered)
+		}
+	}
 }

@@ -36,6 +36,12 @@ type Config struct {
 	// ContextBudget is how many tokens of transcript a prompt may carry
 	// before earlier turns are summarised.
 	ContextBudget int `env:"CONTEXT_BUDGET, default=6000"`
+	// StaggerMinTokens: a concurrent stage whose shared prompt prefix has
+	// at least this many tokens sends one seat's call first and the other
+	// five when it has been answered (its first token), so that they read
+	// the prefix from the provider's prompt cache instead of all six
+	// missing it; 0 sends all six at once. 1024 is OpenAI's cache minimum.
+	StaggerMinTokens int `env:"STAGGER_MIN_TOKENS, default=1024"`
 }
 
 // Store is what the engine needs from memory.

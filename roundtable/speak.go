@@ -29,6 +29,9 @@ type call struct {
 	// (concurrent stages lay out all six at the stage's start, so that a
 	// seat that finishes early does not change the others' shared prefix).
 	msgs []providers.Message
+	// answered, when set, is called once when the call has been answered
+	// (its first delta) or has ended without one.
+	answered func()
 }
 
 // result is a persona's completed speech.
@@ -198,7 +201,13 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	var text strings.Builder
 	qctx := providers.WithQueue(ctx, s.ID(), s.waitSlot(c.seat))
 	began := s.deps.Now()
+	answered := func() {}
+	if c.answered != nil {
+		answered = sync.OnceFunc(c.answered)
+		defer answered()
+	}
 	resp, err := model.Stream(qctx, req, func(d providers.Delta) error {
+		answered()
 		if d.Reset {
 			text.Reset()
 		}
@@ -281,7 +290,11 @@ func (s *Session) answerPeople() string {
 }
 
 // each runs calls concurrently (one goroutine per seat) and returns their
-// results in seat order. Interjections are answered by all of them.
+// results in seat order. Interjections are answered by all of them. When
+// the shared prefix is long enough to be cached (StaggerMinTokens), the
+// first seat's call goes alone and the others follow once it has been
+// answered: six calls sent in the same millisecond would all miss the
+// provider's prompt cache.
 func (s *Session) each(ctx context.Context, build func(i int) call) []result {
 	n := len(s.st.Pack.Seats)
 	out := make([]result, n)
@@ -294,11 +307,27 @@ func (s *Session) each(ctx context.Context, build func(i int) call) []result {
 		calls[i].msgs = s.messagesWith(calls[i], shared)
 	}
 	s.mu.Unlock()
+	var first chan struct{}
+	release := func() {}
+	if m := s.cfg.StaggerMinTokens; m > 0 && n > 1 && calls[0].context && EstimateTokens(s.tableRules())+EstimateTokens(shared) >= m {
+		first = make(chan struct{})
+		release = sync.OnceFunc(func() { close(first) })
+		calls[0].answered = release
+	}
 	for i := 0; i < n; i++ {
 		c := calls[i]
+		if i == 1 && first != nil {
+			select {
+			case <-first:
+			case <-ctx.Done():
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if i == 0 {
+				defer release() // however the call ended
+			}
 			out[i] = s.speak(ctx, c)
 		}()
 	}
