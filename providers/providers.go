@@ -66,31 +66,6 @@ type Delta struct {
 // and the call returns that error.
 type StreamFunc func(Delta) error
 
-// Usage is what one call (or a sum of calls) consumed.
-//
-// CachedInputTokens is the part of InputTokens the provider read from its
-// prompt cache (billed at a discount): OpenAI, OpenRouter and Ark report it
-// as usage.prompt_tokens_details.cached_tokens, DeepSeek as
-// usage.prompt_cache_hit_tokens, Gemini as usageMetadata.cachedContentTokenCount.
-type Usage struct {
-	InputTokens       int     `json:"input_tokens"`
-	CachedInputTokens int     `json:"cached_input_tokens,omitempty"`
-	OutputTokens      int     `json:"output_tokens"`
-	CostUSD           float64 `json:"cost_usd,omitempty"` // reported by the provider (OpenRouter) or priced (Prices), else 0
-	Calls             int     `json:"calls"`
-}
-
-// Add returns the sum of two usages.
-func (u Usage) Add(o Usage) Usage {
-	return Usage{
-		InputTokens:       u.InputTokens + o.InputTokens,
-		CachedInputTokens: u.CachedInputTokens + o.CachedInputTokens,
-		OutputTokens:      u.OutputTokens + o.OutputTokens,
-		CostUSD:           u.CostUSD + o.CostUSD,
-		Calls:             u.Calls + o.Calls,
-	}
-}
-
 // Response is the outcome of a completed call.
 type Response struct {
 	Text         string // full visible text, <think> removed
