@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tableround/tableround/providers"
 )
 
 // phrases are the engine's own prompt and UI texts, per language.
@@ -68,6 +70,23 @@ var phrases = map[string]map[string]string{
 		"people_who": "有人",
 		"other":      "其他",
 	},
+}
+
+// usageLine is a usage for people: "tokens in 84,210 (71,004 cached) · out
+// 9,870 · about $0.012", or its Chinese form.
+func usageLine(lang string, u providers.Usage) string {
+	if lang != "zh" {
+		return u.Line()
+	}
+	s := "输入 " + providers.Thousands(u.InputTokens) + " tokens"
+	if u.CachedInputTokens > 0 {
+		s += "（缓存 " + providers.Thousands(u.CachedInputTokens) + "）"
+	}
+	s += " · 输出 " + providers.Thousands(u.OutputTokens)
+	if u.CostUSD > 0 {
+		s += " · 约 " + providers.Dollars(u.CostUSD)
+	}
+	return s
 }
 
 // say returns the phrase key in lang (English when missing), formatted.

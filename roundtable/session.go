@@ -283,6 +283,7 @@ func (s *Session) Meta() memory.Session {
 	defer s.mu.Unlock()
 	m := s.st.Meta
 	m.InputTokens, m.OutputTokens, m.CostUSD, m.Calls = s.st.Usage.InputTokens, s.st.Usage.OutputTokens, s.st.Usage.CostUSD, s.st.Usage.Calls
+	m.CachedInputTokens = s.st.Usage.CachedInputTokens
 	return m
 }
 

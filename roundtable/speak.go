@@ -252,7 +252,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	s.closeLater(ctx, stream, shown)
 	s.event(ctx, memory.Event{Type: memory.EventSpeech, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: out,
 		Data: mustJSON(memory.Speech{Role: s.st.Roles[c.seat], Model: resp.Model, InputTokens: resp.Usage.InputTokens,
-			OutputTokens: resp.Usage.OutputTokens, Regenerated: resp.Regenerated, Round: c.round})})
+			OutputTokens: resp.Usage.OutputTokens, CachedTokens: resp.Usage.CachedInputTokens, Regenerated: resp.Regenerated, Round: c.round})})
 	if c.record {
 		s.mu.Lock()
 		s.st.Transcript = append(s.st.Transcript, Turn{Stage: c.stage, Seat: seat.ID, Name: p.Name, Role: p.Role, Text: out})
