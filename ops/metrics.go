@@ -38,6 +38,8 @@ type Metrics struct {
 	staleness      *prometheus.HistogramVec
 	image          *prometheus.HistogramVec
 	storeErrors    *prometheus.CounterVec
+	llmTokens      *prometheus.CounterVec
+	llmCost        *prometheus.CounterVec
 }
 
 const namespace = "tableround"
@@ -76,12 +78,16 @@ func NewMetrics() *Metrics {
 		image: histogram("image_pipeline_duration_seconds", "Time to prepare a photo for the vision model.",
 			prometheus.ExponentialBuckets(0.01, 2, 10), "format"),
 		storeErrors: counter("store_errors_total", "Store operations that failed.", "op"),
+		llmTokens: counter("llm_tokens_total", "Model tokens by provider and kind: input (all prompt tokens), "+
+			"cached_input (the part of input read from the provider's prompt cache) and output.", "provider", "kind"),
+		llmCost: counter("llm_cost_usd_total", "Model cost in US dollars, as the provider reported it or priced from MODEL_PRICES.", "provider"),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sessionsActive, m.sessionsEnded, m.stage, m.firstToken, m.tokenRate, m.llmRetries, m.llmErrors,
 		m.requests, m.rateLimited, m.retries, m.editsPerMsg, m.staleness, m.image, m.storeErrors,
+		m.llmTokens, m.llmCost,
 	)
 	for _, s := range []SessionStatus{SessionFinished, SessionFailed, SessionStopped} {
 		m.sessionsEnded.WithLabelValues(string(s)) // expose zeros from the start
@@ -147,6 +153,20 @@ func (m *Metrics) ObserveTokenRate(provider string, tokens int, d time.Duration)
 		return
 	}
 	m.tokenRate.WithLabelValues(provider).Observe(float64(tokens) / d.Seconds())
+}
+
+// ObserveUsage counts a model call's tokens (input, the cached part of
+// input, output) and cost.
+func (m *Metrics) ObserveUsage(provider string, input, cachedInput, output int, costUSD float64) {
+	if m == nil {
+		return
+	}
+	m.llmTokens.WithLabelValues(provider, "input").Add(float64(input))
+	m.llmTokens.WithLabelValues(provider, "cached_input").Add(float64(cachedInput))
+	m.llmTokens.WithLabelValues(provider, "output").Add(float64(output))
+	if costUSD > 0 {
+		m.llmCost.WithLabelValues(provider).Add(costUSD)
+	}
 }
 
 // ObserveLLMRetry counts a retried model call; kind is the error kind

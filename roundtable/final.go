@@ -45,7 +45,7 @@ func (s *Session) finalDesign(ctx context.Context) error {
 	}
 	s.setSpeaker(s.ui("drawing"))
 	imgs, usage, err := s.deps.Images.Generate(ctx, providers.ImageRequest{Prompt: s.st.ImagePrompt, Size: "1024x1024", N: 1})
-	s.addUsage(usage)
+	s.addUsage("images", usage)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

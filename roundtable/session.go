@@ -81,6 +81,12 @@ type Observer interface {
 	ModelCall(provider string, firstToken time.Duration, outputTokens int, d time.Duration, err error)
 }
 
+// UsageObserver is an Observer that also counts what the model calls
+// consumed: tokens in, of which cached by the provider, out, and cost.
+type UsageObserver interface {
+	ModelUsage(provider string, u providers.Usage)
+}
+
 type nopObserver struct{}
 
 func (nopObserver) StageDone(string, time.Duration)                            {}

@@ -224,7 +224,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 		}
 		return nil
 	})
-	s.addUsage(resp.Usage)
+	s.addUsage(resp.Provider, resp.Usage)
 	s.deps.Observer.ModelCall(resp.Provider, resp.FirstToken, resp.Usage.OutputTokens, s.deps.Now().Sub(began), err)
 	out := StripThink(resp.Text)
 	if err == nil && out == "" {
@@ -349,10 +349,15 @@ func (s *Session) one(ctx context.Context, c call) result {
 	return r
 }
 
-func (s *Session) addUsage(u providers.Usage) {
+// addUsage adds a call's usage to the session's and tells an Observer
+// that counts usage (UsageObserver).
+func (s *Session) addUsage(provider string, u providers.Usage) {
 	s.mu.Lock()
 	s.st.Usage = s.st.Usage.Add(u)
 	s.mu.Unlock()
+	if o, ok := s.deps.Observer.(UsageObserver); ok {
+		o.ModelUsage(provider, u)
+	}
 }
 
 // fitContext summarises early turns when the transcript would not fit the
@@ -385,7 +390,7 @@ func (s *Session) fitContext(ctx context.Context) {
 		{Role: providers.RoleUser, Content: say(lang, "sum", old)},
 	}}
 	resp, err := s.deps.Chat.Stream(ctx, req, func(providers.Delta) error { return nil })
-	s.addUsage(resp.Usage)
+	s.addUsage(resp.Provider, resp.Usage)
 	summary := StripThink(resp.Text)
 	if err != nil || summary == "" {
 		s.log.Warn("summary failed, truncating instead", "err", err)

@@ -167,6 +167,10 @@ func cleanEnv(t *testing.T) string {
 	dir := t.TempDir()
 	t.Setenv("DATA_DIR", filepath.Join(dir, "data"))
 	t.Setenv("DEMO_PACE", "instant")
+	// The table fake holds each concurrent stage until its six calls are
+	// open at once, which proves they run concurrently; a staggered stage
+	// (one call first, roundtable's TestStaggeredStages) would never open six.
+	t.Setenv("STAGGER_MIN_TOKENS", "0")
 	t.Chdir(dir) // no stray .env
 	return dir
 }
