@@ -59,10 +59,16 @@ func decodeWire(t *testing.T, body []byte) wireRequest {
 		if m.Role == "system" {
 			w.System = s
 		} else {
-			w.User = s
+			// The shared context and the task are two user messages
+			// (roundtable lays prompts out for the providers' caches):
+			// User holds both, the stage is the task's.
+			if w.User != "" {
+				w.User += "\n\n"
+			}
+			w.User += s
+			w.Stage = roundtable.StageOfPrompt(s)
 		}
 	}
-	w.Stage = roundtable.StageOfPrompt(w.User)
 	return w
 }
 
