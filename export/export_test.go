@@ -74,7 +74,8 @@ func fixture(t *testing.T) (memory.Session, []memory.Event, map[string][]byte) {
 		{Type: memory.EventImage, Stage: "final_design", Seat: "designer", Name: "Lin Siyu", Data: js(memory.ImageRef{Blob: "final-1", MIME: "image/png"})},
 		{Type: memory.EventImage, Stage: "final_design", Seat: "designer", Name: "Lin Siyu", Data: js(memory.ImageRef{Blob: "final-2", MIME: "image/png"})},
 		{Type: memory.EventNote, Stage: "closing", Text: "Thanks, everyone."},
-		{Type: memory.EventEnd, Text: "finished", Data: js(memory.SessionEnd{Status: memory.StatusFinished, InputTokens: 1200, OutputTokens: 640, CostUSD: 0.0123, Calls: 62})},
+		{Type: memory.EventEnd, Text: "finished", Data: js(memory.SessionEnd{Status: memory.StatusFinished, InputTokens: 1200, OutputTokens: 640, CostUSD: 0.0123, Calls: 62,
+			CachedInputTokens: 900})},
 	}
 	for i := range evs {
 		evs[i].Seq = int64(i + 1)
@@ -168,7 +169,8 @@ func TestRenderJSONSchema(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.SchemaVersion != 1 || !doc.Demo || len(doc.Seats) != 2 || doc.End == nil || doc.Usage.Calls != 62 {
+	if doc.SchemaVersion != 1 || !doc.Demo || len(doc.Seats) != 2 || doc.End == nil || doc.Usage.Calls != 62 ||
+		doc.Usage.CachedInputTokens != 900 || doc.Usage.Text != "tokens in 1,200 (900 cached) · out 640 · about $0.012" {
 		t.Fatalf("document = %+v", doc)
 	}
 	var names []string

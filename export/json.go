@@ -20,7 +20,7 @@ const SchemaVersion = 1
 //	  "seats": [{id, name, role, emoji, color, model}],
 //	  "stages": [{"name": "discussion", "title": "Discussion", "events": [memory.Event...]}],
 //	  "end": {status, input_tokens, output_tokens, cost_usd, calls} | absent,
-//	  "usage": {input_tokens, output_tokens, cost_usd, calls},
+//	  "usage": {input_tokens, cached_input_tokens, output_tokens, cost_usd, calls, text},
 //	  "images": [{blob, mime, width, height, data_base64 | missing: true}]
 //	}
 //
@@ -47,12 +47,17 @@ type Stage struct {
 	Events []memory.Event `json:"events"`
 }
 
-// Usage is the session's token and cost totals.
+// Usage is the session's token and cost totals. CachedInputTokens is the
+// part of InputTokens the providers read from their prompt caches; Text is
+// the line people read ("tokens in 84,210 (71,004 cached) · out 9,870 ·
+// about $0.012").
 type Usage struct {
-	InputTokens  int     `json:"input_tokens"`
-	OutputTokens int     `json:"output_tokens"`
-	CostUSD      float64 `json:"cost_usd"`
-	Calls        int     `json:"calls"`
+	InputTokens       int     `json:"input_tokens"`
+	CachedInputTokens int     `json:"cached_input_tokens"`
+	OutputTokens      int     `json:"output_tokens"`
+	CostUSD           float64 `json:"cost_usd"`
+	Calls             int     `json:"calls"`
+	Text              string  `json:"text"`
 }
 
 // Image is an image of the session with its bytes, when still stored.
@@ -66,13 +71,12 @@ func renderJSON(w io.Writer, d *doc) error {
 	out := Document{
 		SchemaVersion: SchemaVersion, Session: d.Session, Demo: d.Demo, Model: d.Start.Model,
 		Seats: d.Start.Seats, End: d.End, Stages: []Stage{}, Images: []Image{},
-		Usage: Usage{d.Session.InputTokens, d.Session.OutputTokens, d.Session.CostUSD, d.Session.Calls},
 	}
+	u := d.usage()
+	out.Usage = Usage{InputTokens: u.InputTokens, CachedInputTokens: u.CachedInputTokens, OutputTokens: u.OutputTokens,
+		CostUSD: u.CostUSD, Calls: u.Calls, Text: u.Line()}
 	if out.Seats == nil {
 		out.Seats = []memory.SeatInfo{}
-	}
-	if e := d.End; e != nil {
-		out.Usage = Usage{e.InputTokens, e.OutputTokens, e.CostUSD, e.Calls}
 	}
 	if out.Model == "" {
 		out.Model = d.Session.Model

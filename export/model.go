@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/providers"
 )
 
 // doc is a session laid out for rendering: every format reads it.
@@ -314,17 +315,23 @@ func (d *doc) Facts() []item {
 	return out
 }
 
-// UsageItems is the usage table: the end event's totals, else the session's.
-func (d *doc) UsageItems() []item {
-	in, out, calls, cost := d.Session.InputTokens, d.Session.OutputTokens, d.Session.Calls, d.Session.CostUSD
+// usage is the session's totals: the end event's, else the session's.
+func (d *doc) usage() providers.Usage {
+	s := d.Session
+	u := providers.Usage{InputTokens: s.InputTokens, CachedInputTokens: s.CachedInputTokens, OutputTokens: s.OutputTokens,
+		CostUSD: s.CostUSD, Calls: s.Calls}
 	if e := d.End; e != nil {
-		in, out, calls, cost = e.InputTokens, e.OutputTokens, e.Calls, e.CostUSD
+		u = providers.Usage{InputTokens: e.InputTokens, CachedInputTokens: e.CachedInputTokens, OutputTokens: e.OutputTokens,
+			CostUSD: e.CostUSD, Calls: e.Calls}
 	}
-	items := []item{{"Model calls", fmt.Sprint(calls)}, {"Input tokens", fmt.Sprint(in)}, {"Output tokens", fmt.Sprint(out)}}
-	if cost > 0 {
-		items = append(items, item{"Cost", fmt.Sprintf("$%.4f", cost)})
-	}
-	return items
+	return u
+}
+
+// UsageItems is the usage table: the model calls and one line of tokens
+// in (of which cached from the providers' prompt caches), out and cost.
+func (d *doc) UsageItems() []item {
+	u := d.usage()
+	return []item{{"Model calls", fmt.Sprint(u.Calls)}, {"Tokens", u.Line()}}
 }
 
 // SeatList returns the seats in the order the session listed them.

@@ -66,6 +66,7 @@ type Speech struct {
 	Model        string `json:"model,omitempty"`
 	InputTokens  int    `json:"input_tokens,omitempty"`
 	OutputTokens int    `json:"output_tokens,omitempty"`
+	CachedTokens int    `json:"cached_input_tokens,omitempty"` // of InputTokens
 	Regenerated  bool   `json:"regenerated,omitempty"`
 	Round        int    `json:"round,omitempty"`
 }
@@ -137,4 +138,7 @@ type SessionEnd struct {
 	OutputTokens int     `json:"output_tokens"`
 	CostUSD      float64 `json:"cost_usd,omitempty"`
 	Calls        int     `json:"calls"`
+	// CachedInputTokens is the part of InputTokens read from the
+	// providers' prompt caches.
+	CachedInputTokens int `json:"cached_input_tokens,omitempty"`
 }

@@ -59,6 +59,9 @@ type Session struct {
 	OutputTokens int     `json:"output_tokens"`
 	CostUSD      float64 `json:"cost_usd,omitempty"`
 	Calls        int     `json:"calls"`
+	// CachedInputTokens is the part of InputTokens the providers read
+	// from their prompt caches.
+	CachedInputTokens int `json:"cached_input_tokens,omitempty"`
 }
 
 // Event is one thing that happened in a session, in order. Seq is assigned

@@ -45,7 +45,9 @@ type Metrics struct {
 	imageFailures  *prometheus.CounterVec
 	live           *liveGauges
 
-	alerts *AlertLog
+	alerts    *AlertLog
+	llmTokens *prometheus.CounterVec
+	llmCost   *prometheus.CounterVec
 }
 
 const namespace = "tableround"
@@ -93,6 +95,9 @@ func NewMetrics() *Metrics {
 		imageFailures: counter("image_pipeline_failures_total", "Photos the image pipeline could not prepare, by reason.", "reason"),
 		live:          newLiveGauges(),
 		alerts:        NewAlertLog(0, 0, nil),
+		llmTokens: counter("llm_tokens_total", "Model tokens by provider and kind: input (all prompt tokens), "+
+			"cached_input (the part of input read from the provider's prompt cache) and output.", "provider", "kind"),
+		llmCost: counter("llm_cost_usd_total", "Model cost in US dollars, as the provider reported it or priced from MODEL_PRICES.", "provider"),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -100,6 +105,7 @@ func NewMetrics() *Metrics {
 		m.sessionsActive, m.sessionsEnded, m.stage, m.firstToken, m.tokenRate, m.llmRetries, m.llmErrors,
 		m.requests, m.rateLimited, m.retries, m.editsPerMsg, m.staleness, m.image, m.storeErrors,
 		m.llmCalls, m.llmDuration, m.circuitOpened, m.invalid, m.imageFailures, m.live,
+		m.llmTokens, m.llmCost,
 	)
 	for _, s := range []SessionStatus{SessionFinished, SessionFailed, SessionStopped} {
 		m.sessionsEnded.WithLabelValues(string(s)) // expose zeros from the start
@@ -165,6 +171,20 @@ func (m *Metrics) ObserveTokenRate(provider string, tokens int, d time.Duration)
 		return
 	}
 	m.tokenRate.WithLabelValues(provider).Observe(float64(tokens) / d.Seconds())
+}
+
+// ObserveUsage counts a model call's tokens (input, the cached part of
+// input, output) and cost.
+func (m *Metrics) ObserveUsage(provider string, input, cachedInput, output int, costUSD float64) {
+	if m == nil {
+		return
+	}
+	m.llmTokens.WithLabelValues(provider, "input").Add(float64(input))
+	m.llmTokens.WithLabelValues(provider, "cached_input").Add(float64(cachedInput))
+	m.llmTokens.WithLabelValues(provider, "output").Add(float64(output))
+	if costUSD > 0 {
+		m.llmCost.WithLabelValues(provider).Add(costUSD)
+	}
 }
 
 // ObserveLLMRetry counts a retried model call; kind is the error kind

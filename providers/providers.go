@@ -66,24 +66,6 @@ type Delta struct {
 // and the call returns that error.
 type StreamFunc func(Delta) error
 
-// Usage is what one call (or a sum of calls) consumed.
-type Usage struct {
-	InputTokens  int     `json:"input_tokens"`
-	OutputTokens int     `json:"output_tokens"`
-	CostUSD      float64 `json:"cost_usd,omitempty"` // reported by the provider (OpenRouter), else 0
-	Calls        int     `json:"calls"`
-}
-
-// Add returns the sum of two usages.
-func (u Usage) Add(o Usage) Usage {
-	return Usage{
-		InputTokens:  u.InputTokens + o.InputTokens,
-		OutputTokens: u.OutputTokens + o.OutputTokens,
-		CostUSD:      u.CostUSD + o.CostUSD,
-		Calls:        u.Calls + o.Calls,
-	}
-}
-
 // Response is the outcome of a completed call.
 type Response struct {
 	Text         string // full visible text, <think> removed

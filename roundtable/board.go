@@ -43,14 +43,14 @@ var ui = map[string]map[string]string{
 		"image_failed":   "🖼️ The image could not be generated (%s; session %s). The prompt:\n%s",
 		"drawing":        "drawing the design",
 		"closing":        "🏁 **That's the roundtable on** %s\nFinal keywords: %s",
-		"usage":          "Model calls: %d · tokens in %d / out %d",
+		"usage":          "Model calls: %d · %s",
 		"export":         "Session ID: %s — export it with /export (or `tableround export <id>`).",
 		"demo":           "🧪 This session ran on the built-in demo model (scripted text, no AI). Set AI_PROVIDER and a key for real discussions.",
 		"board_title":    "🪑 **TableRound** — %s",
 		"board_stage":    "Stage: **%s** (%d/%d)",
 		"board_speak":    "Speaking: %s",
 		"board_wait":     "⏳ Waiting for a model slot: place %d",
-		"board_usage":    "Tokens: %d · calls: %d · %s",
+		"board_usage":    "Calls: %d · %s",
 		"board_end":      "Status: **%s**",
 		"overran":        "✂️ _(cut: too long)_",
 		"board_overrun":  "✂️ Cut for length: %s",
@@ -85,14 +85,14 @@ var ui = map[string]map[string]string{
 		"image_failed":   "🖼️ 图像没能生成（%s；会话 %s）。提示词：\n%s",
 		"drawing":        "正在绘制设计图",
 		"closing":        "🏁 **圆桌结束：** %s\n最终关键词：%s",
-		"usage":          "模型调用：%d 次 · 输入 %d / 输出 %d tokens",
+		"usage":          "模型调用：%d 次 · %s",
 		"export":         "会话ID：%s —— 用 /export（或 `tableround export <id>`）导出。",
 		"demo":           "🧪 本次会议使用内置演示模型（脚本文字，非AI）。设置 AI_PROVIDER 和密钥即可进行真实讨论。",
 		"board_title":    "🪑 **TableRound** —— %s",
 		"board_stage":    "阶段：**%s**（%d/%d）",
 		"board_speak":    "发言：%s",
 		"board_wait":     "⏳ 正在排队等待模型：第 %d 位",
-		"board_usage":    "Tokens：%d · 调用：%d · %s",
+		"board_usage":    "调用：%d · %s",
 		"board_end":      "状态：**%s**",
 		"overran":        "✂️ _（太长，已截断）_",
 		"board_overrun":  "✂️ 因过长被截断：%s",
@@ -213,14 +213,14 @@ func (s *Session) boardText(final bool) string {
 		}
 	}
 	u := s.st.Usage
-	cost := s.deps.ModelName
-	if u.CostUSD > 0 {
-		cost = fmt.Sprintf("$%.4f", u.CostUSD)
+	line := usageLine(s.lang(), u)
+	if u.CostUSD == 0 && s.deps.ModelName != "" {
+		line += " · " + s.deps.ModelName
 	}
 	if o := s.overrunLine(); o != "" {
 		fmt.Fprintf(&b, "\n"+s.ui("board_overrun"), o)
 	}
-	fmt.Fprintf(&b, "\n"+s.ui("board_usage"), u.InputTokens+u.OutputTokens, u.Calls, cost)
+	fmt.Fprintf(&b, "\n"+s.ui("board_usage"), u.Calls, line)
 	fmt.Fprintf(&b, "\nID: %s", s.st.Meta.ID)
 	return b.String()
 }

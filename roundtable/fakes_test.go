@@ -272,13 +272,16 @@ func (m *scripted) requests(stage string) []providers.Request {
 	return out
 }
 
+// userText is every user message of a request (the shared context and
+// the task), joined.
 func userText(r providers.Request) string {
+	var parts []string
 	for _, m := range r.Messages {
 		if m.Role == providers.RoleUser {
-			return m.Content
+			parts = append(parts, m.Content)
 		}
 	}
-	return ""
+	return strings.Join(parts, "\n\n")
 }
 
 // fakeImages is an ImageGenerator that records its prompt.

@@ -45,7 +45,7 @@ func (s *Session) finalDesign(ctx context.Context) error {
 	}
 	s.setSpeaker(s.ui("drawing"))
 	imgs, usage, err := s.deps.Images.Generate(ctx, providers.ImageRequest{Prompt: s.st.ImagePrompt, Size: "1024x1024", N: 1})
-	s.addUsage(usage)
+	s.addUsage("images", usage)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -161,10 +161,7 @@ func (s *Session) closingStage(ctx context.Context) error {
 	if s.st.Design != "" {
 		fmt.Fprintf(&b, "\n%s", clip(firstLine(s.st.Design), 300))
 	}
-	fmt.Fprintf(&b, "\n"+s.ui("usage"), u.Calls, u.InputTokens, u.OutputTokens)
-	if u.CostUSD > 0 {
-		fmt.Fprintf(&b, " · $%.4f", u.CostUSD)
-	}
+	fmt.Fprintf(&b, "\n"+s.ui("usage"), u.Calls, usageLine(s.lang(), u))
 	fmt.Fprintf(&b, "\n"+s.ui("export"), s.st.Meta.ID)
 	if s.deps.Demo {
 		b.WriteString("\n" + s.ui("demo"))

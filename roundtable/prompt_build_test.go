@@ -1,25 +1,32 @@
 package roundtable
 
 import (
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/providers"
 )
 
-// referenceUserPrompt is how the contextual user prompt was built before
-// it was written into one buffer (fmt and concatenation): the new builder
-// must produce the same text byte for byte.
-func referenceUserPrompt(s *Session, prompt string) string {
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// referenceContext is the context block built plainly with fmt and
+// concatenation, in the cache-friendly order (topic, memory, photo,
+// summary, transcript): the one-buffer builder must produce the same text
+// byte for byte.
+func referenceContext(s *Session) string {
 	lang := s.lang()
 	var b strings.Builder
 	b.WriteString(say(lang, "topic", s.st.Meta.Topic))
-	if s.st.PhotoText != "" {
-		b.WriteString("\n" + say(lang, "photo", s.st.PhotoText))
-	}
 	if s.st.Memory != "" {
 		b.WriteString("\n" + say(lang, "memory", s.st.Memory))
+	}
+	if s.st.PhotoText != "" {
+		b.WriteString("\n" + say(lang, "photo", s.st.PhotoText))
 	}
 	if s.st.Summary != "" {
 		b.WriteString("\n\n" + say(lang, "summary", s.st.Summary))
@@ -27,29 +34,36 @@ func referenceUserPrompt(s *Session, prompt string) string {
 	if t := referenceRenderTurns(s, s.st.Transcript[s.st.SummaryUpTo:]); t != "" {
 		b.WriteString("\n\n" + say(lang, "transcript") + "\n" + t)
 	}
-	return b.String() + "\n\n" + s.answerPeople() + prompt
+	return b.String()
 }
 
-// referenceRenderTurns is the old renderTurns.
+// referenceTurn is one turn's line written with fmt.
+func referenceTurn(s *Session, t Turn) string {
+	if t.Human {
+		return fmt.Sprintf("[%s] %s: «%s»\n", say(s.lang(), "people_who"), t.Name, t.Text)
+	}
+	return fmt.Sprintf("%s (%s): %s\n", t.Name, t.Role, t.Text)
+}
+
+// referenceRenderTurns is renderTurns written with fmt.
 func referenceRenderTurns(s *Session, turns []Turn) string {
 	var b strings.Builder
 	for _, t := range turns {
-		if t.Human {
-			fmt.Fprintf(&b, "[%s] %s: «%s»\n", say(s.lang(), "people_who"), t.Name, t.Text)
-			continue
-		}
-		fmt.Fprintf(&b, "%s (%s): %s\n", t.Name, t.Role, t.Text)
+		b.WriteString(referenceTurn(s, t))
 	}
 	return strings.TrimSpace(b.String())
 }
 
-func TestUserPromptMatchesReference(t *testing.T) {
+func promptCases() []struct {
+	name string
+	st   State
+} {
 	turns := []Turn{
 		{Name: "Ada", Role: "craftsman", Text: "  Red paper folds well.  "},
 		{Name: "Lin", Human: true, Text: "What about a **bookmark**?"},
 		{Name: "Bo", Role: "designer", Text: "A cat, cut in one piece.\n"},
 	}
-	for _, tc := range []struct {
+	return []struct {
 		name string
 		st   State
 	}{
@@ -57,14 +71,18 @@ func TestUserPromptMatchesReference(t *testing.T) {
 		{"everything, English", State{Meta: memory.Session{Topic: "a lantern", Language: "en"}, PhotoText: "a red fish",
 			Memory: "last time: cranes", Summary: "they agreed on red", SummaryUpTo: 1, Transcript: turns,
 			Unanswered: []Turn{{Name: "Lin", Human: true, Text: "and gold?"}}}},
-		{"Chinese, whole transcript", State{Meta: memory.Session{Topic: "灯笼", Language: "zh"}, Transcript: turns}},
+		{"Chinese, whole transcript", State{Meta: memory.Session{Topic: "灯笼", Language: "zh"}, PhotoText: "红鱼", Transcript: turns}},
 		{"summary covers every turn", State{Meta: memory.Session{Topic: "x", Language: "en"}, Summary: "s", SummaryUpTo: 3, Transcript: turns}},
 		{"blank turn", State{Meta: memory.Session{Topic: "x", Language: "en"}, Transcript: []Turn{{Text: " "}}}},
-	} {
+	}
+}
+
+func TestContextMatchesReference(t *testing.T) {
+	for _, tc := range promptCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Session{st: tc.st}
-			if got, want := s.userPrompt("Speak now."), referenceUserPrompt(s, "Speak now."); got != want {
-				t.Errorf("userPrompt:\n%q\nwant\n%q", got, want)
+			if got, want := s.contextPrompt(), referenceContext(s); got != want {
+				t.Errorf("context:\n%q\nwant\n%q", got, want)
 			}
 			turns := s.st.Transcript[s.st.SummaryUpTo:]
 			if got, want := s.renderTurns(turns), referenceRenderTurns(s, turns); got != want {
@@ -74,7 +92,49 @@ func TestUserPromptMatchesReference(t *testing.T) {
 	}
 }
 
-func BenchmarkUserPrompt(b *testing.B) {
+// renderRequest writes a request's messages for a golden file.
+func renderRequest(msgs []providers.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "=== %s\n%s\n", m.Role, m.Content)
+	}
+	return b.String()
+}
+
+// TestPromptGolden keeps the whole layout of a seat's call, in both
+// languages, in testdata/prompt_*.golden (go test -run TestPromptGolden -update).
+func TestPromptGolden(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		t.Run(lang, func(t *testing.T) {
+			pack, err := LoadPack("papercut")
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := promptCases()[1].st
+			st.Meta.Language, st.Pack = lang, pack
+			for _, seat := range pack.Seats {
+				st.Roles = append(st.Roles, seat.Role)
+			}
+			s := &Session{st: st}
+			got := renderRequest(s.messages(call{seat: 4, context: true, prompt: say(lang, "discuss", 1, 2)}))
+			path := filepath.Join("testdata", "prompt_"+lang+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("prompt differs from %s:\n%s", path, got)
+			}
+		})
+	}
+}
+
+func BenchmarkContextPrompt(b *testing.B) {
 	var turns []Turn
 	for i := range 14 {
 		turns = append(turns, Turn{Name: fmt.Sprint("Seat", i%6), Role: "designer", Text: strings.Repeat("red paper folds well ", 40)})
@@ -82,6 +142,6 @@ func BenchmarkUserPrompt(b *testing.B) {
 	s := &Session{st: State{Meta: memory.Session{Topic: "a paper-cut bookmark", Language: "en"}, PhotoText: "a red fish", Transcript: turns}}
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = s.userPrompt("Speak now.")
+		_ = s.contextPrompt()
 	}
 }

@@ -244,7 +244,8 @@ func (s *Session) finish(ctx context.Context, runErr error) {
 	s.mu.Unlock()
 	if status != memory.StatusInterrupted {
 		s.event(out, memory.Event{Type: memory.EventEnd, Text: string(status), Data: mustJSON(memory.SessionEnd{
-			Status: status, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CostUSD: u.CostUSD, Calls: u.Calls})})
+			Status: status, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CostUSD: u.CostUSD, Calls: u.Calls,
+			CachedInputTokens: u.CachedInputTokens})})
 	}
 	s.updateBoard(true)
 	if err := s.checkpoint(out); err != nil {
@@ -258,6 +259,7 @@ func (s *Session) checkpoint(ctx context.Context) error {
 	s.st.Meta.UpdatedAt = s.deps.Now()
 	s.st.Meta.InputTokens, s.st.Meta.OutputTokens = s.st.Usage.InputTokens, s.st.Usage.OutputTokens
 	s.st.Meta.CostUSD, s.st.Meta.Calls = s.st.Usage.CostUSD, s.st.Usage.Calls
+	s.st.Meta.CachedInputTokens = s.st.Usage.CachedInputTokens
 	state, err := json.Marshal(s.st)
 	meta, step, fence := s.st.Meta, s.st.Meta.Step, s.fence
 	s.mu.Unlock()

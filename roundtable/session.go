@@ -36,6 +36,12 @@ type Config struct {
 	// ContextBudget is how many tokens of transcript a prompt may carry
 	// before earlier turns are summarised.
 	ContextBudget int `env:"CONTEXT_BUDGET, default=6000"`
+	// StaggerMinTokens: a concurrent stage whose shared prompt prefix has
+	// at least this many tokens sends one seat's call first and the other
+	// five when it has been answered (its first token), so that they read
+	// the prefix from the provider's prompt cache instead of all six
+	// missing it; 0 sends all six at once. 1024 is OpenAI's cache minimum.
+	StaggerMinTokens int `env:"STAGGER_MIN_TOKENS, default=1024"`
 }
 
 // Store is what the engine needs from memory.
@@ -76,6 +82,12 @@ type Deps struct {
 type Observer interface {
 	StageDone(stage string, d time.Duration)
 	ModelCall(provider string, firstToken time.Duration, outputTokens int, d time.Duration, err error)
+}
+
+// UsageObserver is an Observer that also counts what the model calls
+// consumed: tokens in, of which cached by the provider, out, and cost.
+type UsageObserver interface {
+	ModelUsage(provider string, u providers.Usage)
 }
 
 type nopObserver struct{}
@@ -282,6 +294,7 @@ func (s *Session) Meta() memory.Session {
 	defer s.mu.Unlock()
 	m := s.st.Meta
 	m.InputTokens, m.OutputTokens, m.CostUSD, m.Calls = s.st.Usage.InputTokens, s.st.Usage.OutputTokens, s.st.Usage.CostUSD, s.st.Usage.Calls
+	m.CachedInputTokens = s.st.Usage.CachedInputTokens
 	return m
 }
 

@@ -25,6 +25,13 @@ type call struct {
 	context   bool                // include topic/photo/transcript context
 	record    bool                // add the speech to the transcript
 	round     int
+	// msgs, when set, are the call's messages, laid out before it starts
+	// (concurrent stages lay out all six at the stage's start, so that a
+	// seat that finishes early does not change the others' shared prefix).
+	msgs []providers.Message
+	// answered, when set, is called once when the call has been answered
+	// (its first delta) or has ended without one.
+	answered func()
 }
 
 // result is a persona's completed speech.
@@ -43,23 +50,47 @@ func (s *Session) model(seat string) (providers.ChatModel, string) {
 	return s.deps.Chat, s.deps.ModelName
 }
 
-// systemPrompt is the persona's system prompt in its current role.
+// The prompts of a seat's call are laid out for the providers' prompt
+// caches (OpenAI, DeepSeek, Gemini, OpenRouter and Ark reuse a prompt
+// prefix they have already processed, at a fraction of the price):
+//
+//  1. system: the table's rules, the same for every seat and every call;
+//  2. user: the context every seat sees the same way (topic, channel
+//     memory, photo, summary blocks, transcript), which within a session
+//     only grows by appending, except when a summary block replaces turns;
+//  3. system: the persona card, who is speaking now, in the current role;
+//  4. user: the people's unanswered words and the call's task.
+//
+// 1 and 2 are identical byte for byte across the seats of a stage and are
+// a prefix of every later contextual call until the next summary block;
+// 3 and 4 differ per seat and per call. TestPromptLayout holds this.
+
+// tableRules is the first system message: the rules of the table, shared
+// by every seat's call.
+func (s *Session) tableRules() string {
+	lang := s.lang()
+	return say(lang, "table") + "\n" + say(lang, "data_rule") + "\n" + say(lang, "reply_lang")
+}
+
+// systemPrompt is the persona card: who speaks, in the current role.
 func (s *Session) systemPrompt(i int) string {
 	seat := s.st.Pack.Seats[i]
 	lang := s.lang()
 	role := s.st.Pack.Roles[s.st.Roles[i]]
 	return strings.Join([]string{
 		say(lang, "persona", seat.Name.In(lang), seat.Age, seat.Bio.In(lang), role.Label.In(lang), role.Focus.In(lang), role.Style.In(lang)),
-		say(lang, "data_rule"),
+		say(lang, "your_turn"),
 		say(lang, "reply_lang"),
 	}, "\n")
 }
 
-// contextBlock is what every speaker knows: topic, photo, channel memory,
-// the summary of early turns and the recent transcript.
-// appendContext appends the context block: the topic, the photo, the
-// memory, the summary and the transcript since the summary. It is built
-// for every contextual call, so it is written in one buffer sized up
+// appendContext appends the context block every seat sees the same way:
+// the topic, the channel memory, the photo's description, the summary
+// blocks and the transcript since them, in the order they become known,
+// so that the block only grows by appending. (The photo is described after
+// the introductions, but the introductions' prompts carry no transcript,
+// so its line still lands before every turn any prompt has shown.) It is
+// built for every contextual call, so it is written in one buffer sized up
 // front rather than through fmt and string concatenation (it was a fifth
 // of the bytes a session allocated).
 func (s *Session) appendContext(b []byte) []byte {
@@ -67,11 +98,11 @@ func (s *Session) appendContext(b []byte) []byte {
 	turns := s.st.Transcript[s.st.SummaryUpTo:]
 	b = slices.Grow(b, len(s.st.Meta.Topic)+len(s.st.PhotoText)+len(s.st.Memory)+len(s.st.Summary)+turnsSize(turns)+256)
 	b = append(b, say(lang, "topic", s.st.Meta.Topic)...)
-	if s.st.PhotoText != "" {
-		b = append(append(b, '\n'), say(lang, "photo", s.st.PhotoText)...)
-	}
 	if s.st.Memory != "" {
 		b = append(append(b, '\n'), say(lang, "memory", s.st.Memory)...)
+	}
+	if s.st.PhotoText != "" {
+		b = append(append(b, '\n'), say(lang, "photo", s.st.PhotoText)...)
 	}
 	if s.st.Summary != "" {
 		b = append(append(b, "\n\n"...), say(lang, "summary", s.st.Summary)...)
@@ -118,13 +149,31 @@ func (s *Session) renderTurns(turns []Turn) string {
 	return string(bytes.TrimSpace(s.appendTurns(make([]byte, 0, turnsSize(turns)), turns)))
 }
 
-// userPrompt is a contextual call's user message: the context block, the
-// people's unanswered words and the call's own prompt, in one buffer.
-func (s *Session) userPrompt(prompt string) string {
-	b := s.appendContext(make([]byte, 0, len(prompt)+1024))
-	b = append(b, "\n\n"...)
-	b = append(b, s.answerPeople()...)
-	return string(append(b, prompt...))
+// contextPrompt is the shared context message of contextual calls.
+func (s *Session) contextPrompt() string {
+	return string(s.appendContext(make([]byte, 0, 1024)))
+}
+
+// messages lays out a seat's call (see the comment above tableRules).
+// The caller holds s.mu.
+func (s *Session) messages(c call) []providers.Message {
+	shared := ""
+	if c.context {
+		shared = s.contextPrompt()
+	}
+	return s.messagesWith(c, shared)
+}
+
+// messagesWith lays out a call with the shared context already built.
+func (s *Session) messagesWith(c call, shared string) []providers.Message {
+	msgs := make([]providers.Message, 0, 4)
+	msgs = append(msgs, providers.Message{Role: providers.RoleSystem, Content: s.tableRules()})
+	if c.context {
+		msgs = append(msgs, providers.Message{Role: providers.RoleUser, Content: shared})
+	}
+	return append(msgs,
+		providers.Message{Role: providers.RoleSystem, Content: s.systemPrompt(c.seat)},
+		providers.Message{Role: providers.RoleUser, Content: s.answerPeople() + c.prompt})
 }
 
 // speak streams one persona's reply into the conversation. A failed call
@@ -137,15 +186,15 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	if err != nil {
 		return result{err: fmt.Errorf("open message for %s: %w", seat.ID, err)}
 	}
-	user := c.prompt
-	if c.context {
+	msgs := c.msgs
+	if msgs == nil {
 		s.mu.Lock() // concurrent speakers append to the transcript
-		user = s.userPrompt(c.prompt)
+		msgs = s.messages(c)
 		s.mu.Unlock()
 	}
 	model, _ := s.model(seat.ID)
 	req := providers.Request{
-		Messages:  []providers.Message{{Role: providers.RoleSystem, Content: s.systemPrompt(c.seat)}, {Role: providers.RoleUser, Content: user}},
+		Messages:  msgs,
 		MaxTokens: c.maxTokens,
 		Tag:       c.stage + "/" + seat.ID + "/" + s.lang(),
 	}
@@ -153,7 +202,13 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	limit := speechLimit(c.stage)
 	qctx := providers.WithQueue(ctx, s.ID(), s.waitSlot(c.seat))
 	began := s.deps.Now()
+	answered := func() {}
+	if c.answered != nil {
+		answered = sync.OnceFunc(c.answered)
+		defer answered()
+	}
 	resp, err := model.Stream(qctx, req, func(d providers.Delta) error {
+		answered()
 		if d.Reset {
 			text.Reset()
 		}
@@ -173,7 +228,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 		}
 		return nil
 	})
-	s.addUsage(resp.Usage)
+	s.addUsage(resp.Provider, resp.Usage)
 	s.deps.Observer.ModelCall(resp.Provider, resp.FirstToken, resp.Usage.OutputTokens, s.deps.Now().Sub(began), err)
 	overran := errors.Is(err, errOverrun)
 	if overran {
@@ -212,7 +267,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	s.closeLater(ctx, stream, shown)
 	s.event(ctx, memory.Event{Type: memory.EventSpeech, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: out,
 		Data: mustJSON(memory.Speech{Role: s.st.Roles[c.seat], Model: resp.Model, InputTokens: resp.Usage.InputTokens,
-			OutputTokens: resp.Usage.OutputTokens, Regenerated: resp.Regenerated, Round: c.round})})
+			OutputTokens: resp.Usage.OutputTokens, CachedTokens: resp.Usage.CachedInputTokens, Regenerated: resp.Regenerated, Round: c.round})})
 	if c.record {
 		s.mu.Lock()
 		s.st.Transcript = append(s.st.Transcript, Turn{Stage: c.stage, Seat: seat.ID, Name: p.Name, Role: p.Role, Text: carried(out)})
@@ -250,16 +305,44 @@ func (s *Session) answerPeople() string {
 }
 
 // each runs calls concurrently (one goroutine per seat) and returns their
-// results in seat order. Interjections are answered by all of them.
+// results in seat order. Interjections are answered by all of them. When
+// the shared prefix is long enough to be cached (StaggerMinTokens), the
+// first seat's call goes alone and the others follow once it has been
+// answered: six calls sent in the same millisecond would all miss the
+// provider's prompt cache.
 func (s *Session) each(ctx context.Context, build func(i int) call) []result {
 	n := len(s.st.Pack.Seats)
 	out := make([]result, n)
 	var wg sync.WaitGroup
+	calls := make([]call, n)
+	s.mu.Lock()
+	shared := s.contextPrompt() // one string for the six
+	for i := range calls {
+		calls[i] = build(i)
+		calls[i].msgs = s.messagesWith(calls[i], shared)
+	}
+	s.mu.Unlock()
+	var first chan struct{}
+	release := func() {}
+	if m := s.cfg.StaggerMinTokens; m > 0 && n > 1 && calls[0].context && EstimateTokens(s.tableRules())+EstimateTokens(shared) >= m {
+		first = make(chan struct{})
+		release = sync.OnceFunc(func() { close(first) })
+		calls[0].answered = release
+	}
 	for i := 0; i < n; i++ {
-		c := build(i)
+		c := calls[i]
+		if i == 1 && first != nil {
+			select {
+			case <-first:
+			case <-ctx.Done():
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if i == 0 {
+				defer release() // however the call ended
+			}
 			out[i] = s.speak(ctx, c)
 		}()
 	}
@@ -281,10 +364,15 @@ func (s *Session) one(ctx context.Context, c call) result {
 	return r
 }
 
-func (s *Session) addUsage(u providers.Usage) {
+// addUsage adds a call's usage to the session's and tells an Observer
+// that counts usage (UsageObserver).
+func (s *Session) addUsage(provider string, u providers.Usage) {
 	s.mu.Lock()
 	s.st.Usage = s.st.Usage.Add(u)
 	s.mu.Unlock()
+	if o, ok := s.deps.Observer.(UsageObserver); ok {
+		o.ModelUsage(provider, u)
+	}
 }
 
 // fitContext summarises early turns when the transcript would not fit the
@@ -306,24 +394,25 @@ func (s *Session) fitContext(ctx context.Context) {
 	if upTo <= s.st.SummaryUpTo {
 		return
 	}
+	// The block is summarised on its own and appended to the earlier
+	// blocks, which stay as they were: the context changes once here and
+	// then grows by appending again (a rewritten summary would change
+	// every later prompt's prefix).
 	old := s.renderTurns(s.st.Transcript[s.st.SummaryUpTo:upTo])
-	if s.st.Summary != "" {
-		old = s.st.Summary + "\n" + old
-	}
 	lang := s.lang()
 	req := providers.Request{Tag: "summary/moderator/" + lang, MaxTokens: 400, Messages: []providers.Message{
 		{Role: providers.RoleSystem, Content: say(lang, "sum_system") + " " + say(lang, "reply_lang")},
 		{Role: providers.RoleUser, Content: say(lang, "sum", old)},
 	}}
 	resp, err := s.deps.Chat.Stream(ctx, req, func(providers.Delta) error { return nil })
-	s.addUsage(resp.Usage)
+	s.addUsage(resp.Provider, resp.Usage)
 	summary := StripThink(resp.Text)
 	if err != nil || summary == "" {
 		s.log.Warn("summary failed, truncating instead", "err", err)
 		summary = truncateTurns(s.st.Transcript[s.st.SummaryUpTo:upTo], 80)
-		if s.st.Summary != "" {
-			summary = s.st.Summary + "\n" + summary
-		}
+	}
+	if s.st.Summary != "" {
+		summary = s.st.Summary + "\n" + summary
 	}
 	s.st.Summary, s.st.SummaryUpTo = summary, upTo
 }

@@ -69,7 +69,7 @@ func (s *Session) photoStories(ctx context.Context) error {
 			st.Update("📷 " + text.String())
 			return nil
 		})
-		s.addUsage(resp.Usage)
+		s.addUsage(resp.Provider, resp.Usage)
 		desc := StripThink(resp.Text)
 		if err != nil || desc == "" {
 			if ctx.Err() != nil {
@@ -199,7 +199,7 @@ func (s *Session) groupKJ(ctx context.Context) error {
 		return fmt.Errorf("open kj message: %w", err)
 	}
 	resp, err := s.deps.Chat.Stream(ctx, req, func(providers.Delta) error { return nil })
-	s.addUsage(resp.Usage)
+	s.addUsage(resp.Provider, resp.Usage)
 	if err != nil && ctx.Err() != nil {
 		s.closeLater(ctx, st, s.ui("cut"))
 		return ctx.Err()

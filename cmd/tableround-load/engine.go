@@ -43,6 +43,7 @@ type engineConfig struct {
 	llmTLS                         *tls.Config   // trust for an HTTPS fake model; nil: plain HTTP
 	redisURL                       string        // the store: Redis at this URL; empty: the embedded store in dir
 	people                         time.Duration // the people's-turn timeout
+	stagger                        int           // roundtable.Config.StaggerMinTokens
 	limits                         string        // the regime: limitsDiscord, limitsRaised or limitsNone
 	logger                         *slog.Logger
 }
@@ -77,7 +78,8 @@ func newEngine(ec engineConfig) (*engine, error) {
 		return nil, fmt.Errorf("build model: %w", err)
 	}
 	cfg := roundtable.Config{MaxTurns: 2, MaxKeywords: 10, VotingThreshold: 0.6, UserInputTimeout: ec.people,
-		Language: "en", Pack: "papercut", MaxSessionTokens: 2_000_000, MaxSessionDuration: 30 * time.Minute, ContextBudget: 6000}
+		Language: "en", Pack: "papercut", MaxSessionTokens: 2_000_000, MaxSessionDuration: 30 * time.Minute, ContextBudget: 6000,
+		StaggerMinTokens: ec.stagger}
 	deps := roundtable.Deps{Chat: model, Vision: model, Store: store, ModelName: "fake-model", Logger: ec.logger,
 		Now: time.Now, Prepare: preparePhoto}
 	starts := &startLog{keys: map[int]string{}}

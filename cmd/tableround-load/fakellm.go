@@ -17,6 +17,7 @@ import (
 
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
+	"github.com/tableround/tableround/providers/promptcache"
 	"github.com/tableround/tableround/roundtable"
 )
 
@@ -26,6 +27,9 @@ type pace struct {
 	TPS            float64
 	Chunk          int
 	MinTok, MaxTok int
+	// CacheUnit and CacheMin are the prompt-cache rule the fake applies
+	// (promptcache.Rule): DeepSeek's 64-token units by default.
+	CacheUnit, CacheMin int
 }
 
 func (p *pace) flags(fs *flag.FlagSet) {
@@ -34,11 +38,14 @@ func (p *pace) flags(fs *flag.FlagSet) {
 	fs.IntVar(&p.Chunk, "chunk", 4, "tokens per streamed chunk")
 	fs.IntVar(&p.MinTok, "min", 120, "fewest tokens of a speech")
 	fs.IntVar(&p.MaxTok, "max", 250, "most tokens of a speech")
+	fs.IntVar(&p.CacheUnit, "cache-unit", 64, "prompt cache block, tokens (DeepSeek 64, OpenAI 128)")
+	fs.IntVar(&p.CacheMin, "cache-min", 0, "fewest prompt tokens a cache hit needs (OpenAI 1024)")
 }
 
 func (p pace) args() []string {
 	return []string{"-ttft", p.TTFT.String(), "-tps", strconv.FormatFloat(p.TPS, 'f', -1, 64),
-		"-chunk", strconv.Itoa(p.Chunk), "-min", strconv.Itoa(p.MinTok), "-max", strconv.Itoa(p.MaxTok)}
+		"-chunk", strconv.Itoa(p.Chunk), "-min", strconv.Itoa(p.MinTok), "-max", strconv.Itoa(p.MaxTok),
+		"-cache-unit", strconv.Itoa(p.CacheUnit), "-cache-min", strconv.Itoa(p.CacheMin)}
 }
 
 // Chunk is one streamed piece: when it was flushed and how many letters
@@ -59,13 +66,34 @@ type Call struct {
 	Start   int64   `json:"start"`
 	End     int64   `json:"end"`
 	Chunks  []Chunk `json:"chunks"`
+	// Input, Cached and Output are the tokens the fake reported in the
+	// call's usage: the prompt's estimate, the part of it an earlier call
+	// of the same session had sent and had been answered (the prefix rule
+	// of promptcache), and the reply's estimate.
+	Input  int `json:"input"`
+	Cached int `json:"cached"`
+	Output int `json:"output"`
 }
 
 type fakeLLM struct {
-	p     pace
-	mu    sync.Mutex
-	next  int
-	calls []Call
+	p      pace
+	mu     sync.Mutex
+	next   int
+	calls  []Call
+	caches map[int]*promptcache.Cache // per session (-1: calls without a topic)
+}
+
+// cache is the session's simulated prompt cache. Each session has its
+// own, so the share measured does not depend on how many run at once.
+func (f *fakeLLM) cache(session int) *promptcache.Cache {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.caches[session]
+	if !ok {
+		c = promptcache.New(promptcache.Rule{Unit: f.p.CacheUnit, Min: f.p.CacheMin})
+		f.caches[session] = c
+	}
+	return c
 }
 
 func runFakeLLM(ctx context.Context, args []string, stdout io.Writer) error {
@@ -73,7 +101,7 @@ func runFakeLLM(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	certFile := fs.String("cert", "", "serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate (PEM) and -key")
 	keyFile := fs.String("key", "", "the certificate's key (PEM)")
-	f := &fakeLLM{}
+	f := &fakeLLM{caches: map[int]*promptcache.Cache{}}
 	f.p.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -143,14 +171,20 @@ func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"message":"bad request body"}}`, http.StatusBadRequest)
 		return
 	}
-	var system, user string
+	// The persona card is the last system message and the task the last
+	// user message; the topic (and the session's number in it) is in the
+	// shared context, an earlier user message.
+	var system, user, all string
+	msgs := make([]providers.Message, 0, len(body.Messages))
 	for _, m := range body.Messages {
 		text := contentText(m.Content)
+		msgs = append(msgs, providers.Message{Role: providers.Role(m.Role), Content: text})
 		switch m.Role {
 		case "system":
 			system = text
 		case "user":
 			user = text
+			all += text + "\n"
 		}
 	}
 	stage := roundtable.StageOfPrompt(user)
@@ -158,7 +192,7 @@ func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
 	if m := personaRe.FindStringSubmatch(system); m != nil {
 		c.Persona = strings.TrimSpace(m[1])
 	}
-	if m := sessionRe.FindStringSubmatch(user); m != nil {
+	if m := sessionRe.FindStringSubmatch(all); m != nil {
 		c.Session, _ = strconv.Atoi(m[1])
 	}
 	f.mu.Lock()
@@ -172,7 +206,10 @@ func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
 		c.Marker = fmt.Sprintf("c%dk", c.ID)
 		text = c.Marker + " " + pad(text, stage, f.p.speechTokens(c.ID, body.MaxTokens))
 	}
-	c.Chunks = f.stream(r.Context(), w, c, text)
+	cache, prompt := f.cache(c.Session), promptcache.Text(msgs)
+	c.Input, c.Cached = cache.Lookup(prompt)
+	c.Output = roundtable.EstimateTokens(text)
+	c.Chunks = f.stream(r.Context(), w, c, text, func() { cache.Store(prompt) })
 	c.End = time.Now().UnixNano()
 	f.mu.Lock()
 	f.calls = append(f.calls, c)
@@ -180,8 +217,10 @@ func (f *fakeLLM) complete(w http.ResponseWriter, r *http.Request) {
 }
 
 // stream writes text as SSE chunks at the set pace and returns when each
-// was flushed.
-func (f *fakeLLM) stream(ctx context.Context, w http.ResponseWriter, c Call, text string) []Chunk {
+// was flushed; answered is called with the first chunk (from then on the
+// prompt is in the provider's cache). The reply ends with a usage chunk in
+// OpenAI's shape, cached tokens included.
+func (f *fakeLLM) stream(ctx context.Context, w http.ResponseWriter, c Call, text string, answered func()) []Chunk {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	fl, _ := w.(http.Flusher)
@@ -215,6 +254,9 @@ func (f *fakeLLM) stream(ctx context.Context, w http.ResponseWriter, c Call, tex
 		if err := sleepUntil(ctx, first.Add(time.Duration(i)*per)); err != nil {
 			return out
 		}
+		if i == 0 {
+			answered()
+		}
 		send(piece)
 		sent += alnum(piece)
 		n := sent - alnum(c.Marker)
@@ -223,7 +265,9 @@ func (f *fakeLLM) stream(ctx context.Context, w http.ResponseWriter, c Call, tex
 		}
 		out = append(out, Chunk{T: time.Now().UnixNano(), N: n})
 	}
-	fmt.Fprintf(w, "data: {\"id\":%s,\"object\":\"chat.completion.chunk\",\"model\":\"fake\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", id)
+	fmt.Fprintf(w, "data: {\"id\":%s,\"object\":\"chat.completion.chunk\",\"model\":\"fake\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n", id)
+	fmt.Fprintf(w, "data: {\"id\":%s,\"object\":\"chat.completion.chunk\",\"model\":\"fake\",\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d,\"prompt_tokens_details\":{\"cached_tokens\":%d}}}\n\ndata: [DONE]\n\n",
+		id, c.Input, c.Output, c.Input+c.Output, c.Cached)
 	if fl != nil {
 		fl.Flush()
 	}

@@ -40,6 +40,15 @@ type Report struct {
 	ModelCalls   int     `json:"model_calls"`
 	// ModelProtocols counts the model calls by the protocol they came in.
 	ModelProtocols map[string]int `json:"model_protocols"`
+	// Tokens of all calls as the fake model reported them: input, the part
+	// of it cached by the prefix rule (promptcache, -cache-unit/-cache-min),
+	// and output; CachedShare is cached ÷ input.
+	InputTokens  int     `json:"input_tokens"`
+	CachedTokens int     `json:"cached_input_tokens"`
+	OutputTokens int     `json:"output_tokens"`
+	CachedShare  float64 `json:"cached_share"`
+	CacheUnit    int     `json:"cache_unit_tokens"`
+	CacheMin     int     `json:"cache_min_tokens"`
 
 	Chunks         int     `json:"chunks"`
 	ChunksNotShown int     `json:"chunks_not_shown"`
@@ -106,7 +115,12 @@ func buildReport(in runResult) *Report {
 	r.ModelProtocols = map[string]int{}
 	for _, c := range in.calls {
 		r.ModelProtocols[c.Proto]++
+		r.InputTokens, r.CachedTokens, r.OutputTokens = r.InputTokens+c.Input, r.CachedTokens+c.Cached, r.OutputTokens+c.Output
 	}
+	if r.InputTokens > 0 {
+		r.CachedShare = float64(r.CachedTokens) / float64(r.InputTokens)
+	}
+	r.CacheUnit, r.CacheMin = o.pace.CacheUnit, o.pace.CacheMin
 	for _, w := range in.writes {
 		if w.Status == 429 {
 			r.RateLimited++
@@ -202,6 +216,8 @@ func (r *Report) writeText(w io.Writer) {
 	row := func(k, f string, a ...any) { fmt.Fprintf(tw, "%s\t"+f+"\n", append([]any{k}, a...)...) }
 	row("sessions finished / failed / not started", "%d / %d / %d", r.Sessions-r.Failed-r.NotStarted, r.Failed, r.NotStarted)
 	row("model calls (by protocol) / chunks (not shown)", "%d %v / %d (%d)", r.ModelCalls, r.ModelProtocols, r.Chunks, r.ChunksNotShown)
+	row("model tokens in (cached, share) · out", "%d (%d cached, %.1f%% by %d-token blocks from %d) · out %d",
+		r.InputTokens, r.CachedTokens, 100*r.CachedShare, r.CacheUnit, r.CacheMin, r.OutputTokens)
 	row("token → visible edit p50 / p99", "%.0f / %.0f ms", r.LatencyP50Ms, r.LatencyP99Ms)
 	row("first token → first words p50 / p99", "%.0f / %.0f ms", r.FirstTextP50Ms, r.FirstTextP99Ms)
 	row("added latency (beyond the edit interval) p50 / p99", "%.0f / %.0f ms (first words %.0f / %.0f ms; interval %.0f ms)",

@@ -34,6 +34,7 @@ type runOptions struct {
 	asJSON   bool
 	verbose  bool
 	people   time.Duration
+	stagger  int           // the engine's StaggerMinTokens
 	ramp     time.Duration // spread the mentions over this long
 	timeout  time.Duration
 	pace     pace
@@ -57,6 +58,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.BoolFunc("unlimited", "same as -limits none", func(string) error { o.limits = limitsNone; return nil })
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.verbose, "v", false, "log the engine's warnings and errors")
+	fs.IntVar(&o.stagger, "stagger", 1024, "STAGGER_MIN_TOKENS of the engine: concurrent stages with a shared prefix this long send one call first (0: all six at once)")
 	fs.DurationVar(&o.people, "people", time.Second, "people's-turn timeout (nobody answers in a load run)")
 	fs.DurationVar(&o.ramp, "ramp", 0, "spread the N mentions evenly over this long (0: all at once)")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
@@ -157,7 +159,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		redisURL = rds.URL(0)
 	}
 	eng, err := newEngine(engineConfig{dir: dir, llmURL: llm.url, llmTLS: llmTLS, redisURL: redisURL, discordURL: dc.url, guild: setup.Guild,
-		people: o.people, limits: o.limits, logger: logger})
+		people: o.people, stagger: o.stagger, limits: o.limits, logger: logger})
 	if err != nil {
 		return nil, err
 	}

@@ -59,10 +59,16 @@ func decodeWire(t *testing.T, body []byte) wireRequest {
 		if m.Role == "system" {
 			w.System = s
 		} else {
-			w.User = s
+			// The shared context and the task are two user messages
+			// (roundtable lays prompts out for the providers' caches):
+			// User holds both, the stage is the task's.
+			if w.User != "" {
+				w.User += "\n\n"
+			}
+			w.User += s
+			w.Stage = roundtable.StageOfPrompt(s)
 		}
 	}
-	w.Stage = roundtable.StageOfPrompt(w.User)
 	return w
 }
 
@@ -167,6 +173,10 @@ func cleanEnv(t *testing.T) string {
 	dir := t.TempDir()
 	t.Setenv("DATA_DIR", filepath.Join(dir, "data"))
 	t.Setenv("DEMO_PACE", "instant")
+	// The table fake holds each concurrent stage until its six calls are
+	// open at once, which proves they run concurrently; a staggered stage
+	// (one call first, roundtable's TestStaggeredStages) would never open six.
+	t.Setenv("STAGGER_MIN_TOKENS", "0")
 	t.Chdir(dir) // no stray .env
 	return dir
 }

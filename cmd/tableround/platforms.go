@@ -102,6 +102,11 @@ type metricsObserver struct{ m *ops.Metrics }
 
 func (o metricsObserver) StageDone(stage string, d time.Duration) { o.m.ObserveStage(stage, d) }
 
+// ModelUsage counts a call's tokens, cached ones apart, and its cost.
+func (o metricsObserver) ModelUsage(provider string, u providers.Usage) {
+	o.m.ObserveUsage(provider, u.InputTokens, u.CachedInputTokens, u.OutputTokens, u.CostUSD)
+}
+
 func (o metricsObserver) ModelCall(provider string, first time.Duration, tokens int, d time.Duration, err error) {
 	o.m.ObserveLLMCall(provider, d)
 	if err != nil {

@@ -14,9 +14,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/providers/promptcache"
 )
 
 // Name is the model name shown on boards and in exports.
@@ -36,8 +36,13 @@ func Realistic() Options {
 	return Options{FirstToken: 300 * time.Millisecond, TokensPerSecond: 40, ChunkTokens: 4}
 }
 
-// Model is the demo chat model.
-type Model struct{ o Options }
+// Model is the demo chat model. Its usage counts cached input tokens as a
+// provider with automatic prompt caching would (DeepSeek's rule), so the
+// board and the closing show what caching saves.
+type Model struct {
+	o     Options
+	cache *promptcache.Cache
+}
 
 var _ providers.ChatModel = (*Model)(nil)
 
@@ -49,7 +54,7 @@ func New(o Options) *Model {
 	if o.Sleep == nil {
 		o.Sleep = sleep
 	}
-	return &Model{o: o}
+	return &Model{o: o, cache: promptcache.New(promptcache.DeepSeek)}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -69,14 +74,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Stream writes the scripted reply for the request in chunks.
 func (m *Model) Stream(ctx context.Context, req providers.Request, fn providers.StreamFunc) (providers.Response, error) {
 	text := Reply(req)
-	in := 0
-	for _, msg := range req.Messages {
-		in += utf8.RuneCountInString(msg.Content)/4 + 1
-	}
+	prompt := promptcache.Text(req.Messages)
+	in, cached := m.cache.Lookup(prompt)
 	resp := providers.Response{Model: Name, Provider: "demo", FinishReason: "stop"}
 	if err := m.o.Sleep(ctx, m.o.FirstToken); err != nil {
 		return resp, err
 	}
+	m.cache.Store(prompt) // answered: later calls with this prefix hit
 	chunks := chunk(text, m.o.ChunkTokens)
 	var per time.Duration
 	if m.o.TokensPerSecond > 0 {
@@ -93,7 +97,7 @@ func (m *Model) Stream(ctx context.Context, req providers.Request, fn providers.
 		}
 		resp.Text += c
 	}
-	resp.Usage = providers.Usage{InputTokens: in, OutputTokens: len(chunks) * m.o.ChunkTokens, Calls: 1}
+	resp.Usage = providers.Usage{InputTokens: in, CachedInputTokens: cached, OutputTokens: len(chunks) * m.o.ChunkTokens, Calls: 1}
 	return resp, nil
 }
 
@@ -141,21 +145,27 @@ func Reply(req providers.Request) string {
 	if lang != "zh" {
 		lang = "en"
 	}
-	var system, user string
+	// The persona card is the last system message and the task the last
+	// user message; the topic is in the first user message that quotes one
+	// (the shared context, which comes before the card).
+	var system, user, topic string
 	for _, m := range req.Messages {
 		switch m.Role {
 		case providers.RoleSystem:
 			system = m.Content
 		case providers.RoleUser:
 			user = m.Content
+			if t := topicRe.FindStringSubmatch(m.Content); t != nil && topic == "" {
+				topic = t[1]
+			}
 		}
 	}
 	d := data{lang: lang, seat: seat, stage: stage, topic: "this topic", name: seat}
 	if m := nameRe.FindStringSubmatch(system); m != nil {
 		d.name = strings.TrimSpace(m[1])
 	}
-	if m := topicRe.FindStringSubmatch(user); m != nil {
-		d.topic = m[1]
+	if topic != "" {
+		d.topic = topic
 	}
 	// The list to vote on or group is the longest array of strings in the
 	// prompt (format examples are short or hold objects).

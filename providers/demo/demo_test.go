@@ -101,3 +101,30 @@ func TestStreamsInChunksAtThePaceAsked(t *testing.T) {
 		t.Fatalf("usage %+v", resp.Usage)
 	}
 }
+
+// TestCachedTokens: the demo model counts a repeated prompt prefix as
+// cached once a call with it has been answered.
+func TestCachedTokens(t *testing.T) {
+	m := New(Options{})
+	ctx := strings.Repeat("The discussion so far: red paper folds well. ", 40)
+	req := func(task string) providers.Request {
+		return providers.Request{Tag: "discussion/designer/en", Messages: []providers.Message{
+			{Role: providers.RoleSystem, Content: "rules"}, {Role: providers.RoleUser, Content: ctx},
+			{Role: providers.RoleSystem, Content: "You are Lin Siyu, 26."}, {Role: providers.RoleUser, Content: task}}}
+	}
+	first, err := m.Stream(context.Background(), req("Round 1 of 2."), func(providers.Delta) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := m.Stream(context.Background(), req("Round 2 of 2."), func(providers.Delta) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Usage.CachedInputTokens != 0 {
+		t.Errorf("first call cached %d", first.Usage.CachedInputTokens)
+	}
+	u := second.Usage
+	if u.CachedInputTokens < 64 || u.CachedInputTokens%64 != 0 || u.CachedInputTokens >= u.InputTokens {
+		t.Errorf("second call: %+v", u)
+	}
+}

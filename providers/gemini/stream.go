@@ -58,6 +58,10 @@ type generateResponse struct {
 		PromptTokenCount     int `json:"promptTokenCount"`
 		CandidatesTokenCount int `json:"candidatesTokenCount"`
 		ThoughtsTokenCount   int `json:"thoughtsTokenCount"`
+		// CachedContentTokenCount is the part of the prompt read from the
+		// cache: Gemini 2.5 caches implicitly
+		// (https://ai.google.dev/gemini-api/docs/caching#implicit-caching).
+		CachedContentTokenCount int `json:"cachedContentTokenCount"`
 	} `json:"usageMetadata"`
 	ModelVersion string          `json:"modelVersion"`
 	Error        json.RawMessage `json:"error"`
@@ -78,21 +82,34 @@ func (c *Client) body(req providers.Request) ([]byte, string) {
 	if c.cfg.ThinkingBudget != nil && strings.Contains(model, "flash") {
 		gr.GenerationConfig.ThinkingConfig = &thinkingConfig{ThinkingBudget: *c.cfg.ThinkingBudget}
 	}
+	// The system messages before the first turn are the system
+	// instruction. Gemini has no system turn inside a conversation, so a
+	// later system message (the persona card, which follows the context
+	// the seats share so that the providers' prompt caches can reuse it)
+	// is sent in order as a part of the user turn it joins; Gemini's cache
+	// reuses the common prefix of the whole request, system instruction first.
 	var system []string
+	turns := false
 	for _, m := range req.Messages {
-		switch m.Role {
-		case providers.RoleSystem:
+		switch {
+		case m.Role == providers.RoleSystem && !turns:
 			system = append(system, m.Content)
 			continue
-		case providers.RoleAssistant:
+		case m.Role == providers.RoleAssistant:
+			turns = true
 			gr.Contents = append(gr.Contents, content{Role: "model", Parts: []part{{Text: m.Content}}})
 			continue
 		}
-		ct := content{Role: "user", Parts: []part{{Text: m.Content}}}
+		turns = true
+		parts := []part{{Text: m.Content}}
 		for _, img := range m.Images {
-			ct.Parts = append(ct.Parts, part{InlineData: &inlineData{MimeType: img.MIME, Data: base64.StdEncoding.EncodeToString(img.Data)}})
+			parts = append(parts, part{InlineData: &inlineData{MimeType: img.MIME, Data: base64.StdEncoding.EncodeToString(img.Data)}})
 		}
-		gr.Contents = append(gr.Contents, ct)
+		if n := len(gr.Contents); n > 0 && gr.Contents[n-1].Role == "user" {
+			gr.Contents[n-1].Parts = append(gr.Contents[n-1].Parts, parts...)
+			continue
+		}
+		gr.Contents = append(gr.Contents, content{Role: "user", Parts: parts})
 	}
 	if len(system) > 0 {
 		gr.SystemInstruction = &content{Parts: []part{{Text: strings.Join(system, "\n\n")}}}
@@ -161,6 +178,7 @@ func (c *Client) Stream(ctx context.Context, req providers.Request, fn providers
 		if u := gr.UsageMetadata; u != nil {
 			resp.Usage.InputTokens = u.PromptTokenCount
 			resp.Usage.OutputTokens = u.CandidatesTokenCount + u.ThoughtsTokenCount
+			resp.Usage.CachedInputTokens = min(u.CachedContentTokenCount, u.PromptTokenCount)
 		}
 		if pf := gr.PromptFeedback; pf != nil && pf.BlockReason != "" {
 			return resp, &providers.Error{Provider: p, Kind: providers.KindRefusal, Message: "prompt blocked: " + pf.BlockReason}

@@ -53,12 +53,46 @@ type chunk struct {
 		} `json:"delta"`
 		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
-	Usage *struct {
-		PromptTokens     int      `json:"prompt_tokens"`
-		CompletionTokens int      `json:"completion_tokens"`
-		Cost             *float64 `json:"cost"`
-	} `json:"usage"`
+	Usage *wireUsage      `json:"usage"`
 	Error json.RawMessage `json:"error"`
+}
+
+// wireUsage is the usage object of the OpenAI-compatible servers. They
+// differ in how they report the prompt cache:
+//   - OpenAI, OpenRouter and Ark (Doubao): prompt_tokens_details.cached_tokens
+//     (https://platform.openai.com/docs/guides/prompt-caching,
+//     https://openrouter.ai/docs/use-cases/usage-accounting);
+//   - DeepSeek: prompt_cache_hit_tokens and prompt_cache_miss_tokens, whose
+//     sum is prompt_tokens (https://api-docs.deepseek.com/guides/kv_cache).
+//
+// OpenRouter adds cost, in US dollars, with the cache discount applied.
+type wireUsage struct {
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	PromptCacheHitTokens  *int     `json:"prompt_cache_hit_tokens"`
+	PromptCacheMissTokens *int     `json:"prompt_cache_miss_tokens"`
+	Cost                  *float64 `json:"cost"`
+}
+
+// into copies the usage into the neutral type.
+func (w *wireUsage) into(u *providers.Usage) {
+	u.InputTokens, u.OutputTokens = w.PromptTokens, w.CompletionTokens
+	switch {
+	case w.PromptTokensDetails != nil && w.PromptTokensDetails.CachedTokens > 0:
+		u.CachedInputTokens = w.PromptTokensDetails.CachedTokens
+	case w.PromptCacheHitTokens != nil:
+		u.CachedInputTokens = *w.PromptCacheHitTokens
+		if w.PromptTokens == 0 && w.PromptCacheMissTokens != nil {
+			u.InputTokens = *w.PromptCacheHitTokens + *w.PromptCacheMissTokens
+		}
+	}
+	u.CachedInputTokens = min(u.CachedInputTokens, u.InputTokens)
+	if w.Cost != nil {
+		u.CostUSD = *w.Cost
+	}
 }
 
 func (c *Client) model(req providers.Request) string {
@@ -208,10 +242,7 @@ func (s *streamState) read(ctx context.Context, wd *providers.Watchdog, r *provi
 			s.resp.Model = ch.Model
 		}
 		if u := ch.Usage; u != nil {
-			s.resp.Usage.InputTokens, s.resp.Usage.OutputTokens = u.PromptTokens, u.CompletionTokens
-			if u.Cost != nil {
-				s.resp.Usage.CostUSD = *u.Cost
-			}
+			u.into(&s.resp.Usage)
 		}
 		for _, choice := range ch.Choices {
 			if choice.FinishReason != "" {

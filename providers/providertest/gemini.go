@@ -7,6 +7,9 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/providers/promptcache"
 )
 
 // GeminiReply scripts the answer to one streamGenerateContent request.
@@ -29,6 +32,43 @@ type Gemini struct {
 	script   []GeminiReply
 	requests []Request
 	respond  func(Request) GeminiReply
+	cache    *promptcache.Cache
+}
+
+// SimulateCache makes the fake report usageMetadata computed by the prefix
+// rule of promptcache (promptTokenCount and cachedContentTokenCount), as
+// Gemini 2.5's implicit caching does.
+func (f *Gemini) SimulateCache(rule promptcache.Rule) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cache = promptcache.New(rule)
+}
+
+// geminiText is the prompt of a generateContent body: the system
+// instruction, then every content's text parts, in order.
+func geminiText(body []byte) string {
+	var req struct {
+		SystemInstruction *struct {
+			Parts []struct{ Text string } `json:"parts"`
+		} `json:"systemInstruction"`
+		Contents []struct {
+			Role  string                  `json:"role"`
+			Parts []struct{ Text string } `json:"parts"`
+		} `json:"contents"`
+	}
+	_ = json.Unmarshal(body, &req)
+	var msgs []providers.Message
+	if si := req.SystemInstruction; si != nil {
+		for _, p := range si.Parts {
+			msgs = append(msgs, providers.Message{Role: providers.RoleSystem, Content: p.Text})
+		}
+	}
+	for _, c := range req.Contents {
+		for _, p := range c.Parts {
+			msgs = append(msgs, providers.Message{Role: providers.Role(c.Role), Content: p.Text})
+		}
+	}
+	return promptcache.Text(msgs)
 }
 
 // RespondWith answers requests the script does not cover with fn, called
@@ -63,11 +103,17 @@ func (f *Gemini) serve(w http.ResponseWriter, r *http.Request) {
 	req := Request{Method: r.Method, Path: r.URL.Path, Header: h, Body: body}
 	f.requests = append(f.requests, req)
 	reply := GeminiReply{Text: "ok"}
-	respond := f.respond
+	respond, cache := f.respond, f.cache
 	if len(f.script) > 0 {
 		reply, f.script, respond = f.script[0], f.script[1:], nil
 	}
 	f.mu.Unlock()
+	prompt, cached := 10, 0
+	if cache != nil {
+		text := geminiText(body)
+		prompt, cached = cache.Lookup(text)
+		cache.Store(text)
+	}
 	if respond != nil {
 		reply = respond(req)
 	}
@@ -109,7 +155,11 @@ func (f *Gemini) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		m := cand([]any{map[string]any{"text": c}}, finish)
 		if finish != "" {
-			m["usageMetadata"] = map[string]any{"promptTokenCount": 10, "candidatesTokenCount": len(chunks), "totalTokenCount": 10 + len(chunks)}
+			um := map[string]any{"promptTokenCount": prompt, "candidatesTokenCount": len(chunks), "totalTokenCount": prompt + len(chunks)}
+			if cached > 0 {
+				um["cachedContentTokenCount"] = cached
+			}
+			m["usageMetadata"] = um
 		}
 		send(m)
 	}

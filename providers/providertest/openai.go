@@ -16,6 +16,9 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/providers/promptcache"
 )
 
 // Request is a request the fake received.
@@ -37,6 +40,11 @@ func (r Request) JSON() map[string]any {
 type Usage struct {
 	PromptTokens, CompletionTokens int
 	Cost                           float64 // OpenRouter's usage.cost; 0 omits it
+	// CachedTokens is sent as prompt_tokens_details.cached_tokens (OpenAI,
+	// OpenRouter, Ark), or with DeepSeek set as prompt_cache_hit_tokens and
+	// prompt_cache_miss_tokens.
+	CachedTokens int
+	DeepSeek     bool
 }
 
 // Reply scripts the answer to one chat completion request.
@@ -86,6 +94,9 @@ type OpenAI struct {
 	// Respond, when set, answers requests the script does not cover.
 	respond func(Request) Reply
 
+	cache    *promptcache.Cache
+	deepSeek bool
+
 	barrierN  int
 	arrived   int
 	gate      chan struct{}
@@ -127,6 +138,17 @@ func (f *OpenAI) Barrier(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.barrierN = n
+}
+
+// SimulateCache makes the fake end every reply that scripts no usage with
+// a usage chunk computed by the prefix rule of promptcache: the prompt's
+// estimated tokens and how many of them an earlier, already answered
+// request had sent. With deepSeek the cached tokens are reported in
+// DeepSeek's fields, else in OpenAI's.
+func (f *OpenAI) SimulateCache(rule promptcache.Rule, deepSeek bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cache, f.deepSeek = promptcache.New(rule), deepSeek
 }
 
 // Requests returns the requests received so far.
@@ -216,6 +238,16 @@ func (f *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, reply.Body)
 		return
 	}
+	f.mu.Lock()
+	cache, deepSeek := f.cache, f.deepSeek
+	f.mu.Unlock()
+	if cache != nil && reply.Usage == nil {
+		prompt := promptcache.Text(Messages(body))
+		tokens, cached := cache.Lookup(prompt)
+		cache.Store(prompt) // answered from here on, as at the first token
+		reply.Usage = &Usage{PromptTokens: tokens, CachedTokens: cached, DeepSeek: deepSeek,
+			CompletionTokens: len(Split(reply.Text, reply.ChunkSize)) + len(reply.Chunks)}
+	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	writeSSE(w, r, reply, leave)
@@ -272,6 +304,11 @@ func writeSSE(w http.ResponseWriter, r *http.Request, reply Reply, ending func()
 		if u.Cost != 0 {
 			usage["cost"] = u.Cost
 		}
+		if u.DeepSeek {
+			usage["prompt_cache_hit_tokens"], usage["prompt_cache_miss_tokens"] = u.CachedTokens, u.PromptTokens-u.CachedTokens
+		} else {
+			usage["prompt_tokens_details"] = map[string]any{"cached_tokens": u.CachedTokens}
+		}
 		b, _ := json.Marshal(map[string]any{"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
 			"choices": []any{}, "usage": usage})
 		line("data: " + string(b))
@@ -313,34 +350,45 @@ func ErrorBody(code any, message string) string {
 	return string(b)
 }
 
-// LastUserText returns the text of the last user message of a chat
-// completion request body (string or content parts).
-func LastUserText(body []byte) string {
+// Messages decodes the messages of a chat completion request body, the
+// text of content parts joined.
+func Messages(body []byte) []providers.Message {
 	var req struct {
 		Messages []struct {
 			Role    string          `json:"role"`
 			Content json.RawMessage `json:"content"`
 		} `json:"messages"`
 	}
-	if json.Unmarshal(body, &req) != nil {
-		return ""
+	_ = json.Unmarshal(body, &req)
+	out := make([]providers.Message, 0, len(req.Messages))
+	for _, m := range req.Messages {
+		out = append(out, providers.Message{Role: providers.Role(m.Role), Content: contentText(m.Content)})
 	}
-	for i := len(req.Messages) - 1; i >= 0; i-- {
-		m := req.Messages[i]
-		if m.Role != "user" {
-			continue
+	return out
+}
+
+func contentText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var parts []struct{ Type, Text string }
+	_ = json.Unmarshal(raw, &parts)
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(p.Text)
+	}
+	return b.String()
+}
+
+// LastUserText returns the text of the last user message of a chat
+// completion request body (string or content parts).
+func LastUserText(body []byte) string {
+	msgs := Messages(body)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == providers.RoleUser {
+			return msgs[i].Content
 		}
-		var s string
-		if json.Unmarshal(m.Content, &s) == nil {
-			return s
-		}
-		var parts []struct{ Type, Text string }
-		_ = json.Unmarshal(m.Content, &parts)
-		var b strings.Builder
-		for _, p := range parts {
-			b.WriteString(p.Text)
-		}
-		return b.String()
 	}
 	return ""
 }

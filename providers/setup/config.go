@@ -49,6 +49,11 @@ type Config struct {
 	// all sessions; waiting calls are served round-robin by session.
 	// 0 (a Config built in code) means the default, 16.
 	LLMConcurrency int `env:"LLM_CONCURRENCY, default=16"`
+
+	// ModelPrices adds or overrides model prices, in dollars per million
+	// tokens: "gpt-4o-mini=0.15/0.075/0.6" is input/cached input/output.
+	// The defaults, with their sources, are providers.DefaultPrices.
+	ModelPrices map[string]string `env:"MODEL_PRICES, separator=="`
 }
 
 // DefaultLLMConcurrency is LLM_CONCURRENCY when it is not set.

@@ -111,6 +111,7 @@ type builder struct {
 	opts     Options
 	breakers map[string]*providers.Breaker
 	limiters map[string]*providers.Limiter
+	prices   providers.Prices
 }
 
 // limiter returns the provider's limiter (LLM_CONCURRENCY calls in flight).
@@ -134,6 +135,11 @@ func Build(cfg Config, opts Options) (*Models, error) {
 	if cfg.LLMConcurrency < 0 {
 		return nil, configErr("LLM_CONCURRENCY", "LLM_CONCURRENCY must be at least 1 (0 or unset means %d), got %d", DefaultLLMConcurrency, cfg.LLMConcurrency)
 	}
+	prices, err := providers.ParsePrices(cfg.ModelPrices, providers.DefaultPrices)
+	if err != nil {
+		return nil, configErr("MODEL_PRICES", "MODEL_PRICES: %v", err)
+	}
+	b.prices = prices
 	name := cfg.ProviderName()
 	if !slices.Contains(ChatProviders, name) {
 		return nil, configErr("AI_PROVIDER", "AI_PROVIDER %q is not one of %s", cfg.Provider, strings.Join(ChatProviders, ", "))
@@ -226,7 +232,9 @@ func (b *builder) chat(name, model, baseURL, providerVar, urlVar string) (provid
 		br.OnOpen(b.opts.OnBreakerOpen)
 		b.breakers[name] = br
 	}
-	return providers.NewRetry(br.Wrap(b.limiter(name).Wrap(c)), b.opts.Policy), model, nil
+	// Each attempt is priced on its own (a provider that reports no cost),
+	// by the model that answered it.
+	return providers.NewRetry(br.Wrap(b.limiter(name).Wrap(providers.Priced(c, b.prices))), b.opts.Policy), model, nil
 }
 
 // client builds the bare client of a provider.
