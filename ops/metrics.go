@@ -38,6 +38,7 @@ type Metrics struct {
 	staleness      *prometheus.HistogramVec
 	image          *prometheus.HistogramVec
 	storeErrors    *prometheus.CounterVec
+	chatLag        prometheus.Histogram
 }
 
 const namespace = "tableround"
@@ -76,12 +77,16 @@ func NewMetrics() *Metrics {
 		image: histogram("image_pipeline_duration_seconds", "Time to prepare a photo for the vision model.",
 			prometheus.ExponentialBuckets(0.01, 2, 10), "format"),
 		storeErrors: counter("store_errors_total", "Store operations that failed.", "op"),
+		chatLag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "chat_lag_seconds",
+			Help:    "Time from a speech's last token to its final text being shown in the chat.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 2, 12)}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sessionsActive, m.sessionsEnded, m.stage, m.firstToken, m.tokenRate, m.llmRetries, m.llmErrors,
 		m.requests, m.rateLimited, m.retries, m.editsPerMsg, m.staleness, m.image, m.storeErrors,
+		m.chatLag,
 	)
 	for _, s := range []SessionStatus{SessionFinished, SessionFailed, SessionStopped} {
 		m.sessionsEnded.WithLabelValues(string(s)) // expose zeros from the start
@@ -130,6 +135,15 @@ func (m *Metrics) ObserveStage(stage string, d time.Duration) {
 		return
 	}
 	m.stage.WithLabelValues(stage).Observe(d.Seconds())
+}
+
+// ObserveChatLag records how long a speech's final text took to show
+// after its last token.
+func (m *Metrics) ObserveChatLag(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.chatLag.Observe(d.Seconds())
 }
 
 // ObserveFirstToken records a model call's time to its first token.

@@ -50,6 +50,7 @@ var ui = map[string]map[string]string{
 		"board_stage":    "Stage: **%s** (%d/%d)",
 		"board_speak":    "Speaking: %s",
 		"board_wait":     "⏳ Waiting for a model slot: place %d",
+		"board_chat":     "⏳ Waiting for the chat to catch up",
 		"board_usage":    "Tokens: %d · calls: %d · %s",
 		"board_end":      "Status: **%s**",
 	},
@@ -90,6 +91,7 @@ var ui = map[string]map[string]string{
 		"board_stage":    "阶段：**%s**（%d/%d）",
 		"board_speak":    "发言：%s",
 		"board_wait":     "⏳ 正在排队等待模型：第 %d 位",
+		"board_chat":     "⏳ 正在等待聊天跟上",
 		"board_usage":    "Tokens：%d · 调用：%d · %s",
 		"board_end":      "状态：**%s**",
 	},
@@ -206,6 +208,9 @@ func (s *Session) boardText(final bool) string {
 		}
 		if place := minPlace(s.slots); place > 0 {
 			fmt.Fprintf(&b, "\n"+s.ui("board_wait"), place)
+		}
+		if s.waitingChat {
+			b.WriteString("\n" + s.ui("board_chat"))
 		}
 	}
 	u := s.st.Usage

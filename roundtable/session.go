@@ -36,6 +36,10 @@ type Config struct {
 	// ContextBudget is how many tokens of transcript a prompt may carry
 	// before earlier turns are summarised.
 	ContextBudget int `env:"CONTEXT_BUDGET, default=6000"`
+	// DeliveryWindow is how many finished messages the chat may still owe
+	// when the session takes its next step within a stage; a new stage
+	// always waits for the previous one to be shown in full.
+	DeliveryWindow int `env:"DELIVERY_WINDOW, default=1"`
 }
 
 // Store is what the engine needs from memory.
@@ -146,7 +150,10 @@ type Session struct {
 	speaker string
 	slots   map[int]int // place in line for a model slot, per waiting seat (-1: the moderator)
 
-	closing   sync.WaitGroup // final edits of finished speeches
+	closing     sync.WaitGroup // final edits of finished speeches
+	owed        int            // messages closed whose final text is not shown yet
+	paidCh      chan struct{}  // closed when owed drops
+	waitingChat bool           // the session waits for its chat (backpressure)
 	board     bot.Stream
 	started   time.Time
 	stopped   bool

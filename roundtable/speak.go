@@ -177,11 +177,11 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			s.closeLater(ctx, stream, strings.TrimSpace(text.String()+" "+s.ui("cut")))
+			s.closeLater(ctx, stream, strings.TrimSpace(text.String()+" "+s.ui("cut")), false)
 			return result{err: ctx.Err()}
 		}
 		msg := fmt.Sprintf(s.ui("seat_failed"), p.Name, providers.UserMessage(err), s.st.Meta.ID)
-		s.closeLater(ctx, stream, msg)
+		s.closeLater(ctx, stream, msg, false)
 		s.log.Warn("seat failed", "seat", seat.ID, "stage", c.stage, "err", err)
 		s.event(ctx, memory.Event{Type: memory.EventFailure, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: msg,
 			Data: mustJSON(memory.Failure{Kind: providers.KindOf(err).String(), Cause: err.Error()})})
@@ -194,7 +194,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	if resp.Regenerated {
 		shown += "\n" + s.ui("regenerated")
 	}
-	s.closeLater(ctx, stream, shown)
+	s.closeLater(ctx, stream, shown, true)
 	s.event(ctx, memory.Event{Type: memory.EventSpeech, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: out,
 		Data: mustJSON(memory.Speech{Role: s.st.Roles[c.seat], Model: resp.Model, InputTokens: resp.Usage.InputTokens,
 			OutputTokens: resp.Usage.OutputTokens, Regenerated: resp.Regenerated, Round: c.round})})

@@ -87,6 +87,11 @@ type metricsObserver struct{ m *ops.Metrics }
 
 func (o metricsObserver) StageDone(stage string, d time.Duration) { o.m.ObserveStage(stage, d) }
 
+var _ roundtable.LagObserver = metricsObserver{}
+
+// ChatLag makes metricsObserver a roundtable.LagObserver.
+func (o metricsObserver) ChatLag(d time.Duration) { o.m.ObserveChatLag(d) }
+
 func (o metricsObserver) ModelCall(provider string, first time.Duration, tokens int, d time.Duration, err error) {
 	if err != nil {
 		o.m.ObserveLLMError(provider, providers.KindOf(err).String())
