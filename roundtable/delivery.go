@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/memory"
 )
 
 // This file holds the session's backpressure: what the chat still owes
@@ -98,11 +99,19 @@ func (s *Session) closeLater(ctx context.Context, st bot.Stream, final string, s
 	s.closing.Add(1)
 	s.owe()
 	began := s.deps.Now()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	out := context.WithoutCancel(ctx)
+	n := 0
+	if t, ok := st.(*tracked); ok {
+		n, st = t.n, t.Stream
+		s.outbox(out, memory.Outbox{N: n, Op: memory.OutboxClosed, Text: final})
+	}
+	cctx, cancel := context.WithTimeout(out, 2*time.Minute)
 	finish := func(err error) {
 		cancel()
 		if err != nil && !errors.Is(err, bot.ErrGone) {
 			s.log.Warn("final edit failed", "err", err)
+		} else if n > 0 {
+			s.outbox(out, memory.Outbox{N: n, Op: memory.OutboxShown})
 		}
 		if lo, ok := s.deps.Observer.(LagObserver); ok && speech && err == nil {
 			lo.ChatLag(s.deps.Now().Sub(began))

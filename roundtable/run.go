@@ -74,6 +74,11 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	s.mu.Lock()
 	s.steps = len(plan) // the board shows progress against it
 	s.mu.Unlock()
+	if s.resumed {
+		if err := s.settle(ctx); err != nil {
+			return err
+		}
+	}
 	if s.st.Meta.Step == 0 {
 		s.event(ctx, memory.Event{Type: memory.EventSession, Text: s.st.Meta.Topic, Data: mustJSON(s.startInfo())})
 	} else if s.st.Meta.Step < len(plan) {
@@ -354,7 +359,7 @@ func (s *Session) note(ctx context.Context, text string) {
 
 // post sends a complete moderator message.
 func (s *Session) post(ctx context.Context, kind bot.Kind, text string) {
-	st, err := s.conv.Open(ctx, bot.Post{From: s.moderator(), Kind: kind, Placeholder: firstLine(text)})
+	st, err := s.open(ctx, bot.Post{From: s.moderator(), Kind: kind, Placeholder: firstLine(text)})
 	if err != nil {
 		s.log.Warn("post failed", "err", err)
 		return

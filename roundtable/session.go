@@ -154,6 +154,8 @@ type Session struct {
 	owed        int            // messages closed whose final text is not shown yet
 	paidCh      chan struct{}  // closed when owed drops
 	waitingChat bool           // the session waits for its chat (backpressure)
+	outN        int            // the last outbox message number used
+	resumed     bool           // made by Resume: the outbox is settled first
 	board     bot.Stream
 	started   time.Time
 	stopped   bool
@@ -247,7 +249,7 @@ func Resume(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, i
 	}
 	st.Meta.Step = cp.Step
 	st.Meta.Status = memory.StatusRunning
-	s := &Session{st: st, cfg: cfg, deps: deps, conv: conv}
+	s := &Session{st: st, cfg: cfg, deps: deps, conv: conv, resumed: true}
 	s.log = deps.Logger.With("session", id, "channel", st.Meta.Channel)
 	return s, nil
 }

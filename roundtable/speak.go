@@ -133,7 +133,7 @@ func (s *Session) userPrompt(prompt string) string {
 func (s *Session) speak(ctx context.Context, c call) result {
 	p := s.persona(c.seat)
 	seat := s.st.Pack.Seats[c.seat]
-	stream, err := s.conv.Open(ctx, bot.Post{From: p, Kind: bot.KindSpeech, Group: c.group, Placeholder: "…"})
+	stream, err := s.open(ctx, bot.Post{From: p, Kind: bot.KindSpeech, Group: c.group, Placeholder: "…"})
 	if err != nil {
 		return result{err: fmt.Errorf("open message for %s: %w", seat.ID, err)}
 	}

@@ -56,7 +56,7 @@ func (s *Session) photoStories(ctx context.Context) error {
 			{Role: providers.RoleSystem, Content: say(lang, "reply_lang")},
 			{Role: providers.RoleUser, Content: say(lang, "vision"), Images: []providers.Image{{MIME: s.st.Photo.MIME, Data: data}}},
 		}}
-		st, err := s.conv.Open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindNotice, Placeholder: s.ui("looking")})
+		st, err := s.open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindNotice, Placeholder: s.ui("looking")})
 		if err != nil {
 			return fmt.Errorf("open photo message: %w", err)
 		}
@@ -194,7 +194,7 @@ func (s *Session) groupKJ(ctx context.Context) error {
 		{Role: providers.RoleSystem, Content: say(lang, "kj_system") + " " + say(lang, "reply_lang")},
 		{Role: providers.RoleUser, Content: say(lang, "topic", s.st.Meta.Topic) + "\n" + say(lang, "kj", jsonList(s.st.Candidates))},
 	}}
-	st, err := s.conv.Open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindNotice, Placeholder: s.ui("grouping")})
+	st, err := s.open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindNotice, Placeholder: s.ui("grouping")})
 	if err != nil {
 		return fmt.Errorf("open kj message: %w", err)
 	}
