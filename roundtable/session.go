@@ -156,12 +156,12 @@ type Session struct {
 	waitingChat bool           // the session waits for its chat (backpressure)
 	outN        int            // the last outbox message number used
 	resumed     bool           // made by Resume: the outbox is settled first
-	board     bot.Stream
-	started   time.Time
-	stopped   bool
-	suspended bool
-	fence     int64
-	steps     int // len(plan()), fixed for the session
+	board       bot.Stream
+	started     time.Time
+	stopped     bool
+	suspended   bool
+	fence       int64
+	steps       int // len(plan()), fixed for the session
 }
 
 // ErrStopped ends a session that was stopped for good (not resumable).
