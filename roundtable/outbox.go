@@ -139,8 +139,12 @@ func (s *Session) settle(ctx context.Context) error {
 		if !canEdit {
 			ids = nil
 		}
-		st, err := s.openAs(ctx, m.N, bot.Post{From: s.personaOf(m.Seat), Kind: bot.Kind(m.Kind), Group: m.Group,
-			Placeholder: firstLine(text)}, ids)
+		post := bot.Post{From: s.personaOf(m.Seat), Kind: bot.Kind(m.Kind), Group: m.Group, Placeholder: firstLine(text)}
+		st, err := s.openAs(ctx, m.N, post, ids)
+		if err != nil && ids != nil && m.closed {
+			s.log.Warn("settle the outbox: posting anew", "message", m.N, "err", err)
+			st, err = s.openAs(ctx, m.N, post, nil) // the old message is gone: post what it owed
+		}
 		if err != nil {
 			s.log.Warn("settle the outbox", "message", m.N, "err", err)
 			continue
