@@ -185,6 +185,7 @@ type cutTransport struct {
 }
 
 var errKilled = errors.New("the process was killed")
+
 func (c *cutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(req.URL.Path, "/sendMessage") || strings.HasSuffix(req.URL.Path, "/editMessageText") {
 		time.Sleep(c.delay) // a slow link (shapes the backlog; nothing is asserted on time)
@@ -197,7 +198,7 @@ func (c *cutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		_, _ = io.Copy(io.Discard, req.Body)
 		req.Body.Close()
 		return &http.Response{StatusCode: http.StatusBadGateway, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: io.NopCloser(strings.NewReader(`{"ok":false,"error_code":502,"description":"Bad Gateway: the process was killed"}`)),
+			Body:    io.NopCloser(strings.NewReader(`{"ok":false,"error_code":502,"description":"Bad Gateway: the process was killed"}`)),
 			Request: req}, nil
 	}
 	return http.DefaultTransport.RoundTrip(req)
