@@ -51,6 +51,19 @@ type Post struct {
 	// Buttons to attach (the board's Stop button). Adapters ignore what they
 	// cannot show.
 	Buttons []Button
+	// Created, when set, is told the ID of each platform message created
+	// for this post, as soon as it exists (WriterOptions.OnCreate). An
+	// adapter that cannot edit the message later (a draft preview, a
+	// merged message) does not call it.
+	Created func(id string)
+}
+
+// Reattacher is a Conversation that can take over messages a previous
+// process posted (IDs as told to Post.Created): the stream edits them, so
+// a session resuming after a crash completes a cut-off message or replaces
+// an orphan placeholder instead of posting it again.
+type Reattacher interface {
+	Reattach(ctx context.Context, p Post, ids []string) (Stream, error)
 }
 
 // Button is an action a person can take on a message. ID is compact

@@ -35,6 +35,14 @@ type WriterOptions struct {
 	// full budget the first words show one write sooner, and a write is
 	// saved.
 	WordsInPlaceholder bool
+	// OnCreate is told the ID of every platform message the writer
+	// creates, as soon as it exists (the session's outbox records it, so
+	// a process resuming after a crash can complete the message).
+	OnCreate func(id string)
+	// Existing are messages a previous process created for this stream:
+	// the writer edits them instead of sending a placeholder (a resumed
+	// session completing what a crash cut off).
+	Existing []string
 }
 
 // StreamWriter delivers a growing text to one or more platform messages at
@@ -86,6 +94,13 @@ func NewStreamWriter(ctx context.Context, s Sender, o WriterOptions) *StreamWrit
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	w := &StreamWriter{s: s, o: o, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if len(o.Existing) > 0 {
+		w.ids = append([]string(nil), o.Existing...)
+		w.shown = make([]string, len(w.ids))
+		for i := range w.shown {
+			w.shown[i] = unknownText // never equal to a part: the first flush edits every one
+		}
+	}
 	if o.Scheduler != nil {
 		w.leave = o.Scheduler.Join()
 	}
@@ -191,6 +206,17 @@ func (w *StreamWriter) IDs() []string {
 	return append([]string(nil), w.ids...)
 }
 
+// unknownText stands for what an existing message shows: it is never
+// equal to a part, so that message is edited.
+const unknownText = "\x00unknown"
+
+// created tells OnCreate about a new message.
+func (w *StreamWriter) created(id string) {
+	if w.o.OnCreate != nil {
+		w.o.OnCreate(id)
+	}
+}
+
 func (w *StreamWriter) poke() {
 	select {
 	case w.wake <- struct{}{}:
@@ -204,8 +230,10 @@ func (w *StreamWriter) run(ctx context.Context) {
 		defer w.leave()
 	}
 	final := context.WithoutCancel(ctx)
-	if err := w.open(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		w.o.Logger.Warn("stream placeholder failed", "err", err)
+	if len(w.o.Existing) == 0 {
+		if err := w.open(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			w.o.Logger.Warn("stream placeholder failed", "err", err)
+		}
 	}
 	last := w.o.Clock.Now() // the create counts: the first edit keeps its distance too
 	for {
@@ -296,6 +324,9 @@ func (w *StreamWriter) open(ctx context.Context) error {
 		w.mu.Lock()
 		w.ids = append(w.ids, id)
 		w.shown = append(w.shown, text)
+		w.mu.Unlock()
+		w.created(id)
+		w.mu.Lock()
 		if took {
 			w.edits++ // the first words are shown: what follows are refreshes
 		}
@@ -402,6 +433,7 @@ func (w *StreamWriter) flush(ctx context.Context, text string, pri Priority) err
 				w.ids = append(w.ids, id)
 				w.shown = append(w.shown, "")
 				w.mu.Unlock()
+				w.created(id)
 			}
 			return err
 		}, pri); err != nil {

@@ -75,6 +75,8 @@ func build(s memory.Session, events []memory.Event, blob func(string) ([]byte, e
 	}
 	for _, ev := range events {
 		switch ev.Type {
+		case memory.EventOutbox:
+			continue // the chat's delivery record, not part of the transcript
 		case memory.EventSession:
 			d.Start = decode[memory.SessionStart](ev)
 			d.Demo = d.Demo || d.Start.Demo

@@ -142,3 +142,28 @@ type SessionEnd struct {
 	// providers' prompt caches.
 	CachedInputTokens int `json:"cached_input_tokens,omitempty"`
 }
+
+// EventOutbox is the chat's side of the log: what a session's chat is owed.
+// Data: Outbox. Exports skip it; a resuming session reads it to bring the
+// chat up to date before it goes on.
+const EventOutbox = "outbox"
+
+// Outbox operations.
+const (
+	OutboxOpen   = "open"   // message N was opened (Kind, Seat, Group)
+	OutboxID     = "id"     // message N got a platform message (IDs)
+	OutboxClosed = "closed" // message N's final text is decided (Text)
+	OutboxShown  = "shown"  // message N's final text is shown
+)
+
+// Outbox is the payload of EventOutbox: one step in the life of one
+// outbound message, numbered N within its session.
+type Outbox struct {
+	N     int      `json:"n"`
+	Op    string   `json:"op"`
+	Kind  int      `json:"kind,omitempty"`
+	Seat  string   `json:"seat,omitempty"`
+	Group string   `json:"group,omitempty"`
+	IDs   []string `json:"ids,omitempty"`
+	Text  string   `json:"text,omitempty"`
+}

@@ -48,6 +48,7 @@ type Metrics struct {
 	alerts    *AlertLog
 	llmTokens *prometheus.CounterVec
 	llmCost   *prometheus.CounterVec
+	chatLag   prometheus.Histogram
 }
 
 const namespace = "tableround"
@@ -98,6 +99,9 @@ func NewMetrics() *Metrics {
 		llmTokens: counter("llm_tokens_total", "Model tokens by provider and kind: input (all prompt tokens), "+
 			"cached_input (the part of input read from the provider's prompt cache) and output.", "provider", "kind"),
 		llmCost: counter("llm_cost_usd_total", "Model cost in US dollars, as the provider reported it or priced from MODEL_PRICES.", "provider"),
+		chatLag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "chat_lag_seconds",
+			Help:    "Time from a speech's last token to its final text being shown in the chat.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 2, 12)}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -106,6 +110,7 @@ func NewMetrics() *Metrics {
 		m.requests, m.rateLimited, m.retries, m.editsPerMsg, m.staleness, m.image, m.storeErrors,
 		m.llmCalls, m.llmDuration, m.circuitOpened, m.invalid, m.imageFailures, m.live,
 		m.llmTokens, m.llmCost,
+		m.chatLag,
 	)
 	for _, s := range []SessionStatus{SessionFinished, SessionFailed, SessionStopped} {
 		m.sessionsEnded.WithLabelValues(string(s)) // expose zeros from the start
@@ -154,6 +159,15 @@ func (m *Metrics) ObserveStage(stage string, d time.Duration) {
 		return
 	}
 	m.stage.WithLabelValues(stage).Observe(d.Seconds())
+}
+
+// ObserveChatLag records how long a speech's final text took to show
+// after its last token.
+func (m *Metrics) ObserveChatLag(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.chatLag.Observe(d.Seconds())
 }
 
 // ObserveFirstToken records a model call's time to its first token.

@@ -50,6 +50,9 @@ var ui = map[string]map[string]string{
 		"board_stage":    "Stage: **%s** (%d/%d)",
 		"board_speak":    "Speaking: %s",
 		"board_wait":     "⏳ Waiting for a model slot: place %d",
+		"board_chat":     "⏳ Waiting for the chat to catch up",
+		"board_moved":    "🪑 This board has moved: the session resumed after a restart (see below).",
+		"cut_restart":    "…(cut off by a restart; the table picks up below)",
 		"board_usage":    "Calls: %d · %s",
 		"board_end":      "Status: **%s**",
 		"overran":        "✂️ _(cut: too long)_",
@@ -92,6 +95,9 @@ var ui = map[string]map[string]string{
 		"board_stage":    "阶段：**%s**（%d/%d）",
 		"board_speak":    "发言：%s",
 		"board_wait":     "⏳ 正在排队等待模型：第 %d 位",
+		"board_chat":     "⏳ 正在等待聊天跟上",
+		"board_moved":    "🪑 看板已移到下方：会议在重启后继续。",
+		"cut_restart":    "…（因重启中断，会议在下方继续）",
 		"board_usage":    "调用：%d · %s",
 		"board_end":      "状态：**%s**",
 		"overran":        "✂️ _（太长，已截断）_",
@@ -133,7 +139,7 @@ func (s *Session) stageBanner(ctx context.Context, stage string) {
 const StopButton = "stop"
 
 func (s *Session) openBoard(ctx context.Context) {
-	st, err := s.conv.Open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindBoard, Placeholder: s.boardText(false),
+	st, err := s.open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindBoard, Placeholder: s.boardText(false),
 		Buttons: []bot.Button{{ID: StopButton, Label: "⏹ Stop"}}})
 	if err != nil {
 		s.log.Warn("open board failed", "err", err)
@@ -156,7 +162,11 @@ func (s *Session) updateBoard(final bool) {
 	if final {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = b.Close(cctx, text)
+		if err := b.Close(cctx, text); err == nil || errors.Is(err, bot.ErrGone) {
+			if t, ok := b.(*tracked); ok {
+				s.outbox(cctx, memory.Outbox{N: t.n, Op: memory.OutboxShown})
+			}
+		}
 		return
 	}
 	b.Update(text)
@@ -210,6 +220,9 @@ func (s *Session) boardText(final bool) string {
 		}
 		if place := minPlace(s.slots); place > 0 {
 			fmt.Fprintf(&b, "\n"+s.ui("board_wait"), place)
+		}
+		if s.waitingChat {
+			b.WriteString("\n" + s.ui("board_chat"))
 		}
 	}
 	u := s.st.Usage

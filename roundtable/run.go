@@ -78,6 +78,11 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	s.mu.Lock()
 	s.steps = len(plan) // the board shows progress against it
 	s.mu.Unlock()
+	if s.resumed {
+		if err := s.settle(ctx); err != nil {
+			return err
+		}
+	}
 	if s.st.Meta.Step == 0 {
 		s.event(ctx, memory.Event{Type: memory.EventSession, Text: s.st.Meta.Topic, Data: mustJSON(s.startInfo())})
 	} else if s.st.Meta.Step < len(plan) {
@@ -106,11 +111,19 @@ func (s *Session) Run(ctx context.Context) (err error) {
 			return &CapError{Reason: capped}
 		}
 		st := plan[s.st.Meta.Step]
-		if s.st.Meta.Step == 0 || plan[s.st.Meta.Step-1].stage != st.stage || stageStart.IsZero() {
-			if s.st.Meta.Step == 0 || plan[s.st.Meta.Step-1].stage != st.stage {
+		newStage := s.st.Meta.Step == 0 || plan[s.st.Meta.Step-1].stage != st.stage
+		if newStage || stageStart.IsZero() {
+			if newStage {
+				// The previous stage is shown in full before the next banner.
+				if err := s.catchUp(ctx, 0); err != nil {
+					return err
+				}
 				s.stageBanner(ctx, st.stage)
 			}
 			stageStart = s.deps.Now()
+		}
+		if err := s.catchUp(ctx, s.deliveryWindow()); err != nil {
+			return err
 		}
 		s.takeInterjections(ctx)
 		s.setProgress(st, len(plan))
@@ -362,32 +375,12 @@ func (s *Session) note(ctx context.Context, text string) {
 
 // post sends a complete moderator message.
 func (s *Session) post(ctx context.Context, kind bot.Kind, text string) {
-	st, err := s.conv.Open(ctx, bot.Post{From: s.moderator(), Kind: kind, Placeholder: firstLine(text)})
+	st, err := s.open(ctx, bot.Post{From: s.moderator(), Kind: kind, Placeholder: firstLine(text)})
 	if err != nil {
 		s.log.Warn("post failed", "err", err)
 		return
 	}
-	s.closeLater(ctx, st, text)
-}
-
-// closeLater delivers a stream's final text without holding up the next
-// speaker; Run waits for all of them before it returns. A stream that can
-// close asynchronously (bot.AsyncCloser) needs no goroutine to wait.
-func (s *Session) closeLater(ctx context.Context, st bot.Stream, final string) {
-	s.closing.Add(1)
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	finish := func(err error) {
-		cancel()
-		if err != nil && !errors.Is(err, bot.ErrGone) {
-			s.log.Warn("final edit failed", "err", err)
-		}
-		s.closing.Done()
-	}
-	if ac, ok := st.(bot.AsyncCloser); ok {
-		ac.CloseThen(cctx, final, finish)
-		return
-	}
-	go func() { finish(st.Close(cctx, final)) }()
+	s.closeLater(ctx, st, text, false)
 }
 
 func firstLine(s string) string {

@@ -42,6 +42,10 @@ type Config struct {
 	// the prefix from the provider's prompt cache instead of all six
 	// missing it; 0 sends all six at once. 1024 is OpenAI's cache minimum.
 	StaggerMinTokens int `env:"STAGGER_MIN_TOKENS, default=1024"`
+	// DeliveryWindow is how many finished messages the chat may still owe
+	// when the session takes its next step within a stage; a new stage
+	// always waits for the previous one to be shown in full.
+	DeliveryWindow int `env:"DELIVERY_WINDOW, default=1"`
 }
 
 // Store is what the engine needs from memory.
@@ -163,13 +167,18 @@ type Session struct {
 	speaker string
 	slots   map[int]int // place in line for a model slot, per waiting seat (-1: the moderator)
 
-	closing   sync.WaitGroup // final edits of finished speeches
-	board     bot.Stream
-	started   time.Time
-	stopped   bool
-	suspended bool
-	fence     int64
-	steps     int // len(plan()), fixed for the session
+	closing     sync.WaitGroup // final edits of finished speeches
+	owed        int            // messages closed whose final text is not shown yet
+	paidCh      chan struct{}  // closed when owed drops
+	waitingChat bool           // the session waits for its chat (backpressure)
+	outN        int            // the last outbox message number used
+	resumed     bool           // made by Resume: the outbox is settled first
+	board       bot.Stream
+	started     time.Time
+	stopped     bool
+	suspended   bool
+	fence       int64
+	steps       int // len(plan()), fixed for the session
 }
 
 // ErrStopped ends a session that was stopped for good (not resumable).
@@ -257,7 +266,7 @@ func Resume(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, i
 	}
 	st.Meta.Step = cp.Step
 	st.Meta.Status = memory.StatusRunning
-	s := &Session{st: st, cfg: cfg, deps: deps, conv: conv}
+	s := &Session{st: st, cfg: cfg, deps: deps, conv: conv, resumed: true}
 	s.log = deps.Logger.With("session", id, "channel", st.Meta.Channel)
 	return s, nil
 }

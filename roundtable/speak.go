@@ -182,7 +182,7 @@ func (s *Session) messagesWith(c call, shared string) []providers.Message {
 func (s *Session) speak(ctx context.Context, c call) result {
 	p := s.persona(c.seat)
 	seat := s.st.Pack.Seats[c.seat]
-	stream, err := s.conv.Open(ctx, bot.Post{From: p, Kind: bot.KindSpeech, Group: c.group, Placeholder: "…"})
+	stream, err := s.open(ctx, bot.Post{From: p, Kind: bot.KindSpeech, Group: c.group, Placeholder: "…"})
 	if err != nil {
 		return result{err: fmt.Errorf("open message for %s: %w", seat.ID, err)}
 	}
@@ -247,11 +247,11 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			s.closeLater(ctx, stream, strings.TrimSpace(text.String()+" "+s.ui("cut")))
+			s.closeLater(ctx, stream, strings.TrimSpace(text.String()+" "+s.ui("cut")), false)
 			return result{err: ctx.Err()}
 		}
 		msg := fmt.Sprintf(s.ui("seat_failed"), p.Name, providers.UserMessage(err), s.st.Meta.ID)
-		s.closeLater(ctx, stream, msg)
+		s.closeLater(ctx, stream, msg, false)
 		s.log.Warn("seat failed", "seat", seat.ID, "stage", c.stage, "err", err)
 		s.event(ctx, memory.Event{Type: memory.EventFailure, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: msg,
 			Data: mustJSON(memory.Failure{Kind: providers.KindOf(err).String(), Cause: providers.UserMessage(err)})})
@@ -264,7 +264,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	if resp.Regenerated {
 		shown += "\n" + s.ui("regenerated")
 	}
-	s.closeLater(ctx, stream, shown)
+	s.closeLater(ctx, stream, shown, true)
 	s.event(ctx, memory.Event{Type: memory.EventSpeech, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: out,
 		Data: mustJSON(memory.Speech{Role: s.st.Roles[c.seat], Model: resp.Model, InputTokens: resp.Usage.InputTokens,
 			OutputTokens: resp.Usage.OutputTokens, CachedTokens: resp.Usage.CachedInputTokens, Regenerated: resp.Regenerated, Round: c.round})})

@@ -56,7 +56,7 @@ func (s *Session) photoStories(ctx context.Context) error {
 			{Role: providers.RoleSystem, Content: say(lang, "reply_lang")},
 			{Role: providers.RoleUser, Content: say(lang, "vision"), Images: []providers.Image{{MIME: s.st.Photo.MIME, Data: data}}},
 		}}
-		st, err := s.conv.Open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindNotice, Placeholder: s.ui("looking")})
+		st, err := s.open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindNotice, Placeholder: s.ui("looking")})
 		if err != nil {
 			return fmt.Errorf("open photo message: %w", err)
 		}
@@ -73,16 +73,16 @@ func (s *Session) photoStories(ctx context.Context) error {
 		desc := StripThink(resp.Text)
 		if err != nil || desc == "" {
 			if ctx.Err() != nil {
-				s.closeLater(ctx, st, s.ui("cut"))
+				s.closeLater(ctx, st, s.ui("cut"), false)
 				return ctx.Err()
 			}
 			s.log.Warn("vision failed", "err", err)
 			msg := fmt.Sprintf(s.ui("vision_failed"), providers.UserMessage(err), s.st.Meta.ID)
-			s.closeLater(ctx, st, msg)
+			s.closeLater(ctx, st, msg, false)
 			s.event(ctx, memory.Event{Type: memory.EventNote, Stage: StagePhoto, Text: msg})
 			return nil
 		}
-		s.closeLater(ctx, st, "📷 "+desc)
+		s.closeLater(ctx, st, "📷 "+desc, false)
 		s.st.PhotoText = desc
 		s.event(ctx, memory.Event{Type: memory.EventPhoto, Stage: StagePhoto, Text: desc, Data: mustJSON(s.st.Photo)})
 	}
@@ -194,14 +194,14 @@ func (s *Session) groupKJ(ctx context.Context) error {
 		{Role: providers.RoleSystem, Content: say(lang, "kj_system") + " " + say(lang, "reply_lang")},
 		{Role: providers.RoleUser, Content: say(lang, "topic", s.st.Meta.Topic) + "\n" + say(lang, "kj", jsonList(s.st.Candidates))},
 	}}
-	st, err := s.conv.Open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindNotice, Placeholder: s.ui("grouping")})
+	st, err := s.open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindNotice, Placeholder: s.ui("grouping")})
 	if err != nil {
 		return fmt.Errorf("open kj message: %w", err)
 	}
 	resp, err := s.deps.Chat.Stream(ctx, req, func(providers.Delta) error { return nil })
 	s.addUsage(resp.Provider, resp.Usage)
 	if err != nil && ctx.Err() != nil {
-		s.closeLater(ctx, st, s.ui("cut"))
+		s.closeLater(ctx, st, s.ui("cut"), false)
 		return ctx.Err()
 	}
 	if err != nil {
@@ -209,7 +209,7 @@ func (s *Session) groupKJ(ctx context.Context) error {
 	}
 	kj := ParseKJ(resp.Text, s.st.Candidates, say(lang, "other"))
 	s.st.KJ = &kj
-	s.closeLater(ctx, st, s.renderKJ(kj))
+	s.closeLater(ctx, st, s.renderKJ(kj), false)
 	s.event(ctx, memory.Event{Type: memory.EventKJ, Stage: StageKJ, Data: mustJSON(kj)})
 	return nil
 }
@@ -266,6 +266,9 @@ func (s *Session) vote(ctx context.Context) error {
 
 func (s *Session) peoplesTurn(ctx context.Context) error {
 	s.setSpeaker(s.ui("people"))
+	if err := s.catchUp(ctx, 0); err != nil { // the question goes ahead of speech: let the banner show first
+		return err
+	}
 	ans, err := s.conv.AskKeywords(ctx, bot.Question{Text: s.ui("ask"), Keywords: s.st.Final, Timeout: s.cfg.UserInputTimeout})
 	if err != nil {
 		if ctx.Err() != nil {

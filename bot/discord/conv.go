@@ -101,6 +101,7 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 		// words that arrived meanwhile: under a full token budget that
 		// saves a write per speaker and shows the first words at once.
 		WordsInPlaceholder: true,
+		OnCreate:           s.reportCreated,
 	}
 	c.a.o.Hooks.Apply(&o)
 	if c.isFallback() {

@@ -308,12 +308,6 @@ func (a *Adapter) redact(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		for _, t := range a.tokens {
-			ue.URL = strings.ReplaceAll(ue.URL, t, "<token>")
-		}
-	}
 	msg := err.Error()
 	clean := msg
 	for _, t := range a.tokens {
@@ -324,7 +318,20 @@ func (a *Adapter) redact(err error) error {
 	if clean == msg {
 		return err
 	}
-	return &redacted{msg: clean, err: err}
+	// The *url.Error is shared with the library's goroutines: it is copied
+	// with its URL cleaned, never changed in place.
+	inner := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cp := *ue
+		for _, t := range a.tokens {
+			if t != "" {
+				cp.URL = strings.ReplaceAll(cp.URL, t, "<token>")
+			}
+		}
+		inner = &cp
+	}
+	return &redacted{msg: clean, err: inner}
 }
 
 type redacted struct {

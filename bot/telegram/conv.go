@@ -20,7 +20,10 @@ type conv struct {
 	chat int64
 }
 
-var _ bot.Conversation = (*conv)(nil)
+var (
+	_ bot.Conversation = (*conv)(nil)
+	_ bot.Reattacher   = (*conv)(nil)
+)
 
 func (a *Adapter) conv(chat int64) *conv { return &conv{a: a, chat: chat} }
 
@@ -49,13 +52,26 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 	case p.Kind == bot.KindSpeech && p.Group == "" && c.private() && c.a.draftsOn():
 		return c.openDraft(ctx, cl, p), nil
 	}
+	return c.open(ctx, cl, p, nil), nil
+}
+
+// Reattach takes over messages of the main bot or a persona bot that a
+// previous process posted (bot.Reattacher): the stream edits them.
+func (c *conv) Reattach(ctx context.Context, p bot.Post, ids []string) (bot.Stream, error) {
+	return c.open(ctx, c.client(p.From), p, ids), nil
+}
+
+// open streams a post into new messages, or into existing ones.
+func (c *conv) open(ctx context.Context, cl *client, p bot.Post, existing []string) bot.Stream {
 	s := c.newSender(cl, p)
-	w := bot.NewStreamWriter(ctx, s, c.writerOptions(cl, p.From, p.Placeholder, c.a.lim.EditInterval))
+	o := c.writerOptions(cl, p.From, p.Placeholder, c.a.lim.EditInterval)
+	o.OnCreate, o.Existing = p.Created, existing
+	w := bot.NewStreamWriter(ctx, s, o)
 	if p.Kind != bot.KindBoard {
-		return w, nil
+		return w
 	}
 	c.a.boardOpened(c.chat, +1)
-	return &board{w: w, s: s, c: c}, nil
+	return &board{w: w, s: s, c: c}
 }
 
 func (c *conv) newSender(cl *client, p bot.Post) *sender {

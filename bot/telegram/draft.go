@@ -111,6 +111,7 @@ func (d *draftStream) Close(ctx context.Context, final string) error {
 	}
 	s := d.c.newSender(d.cl, d.p)
 	o := d.c.writerOptions(d.cl, d.p.From, final, d.c.a.lim.EditInterval)
+	o.OnCreate = d.p.Created // the real message (the preview is not one)
 	w := bot.NewStreamWriter(ctx, s, o)
 	return w.Close(ctx, final)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/go-telegram/bot/models"
+
+	"github.com/tableround/tableround/bot"
 )
 
 // updateFunc handles one update.
@@ -81,10 +83,21 @@ type chatQueue struct {
 }
 
 // fifo enqueues the update on its chat's queue: updates of one chat are
-// handled in arrival order, chats in parallel. The dispatcher never waits.
+// handled in arrival order, chats in parallel. Control (see control) does
+// not queue: it is handled at once in its own goroutine, so a /stop is
+// never stuck behind a slow start or interjection of the same chat. The
+// dispatcher never waits.
 func (a *Adapter) fifo(next updateFunc) updateFunc {
 	return func(ctx context.Context, u *models.Update) {
 		chat, _ := chatOf(u)
+		if a.control(u) {
+			a.workers.Add(1)
+			go func() {
+				defer a.workers.Done()
+				next(ctx, u)
+			}()
+			return
+		}
 		a.mu.Lock()
 		q, busy := a.queues[chat]
 		if !busy {
@@ -114,6 +127,36 @@ func (a *Adapter) drain(ctx context.Context, chat int64, q *chatQueue, next upda
 		a.mu.Unlock()
 		next(ctx, u)
 	}
+}
+
+// control reports whether an update steers a session rather than adds to
+// it: a button, /stop, /status, /export, /personas, /help, or an answer to
+// the people's turn. Control keeps no order with the chat's speech;
+// starts, interjections and /forget stay in the chat's FIFO.
+func (a *Adapter) control(u *models.Update) bool {
+	if cq := u.CallbackQuery; cq != nil {
+		return cq.Data != dataPhoto // a start on a photo is ordered like any start
+	}
+	m := u.Message
+	if m == nil || m.From == nil || m.From.IsBot {
+		return false
+	}
+	text, ents := m.Text, m.Entities
+	if text == "" {
+		text, ents = m.Caption, m.CaptionEntities
+	}
+	t, forOther := a.parse(text, ents)
+	if forOther {
+		return false
+	}
+	switch t.cmd {
+	case bot.CmdStop, bot.CmdStatus, bot.CmdExport, bot.CmdPersonas, bot.CmdHelp:
+		return true
+	case "":
+		r := m.ReplyToMessage
+		return r != nil && r.From != nil && a.isOurs(r.From.ID) && isQuestion(r)
+	}
+	return false
 }
 
 // recoverer keeps a panicking handler from taking the process (and the

@@ -125,13 +125,18 @@ func (a *Adapter) scheduler(cl *client, chat int64) *bot.Scheduler {
 	return s
 }
 
-// call runs a one-off request (a reply, a photo, a question) through the
-// chat's budget, riding out a bounded number of 429s.
+// call runs a one-off request (a photo, a file, a question's edit) through
+// the chat's budget, riding out a bounded number of 429s.
 func (a *Adapter) call(ctx context.Context, cl *client, chat int64, method string, fn func(ctx context.Context) error) error {
+	return a.callAt(ctx, cl, chat, method, bot.PriorityRefresh, fn)
+}
+
+// callAt is call at scheduling priority pri.
+func (a *Adapter) callAt(ctx context.Context, cl *client, chat int64, method string, pri bot.Priority, fn func(ctx context.Context) error) error {
 	sch := a.scheduler(cl, chat)
 	var err error
 	for range 10 {
-		if err := sch.Wait(ctx); err != nil {
+		if err := sch.WaitPriority(ctx, pri); err != nil {
 			return err
 		}
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -146,11 +151,13 @@ func (a *Adapter) call(ctx context.Context, cl *client, chat int64, method strin
 	return err
 }
 
-// sendText posts a moderator message from the main bot (replies, notices),
-// optionally as a reply and with a keyboard; it returns the message ID.
+// sendText posts a moderator message from the main bot (replies, notices,
+// questions), optionally as a reply and with a keyboard; it returns the
+// message ID. It goes ahead of queued speech (PriorityUrgent): a person
+// waiting for an answer is never kept behind the table's backlog.
 func (a *Adapter) sendText(ctx context.Context, chat int64, text string, replyTo int, kb models.ReplyMarkup) (int, error) {
 	var id int
-	err := a.call(ctx, a.main, chat, "sendMessage", func(ctx context.Context) error {
+	err := a.callAt(ctx, a.main, chat, "sendMessage", bot.PriorityUrgent, func(ctx context.Context) error {
 		p := &tgbot.SendMessageParams{ChatID: chat, Text: body(truncateUTF16(text, maxText)), ParseMode: models.ParseModeHTML,
 			LinkPreviewOptions: noPreview, ReplyMarkup: kb}
 		if replyTo != 0 {

@@ -107,6 +107,11 @@ func (o metricsObserver) ModelUsage(provider string, u providers.Usage) {
 	o.m.ObserveUsage(provider, u.InputTokens, u.CachedInputTokens, u.OutputTokens, u.CostUSD)
 }
 
+var _ roundtable.LagObserver = metricsObserver{}
+
+// ChatLag makes metricsObserver a roundtable.LagObserver.
+func (o metricsObserver) ChatLag(d time.Duration) { o.m.ObserveChatLag(d) }
+
 func (o metricsObserver) ModelCall(provider string, first time.Duration, tokens int, d time.Duration, err error) {
 	o.m.ObserveLLMCall(provider, d)
 	if err != nil {

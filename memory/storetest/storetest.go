@@ -20,6 +20,7 @@ func Run(t *testing.T, open func(t *testing.T) memory.Store) {
 	}{
 		{"Sessions", testSessions},
 		{"Events", testEvents},
+		{"Outbox", testOutbox},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Checkpoints", testCheckpoints},
 		{"CheckpointFencing", testFencing},
