@@ -14,7 +14,7 @@ type admission struct {
 	token   string // bot authorization counted against the global limit ("" = not counted)
 	hook    string // webhook ID whose bucket applies
 	edit    *Message
-	persona bool // a persona write: subject to Storm
+	persona bool   // a persona write: subject to Storm
 	channel string // the channel or thread written to: its shared limit applies ("" = none)
 }
 
