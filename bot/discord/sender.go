@@ -20,6 +20,7 @@ type sender struct {
 	post bot.Post
 	pool *hookPool // nil in the fallback
 	slot *hookSlot
+	lane *bot.Scheduler // the writer's: tells the priority of the request being made
 
 	mu    sync.Mutex
 	sent  int
@@ -76,7 +77,15 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 		if err != nil {
 			return "", err
 		}
-		msg, err := c.a.execute(ctx, w, c.thread, c.render(s.post.From, text, buttons), nil)
+		var msg *discordgo.Message
+		slot := s.slot
+		err = c.a.channelWrite(ctx, c.channel, false, bot.PriorityFirst, func(ctx context.Context) error {
+			return slot.sched.WaitPriority(ctx, bot.PriorityFirst)
+		}, func(ctx context.Context) error {
+			var err error
+			msg, err = c.a.execute(ctx, w, c.thread, c.render(s.post.From, text, buttons), nil)
+			return err
+		})
 		if isUnknownWebhook(err) && attempt == 0 {
 			c.a.log.Warn("webhook is gone, recreating it", "channel", c.parent)
 			c.a.dropWebhook(c.parent, w.ID)
@@ -100,10 +109,19 @@ func (s *sender) Edit(ctx context.Context, id, text string) error {
 	}
 	w := s.hooks[id]
 	s.mu.Unlock()
-	if w == nil { // a bot message (fallback)
-		return gone(c.a.patchBot(ctx, c.channel, id, botMessage{Embeds: c.embed(s.post.From, text)}))
+	pri := bot.PriorityRefresh
+	if s.lane != nil {
+		pri = s.lane.LastPriority()
 	}
-	err := c.a.editHook(ctx, w, c.thread, id, webhookMessage{Content: text, Flags: discordgo.MessageFlagsSuppressEmbeds})
+	if w == nil { // a bot message (fallback)
+		return gone(c.a.patchBot(ctx, pri, c.channel, id, botMessage{Embeds: c.embed(s.post.From, text)}))
+	}
+	slot := s.slot
+	err := c.a.channelWrite(ctx, c.channel, true, pri, func(ctx context.Context) error {
+		return slot.sched.WaitPriority(ctx, pri)
+	}, func(ctx context.Context) error {
+		return c.a.editHook(ctx, w, c.thread, id, webhookMessage{Content: text, Flags: discordgo.MessageFlagsSuppressEmbeds})
+	})
 	if !isUnknownWebhook(err) {
 		return gone(err)
 	}
