@@ -25,6 +25,7 @@ type conv struct {
 
 	mu       sync.Mutex
 	fallback bool
+	finals   finals // closed messages whose final text is on its way
 }
 
 var _ bot.Conversation = (*conv)(nil)
@@ -90,7 +91,7 @@ func (c *conv) fallbackScheduler() *bot.Scheduler { return c.a.scheduler("ch:" +
 // the message goes through the pool's least busy webhook (and is edited
 // through it for good), paced by that webhook's scheduler.
 func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
-	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}}
+	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}, after: c.finals.before()}
 	o := bot.WriterOptions{
 		Limit:       maxContent,
 		Placeholder: p.Placeholder,
@@ -105,7 +106,7 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 	if c.isFallback() {
 		s.lane = c.fallbackScheduler().Lane()
 		o.Scheduler = s.lane
-		return bot.NewStreamWriter(ctx, s, o), nil
+		return &orderedStream{StreamWriter: bot.NewStreamWriter(ctx, s, o), f: &c.finals}, nil
 	}
 	pool := c.a.pool(c.parent)
 	pool.pick.Lock() // the writer joins the chosen slot before the next choice
@@ -113,7 +114,7 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 	s.pool, s.slot = pool, pool.choose()
 	s.lane = s.slot.sched.Lane()
 	o.Scheduler = s.lane
-	return bot.NewStreamWriter(ctx, s, o), nil
+	return &orderedStream{StreamWriter: bot.NewStreamWriter(ctx, s, o), f: &c.finals}, nil
 }
 
 // SendImage posts a picture as the persona.
@@ -125,6 +126,9 @@ func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachme
 		return []*discordgo.File{{Name: img.Name, ContentType: img.MIME, Reader: strings.NewReader(string(img.Data))}}
 	}
 	caption = truncate(caption, maxContent)
+	if err := await(ctx, c.finals.before()); err != nil {
+		return err
+	}
 	var slot *hookSlot
 	sched := func() *bot.Scheduler {
 		if c.isFallback() {

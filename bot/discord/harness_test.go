@@ -273,6 +273,8 @@ func runScript(ctx context.Context, req bot.Request) *scriptResult {
 		res.Err = stream(ctx, c, bot.Post{From: testPersonas[4]}, res.Finals["designer"], 12)
 	case "ask":
 		res.Answer, res.Err = c.AskKeywords(ctx, bot.Question{Text: "Keep these keywords?", Keywords: []string{"red", "lantern", "spring"}})
+	case "session":
+		res.Err = sessionScript(ctx, c, res)
 	case "six", "storm", "table":
 		res.Err = sixScript(ctx, c, res, word == "six")
 	default:

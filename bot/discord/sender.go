@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -21,6 +22,9 @@ type sender struct {
 	pool *hookPool // nil in the fallback
 	slot *hookSlot
 	lane *bot.Scheduler // the writer's: tells the priority of the request being made
+	// after are the finals of messages closed before this one was opened:
+	// its first create waits for them (see finals).
+	after []chan struct{}
 
 	mu    sync.Mutex
 	sent  int
@@ -37,6 +41,9 @@ func (s *sender) Send(ctx context.Context, text string) (string, error) {
 	var buttons []bot.Button
 	if first {
 		buttons = s.post.Buttons
+		if err := s.awaitEarlier(ctx); err != nil {
+			return "", err
+		}
 	}
 	id, err := s.create(ctx, text, buttons)
 	if err != nil {
@@ -46,6 +53,25 @@ func (s *sender) Send(ctx context.Context, text string) (string, error) {
 	s.sent++
 	s.mu.Unlock()
 	return id, nil
+}
+
+// awaitEarlier waits for the finals of the messages closed before this
+// one was opened; when it had to wait, the slot the writer took is stale
+// and is taken again, so the webhook's requests stay spaced.
+func (s *sender) awaitEarlier(ctx context.Context) error {
+	c := s.c
+	start := c.a.o.Clock.Now()
+	if err := await(ctx, s.after); err != nil {
+		return err
+	}
+	if c.a.o.Clock.Now().Sub(start) < 20*time.Millisecond {
+		return nil
+	}
+	sched := c.fallbackScheduler()
+	if s.slot != nil && !c.isFallback() {
+		sched = s.slot.sched
+	}
+	return sched.WaitPriority(ctx, bot.PriorityFirst)
 }
 
 // create posts a new message, recreating the webhook once if Discord says

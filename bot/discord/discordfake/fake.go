@@ -94,6 +94,7 @@ type Message struct {
 	AvatarURL      string
 	Content        string
 	History        []string // content after the create and after every edit
+	Writes         []int64  // per History entry: its place among all the fake's message writes
 	Embeds         []map[string]any
 	EmbedHistory   []string // first embed's description, per write
 	Components     json.RawMessage
@@ -101,6 +102,7 @@ type Message struct {
 	Files          []File
 	Edits          int
 	lastEdit       time.Time
+	seq            *int64 // the server's write counter
 	attachmentURLs []map[string]any
 }
 
@@ -128,6 +130,7 @@ type Server struct {
 
 	mu           sync.Mutex
 	nextID       int64
+	writes       int64 // message writes so far (Message.Writes)
 	bot          User
 	appID        string
 	channels     map[string]*Channel
@@ -147,6 +150,7 @@ type Server struct {
 	hookUse      map[string][]time.Time
 	chanUse      map[string][]time.Time // channel (or thread) → counted writes
 	chanLimited  map[string]int         // channel → shared 429s sent
+	chanBlocked  map[string]time.Time   // channel → shared 429s until (BlockChannel)
 	conns        map[*gwConn]bool
 	sessions     map[string]int64    // session ID → last seq
 	shardOf      map[string][2]int64 // session ID → [shard_id, num_shards]
@@ -164,7 +168,7 @@ func New(o Options) *Server {
 		channels: map[string]*Channel{}, messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
 		interactions: map[string]*Interaction{}, attachments: map[string]File{}, commands: map[string]json.RawMessage{},
 		requests: map[string]int{}, global: map[string][]time.Time{}, hookUse: map[string][]time.Time{},
-		chanUse: map[string][]time.Time{}, chanLimited: map[string]int{},
+		chanUse: map[string][]time.Time{}, chanLimited: map[string]int{}, chanBlocked: map[string]time.Time{},
 		conns: map[*gwConn]bool{}, sessions: map[string]int64{}, shardOf: map[string][2]int64{},
 	}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
@@ -268,6 +272,8 @@ func (s *Server) Message(id string) (Message, bool) {
 func copyMessage(m *Message) Message {
 	c := *m
 	c.History = append([]string(nil), m.History...)
+	c.Writes = append([]int64(nil), m.Writes...)
+	c.seq = nil
 	c.EmbedHistory = append([]string(nil), m.EmbedHistory...)
 	c.Files = append([]File(nil), m.Files...)
 	return c
@@ -345,6 +351,15 @@ func (s *Server) SharedLimited(channel string) int {
 		n += v
 	}
 	return n
+}
+
+// BlockChannel answers every counted write into a channel (or thread)
+// with a shared 429 until d has passed, as Discord does when its
+// per-channel window is full of writes the client did not make.
+func (s *Server) BlockChannel(channel string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chanBlocked[channel] = s.o.Now().Add(d)
 }
 
 // Storm makes the next n persona writes (webhook calls and bot message

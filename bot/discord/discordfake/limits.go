@@ -59,6 +59,11 @@ func (s *Server) admit(w http.ResponseWriter, a admission) bool {
 		}
 	}
 	counted := a.channel != "" && l.ChannelMessages > 0 && (a.edit == nil || l.ChannelCountsEdits)
+	if until := s.chanBlocked[a.channel]; counted && now.Before(until) {
+		s.chanLimited[a.channel]++
+		s.tooMany(w, until.Sub(now).Seconds(), false, "shared")
+		return false
+	}
 	var chUsed []time.Time
 	if counted {
 		chUsed = prune(s.chanUse[a.channel], l.ChannelWindow)

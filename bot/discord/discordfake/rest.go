@@ -152,7 +152,7 @@ func (s *Server) createBotMessage(w http.ResponseWriter, r *http.Request, auth, 
 }
 
 func (s *Server) newMessage(channel, author, name string) *Message {
-	m := &Message{ID: s.newID(), ChannelID: channel, AuthorID: author, Username: name}
+	m := &Message{ID: s.newID(), ChannelID: channel, AuthorID: author, Username: name, seq: &s.writes}
 	s.messages[m.ID] = m
 	s.order = append(s.order, m.ID)
 	return m
