@@ -191,3 +191,61 @@ func TestSessionLearnsThatEditsCount(t *testing.T) {
 		t.Error("the adapter did not learn that edits count")
 	}
 }
+
+// TestSharedLimitHoldsOnlyItsChannel: a shared 429 with a long
+// retry_after in one session's thread holds that thread alone: a session
+// in another thread of the same channel, through the same webhooks,
+// streams to its end meanwhile, and the held thread's texts all arrive
+// after the wait, each message once.
+func TestSharedLimitHoldsOnlyItsChannel(t *testing.T) {
+	hs := newHarness(t, scaledFake(false), scaledAdapter(false))
+	other := hs.channel
+	held, err := hs.fake.PostUser(hs.channel, hs.user, "table in the held channel", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.findMessage(held, "the held session's first message", func(m discordfake.Message) bool { return m.WebhookID != "" })
+	const hold = 8 * time.Second
+	hs.fake.BlockChannel(held, hold)
+	blockedAt := time.Now()
+	free, err := hs.fake.PostUser(other, hs.user, "quick in another channel", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]*scriptResult{}
+	for range 2 {
+		r := hs.h.result(t)
+		results[strings.TrimPrefix(r.Req.Channel, "discord:")] = r
+		if len(results) == 1 {
+			if _, ok := results[free]; !ok {
+				t.Fatalf("the held session finished first")
+			}
+			if since := time.Since(blockedAt); since >= hold {
+				t.Errorf("the free session took %s, past the other channel's hold of %s", since, hold)
+			}
+			if p := hs.a.Pacing(held); p.Until.IsZero() {
+				t.Errorf("the held thread's pacing shows no hold: %+v", p)
+			}
+		}
+	}
+	if time.Since(blockedAt) < hold {
+		t.Errorf("the held session finished within its hold")
+	}
+	for ch, r := range results {
+		count := map[string]int{}
+		for _, m := range hs.fake.Messages(ch) {
+			if m.WebhookID != "" {
+				count[m.Content]++
+			}
+		}
+		for id, final := range r.Finals {
+			if count[final] != 1 {
+				t.Errorf("%s in %s: final shown %d times, want 1", id, ch, count[final])
+			}
+		}
+	}
+	if hs.fake.SharedLimited(held) == 0 || hs.fake.SharedLimited(free) != 0 {
+		t.Errorf("shared 429s: held %d, free %d; want some and none", hs.fake.SharedLimited(held), hs.fake.SharedLimited(free))
+	}
+	hs.noViolations()
+}
