@@ -159,6 +159,7 @@ func (a *Adapter) call(ctx context.Context, method, rawURL string, body jsonBody
 	}
 	switch {
 	case resp.StatusCode/100 == 2:
+		a.invalid.check(a.o.Clock.Now()) // speed up again once the window has emptied
 		if out != nil && len(data) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
 				return fmt.Errorf("decode discord %s %s: %w", method, redact(req.URL.Path), err)
