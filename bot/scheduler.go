@@ -80,6 +80,8 @@ type Scheduler struct {
 	queue   waitQueue // waiters not yet granted
 	passing bool      // the head is waiting on the parent
 	seq     uint64
+	lane    bool     // made by Lane: Join joins the parent too
+	last    Priority // a lane's priority of its last grant
 }
 
 // NewScheduler returns a scheduler for budget b. parent may be nil; clock
@@ -146,6 +148,7 @@ func (s *Scheduler) WaitPriority(ctx context.Context, p Priority) error {
 		}
 		if s.parent == nil {
 			s.grant(w, now)
+			s.last = p
 			s.mu.Unlock()
 			return nil
 		}
@@ -157,6 +160,7 @@ func (s *Scheduler) WaitPriority(ctx context.Context, p Priority) error {
 		now = s.clock.Now()
 		if err == nil && !now.Before(s.blocked) {
 			s.grant(w, now)
+			s.last = p
 			s.mu.Unlock()
 			return nil
 		}
@@ -214,19 +218,96 @@ func (s *Scheduler) Penalize(d time.Duration, global bool) {
 	}
 }
 
-// Join registers a stream sharing the budget; the returned func leaves.
+// Join registers a stream sharing the budget (and its parent's, for a
+// Lane); the returned func leaves.
 func (s *Scheduler) Join() (leave func()) {
 	s.mu.Lock()
 	s.active++
 	s.mu.Unlock()
+	up := func() {}
+	if s.lane && s.parent != nil {
+		up = s.parent.Join()
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			s.mu.Lock()
 			s.active--
 			s.mu.Unlock()
+			up()
 		})
 	}
+}
+
+// Lane returns a scheduler for one stream through s: it adds no budget of
+// its own, joining it joins s, and it remembers the priority of its last
+// grant (LastPriority), so the stream's Sender knows whether the request
+// it is making is a refresh or one people wait for.
+func (s *Scheduler) Lane() *Scheduler {
+	l := NewScheduler(Budget{Rate: 1e9, Burst: 1}, s, s.clock)
+	l.lane = true
+	return l
+}
+
+// LastPriority is the priority of the last slot granted.
+func (s *Scheduler) LastPriority() Priority {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// Rate is the budget's current rate in requests per second.
+func (s *Scheduler) Rate() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.budget.Rate
+}
+
+// SetRate changes the budget's rate (an adaptive budget). The slots taken
+// but not yet earned back stay taken: what is used of the burst stays
+// used, at the new spacing.
+func (s *Scheduler) SetRate(r float64) {
+	if r <= 0 {
+		return
+	}
+	s.mu.Lock()
+	now := s.clock.Now()
+	if debt := s.tat.Sub(now); debt > 0 {
+		s.tat = now.Add(time.Duration(float64(debt) * s.budget.Rate / r))
+	}
+	s.budget.Rate = r
+	s.wakeHead()
+	s.mu.Unlock()
+}
+
+// Hold blocks every slot for d and spends the burst, so that after the
+// wait slots come one interval apart: a 429 whose window others filled
+// (a limit shared with writes the scheduler does not see) frees its slots
+// one by one, not all at once.
+func (s *Scheduler) Hold(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until := s.clock.Now().Add(d)
+	if until.After(s.blocked) {
+		s.blocked = until
+	}
+	if drained := until.Add(time.Duration(s.budget.Burst-1) * s.interval()); drained.After(s.tat) {
+		s.tat = drained
+	}
+}
+
+// Waiting is the number of requests queued for a slot now (a backlog).
+func (s *Scheduler) Waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue)
+}
+
+// Blocked is when the last 429's wait ends (zero or past: none).
+func (s *Scheduler) Blocked() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.blocked
 }
 
 // Active is the number of streams sharing the budget now.

@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -59,6 +60,10 @@ type Adapter struct {
 	pools     map[string]*hookPool  // parent channel → our webhooks
 	announced map[string]bool       // parent channels told about the fallback
 	asks      map[string]*pendingAsk
+	chans     map[string]*chanBudget // channel or thread → its message budget
+
+	editsCounted atomic.Bool // edits count toward the channel limit (set or learnt)
+	invalid      invalidCounter
 }
 
 type threadInfo struct {
@@ -105,6 +110,12 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	if o.Limits != nil {
 		lim = *o.Limits
 	}
+	if lim.Channel.Rate <= 0 {
+		lim.Channel = DefaultChannel
+	}
+	if lim.ChannelMin <= 0 || lim.ChannelMin > lim.Channel.Rate {
+		lim.ChannelMin = lim.Channel.Rate / 8
+	}
 	if lim.Webhooks <= 0 {
 		lim.Webhooks = DefaultWebhooks
 	}
@@ -132,6 +143,16 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		pools:     map[string]*hookPool{},
 		announced: map[string]bool{},
 		asks:      map[string]*pendingAsk{},
+		chans:     map[string]*chanBudget{},
+	}
+	a.editsCounted.Store(lim.ChannelEdits)
+	a.invalid.slow = func(slow bool) {
+		rate := lim.Global.Rate
+		if slow {
+			rate /= 4
+			a.log.Warn("invalid requests near Discord's ban threshold: slowing every request", "last_10m", a.invalid.count(a.o.Clock.Now()))
+		}
+		a.global.SetRate(rate)
 	}
 	var rest http.RoundTripper = restTransport
 	if o.WrapREST != nil {

@@ -66,6 +66,17 @@ type Limits struct {
 	Global       bot.Budget    // per bot token: every request of the process that carries its authorization
 	Webhook      bot.Budget    // per webhook
 	EditInterval time.Duration // between two edits of one message
+	// Channel is each channel's (and each thread's) share of Discord's
+	// per-channel message limit: creates, and edits once they count (see
+	// ChannelEdits). It is where a shared 429 lowers the rate; a zero Rate
+	// means DefaultLimits'.
+	Channel bot.Budget
+	// ChannelMin is the lowest rate a channel's budget falls to.
+	ChannelMin float64
+	// ChannelEdits counts edits toward the channel's budget from the
+	// start; otherwise the adapter counts them from its first shared 429
+	// on (Discord does not say whether they count).
+	ChannelEdits bool
 	// Webhooks is how many webhooks the adapter uses per channel (its
 	// threads share them), each with its own Webhook budget: 1–15, 0 means
 	// DefaultWebhooks.
@@ -91,9 +102,16 @@ func DefaultLimits() Limits {
 		Global:       globalBudget(DefaultGlobalRate), // every authorised call is paced; 5/s of headroom for network jitter
 		Webhook:      bot.Budget{Rate: 2.25, Burst: 1},
 		EditInterval: 1050 * time.Millisecond, // measured from the previous edit's response
+		Channel:      DefaultChannel,
+		ChannelMin:   1.0 / 20, // 3 per minute
 		Webhooks:     DefaultWebhooks,
 	}
 }
+
+// DefaultChannel paces a channel under the reported 30 messages per 60 s:
+// a burst of 5 (a concurrent stage's placeholders) and 0.4/s, so that no
+// 60 s ever holds more than 5 + 24 = 29.
+var DefaultChannel = bot.Budget{Rate: 0.4, Burst: 5}
 
 // Options are the adapter's collaborators.
 type Options struct {

@@ -25,6 +25,7 @@ type conv struct {
 
 	mu       sync.Mutex
 	fallback bool
+	finals   finals // closed messages whose final text is on its way
 }
 
 var _ bot.Conversation = (*conv)(nil)
@@ -90,7 +91,7 @@ func (c *conv) fallbackScheduler() *bot.Scheduler { return c.a.scheduler("ch:" +
 // the message goes through the pool's least busy webhook (and is edited
 // through it for good), paced by that webhook's scheduler.
 func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
-	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}}
+	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}, after: c.finals.before()}
 	o := bot.WriterOptions{
 		Limit:       maxContent,
 		Placeholder: p.Placeholder,
@@ -105,15 +106,17 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 	}
 	c.a.o.Hooks.Apply(&o)
 	if c.isFallback() {
-		o.Scheduler = c.fallbackScheduler()
-		return bot.NewStreamWriter(ctx, s, o), nil
+		s.lane = c.fallbackScheduler().Lane()
+		o.Scheduler = s.lane
+		return &orderedStream{StreamWriter: bot.NewStreamWriter(ctx, s, o), f: &c.finals}, nil
 	}
 	pool := c.a.pool(c.parent)
 	pool.pick.Lock() // the writer joins the chosen slot before the next choice
 	defer pool.pick.Unlock()
 	s.pool, s.slot = pool, pool.choose()
-	o.Scheduler = s.slot.sched
-	return bot.NewStreamWriter(ctx, s, o), nil
+	s.lane = s.slot.sched.Lane()
+	o.Scheduler = s.lane
+	return &orderedStream{StreamWriter: bot.NewStreamWriter(ctx, s, o), f: &c.finals}, nil
 }
 
 // SendImage posts a picture as the persona.
@@ -125,6 +128,9 @@ func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachme
 		return []*discordgo.File{{Name: img.Name, ContentType: img.MIME, Reader: strings.NewReader(string(img.Data))}}
 	}
 	caption = truncate(caption, maxContent)
+	if err := await(ctx, c.finals.before()); err != nil {
+		return err
+	}
 	var slot *hookSlot
 	sched := func() *bot.Scheduler {
 		if c.isFallback() {
@@ -144,7 +150,12 @@ func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachme
 		if err != nil {
 			return err
 		}
-		_, err = c.a.execute(ctx, w, c.thread, c.render(from, caption, nil), files())
+		err = c.a.channelWrite(ctx, c.channel, false, bot.PriorityFirst, func(ctx context.Context) error {
+			return slot.sched.WaitPriority(ctx, bot.PriorityFirst)
+		}, func(ctx context.Context) error {
+			_, err := c.a.execute(ctx, w, c.thread, c.render(from, caption, nil), files())
+			return err
+		})
 		if isUnknownWebhook(err) {
 			c.a.dropWebhook(c.parent, w.ID)
 		}
@@ -284,31 +295,43 @@ type botMessage struct {
 }
 
 // sendBot posts a one-off bot message (a reply, the people's turn, a
-// notice) under the token's budget, riding out a few 429s.
+// notice) under the channel's and the token's budgets, riding out a few
+// 429s.
 func (a *Adapter) sendBot(ctx context.Context, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
-	return a.writeBot(ctx, a.setupCall, channel, m, files)
+	return a.writeBot(ctx, false, bot.PriorityUrgent, channel, m, files)
 }
 
 // postBot posts a bot message of a stream, which its StreamWriter has
-// already paced.
+// already paced on the place's bot-message scheduler.
 func (a *Adapter) postBot(ctx context.Context, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
-	return a.writeBot(ctx, a.call, channel, m, files)
+	return a.writeBot(ctx, true, bot.PriorityFirst, channel, m, files)
 }
 
 // editBot edits a one-off bot message under the token's budget.
 func (a *Adapter) editBot(ctx context.Context, channel, id string, m botMessage) error {
-	return a.rewriteBot(ctx, a.setupCall, channel, id, m)
+	return a.rewriteBot(ctx, false, bot.PriorityUrgent, channel, id, m)
 }
 
-// patchBot edits a bot message of a stream (already paced).
-func (a *Adapter) patchBot(ctx context.Context, channel, id string, m botMessage) error {
-	return a.rewriteBot(ctx, a.call, channel, id, m)
+// patchBot edits a bot message of a stream (already paced) at pri.
+func (a *Adapter) patchBot(ctx context.Context, pri bot.Priority, channel, id string, m botMessage) error {
+	return a.rewriteBot(ctx, true, pri, channel, id, m)
+}
+
+// botCaller is a.call when the caller paced the request on the place's
+// bot-message scheduler (which is taken again when the channel's budget
+// made it wait), else a.setupCall (paced on the token's).
+func (a *Adapter) botCaller(paced bool, channel string, pri bot.Priority) (caller, func(context.Context) error) {
+	if !paced {
+		return a.setupCall, nil
+	}
+	return a.call, func(ctx context.Context) error { return a.scheduler("ch:"+channel).WaitPriority(ctx, pri) }
 }
 
 // caller is a.call (paced by the caller) or a.setupCall (paced here).
 type caller func(ctx context.Context, method, rawURL string, body jsonBody, out any) error
 
-func (a *Adapter) writeBot(ctx context.Context, do caller, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
+func (a *Adapter) writeBot(ctx context.Context, paced bool, pri bot.Priority, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
+	do, rewait := a.botCaller(paced, channel, pri)
 	m.AllowedMentions = noMentions()
 	var body jsonBody
 	var err error
@@ -321,17 +344,23 @@ func (a *Adapter) writeBot(ctx context.Context, do caller, channel string, m bot
 		return nil, fmt.Errorf("encode message: %w", err)
 	}
 	msg := &discordgo.Message{}
-	if err := do(ctx, http.MethodPost, discordgo.EndpointChannelMessages(channel), body, msg); err != nil {
+	err = a.channelWrite(ctx, channel, false, pri, rewait, func(ctx context.Context) error {
+		return do(ctx, http.MethodPost, discordgo.EndpointChannelMessages(channel), body, msg)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return msg, nil
 }
 
-func (a *Adapter) rewriteBot(ctx context.Context, do caller, channel, id string, m botMessage) error {
+func (a *Adapter) rewriteBot(ctx context.Context, paced bool, pri bot.Priority, channel, id string, m botMessage) error {
+	do, rewait := a.botCaller(paced, channel, pri)
 	m.AllowedMentions = noMentions()
 	body, err := jsonOf(m)
 	if err != nil {
 		return fmt.Errorf("encode message edit: %w", err)
 	}
-	return do(ctx, http.MethodPatch, discordgo.EndpointChannelMessage(channel, id), body, nil)
+	return a.channelWrite(ctx, channel, true, pri, rewait, func(ctx context.Context) error {
+		return do(ctx, http.MethodPatch, discordgo.EndpointChannelMessage(channel, id), body, nil)
+	})
 }

@@ -19,7 +19,8 @@ const testToken = "test-token"
 
 // fastLimits pace the adapter quickly for tests whose fake enforces no
 // limits; the zero-429 test uses the real ones.
-var fastLimits = Limits{Global: bot.Budget{Rate: 1000, Burst: 50}, Webhook: bot.Budget{Rate: 200, Burst: 5}, EditInterval: 5 * time.Millisecond}
+var fastLimits = Limits{Global: bot.Budget{Rate: 1000, Burst: 50}, Webhook: bot.Budget{Rate: 200, Burst: 5}, EditInterval: 5 * time.Millisecond,
+	Channel: bot.Budget{Rate: 1000, Burst: 50}}
 
 // testClock is the wall clock, except that waits of a minute or more (the
 // people's turn) last until the test fires them.
@@ -272,6 +273,8 @@ func runScript(ctx context.Context, req bot.Request) *scriptResult {
 		res.Err = stream(ctx, c, bot.Post{From: testPersonas[4]}, res.Finals["designer"], 12)
 	case "ask":
 		res.Answer, res.Err = c.AskKeywords(ctx, bot.Question{Text: "Keep these keywords?", Keywords: []string{"red", "lantern", "spring"}})
+	case "session":
+		res.Err = sessionScript(ctx, c, res)
 	case "six", "storm", "table":
 		res.Err = sixScript(ctx, c, res, word == "six")
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -20,6 +21,10 @@ type sender struct {
 	post bot.Post
 	pool *hookPool // nil in the fallback
 	slot *hookSlot
+	lane *bot.Scheduler // the writer's: tells the priority of the request being made
+	// after are the finals of messages closed before this one was opened:
+	// its first create waits for them (see finals).
+	after []chan struct{}
 
 	mu    sync.Mutex
 	sent  int
@@ -36,6 +41,9 @@ func (s *sender) Send(ctx context.Context, text string) (string, error) {
 	var buttons []bot.Button
 	if first {
 		buttons = s.post.Buttons
+		if err := s.awaitEarlier(ctx); err != nil {
+			return "", err
+		}
 	}
 	id, err := s.create(ctx, text, buttons)
 	if err != nil {
@@ -45,6 +53,25 @@ func (s *sender) Send(ctx context.Context, text string) (string, error) {
 	s.sent++
 	s.mu.Unlock()
 	return id, nil
+}
+
+// awaitEarlier waits for the finals of the messages closed before this
+// one was opened; when it had to wait, the slot the writer took is stale
+// and is taken again, so the webhook's requests stay spaced.
+func (s *sender) awaitEarlier(ctx context.Context) error {
+	c := s.c
+	start := c.a.o.Clock.Now()
+	if err := await(ctx, s.after); err != nil {
+		return err
+	}
+	if c.a.o.Clock.Now().Sub(start) < 20*time.Millisecond {
+		return nil
+	}
+	sched := c.fallbackScheduler()
+	if s.slot != nil && !c.isFallback() {
+		sched = s.slot.sched
+	}
+	return sched.WaitPriority(ctx, bot.PriorityFirst)
 }
 
 // create posts a new message, recreating the webhook once if Discord says
@@ -76,7 +103,15 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 		if err != nil {
 			return "", err
 		}
-		msg, err := c.a.execute(ctx, w, c.thread, c.render(s.post.From, text, buttons), nil)
+		var msg *discordgo.Message
+		slot := s.slot
+		err = c.a.channelWrite(ctx, c.channel, false, bot.PriorityFirst, func(ctx context.Context) error {
+			return slot.sched.WaitPriority(ctx, bot.PriorityFirst)
+		}, func(ctx context.Context) error {
+			var err error
+			msg, err = c.a.execute(ctx, w, c.thread, c.render(s.post.From, text, buttons), nil)
+			return err
+		})
 		if isUnknownWebhook(err) && attempt == 0 {
 			c.a.log.Warn("webhook is gone, recreating it", "channel", c.parent)
 			c.a.dropWebhook(c.parent, w.ID)
@@ -100,10 +135,19 @@ func (s *sender) Edit(ctx context.Context, id, text string) error {
 	}
 	w := s.hooks[id]
 	s.mu.Unlock()
-	if w == nil { // a bot message (fallback)
-		return gone(c.a.patchBot(ctx, c.channel, id, botMessage{Embeds: c.embed(s.post.From, text)}))
+	pri := bot.PriorityRefresh
+	if s.lane != nil {
+		pri = s.lane.LastPriority()
 	}
-	err := c.a.editHook(ctx, w, c.thread, id, webhookMessage{Content: text, Flags: discordgo.MessageFlagsSuppressEmbeds})
+	if w == nil { // a bot message (fallback)
+		return gone(c.a.patchBot(ctx, pri, c.channel, id, botMessage{Embeds: c.embed(s.post.From, text)}))
+	}
+	slot := s.slot
+	err := c.a.channelWrite(ctx, c.channel, true, pri, func(ctx context.Context) error {
+		return slot.sched.WaitPriority(ctx, pri)
+	}, func(ctx context.Context) error {
+		return c.a.editHook(ctx, w, c.thread, id, webhookMessage{Content: text, Flags: discordgo.MessageFlagsSuppressEmbeds})
+	})
 	if !isUnknownWebhook(err) {
 		return gone(err)
 	}

@@ -159,6 +159,7 @@ func (a *Adapter) call(ctx context.Context, method, rawURL string, body jsonBody
 	}
 	switch {
 	case resp.StatusCode/100 == 2:
+		a.invalid.check(a.o.Clock.Now()) // speed up again once the window has emptied
 		if out != nil && len(data) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
 				return fmt.Errorf("decode discord %s %s: %w", method, redact(req.URL.Path), err)
@@ -166,7 +167,10 @@ func (a *Adapter) call(ctx context.Context, method, rawURL string, body jsonBody
 		}
 		return nil
 	case resp.StatusCode == http.StatusTooManyRequests:
+		a.invalid.add(a.o.Clock.Now(), resp.StatusCode)
 		return rateLimit(resp.Header, data)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		a.invalid.add(a.o.Clock.Now(), resp.StatusCode)
 	}
 	var body2 struct {
 		Code    int    `json:"code"`
@@ -192,7 +196,11 @@ func rateLimit(h http.Header, data []byte) error {
 	if d <= 0 {
 		d = time.Second
 	}
-	return &bot.RateLimitError{RetryAfter: d, Global: b.Global || h.Get("X-RateLimit-Global") == "true"}
+	rl := &bot.RateLimitError{RetryAfter: d, Global: b.Global || h.Get("X-RateLimit-Global") == "true"}
+	if !rl.Global && h.Get("X-RateLimit-Scope") == "shared" {
+		return &sharedLimit{rl: rl} // the channel's limit: channelWrite rides it out
+	}
+	return rl
 }
 
 // setupCall sends a one-off REST call (a channel lookup, the webhook list
@@ -209,8 +217,9 @@ func (a *Adapter) setupCall(ctx context.Context, method, rawURL string, body jso
 		}
 		err := a.call(ctx, method, rawURL, body, out)
 		var rl *bot.RateLimitError
-		if !errors.As(err, &rl) || attempt >= 5 {
-			return err
+		var sl *sharedLimit
+		if !errors.As(err, &rl) || errors.As(err, &sl) || attempt >= 5 {
+			return err // a shared 429 is its channel's, see channelWrite
 		}
 		if rl.Global {
 			a.global.Penalize(rl.RetryAfter, false)

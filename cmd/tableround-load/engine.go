@@ -93,7 +93,7 @@ func newEngine(ec engineConfig) (*engine, error) {
 		dc.GlobalRate = raisedGlobalRate
 	case limitsNone:
 		o.Limits = &discord.Limits{Global: bot.Budget{Rate: 10_000, Burst: 100}, Webhook: bot.Budget{Rate: 1000, Burst: 20},
-			EditInterval: 50 * time.Millisecond}
+			EditInterval: 50 * time.Millisecond, Channel: bot.Budget{Rate: 1000, Burst: 20}}
 	}
 	a, err := discord.New(dc, starts, o)
 	if err != nil {

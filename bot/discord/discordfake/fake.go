@@ -29,11 +29,25 @@ type Limits struct {
 	WebhookRequests int           // per webhook per WebhookWindow
 	WebhookWindow   time.Duration //
 	EditInterval    time.Duration // between two edits of one message
+	// ChannelMessages per ChannelWindow is the per-channel message limit
+	// shared by every webhook and the bot in a channel (a thread is a
+	// channel of its own). Discord does not document it; it is reported
+	// at about 30 webhook messages per 60 s (discord-api-docs #367, #1454).
+	// Over it the fake answers like Discord: 429 with X-RateLimit-Scope
+	// shared, retry_after to the end of the window, and no
+	// X-RateLimit-Remaining warning before.
+	ChannelMessages int
+	ChannelWindow   time.Duration
+	// ChannelCountsEdits makes edits count toward ChannelMessages too
+	// (undocumented either way).
+	ChannelCountsEdits bool
 }
 
-// DiscordLimits are Discord's published figures (DESIGN §7).
+// DiscordLimits are Discord's published figures (DESIGN §7) and the
+// reported per-channel limit (30 creates per 60 s, edits not counted).
 func DiscordLimits() Limits {
-	return Limits{GlobalRequests: 50, GlobalWindow: time.Second, WebhookRequests: 5, WebhookWindow: 2 * time.Second, EditInterval: time.Second}
+	return Limits{GlobalRequests: 50, GlobalWindow: time.Second, WebhookRequests: 5, WebhookWindow: 2 * time.Second, EditInterval: time.Second,
+		ChannelMessages: 30, ChannelWindow: time.Minute}
 }
 
 // Options configure a Server.
@@ -80,6 +94,7 @@ type Message struct {
 	AvatarURL      string
 	Content        string
 	History        []string // content after the create and after every edit
+	Writes         []int64  // per History entry: its place among all the fake's message writes
 	Embeds         []map[string]any
 	EmbedHistory   []string // first embed's description, per write
 	Components     json.RawMessage
@@ -87,6 +102,7 @@ type Message struct {
 	Files          []File
 	Edits          int
 	lastEdit       time.Time
+	seq            *int64 // the server's write counter
 	attachmentURLs []map[string]any
 }
 
@@ -114,6 +130,7 @@ type Server struct {
 
 	mu           sync.Mutex
 	nextID       int64
+	writes       int64 // message writes so far (Message.Writes)
 	bot          User
 	appID        string
 	channels     map[string]*Channel
@@ -131,6 +148,9 @@ type Server struct {
 	requests     map[string]int // "METHOD route" → count
 	global       map[string][]time.Time
 	hookUse      map[string][]time.Time
+	chanUse      map[string][]time.Time // channel (or thread) → counted writes
+	chanLimited  map[string]int         // channel → shared 429s sent
+	chanBlocked  map[string]time.Time   // channel → shared 429s until (BlockChannel)
 	conns        map[*gwConn]bool
 	sessions     map[string]int64    // session ID → last seq
 	shardOf      map[string][2]int64 // session ID → [shard_id, num_shards]
@@ -148,6 +168,7 @@ func New(o Options) *Server {
 		channels: map[string]*Channel{}, messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
 		interactions: map[string]*Interaction{}, attachments: map[string]File{}, commands: map[string]json.RawMessage{},
 		requests: map[string]int{}, global: map[string][]time.Time{}, hookUse: map[string][]time.Time{},
+		chanUse: map[string][]time.Time{}, chanLimited: map[string]int{}, chanBlocked: map[string]time.Time{},
 		conns: map[*gwConn]bool{}, sessions: map[string]int64{}, shardOf: map[string][2]int64{},
 	}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
@@ -251,6 +272,8 @@ func (s *Server) Message(id string) (Message, bool) {
 func copyMessage(m *Message) Message {
 	c := *m
 	c.History = append([]string(nil), m.History...)
+	c.Writes = append([]int64(nil), m.Writes...)
+	c.seq = nil
 	c.EmbedHistory = append([]string(nil), m.EmbedHistory...)
 	c.Files = append([]File(nil), m.Files...)
 	return c
@@ -313,6 +336,30 @@ func (s *Server) RateLimited() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.limited
+}
+
+// SharedLimited counts the shared (per-channel) 429s sent for a channel
+// or thread; "" counts them all.
+func (s *Server) SharedLimited(channel string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if channel != "" {
+		return s.chanLimited[channel]
+	}
+	n := 0
+	for _, v := range s.chanLimited {
+		n += v
+	}
+	return n
+}
+
+// BlockChannel answers every counted write into a channel (or thread)
+// with a shared 429 until d has passed, as Discord does when its
+// per-channel window is full of writes the client did not make.
+func (s *Server) BlockChannel(channel string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chanBlocked[channel] = s.o.Now().Add(d)
 }
 
 // Storm makes the next n persona writes (webhook calls and bot message

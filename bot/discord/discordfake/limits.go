@@ -14,7 +14,8 @@ type admission struct {
 	token   string // bot authorization counted against the global limit ("" = not counted)
 	hook    string // webhook ID whose bucket applies
 	edit    *Message
-	persona bool // a persona write: subject to Storm
+	persona bool   // a persona write: subject to Storm
+	channel string // the channel or thread written to: its shared limit applies ("" = none)
 }
 
 // admit applies the limits (s.mu held); false means a 429 was written.
@@ -56,6 +57,25 @@ func (s *Server) admit(w http.ResponseWriter, a admission) bool {
 			s.tooMany(w, (l.EditInterval - since).Seconds(), false, "user")
 			return false
 		}
+	}
+	counted := a.channel != "" && l.ChannelMessages > 0 && (a.edit == nil || l.ChannelCountsEdits)
+	if until := s.chanBlocked[a.channel]; counted && now.Before(until) {
+		s.chanLimited[a.channel]++
+		s.tooMany(w, until.Sub(now).Seconds(), false, "shared")
+		return false
+	}
+	var chUsed []time.Time
+	if counted {
+		chUsed = prune(s.chanUse[a.channel], l.ChannelWindow)
+		s.chanUse[a.channel] = chUsed
+		if len(chUsed) >= l.ChannelMessages {
+			s.chanLimited[a.channel]++
+			s.tooMany(w, chUsed[0].Add(l.ChannelWindow).Sub(now).Seconds(), false, "shared")
+			return false
+		}
+	}
+	if counted {
+		s.chanUse[a.channel] = append(chUsed, now)
 	}
 	if a.token != "" && l.GlobalRequests > 0 {
 		s.global[a.token] = append(s.global[a.token], now)

@@ -122,6 +122,10 @@ func (m *Message) apply(p map[string]any, files []File) {
 	}
 	m.Files = append(m.Files, files...)
 	m.History = append(m.History, m.Content)
+	if m.seq != nil {
+		*m.seq++
+		m.Writes = append(m.Writes, *m.seq)
+	}
 	d := ""
 	if len(m.Embeds) > 0 {
 		d, _ = m.Embeds[0]["description"].(string)

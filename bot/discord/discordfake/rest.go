@@ -143,7 +143,7 @@ func (s *Server) createBotMessage(w http.ResponseWriter, r *http.Request, auth, 
 		writeErr(w, http.StatusNotFound, 10003, "Unknown Channel")
 		return
 	}
-	if !s.admit(w, admission{token: auth, persona: true}) || !s.checkWrite(w, "POST /channels/{id}/messages", p, true, files) {
+	if !s.admit(w, admission{token: auth, persona: true, channel: channel}) || !s.checkWrite(w, "POST /channels/{id}/messages", p, true, files) {
 		return
 	}
 	m := s.newMessage(channel, s.bot.ID, s.bot.Name)
@@ -152,7 +152,7 @@ func (s *Server) createBotMessage(w http.ResponseWriter, r *http.Request, auth, 
 }
 
 func (s *Server) newMessage(channel, author, name string) *Message {
-	m := &Message{ID: s.newID(), ChannelID: channel, AuthorID: author, Username: name}
+	m := &Message{ID: s.newID(), ChannelID: channel, AuthorID: author, Username: name, seq: &s.writes}
 	s.messages[m.ID] = m
 	s.order = append(s.order, m.ID)
 	return m
@@ -175,7 +175,7 @@ func (s *Server) editBotMessage(w http.ResponseWriter, r *http.Request, auth, ch
 		writeErr(w, http.StatusForbidden, 50005, "Cannot edit a message authored by another user")
 		return
 	}
-	if !s.admit(w, admission{token: auth, edit: m, persona: true}) || !s.checkWrite(w, "PATCH /channels/{id}/messages/{id}", p, false, files) {
+	if !s.admit(w, admission{token: auth, edit: m, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /channels/{id}/messages/{id}", p, false, files) {
 		return
 	}
 	m.Edits++

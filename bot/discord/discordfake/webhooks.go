@@ -47,7 +47,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, auth, id, token
 		}
 		channel = t
 	}
-	if !s.admit(w, admission{token: auth, hook: id, persona: true}) || !s.checkWrite(w, "POST /webhooks/{id}/{token}", p, true, files) {
+	if !s.admit(w, admission{token: auth, hook: id, persona: true, channel: channel}) || !s.checkWrite(w, "POST /webhooks/{id}/{token}", p, true, files) {
 		return
 	}
 	name, _ := p["username"].(string)
@@ -111,7 +111,7 @@ func (s *Server) editWebhookMessage(w http.ResponseWriter, r *http.Request, auth
 		writeErr(w, http.StatusNotFound, 10008, "Unknown Message")
 		return
 	}
-	if !s.admit(w, admission{token: auth, hook: id, edit: m, persona: true}) || !s.checkWrite(w, "PATCH /webhooks/{id}/{token}/messages/{id}", p, false, files) {
+	if !s.admit(w, admission{token: auth, hook: id, edit: m, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /webhooks/{id}/{token}/messages/{id}", p, false, files) {
 		return
 	}
 	m.Edits++

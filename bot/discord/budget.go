@@ -1,0 +1,166 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// chanBudget is one channel's (or thread's) share of Discord's
+// per-channel message limit, which every webhook and the bot in the
+// channel share and which Discord answers with a `shared` 429 and no
+// warning header. Its rate adapts: each shared 429 halves it (not below
+// Limits.ChannelMin) and blocks this channel alone until retry_after; a
+// minute without one lets it grow back linearly, to Limits.Channel.Rate
+// over ten minutes.
+type chanBudget struct {
+	id    string
+	sched *bot.Scheduler // no parent: the token's budget is waited on after it
+	max   float64
+	min   float64
+	clock bot.Clock
+
+	mu      sync.Mutex
+	last429 time.Time
+	grown   time.Time // when the rate last grew
+	limited int       // shared 429s taken
+}
+
+// recoverAfter is how long a channel goes without a shared 429 before its
+// rate grows again; recoverOver is how long growing back from nothing to
+// the full rate takes.
+const (
+	recoverAfter = time.Minute
+	recoverOver  = 10 * time.Minute
+)
+
+// chanBudget returns a channel's budget.
+func (a *Adapter) chanBudget(channel string) *chanBudget {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, ok := a.chans[channel]
+	if !ok {
+		b = &chanBudget{id: channel, sched: bot.NewScheduler(a.lim.Channel, nil, a.o.Clock),
+			max: a.lim.Channel.Rate, min: a.lim.ChannelMin, clock: a.o.Clock}
+		a.chans[channel] = b
+	}
+	return b
+}
+
+// wait takes a slot for one counted write; true when it had to wait, so
+// that the caller takes its webhook's and token's slots again at the
+// moment it really sends.
+func (b *chanBudget) wait(ctx context.Context, pri bot.Priority) (bool, error) {
+	b.grow()
+	start := b.clock.Now()
+	if err := b.sched.WaitPriority(ctx, pri); err != nil {
+		return false, err
+	}
+	return b.clock.Now().Sub(start) > 20*time.Millisecond, nil
+}
+
+// grow is the additive increase.
+func (b *chanBudget) grow() {
+	now := b.clock.Now()
+	b.mu.Lock()
+	if now.Sub(b.last429) < recoverAfter || b.grown.IsZero() {
+		if b.grown.IsZero() {
+			b.grown = now
+		}
+		b.mu.Unlock()
+		return
+	}
+	since := now.Sub(b.grown)
+	b.grown = now
+	b.mu.Unlock()
+	if r := b.sched.Rate(); r < b.max {
+		b.sched.SetRate(min(b.max, r+b.max*since.Seconds()/recoverOver.Seconds()))
+	}
+}
+
+// shared is the multiplicative decrease after a shared 429: learnEdits is
+// true the first time the adapter learns that edits count (the rate stays,
+// edits join the budget).
+func (b *chanBudget) shared(retryAfter time.Duration, learnEdits bool) {
+	now := b.clock.Now()
+	b.mu.Lock()
+	b.last429, b.grown = now, now
+	b.limited++
+	b.mu.Unlock()
+	if !learnEdits {
+		b.sched.SetRate(max(b.min, b.sched.Rate()/2))
+	}
+	b.sched.Hold(retryAfter)
+}
+
+// ChannelPacing is what a channel's message budget looks like now: its
+// rate in writes per second, the writes waiting for it, and when a shared
+// 429's wait ends (zero when none). A session can use it to slow down
+// while its channel is behind.
+type ChannelPacing struct {
+	Rate    float64
+	Waiting int
+	Until   time.Time
+}
+
+// Pacing reports a channel's (or thread's) message budget by its Discord
+// ID.
+func (a *Adapter) Pacing(channel string) ChannelPacing {
+	b := a.chanBudget(channel)
+	p := ChannelPacing{Rate: b.sched.Rate(), Waiting: b.sched.Waiting()}
+	if u := b.sched.Blocked(); u.After(a.o.Clock.Now()) {
+		p.Until = u
+	}
+	return p
+}
+
+// editsCount tells whether edits count toward the channel limit: set in
+// Limits, or learnt from a shared 429.
+func (a *Adapter) editsCount() bool { return a.editsCounted.Load() }
+
+// sharedLimit is a 429 of the per-channel limit (X-RateLimit-Scope
+// shared). It unwraps to the *bot.RateLimitError.
+type sharedLimit struct{ rl *bot.RateLimitError }
+
+func (e *sharedLimit) Error() string { return "shared (per-channel) " + e.rl.Error() }
+func (e *sharedLimit) Unwrap() error { return e.rl }
+
+// channelWrite makes one message write into channel under the channel's
+// budget: a create always waits for it, an edit only when edits count.
+// When the channel made it wait, rewait takes the caller's other slots
+// (its webhook's, the token's) again, so they are counted when the
+// request really leaves. Shared 429s are ridden out here (each lowers the
+// channel's rate and holds the channel alone until retry_after); every
+// other error is the caller's.
+func (a *Adapter) channelWrite(ctx context.Context, channel string, edit bool, pri bot.Priority, rewait func(context.Context) error, call func(context.Context) error) error {
+	b := a.chanBudget(channel)
+	for attempt := 0; ; attempt++ {
+		if !edit || a.editsCount() {
+			waited, err := b.wait(ctx, pri)
+			if err != nil {
+				return err
+			}
+			if waited && rewait != nil {
+				if err := rewait(ctx); err != nil {
+					return err
+				}
+			}
+		}
+		err := call(ctx)
+		var sl *sharedLimit
+		if !errors.As(err, &sl) || attempt >= 10 {
+			return err
+		}
+		learn := !a.editsCount()
+		if learn {
+			a.editsCounted.Store(true)
+			a.log.Warn("a shared (per-channel) 429 under the create budget: counting edits toward the channel limit from now on", "channel", channel, "retry_after", sl.rl.RetryAfter)
+		} else {
+			a.log.Warn("shared (per-channel) 429: slowing the channel", "channel", channel, "retry_after", sl.rl.RetryAfter)
+		}
+		b.shared(sl.rl.RetryAfter, learn)
+	}
+}

@@ -1,0 +1,251 @@
+package discord
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/bot/discord/discordfake"
+)
+
+// Tests of the per-channel budget run Discord's limits with the channel's
+// limit scaled from 30 per 60 s to 10 per 6 s (12 when edits count) and
+// the adapter's channel budget scaled alike, so a session that needs the
+// budget's pacing takes seconds, not minutes.
+const scaledWindow = 6 * time.Second
+
+func scaledFake(countEdits bool) discordfake.Limits {
+	l := discordfake.DiscordLimits()
+	l.ChannelWindow = scaledWindow
+	l.ChannelCountsEdits = countEdits
+	l.ChannelMessages = 10
+	if countEdits {
+		l.ChannelMessages = 12 // so that the edits of a concurrent stage overflow it
+	}
+	return l
+}
+
+func scaledAdapter(countEdits bool) *Limits {
+	l := DefaultLimits()
+	l.Channel = bot.Budget{Rate: 1.2, Burst: 2} // 2 + 7.2 per 6 s
+	if countEdits {
+		l.Channel = bot.Budget{Rate: 1.5, Burst: 2} // 2 + 9 per 6 s
+	}
+	l.ChannelMin = l.Channel.Rate / 8
+	return &l
+}
+
+// sessionScript plays a session as the roundtable does: a board, two
+// concurrent stages of six, a round of six sequential speeches, each
+// closed without waiting (CloseThen), then a closing message closed with
+// a wait: 20 messages, and with their edits more than the channel's
+// window holds.
+func sessionScript(ctx context.Context, c bot.Conversation, res *scriptResult) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	closeAsync := func(st bot.Stream, final string) {
+		wg.Add(1)
+		st.(bot.AsyncCloser).CloseThen(ctx, final, func(err error) {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			wg.Done()
+		})
+	}
+	speak := func(key string, p bot.Post, final string) (bot.Stream, error) {
+		st, err := c.Open(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		res.Finals[key] = final
+		for j := 1; j <= 20; j++ {
+			st.Update(final[:len(final)*j/20])
+			time.Sleep(2 * time.Millisecond) // a fast model: ~300 tokens/s
+		}
+		return st, nil
+	}
+	board, err := speak("board", bot.Post{From: moderator, Kind: bot.KindBoard}, "**Roundtable**\nstage: opening")
+	if err != nil {
+		return err
+	}
+	closeAsync(board, res.Finals["board"])
+	for stage := range 2 {
+		streams := make([]bot.Stream, len(testPersonas))
+		for i, p := range testPersonas {
+			if streams[i], err = c.Open(ctx, bot.Post{From: p, Group: fmt.Sprint("stage", stage)}); err != nil {
+				return err
+			}
+		}
+		for _, p := range testPersonas {
+			final := fmt.Sprintf("stage %d: %s", stage, finalText(p))
+			res.Finals[fmt.Sprintf("s%d/%s", stage, p.ID)] = final
+		}
+		// The six speak at once, for two seconds.
+		for j := 1; j <= 20; j++ {
+			for i, p := range testPersonas {
+				final := res.Finals[fmt.Sprintf("s%d/%s", stage, p.ID)]
+				streams[i].Update(final[:len(final)*j/20])
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		for i, p := range testPersonas {
+			closeAsync(streams[i], res.Finals[fmt.Sprintf("s%d/%s", stage, p.ID)])
+		}
+	}
+	for round := range 1 {
+		for _, p := range testPersonas {
+			final := fmt.Sprintf("round %d: %s", round, finalText(p))
+			st, err := speak(fmt.Sprintf("r%d/%s", round, p.ID), bot.Post{From: p}, final)
+			if err != nil {
+				return err
+			}
+			closeAsync(st, final)
+		}
+	}
+	closing, err := speak("closing", bot.Post{From: moderator}, "**Closing**: "+strings.Repeat("thank you all. ", 6))
+	if err != nil {
+		return err
+	}
+	if err := closing.Close(ctx, res.Finals["closing"]); err != nil {
+		return err
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkSession: every final shown, and shown before the closing message
+// appeared; no message twice.
+func checkSession(t *testing.T, hs *harness, thread string, res *scriptResult) {
+	t.Helper()
+	msgs := hs.fake.Messages(thread)
+	var closing *discordfake.Message
+	for i := range msgs {
+		if msgs[i].Content == res.Finals["closing"] {
+			closing = &msgs[i]
+		}
+	}
+	if closing == nil {
+		t.Fatalf("no closing message among %d", len(msgs))
+	}
+	opened := closing.Writes[0]
+	seen := map[string]int{}
+	n := 0
+	for _, m := range msgs {
+		if m.WebhookID == "" {
+			continue // the bot's reply to the mention
+		}
+		n++
+		seen[m.Content]++
+		if m.ID == closing.ID {
+			continue
+		}
+		shown := int64(-1)
+		for i, h := range m.History {
+			if strings.HasPrefix(h, "stage") || strings.HasPrefix(h, "round") || strings.HasPrefix(h, "**Roundtable**") {
+				shown = m.Writes[i]
+			}
+		}
+		if shown < 0 || shown > opened {
+			t.Errorf("%s's final (write %d) is not shown before the closing message (write %d): %q", m.Username, shown, opened, m.Content)
+		}
+	}
+	for key, final := range res.Finals {
+		if seen[final] != 1 {
+			t.Errorf("%s: final shown in %d messages, want 1", key, seen[final])
+		}
+	}
+	if n != len(res.Finals) {
+		t.Errorf("%d persona messages, want %d", n, len(res.Finals))
+	}
+	hs.noViolations()
+}
+
+func TestSessionUnderTheChannelLimitTakesNo429(t *testing.T) {
+	hs := newHarness(t, scaledFake(false), scaledAdapter(false))
+	thread, res := hs.mention("session under the channel limit")
+	checkSession(t, hs, thread, res)
+	if n := hs.fake.RateLimited(); n != 0 {
+		t.Errorf("fake sent %d 429s (%d shared), want 0", n, hs.fake.SharedLimited(""))
+	}
+}
+
+func TestSessionLearnsThatEditsCount(t *testing.T) {
+	hs := newHarness(t, scaledFake(true), scaledAdapter(true))
+	thread, res := hs.mention("session with edits counted")
+	checkSession(t, hs, thread, res)
+	t.Logf("429s: %d (shared %d), channel rate now %.2f/s", hs.fake.RateLimited(), hs.fake.SharedLimited(""), hs.a.Pacing(thread).Rate)
+	if n := hs.fake.RateLimited(); n > 2 {
+		t.Errorf("fake sent %d 429s, want at most 2 (the adapter learns that edits count)", n)
+	}
+	if !hs.a.editsCount() {
+		t.Error("the adapter did not learn that edits count")
+	}
+}
+
+// TestSharedLimitHoldsOnlyItsChannel: a shared 429 with a long
+// retry_after in one session's thread holds that thread alone: a session
+// in another thread of the same channel, through the same webhooks,
+// streams to its end meanwhile, and the held thread's texts all arrive
+// after the wait, each message once.
+func TestSharedLimitHoldsOnlyItsChannel(t *testing.T) {
+	hs := newHarness(t, scaledFake(false), scaledAdapter(false))
+	other := hs.channel
+	held, err := hs.fake.PostUser(hs.channel, hs.user, "table in the held channel", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.findMessage(held, "the held session's first message", func(m discordfake.Message) bool { return m.WebhookID != "" })
+	const hold = 8 * time.Second
+	hs.fake.BlockChannel(held, hold)
+	blockedAt := time.Now()
+	free, err := hs.fake.PostUser(other, hs.user, "quick in another channel", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]*scriptResult{}
+	for range 2 {
+		r := hs.h.result(t)
+		results[strings.TrimPrefix(r.Req.Channel, "discord:")] = r
+		if len(results) == 1 {
+			if _, ok := results[free]; !ok {
+				t.Fatalf("the held session finished first")
+			}
+			if since := time.Since(blockedAt); since >= hold {
+				t.Errorf("the free session took %s, past the other channel's hold of %s", since, hold)
+			}
+			if p := hs.a.Pacing(held); p.Until.IsZero() {
+				t.Errorf("the held thread's pacing shows no hold: %+v", p)
+			}
+		}
+	}
+	if time.Since(blockedAt) < hold {
+		t.Errorf("the held session finished within its hold")
+	}
+	for ch, r := range results {
+		count := map[string]int{}
+		for _, m := range hs.fake.Messages(ch) {
+			if m.WebhookID != "" {
+				count[m.Content]++
+			}
+		}
+		for id, final := range r.Finals {
+			if count[final] != 1 {
+				t.Errorf("%s in %s: final shown %d times, want 1", id, ch, count[final])
+			}
+		}
+	}
+	if hs.fake.SharedLimited(held) == 0 || hs.fake.SharedLimited(free) != 0 {
+		t.Errorf("shared 429s: held %d, free %d; want some and none", hs.fake.SharedLimited(held), hs.fake.SharedLimited(free))
+	}
+	hs.noViolations()
+}
