@@ -65,6 +65,10 @@ func encodeJPEG(img *image.NRGBA, opt Options) (*encoded, error) {
 	size := func(m *image.NRGBA, q int) (int, error) {
 		out.encodes++
 		buf.Reset()
+		if encodeJPEGTurbo(buf, m, q) {
+			return buf.Len(), nil
+		}
+		buf.Reset()
 		err := jpeg.Encode(buf, asRGBA(m), &jpeg.Options{Quality: q})
 		return buf.Len(), err
 	}

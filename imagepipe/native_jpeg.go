@@ -3,8 +3,10 @@
 package imagepipe
 
 import (
+	"bytes"
 	"image"
 	"runtime"
+	"unsafe"
 )
 
 // TurboJPEG 2.x API constants (turbojpeg.h).
@@ -20,6 +22,9 @@ var turbo struct {
 	errorStr2      func(h uintptr) *byte
 	errorCode      func(h uintptr) int32
 	destroy        func(h uintptr) int32
+	initCompress   func() uintptr
+	compress2      func(h uintptr, src *byte, w, pitch, ht, pf int32, dst **byte, size *uint64, subsamp, qual, flags int32) int32
+	free           func(p *byte)
 }
 
 var turboLib = &nativeLib{
@@ -32,6 +37,9 @@ var turboLib = &nativeLib{
 		reg(&turbo.errorStr2, "tjGetErrorStr2")
 		reg(&turbo.errorCode, "tjGetErrorCode")
 		reg(&turbo.destroy, "tjDestroy")
+		reg(&turbo.initCompress, "tjInitCompress")
+		reg(&turbo.compress2, "tjCompress2")
+		reg(&turbo.free, "tjFree")
 		return nil
 	},
 }
@@ -82,6 +90,36 @@ func decodeJPEGTurbo(data []byte, maxSide int) (img image.Image, warn string, ha
 		warn = "libjpeg-turbo: " + msg
 	}
 	return m, warn, true
+}
+
+const tjSamp420 = 2
+
+// encodeJPEGTurbo writes m (opaque) as a 4:2:0 JPEG of quality q into buf
+// with libjpeg-turbo, several times faster than image/jpeg; ok is false
+// when the library is absent or fails, and the caller encodes in Go.
+func encodeJPEGTurbo(buf *bytes.Buffer, m *image.NRGBA, q int) (ok bool) {
+	b := m.Rect
+	if b.Empty() || !turboLib.load() {
+		return false
+	}
+	h := turbo.initCompress()
+	if h == 0 {
+		return false
+	}
+	defer turbo.destroy(h)
+	var out *byte
+	var size uint64
+	rc := turbo.compress2(h, &m.Pix[0], int32(b.Dx()), int32(m.Stride), int32(b.Dy()), tjpfRGBA, &out, &size, tjSamp420, int32(q), 0)
+	runtime.KeepAlive(m)
+	if out == nil {
+		return false
+	}
+	defer turbo.free(out)
+	if rc != 0 {
+		return false
+	}
+	buf.Write(unsafe.Slice(out, size))
+	return true
 }
 
 // turboVersion names the loaded libjpeg-turbo, "" when absent. TurboJPEG

@@ -2,7 +2,10 @@
 
 package imagepipe
 
-import "image"
+import (
+	"bytes"
+	"image"
+)
 
 // Built with -tags nodynamic (the static binary): no system library is
 // loaded and every format takes its pure-Go (or WebAssembly) decoder.
@@ -14,3 +17,5 @@ func decodeHEIFNative([]byte) (image.Image, func(), bool, error) { return nil, n
 func turboVersion() string      { return "" }
 func heifNativeVersion() string { return "" }
 func nativeBuild() bool         { return false }
+
+func encodeJPEGTurbo(*bytes.Buffer, *image.NRGBA, int) bool { return false }
