@@ -1,25 +1,27 @@
 # syntax=docker/dockerfile:1
 #
-# TableRound: a static binary on distroless (CA certificates, tzdata, a
-# non-root user, no shell). Build: docker build -t tableround .
-# CI runs the same `go build` line as the build stage, so a broken image
-# build shows up as a red CI even where Docker cannot run.
+# TableRound on Debian slim with the photo fast path: the system
+# libjpeg-turbo and libheif, which imagepipe loads at run time through
+# purego (no cgo). Build: docker build -t tableround .
+# CI builds the same binary, and also the static `-tags nodynamic` one (pure
+# Go photo decoding) to keep that working.
 
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
-# -tags nodynamic: without it the HEIC decoder (gen2brain/heic) links libc
-# through purego to dlopen libheif, even with CGO_ENABLED=0, and the binary
-# would not start on distroless/static. With it, HEIC is decoded by the
-# decoder's WebAssembly build (slower; see DESIGN §5).
+# CGO_ENABLED=0 without -tags nodynamic: purego links libc dynamically so
+# that imagepipe can dlopen libturbojpeg.so.0 and libheif.so.1.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -tags nodynamic -trimpath -ldflags "-s -w" -o /out/tableround ./cmd/tableround
-# The data volume must belong to the non-root user (distroless has no shell to mkdir).
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/tableround ./cmd/tableround
 RUN mkdir -p /out/data
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates tzdata libturbojpeg0 libheif1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 65532 --no-create-home --shell /usr/sbin/nologin nonroot
 COPY --from=build /out/tableround /tableround
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532

@@ -28,10 +28,13 @@ type encoded struct {
 
 // encode writes img as PNG when it has transparency and the PNG fits the
 // budget, otherwise flattens it onto white and writes a JPEG under the
-// budget. Go's encoders write no metadata, so EXIF (GPS included), XMP and
+// budget. A PNG keeps its alpha over a white matte: the colour under each
+// transparent pixel is what it shows on white, so a model that ignores
+// alpha sees white, never black. Go's encoders write no metadata, so EXIF (GPS included), XMP and
 // ICC are dropped.
 func encode(img *image.NRGBA, opt Options) (*encoded, error) {
 	if !opaque(img) {
+		matte(img)
 		buf := bufPool.Get().(*bytes.Buffer)
 		defer bufPool.Put(buf)
 		buf.Reset()
@@ -42,7 +45,7 @@ func encode(img *image.NRGBA, opt Options) (*encoded, error) {
 		if buf.Len() <= opt.MaxBytes {
 			return &encoded{data: bytes.Clone(buf.Bytes()), format: FormatPNG, encodes: 1, img: img}, nil
 		}
-		img = flatten(img)
+		setOpaque(img)
 		out, err := encodeJPEG(img, opt)
 		if out != nil {
 			out.encodes++
@@ -61,6 +64,10 @@ func encodeJPEG(img *image.NRGBA, opt Options) (*encoded, error) {
 	out := &encoded{format: FormatJPEG}
 	size := func(m *image.NRGBA, q int) (int, error) {
 		out.encodes++
+		buf.Reset()
+		if encodeJPEGTurbo(buf, m, q) {
+			return buf.Len(), nil
+		}
 		buf.Reset()
 		err := jpeg.Encode(buf, asRGBA(m), &jpeg.Options{Quality: q})
 		return buf.Len(), err
@@ -118,8 +125,8 @@ func opaque(img *image.NRGBA) bool {
 	return true
 }
 
-// flatten composites img onto white, in place, and returns it opaque.
-func flatten(img *image.NRGBA) *image.NRGBA {
+// matte composites img's colours onto white, in place, keeping its alpha.
+func matte(img *image.NRGBA) {
 	b := img.Rect
 	for y := 0; y < b.Dy(); y++ {
 		row := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
@@ -128,10 +135,19 @@ func flatten(img *image.NRGBA) *image.NRGBA {
 			for c := range 3 {
 				row[i+c] = uint8((uint32(row[i+c])*a + 255*(255-a) + 127) / 255)
 			}
-			row[i+3] = 0xFF
 		}
 	}
-	return img
+}
+
+// setOpaque sets every alpha of a matted image to 255.
+func setOpaque(img *image.NRGBA) {
+	b := img.Rect
+	for y := 0; y < b.Dy(); y++ {
+		row := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
+		for i := 3; i < len(row); i += 4 {
+			row[i] = 0xFF
+		}
+	}
 }
 
 // asRGBA views an opaque NRGBA as RGBA without copying (the bytes are the

@@ -28,6 +28,7 @@ type Error struct {
 	Bytes         int64  // input size in bytes
 	Width, Height int    // declared dimensions, when known
 	Limit         int64  // the limit that was exceeded (bytes or pixels), when any
+	Variant       string // a valid variant this build cannot decode ("an arithmetic-coded JPEG"), when known
 	Err           error  // underlying cause, may be nil
 }
 
@@ -66,8 +67,10 @@ func (e *Error) UserMessage() string {
 	case errors.Is(e.Kind, ErrTooManyPixels):
 		return fmt.Sprintf("That photo is too large (%s); please send one under %s.",
 			megapixels(int64(e.Width)*int64(e.Height)), megapixels(e.Limit))
+	case errors.Is(e.Kind, ErrUnknownFormat) && e.Variant != "":
+		return "That photo is " + e.Variant + ", which I can't read; please send it as a JPEG or PNG (a screenshot of it works too)."
 	case errors.Is(e.Kind, ErrUnknownFormat):
-		return "I can't read that file as a photo; please send a JPEG, PNG, WebP, GIF, BMP or HEIC image."
+		return "I can't read that file as a photo; please send a JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC image."
 	case errors.Is(e.Kind, ErrCorrupt):
 		return "That photo seems to be damaged or incomplete; could you send it again?"
 	default:

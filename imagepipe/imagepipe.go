@@ -13,6 +13,8 @@ package imagepipe
 import (
 	"context"
 	"errors"
+	"image"
+	"log/slog"
 	"math"
 	"runtime"
 	"sync"
@@ -27,6 +29,9 @@ type Options struct {
 	MaxInputBytes int64 // larger inputs are rejected unread (25 MB)
 	MaxPixels     int64 // larger declared dimensions are rejected (50 MP)
 	Quality       int   // first JPEG quality tried (85)
+	// Logger receives a warning when a damaged file was decoded anyway
+	// (slog.Default() when nil).
+	Logger *slog.Logger
 }
 
 // DefaultOptions returns the limits used for chat photos.
@@ -80,6 +85,7 @@ type Result struct {
 	Bytes    int           `json:"bytes"`
 	Quality  int           `json:"quality,omitempty"` // JPEG quality used
 	Input    Input         `json:"input"`
+	Warning  string        `json:"warning,omitempty"` // recoverable damage the decoder worked around
 	Duration time.Duration `json:"-"`
 	Millis   float64       `json:"ms"` // Duration in milliseconds, for the JSON report
 }
@@ -115,20 +121,17 @@ func Prepare(ctx context.Context, data []byte, opt Options) (*Result, error) {
 	}
 	in := Input{Format: format, Width: w, Height: h, Bytes: len(data), Orientation: orientation(format, data)}
 
-	img, err := decode(format, data)
+	small, warn, err := decodeSmall(ctx, format, data, w, h, opt)
 	if err != nil {
-		return nil, classify(format, n, err)
-	}
-	if b := img.Bounds(); b.Empty() || int64(b.Dx())*int64(b.Dy()) > opt.MaxPixels {
-		return nil, newError(ErrCorrupt, format, n, nil)
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	small := orient(shrink(img, opt.MaxSide), in.Orientation)
-	img = nil // let the full-size pixels go before encoding
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	small = orient(small, in.Orientation)
+	if warn != "" {
+		logger := opt.Logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Warn("imagepipe: damaged image decoded anyway", "format", format, "bytes", n, "warning", warn)
 	}
 	out, err := encode(small, opt)
 	if errors.Is(err, ErrCannotFit) {
@@ -146,10 +149,35 @@ func Prepare(ctx context.Context, data []byte, opt Options) (*Result, error) {
 		Bytes:   len(out.data),
 		Quality: out.quality,
 		Input:   in,
+		Warning: warn,
 	}
 	res.Duration = time.Since(start)
 	res.Millis = math.Round(res.Duration.Seconds()*1e4) / 10
 	return res, nil
+}
+
+// decodeSmall decodes data and shrinks it to fit opt.MaxSide (before
+// orientation); the full-size pixels are let go before it returns.
+func decodeSmall(ctx context.Context, format string, data []byte, w, h int, opt Options) (*image.NRGBA, string, error) {
+	n := int64(len(data))
+	d, err := decode(format, data, w, h, opt.MaxSide)
+	if d.release != nil {
+		defer d.release()
+	}
+	if err != nil {
+		return nil, "", classify(format, n, err)
+	}
+	if b := d.img.Bounds(); b.Empty() || int64(b.Dx())*int64(b.Dy()) > opt.MaxPixels {
+		return nil, "", newError(ErrCorrupt, format, n, nil)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	small := shrink(d.img, opt.MaxSide)
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	return small, d.warn, nil
 }
 
 // PrepareBatch prepares several photos with at most concurrency in flight

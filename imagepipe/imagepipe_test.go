@@ -248,7 +248,7 @@ func TestUserMessage(t *testing.T) {
 			"That photo is too large (60 MP); please send one under 50 MP."},
 		{&Error{Kind: ErrTooLarge, Bytes: 30 << 20, Limit: 25 << 20},
 			"That file is too large (30 MB); please send a photo under 25 MB."},
-		{&Error{Kind: ErrUnknownFormat}, "JPEG, PNG, WebP, GIF, BMP or HEIC"},
+		{&Error{Kind: ErrUnknownFormat}, "JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC"},
 		{&Error{Kind: ErrCorrupt, Err: errors.New("unexpected EOF")}, "damaged or incomplete"},
 		{context.Canceled, "couldn't prepare"},
 	}

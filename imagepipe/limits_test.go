@@ -137,6 +137,9 @@ func TestCorrupt(t *testing.T) {
 	tests = append(tests, tc{"png with garbled data", garbled})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "jpeg truncated to half" && fastJPEG() {
+				t.Skip("libjpeg-turbo decodes it with a warning: TestRecoverableJPEG")
+			}
 			_, err := Prepare(context.Background(), tt.data, DefaultOptions())
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("err = %v, want ErrCorrupt", err)

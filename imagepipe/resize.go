@@ -40,7 +40,7 @@ func shrink(img image.Image, maxSide int) *image.NRGBA {
 	if sb := src.Bounds(); sb.Dx() == dw && sb.Dy() == dh {
 		return imaging.Clone(src)
 	}
-	return imaging.Resize(src, dw, dh, imaging.Lanczos)
+	return imaging.Resize(src, dw, dh, imaging.Linear)
 }
 
 // boxShrink averages k×k blocks towards dw×dh, or returns nil when the

@@ -10,6 +10,7 @@ import (
 	"image/png"
 
 	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 )
 
@@ -21,6 +22,7 @@ const (
 	FormatWebP = "webp"
 	FormatBMP  = "bmp"
 	FormatHEIC = "heic"
+	FormatTIFF = "tiff"
 )
 
 // Sniff reports the image format of data from its leading bytes, never from
@@ -39,6 +41,8 @@ func Sniff(data []byte) (format string, ok bool) {
 		return FormatBMP, true
 	case isHEIC(data):
 		return FormatHEIC, true
+	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
+		return FormatTIFF, true
 	}
 	return "", false
 }
@@ -91,6 +95,11 @@ func probe(format string, data []byte) (w, h int, err error) {
 	var cfg image.Config
 	switch format {
 	case FormatJPEG:
+		// Our own SOFn walk: image/jpeg's refuses arithmetic-coded frames,
+		// which libjpeg-turbo decodes.
+		if w, h, _, ok := jpegFrame(data); ok && w > 0 && h > 0 {
+			return w, h, nil
+		}
 		cfg, err = jpeg.DecodeConfig(r)
 	case FormatPNG:
 		cfg, err = png.DecodeConfig(r)
@@ -99,7 +108,11 @@ func probe(format string, data []byte) (w, h int, err error) {
 	case FormatWebP:
 		cfg, err = webp.DecodeConfig(r)
 	case FormatBMP:
-		cfg, err = bmp.DecodeConfig(r)
+		if cfg, err = bmp.DecodeConfig(r); errors.Is(err, bmp.ErrUnsupported) && isRLEBMP(data) {
+			err = &variantError{"an RLE-compressed BMP", err}
+		}
+	case FormatTIFF:
+		cfg, err = tiff.DecodeConfig(r)
 	case FormatHEIC:
 		w, h, err = heifSize(data)
 		return w, h, err

@@ -13,6 +13,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/imagepipe"
 )
 
 // fileRef is an image in a message, not yet downloaded.
@@ -26,14 +27,24 @@ type fileRef struct {
 var imageExt = map[string]string{".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
 	".webp": "image/webp", ".bmp": "image/bmp", ".heic": "image/heic", ".heif": "image/heif"}
 
-// imageOf finds the picture of a message: the largest photo size, or a
+// photoTarget is the longest side imagepipe prepares photos at: a photo
+// size that covers it is all the model needs.
+var photoTarget = imagepipe.DefaultOptions().MaxSide
+
+// imageOf finds the picture of a message: the smallest photo size whose
+// longest side covers photoTarget (the largest when none does), or a
 // document that is an image by MIME type or name (HEIC arrives as a
 // document, sometimes as application/octet-stream).
 func imageOf(m *models.Message) *fileRef {
 	if len(m.Photo) > 0 {
 		best := m.Photo[0]
+		covers := func(p models.PhotoSize) bool { return max(p.Width, p.Height) >= photoTarget }
 		for _, p := range m.Photo[1:] {
-			if p.Width*p.Height > best.Width*best.Height {
+			bigger := p.Width*p.Height > best.Width*best.Height
+			switch {
+			case covers(p) && (!covers(best) || !bigger):
+				best = p
+			case !covers(p) && !covers(best) && bigger:
 				best = p
 			}
 		}

@@ -100,6 +100,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	d.secrets = doctorSecrets(l)
 	d.checkConfig(ctx, l)
 	d.checkModels(ctx, l, *images)
+	d.checkImages()
 	d.checkStore(ctx, l)
 	d.checkDiscord(ctx, l)
 	d.checkTelegram(ctx, l)

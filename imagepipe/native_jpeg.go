@@ -1,0 +1,134 @@
+//go:build !nodynamic
+
+package imagepipe
+
+import (
+	"bytes"
+	"image"
+	"runtime"
+	"unsafe"
+)
+
+// TurboJPEG 2.x API constants (turbojpeg.h).
+const (
+	tjpfRGBA     = 7
+	tjerrWarning = 0
+)
+
+var turbo struct {
+	initDecompress func() uintptr
+	header3        func(h uintptr, buf *byte, size uint64, w, ht, subsamp, cs *int32) int32
+	decompress2    func(h uintptr, buf *byte, size uint64, dst *byte, w, pitch, ht, pf, flags int32) int32
+	errorStr2      func(h uintptr) *byte
+	errorCode      func(h uintptr) int32
+	destroy        func(h uintptr) int32
+	initCompress   func() uintptr
+	compress2      func(h uintptr, src *byte, w, pitch, ht, pf int32, dst **byte, size *uint64, subsamp, qual, flags int32) int32
+	free           func(p *byte)
+}
+
+var turboLib = &nativeLib{
+	names: []string{"libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.0.dylib"},
+	bind: func(h uintptr) error {
+		reg := func(fptr any, name string) { registerLibFunc(fptr, h, name) }
+		reg(&turbo.initDecompress, "tjInitDecompress")
+		reg(&turbo.header3, "tjDecompressHeader3")
+		reg(&turbo.decompress2, "tjDecompress2")
+		reg(&turbo.errorStr2, "tjGetErrorStr2")
+		reg(&turbo.errorCode, "tjGetErrorCode")
+		reg(&turbo.destroy, "tjDestroy")
+		reg(&turbo.initCompress, "tjInitCompress")
+		reg(&turbo.compress2, "tjCompress2")
+		reg(&turbo.free, "tjFree")
+		return nil
+	},
+}
+
+// jpegScale returns the DCT scale numerator (of 8) for decoding a w×h JPEG:
+// the smallest of 1/8, 1/4, 1/2 and 1 whose longest side still covers
+// maxSide, so the final resample only ever shrinks.
+func jpegScale(w, h, maxSide int) int {
+	long := max(w, h)
+	for _, num := range []int{1, 2, 4} {
+		if (long*num+7)/8 >= maxSide {
+			return num
+		}
+	}
+	return 8
+}
+
+// decodeJPEGTurbo decodes data with libjpeg-turbo at the DCT scale that
+// covers maxSide. handled is false when the library is absent or refuses
+// the file (e.g. CMYK), so the caller falls back to image/jpeg. A warning
+// (recoverable corruption, as libjpeg reports it) comes back in warn with
+// the decoded image.
+func decodeJPEGTurbo(data []byte, maxSide int) (img image.Image, warn string, handled bool) {
+	if len(data) == 0 || !turboLib.load() {
+		return nil, "", false
+	}
+	h := turbo.initDecompress()
+	if h == 0 {
+		return nil, "", false
+	}
+	defer turbo.destroy(h)
+	var w, ht, sub, cs int32
+	if turbo.header3(h, &data[0], uint64(len(data)), &w, &ht, &sub, &cs) != 0 {
+		return nil, "", false
+	}
+	num := jpegScale(int(w), int(ht), maxSide)
+	sw, sh := (int(w)*num+7)/8, (int(ht)*num+7)/8
+	m := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	rc := turbo.decompress2(h, &data[0], uint64(len(data)), &m.Pix[0], int32(sw), int32(m.Stride), int32(sh), tjpfRGBA, 0)
+	runtime.KeepAlive(data)
+	if rc != 0 {
+		msg := cString(turbo.errorStr2(h))
+		if turbo.errorCode(h) != tjerrWarning {
+			// Fatal (CMYK, damage beyond repair): image/jpeg gets its try
+			// and, if it fails too, the error.
+			return nil, "", false
+		}
+		warn = "libjpeg-turbo: " + msg
+	}
+	return m, warn, true
+}
+
+const tjSamp420 = 2
+
+// encodeJPEGTurbo writes m (opaque) as a 4:2:0 JPEG of quality q into buf
+// with libjpeg-turbo, several times faster than image/jpeg; ok is false
+// when the library is absent or fails, and the caller encodes in Go.
+func encodeJPEGTurbo(buf *bytes.Buffer, m *image.NRGBA, q int) (ok bool) {
+	b := m.Rect
+	if b.Empty() || !turboLib.load() {
+		return false
+	}
+	h := turbo.initCompress()
+	if h == 0 {
+		return false
+	}
+	defer turbo.destroy(h)
+	var out *byte
+	var size uint64
+	rc := turbo.compress2(h, &m.Pix[0], int32(b.Dx()), int32(m.Stride), int32(b.Dy()), tjpfRGBA, &out, &size, tjSamp420, int32(q), 0)
+	runtime.KeepAlive(m)
+	if out == nil {
+		return false
+	}
+	defer turbo.free(out)
+	if rc != 0 {
+		return false
+	}
+	buf.Write(unsafe.Slice(out, size))
+	return true
+}
+
+// turboVersion names the loaded libjpeg-turbo, "" when absent. TurboJPEG
+// 2.x has no version call; the soname is what was loaded.
+func turboVersion() string {
+	if !turboLib.load() {
+		return ""
+	}
+	return turboLib.name
+}
+
+func nativeBuild() bool { return true }
