@@ -53,6 +53,13 @@ type Metrics struct {
 
 const namespace = "tableround"
 
+// The kind label of tableround_llm_tokens_total.
+const (
+	tokensInput  = "input"        // every prompt token
+	tokensCached = "cached_input" // the part of input read from the provider's prompt cache
+	tokensOutput = "output"
+)
+
 // NewMetrics builds the collectors and registers them, with the Go runtime
 // and process collectors, on a new registry.
 func NewMetrics() *Metrics {
@@ -193,9 +200,9 @@ func (m *Metrics) ObserveUsage(provider string, input, cachedInput, output int, 
 	if m == nil {
 		return
 	}
-	m.llmTokens.WithLabelValues(provider, "input").Add(float64(input))
-	m.llmTokens.WithLabelValues(provider, "cached_input").Add(float64(cachedInput))
-	m.llmTokens.WithLabelValues(provider, "output").Add(float64(output))
+	m.llmTokens.WithLabelValues(provider, tokensInput).Add(float64(input))
+	m.llmTokens.WithLabelValues(provider, tokensCached).Add(float64(cachedInput))
+	m.llmTokens.WithLabelValues(provider, tokensOutput).Add(float64(output))
 	if costUSD > 0 {
 		m.llmCost.WithLabelValues(provider).Add(costUSD)
 	}

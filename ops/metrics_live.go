@@ -40,6 +40,10 @@ func (m *Metrics) Expose(l Labels) {
 		m.llmCalls.WithLabelValues(p)
 		m.llmDuration.WithLabelValues(p)
 		m.circuitOpened.WithLabelValues(p)
+		m.llmCost.WithLabelValues(p)
+		for _, k := range []string{tokensInput, tokensCached, tokensOutput} {
+			m.llmTokens.WithLabelValues(p, k)
+		}
 		for _, k := range l.ErrorKinds {
 			m.llmErrors.WithLabelValues(p, k)
 			m.llmRetries.WithLabelValues(p, k)
