@@ -72,3 +72,17 @@ func Dollars(usd float64) string {
 	}
 	return fmt.Sprintf("$%.2g", usd)
 }
+
+// CachedWeight is how much a cached input token counts toward a session's
+// token guardrail: providers bill a cached prompt prefix at 10–50 % of the
+// full price (DeepSeek ~10 %, Gemini 25 %, OpenAI 10–50 %), and it is not
+// processed again, so a long session that reads most of its prompts from
+// the cache is not cut off as if every token were new.
+const CachedWeight = 0.25
+
+// GuardTokens is what the MAX_SESSION_TOKENS guardrail counts: uncached
+// input and output in full, cached input at CachedWeight.
+func (u Usage) GuardTokens() int {
+	cached := min(max(u.CachedInputTokens, 0), u.InputTokens)
+	return u.InputTokens - cached + int(float64(cached)*CachedWeight+0.5) + u.OutputTokens
+}

@@ -196,6 +196,7 @@ type scripted struct {
 	arrived  map[string]int
 	released map[string]chan struct{}
 	override func(req providers.Request) (string, bool)
+	cached   int // input tokens of each call reported as read from the prompt cache
 }
 
 func newScripted() *scripted {
@@ -251,7 +252,7 @@ func (m *scripted) Stream(ctx context.Context, req providers.Request, fn provide
 		}
 	}
 	return providers.Response{Text: text, Model: "fake", Provider: "fake",
-		Usage: providers.Usage{InputTokens: 10, OutputTokens: 5, Calls: 1}}, nil
+		Usage: providers.Usage{InputTokens: 10, CachedInputTokens: m.cached, OutputTokens: 5, Calls: 1}}, nil
 }
 
 func (m *scripted) arrivedAt(stage string) int {

@@ -161,7 +161,7 @@ func (s *Session) capReached(deadline <-chan time.Time) string {
 	default:
 	}
 	s.mu.Lock()
-	used := s.st.Usage.InputTokens + s.st.Usage.OutputTokens
+	used := s.st.Usage.GuardTokens()
 	s.mu.Unlock()
 	if s.cfg.MaxSessionTokens > 0 && used >= s.cfg.MaxSessionTokens {
 		return fmt.Sprintf("the session reached its token limit (%d)", s.cfg.MaxSessionTokens)

@@ -307,6 +307,26 @@ func TestStopEndsForGood(t *testing.T) {
 	}
 }
 
+// A session that reads most of its prompts from the provider's cache is
+// not cut off as if every cached token were new: the guardrail counts
+// cached input at providers.CachedWeight.
+func TestTokenCapWeighsCachedInput(t *testing.T) {
+	st := newMemStore()
+	cfg := testConfig()
+	cfg.MaxSessionTokens = 600
+	llm := newScripted()
+	llm.cached = 8 // of 10 input tokens per call: 2 + 8/4 + 5 = 9 counted, not 15
+	s, err := runSession(t, cfg, testDeps(llm, st), &fakeConv{}, Start{Topic: "t"})
+	if err != nil {
+		t.Fatalf("Run = %v, want the session to finish under the cap", err)
+	}
+	meta, _ := st.GetSession(nil, s.ID())
+	if full := meta.InputTokens + meta.OutputTokens; full <= cfg.MaxSessionTokens {
+		t.Fatalf("the session used %d tokens in full: the test needs more than the cap (%d) to mean anything",
+			full, cfg.MaxSessionTokens)
+	}
+}
+
 func TestTokenCapEndsPolitely(t *testing.T) {
 	st := newMemStore()
 	cfg := testConfig()
