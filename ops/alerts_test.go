@@ -72,7 +72,7 @@ func TestAlertLogRedactsDetails(t *testing.T) {
 func TestAlertsEndpoint(t *testing.T) {
 	m := NewMetrics()
 	m.Observe429("telegram")
-	m.ObserveStoreError("append", errors.New("memory: store unavailable"))
+	m.ObserveStoreError("append", errors.New("store: store unavailable"))
 	m.ObserveCircuitOpened("gemini")
 	m.ObserveInvalidRequest("discord", 401)
 	rec := get(t, NewServer(Config{}, ServerOptions{Metrics: m}).Handler(), "/alerts")

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
 )
 
 // limitWindow is the window of the per-person limits.
@@ -40,7 +40,7 @@ func (e *LimitError) Error() string {
 // hour, across all their sessions and replicas, in the store). A session
 // whose starter reaches it ends at its next step with a CapError.
 type CallLimit struct {
-	Store memory.QuotaStore
+	Store store.QuotaStore
 	Key   string // PersonKey
 	Limit int
 

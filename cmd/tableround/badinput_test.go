@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers/providertest"
 	"github.com/tableround/tableround/roundtable"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 func TestConfigErrorsExit2(t *testing.T) {
@@ -105,9 +106,9 @@ func TestFailingSeatDoesNotStopTheSession(t *testing.T) {
 	var failed int
 	for _, e := range evs {
 		switch {
-		case e.Type == memory.EventFailure && e.Seat == "manufacturer":
+		case e.Type == transcript.EventFailure && e.Seat == "manufacturer":
 			failed++
-		case e.Type == memory.EventSpeech && e.Seat == "manufacturer" && e.Stage == roundtable.StageDiscussion:
+		case e.Type == transcript.EventSpeech && e.Seat == "manufacturer" && e.Stage == roundtable.StageDiscussion:
 			t.Fatalf("a failed turn was stored as speech: %q", e.Text)
 		}
 	}
@@ -118,7 +119,7 @@ func TestFailingSeatDoesNotStopTheSession(t *testing.T) {
 		t.Fatal("people were not told kindly")
 	}
 	meta, _ := st.GetSession(context.Background(), id)
-	if meta.Status != memory.StatusFinished {
+	if meta.Status != store.StatusFinished {
 		t.Fatalf("status %s", meta.Status)
 	}
 }

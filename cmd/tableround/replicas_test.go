@@ -17,12 +17,13 @@ import (
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
-	"github.com/tableround/tableround/memory"
-	"github.com/tableround/tableround/memory/redis"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/redis"
+	"github.com/tableround/tableround/transcript"
 )
 
-// replica is a `tableround serve` process (this test binary re-executed).
-type replica struct {
+// replicaProc is a `tableround serve` process (this test binary re-executed).
+type replicaProc struct {
 	name, addr string
 	cmd        *exec.Cmd
 	mu         sync.Mutex
@@ -30,25 +31,25 @@ type replica struct {
 	exited     chan error
 }
 
-func (r *replica) Write(p []byte) (int, error) {
+func (r *replicaProc) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.log.Write(p)
 }
 
-func (r *replica) logs() string {
+func (r *replicaProc) logs() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.log.String()
 }
 
-func startReplica(t *testing.T, name string, env []string) *replica {
+func startReplica(t *testing.T, name string, env []string) *replicaProc {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{name: name, addr: freeAddr(t), exited: make(chan error, 1)}
+	r := &replicaProc{name: name, addr: freeAddr(t), exited: make(chan error, 1)}
 	r.cmd = exec.Command(exe, "-test.run=^$", "--", "serve")
 	r.cmd.Dir = t.TempDir() // no stray .env
 	r.cmd.Env = append([]string{"TABLEROUND_AS_MAIN=1", "PATH=" + os.Getenv("PATH"), "HOME=" + r.cmd.Dir,
@@ -77,7 +78,7 @@ func startReplica(t *testing.T, name string, env []string) *replica {
 }
 
 // terminate sends SIGTERM and waits for a clean exit.
-func (r *replica) terminate(t *testing.T) {
+func (r *replicaProc) terminate(t *testing.T) {
 	t.Helper()
 	start := time.Now()
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -130,7 +131,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	channel := fmt.Sprintf("telegram:%d", chat)
-	deliver := func(r *replica, text string) {
+	deliver := func(r *replicaProc, text string) {
 		t.Helper()
 		_, uid := fake.Send(token, telegramfake.In{Chat: chat, From: ann, Text: text})
 		req, _ := http.NewRequest(http.MethodPost, "http://"+r.addr+"/tg/hook", bytes.NewReader(fake.Update(token, uid)))
@@ -175,7 +176,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	waitUntil(t, "the interjection in the session's log", func() bool {
 		evs, _ := st.Events(ctx, id)
 		for _, e := range evs {
-			if e.Type == memory.EventInterjection && strings.Contains(e.Text, "red and gold") {
+			if e.Type == transcript.EventInterjection && strings.Contains(e.Text, "red and gold") {
 				return true
 			}
 		}
@@ -190,7 +191,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	// SIGTERM a: the session is checkpointed, handed off, and b resumes it.
 	a.terminate(t)
 	waitUntil(t, "replica b to resume the session", func() bool { return holder() == "b" })
-	if s, err := st.GetSession(ctx, id); err != nil || s.Status != memory.StatusRunning {
+	if s, err := st.GetSession(ctx, id); err != nil || s.Status != store.StatusRunning {
 		t.Fatalf("resumed session: %+v %v", s, err)
 	}
 	waitUntil(t, "b to say it resumes", func() bool { return botSaid("Resuming the session") > 0 })
@@ -200,11 +201,11 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	deliver(c, "/stop")
 	waitUntil(t, "the session to stop", func() bool {
 		s, err := st.GetSession(ctx, id)
-		return err == nil && s.Status == memory.StatusStopped
+		return err == nil && s.Status == store.StatusStopped
 	})
 	waitUntil(t, "the lease to be released", func() bool {
 		_, err := st.Holder(ctx, channel)
-		return errors.Is(err, memory.ErrNotFound)
+		return errors.Is(err, store.ErrNotFound)
 	})
 
 	// Nothing was said twice: every speech of a stage, seat and turn is
@@ -215,7 +216,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for _, e := range evs {
-		if e.Type == memory.EventSpeech {
+		if e.Type == transcript.EventSpeech {
 			seen[e.Stage+"/"+e.Seat+"/"+string(e.Data)]++
 		}
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
 )
 
 func TestServeNeedsAPlatform(t *testing.T) {
@@ -114,7 +114,7 @@ func TestServeDiscordMentionThenShutdown(t *testing.T) {
 	if err != nil || len(list) != 1 {
 		t.Fatalf("sessions in the thread: %v %v", list, err)
 	}
-	if list[0].Status != memory.StatusRunning {
+	if list[0].Status != store.StatusRunning {
 		t.Fatalf("after SIGTERM the session must stay resumable (running), got %s", list[0].Status)
 	}
 	if _, err := st.LoadCheckpoint(context.Background(), list[0].ID); err != nil {
