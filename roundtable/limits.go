@@ -10,7 +10,6 @@ import (
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/providers"
-	"github.com/tableround/tableround/store"
 )
 
 // limitWindow is the window of the per-person limits.
@@ -40,7 +39,7 @@ func (e *LimitError) Error() string {
 // hour, across all their sessions and replicas, in the store). A session
 // whose starter reaches it ends at its next step with a CapError.
 type CallLimit struct {
-	Store store.QuotaStore
+	Store Quotas
 	Key   string // PersonKey
 	Limit int
 

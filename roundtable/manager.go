@@ -15,15 +15,6 @@ import (
 	"github.com/tableround/tableround/store"
 )
 
-// ManagerStore is what the manager needs: sessions plus leases.
-type ManagerStore interface {
-	Store
-	store.LeaseStore
-	store.QuotaStore
-	ListSessions(ctx context.Context, channel string, limit int) ([]store.Session, error)
-	Forget(ctx context.Context, channel string) error
-}
-
 // Renderer writes a session export (export.Render fits).
 type Renderer func(w io.Writer, format string, s store.Session, events []store.Event, blob func(name string) ([]byte, error)) error
 

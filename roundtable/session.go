@@ -49,13 +49,6 @@ type Config struct {
 	DeliveryWindow int `env:"DELIVERY_WINDOW, default=1"`
 }
 
-// Store is what the engine needs from memory.
-type Store interface {
-	store.SessionStore
-	Memories(ctx context.Context, channel string, n int) ([]store.Memory, error)
-	Remember(ctx context.Context, channel string, m store.Memory) error
-}
-
 // PreparedImage is a photo ready for the vision model.
 type PreparedImage struct {
 	MIME          string
