@@ -65,7 +65,7 @@ func TestHolderAndOnce(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewManual(time.Time{})
 	client := shared.Client(t)
-	st := redis.New(client, redis.Options{Prefix: "relay2:", Now: clk.Now})
+	st := redis.New(client, redis.Options{Prefix: "relay2:", Clock: clk})
 	r := replica.New(client, replica.Options{Prefix: "relay2:", Leases: st})
 	if _, err := r.Holder(ctx, "telegram:1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Holder of a free channel = %v, want ErrNotFound", err)

@@ -36,6 +36,9 @@ func (c *testClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// Sleep makes testClock a clock.Clock for the store (which never sleeps on it).
+func (c *testClock) Sleep(ctx context.Context, d time.Duration) error { c.Add(d); return ctx.Err() }
+
 type managerEnv struct {
 	store *bolt.Store
 	clock *testClock
@@ -44,7 +47,7 @@ type managerEnv struct {
 
 func newManagerEnv(t *testing.T) *managerEnv {
 	clock := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{Now: clock.Now})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

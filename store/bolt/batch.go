@@ -6,6 +6,8 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/tableround/tableround/internal/clock"
 )
 
 // groupCommit lets many sessions' writes share bbolt transactions. Every
@@ -22,9 +24,10 @@ import (
 // commits were still a sixth of the process's CPU, two fdatasyncs each).
 // Unlike bbolt's DB.Batch, a write to a quiet store never waits.
 type groupCommit struct {
-	window time.Duration         // least time from one commit's end to the next one's start
-	now    func() time.Time      // time.Now; tests replace it and sleep
-	sleep  func(d time.Duration) // time.Sleep
+	window time.Duration // least time from one commit's end to the next one's start
+	// clk is the wall clock the window is measured on (never the store's
+	// Options.Clock, which times records); tests replace it.
+	clk clock.Clock
 
 	mu      sync.Mutex
 	queue   []*pendingWrite
@@ -75,8 +78,8 @@ func (b *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	g.mu.Lock()
 	last := g.lastEnd
 	g.mu.Unlock()
-	if wait := last.Add(g.window).Sub(g.now()); g.window > 0 && wait > 0 {
-		g.sleep(wait) // others keep queueing behind the leader
+	if wait := last.Add(g.window).Sub(g.clk.Now()); g.window > 0 && wait > 0 {
+		_ = g.clk.Sleep(ctx, wait) // others keep queueing behind the leader; ctx ending commits at once
 	}
 	g.mu.Lock()
 	writes := g.queue
@@ -84,7 +87,7 @@ func (b *Store) batch(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	g.mu.Unlock()
 	b.commitAll(writes)
 	g.mu.Lock()
-	g.lastEnd = g.now()
+	g.lastEnd = g.clk.Now()
 	g.commits++
 	if len(g.queue) > 0 {
 		g.queue[0].lead <- struct{}{}

@@ -3,14 +3,16 @@ package bolt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/tableround/tableround/internal/clock"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/transcript"
 )
@@ -107,35 +109,62 @@ func TestGroupCommit(t *testing.T) {
 // write to a store quiet for longer, or with the window off, does not.
 func TestGroupCommitGatherWindow(t *testing.T) {
 	ctx := context.Background()
-	for _, tc := range []struct {
-		window time.Duration
-		want   []time.Duration // the sleeps of writes at 0, 0 and +10 ms
-	}{
-		{5 * time.Millisecond, []time.Duration{5 * time.Millisecond}},
-		{-1, nil},
-	} {
-		b, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{GatherWindow: tc.window})
+	for _, window := range []time.Duration{5 * time.Millisecond, -1} {
+		b, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{GatherWindow: window})
 		if err != nil {
 			t.Fatal(err)
 		}
-		now := time.Unix(1000, 0)
-		var slept []time.Duration
-		b.commits.now = func() time.Time { return now }
-		b.commits.sleep = func(d time.Duration) { slept = append(slept, d); now = now.Add(d) }
-		write := func() {
-			if err := b.batch(ctx, func(tx *bbolt.Tx) error {
-				_, err := tx.CreateBucketIfNotExists([]byte("t"))
-				return err
-			}); err != nil {
+		clk := clock.NewManual(time.Unix(1000, 0))
+		b.commits.clk = clk
+		// write commits in the background; it reports whether it slept.
+		write := func() <-chan error {
+			done := make(chan error, 1)
+			go func() {
+				done <- b.batch(ctx, func(tx *bbolt.Tx) error {
+					_, err := tx.CreateBucketIfNotExists([]byte("t"))
+					return err
+				})
+			}()
+			return done
+		}
+		// finished waits for a write that must not sleep.
+		finished := func(what string, done <-chan error) {
+			t.Helper()
+			var err error
+			eventually.True(t, what+" commits without waiting", func() bool {
+				if clk.Sleepers() > 0 {
+					t.Fatalf("window %v: %s waits", window, what)
+				}
+				select {
+				case err = <-done:
+					return true
+				default:
+					return false
+				}
+			})
+			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		write() // the store was quiet: at once
-		write() // right after a commit: waits out the window
-		now = now.Add(10 * time.Millisecond)
-		write() // quiet again
-		if !slices.Equal(slept, tc.want) || b.commits.commits != 3 {
-			t.Errorf("window %v: slept %v, want %v (%d commits)", tc.window, slept, tc.want, b.commits.commits)
+		finished("a write to a quiet store", write())
+		second := write()
+		if window > 0 {
+			eventually.True(t, "a write right after a commit waits", func() bool { return clk.Sleepers() == 1 })
+			clk.Advance(window - time.Nanosecond)
+			if clk.Sleepers() != 1 {
+				t.Fatalf("window %v: the write stopped waiting before the window ended", window)
+			}
+			clk.Advance(time.Nanosecond)
+			if err := <-second; err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			finished("with the window off, a write right after a commit", second)
+		}
+		clk.Advance(10 * time.Millisecond)
+		finished("a write after the window", write())
+		if b.commits.commits != 3 {
+			t.Errorf("window %v: %d commits, want 3", window, b.commits.commits)
 		}
 		_ = b.Close()
 	}
@@ -144,19 +173,11 @@ func TestGroupCommitGatherWindow(t *testing.T) {
 // waitQueued waits until n writes are queued behind the open commit.
 func waitQueued(t *testing.T, b *Store, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually.True(t, fmt.Sprintf("%d writes queued behind the open commit", n), func() bool {
 		b.commits.mu.Lock()
-		q := len(b.commits.queue)
-		b.commits.mu.Unlock()
-		if q == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d writes queued, want %d", q, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer b.commits.mu.Unlock()
+		return len(b.commits.queue) == n
+	})
 }
 
 // BenchmarkBoltAppendParallel is many sessions appending events at once,

@@ -18,6 +18,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 )
 
@@ -32,8 +33,9 @@ type Options struct {
 	// (e.g. `tableround serve` while `tableround export` runs). Zero means
 	// DefaultOpenTimeout.
 	Timeout time.Duration
-	// Now is the clock (tests inject one); nil means time.Now.
-	Now func() time.Time
+	// Clock is the store's time: record expiry, lease expiry, quota
+	// windows (tests inject a manual clock); nil is the wall clock.
+	Clock clock.Clock
 	// GatherWindow is how long after a commit the next one waits to
 	// gather writes (see groupCommit); 0 means DefaultGatherWindow, a
 	// negative value commits at once.
@@ -71,9 +73,6 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultOpenTimeout
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -100,8 +99,8 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.GatherWindow == 0 {
 		opts.GatherWindow = DefaultGatherWindow
 	}
-	return &Store{db: db, ret: opts.Retention.WithDefaults(), now: opts.Now,
-		commits: groupCommit{window: max(opts.GatherWindow, 0), now: time.Now, sleep: time.Sleep}}, nil
+	return &Store{db: db, ret: opts.Retention.WithDefaults(), now: clock.Or(opts.Clock).Now,
+		commits: groupCommit{window: max(opts.GatherWindow, 0), clk: clock.Real}}, nil
 }
 
 // Close closes the file.

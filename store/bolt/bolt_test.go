@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/store/bolt"
 	"github.com/tableround/tableround/store/storetest"
@@ -19,7 +20,7 @@ func openBolt(t *testing.T, opts bolt.Options) *bolt.Store {
 }
 
 func TestBoltContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return openBolt(t, bolt.Options{Now: storetest.Now(t)})
+	storetest.Run(t, func(t *testing.T, clk clock.Clock) store.Store {
+		return openBolt(t, bolt.Options{Clock: clk})
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/store/bolt"
 	"github.com/tableround/tableround/store/storetest"
@@ -29,8 +30,8 @@ func TestBoltOpenTimeout(t *testing.T) {
 
 func TestBoltTTLs(t *testing.T) {
 	ctx := context.Background()
-	clk := storetest.NewClock()
-	st := openBolt(t, bolt.Options{Now: clk.Now, Retention: store.Retention{
+	clk := clock.NewManual(time.Time{})
+	st := openBolt(t, bolt.Options{Clock: clk, Retention: store.Retention{
 		SessionTTL: time.Hour, ExportTTL: 10 * time.Hour, MemoryTTL: 100 * time.Hour,
 	}})
 	defer st.Close()

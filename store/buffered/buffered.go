@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 )
 
@@ -26,6 +27,8 @@ type Options struct {
 	CallTimeout time.Duration
 	// RetryEvery is how often Run tries to flush (default 1s).
 	RetryEvery time.Duration
+	// Clock paces Run and times queued events; nil is the wall clock.
+	Clock clock.Clock
 }
 
 func (o Options) withDefaults() Options {
@@ -41,6 +44,7 @@ func (o Options) withDefaults() Options {
 	if o.RetryEvery <= 0 {
 		o.RetryEvery = time.Second
 	}
+	o.Clock = clock.Or(o.Clock)
 	return o
 }
 
@@ -151,21 +155,15 @@ func (b *Store) Health(ctx context.Context) Health {
 // Run flushes every RetryEvery until ctx ends, then makes one last attempt
 // bounded by CallTimeout per write. It returns nil.
 func (b *Store) Run(ctx context.Context) error {
-	t := time.NewTicker(b.opts.RetryEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			if b.Pending() > 0 {
-				_ = b.Flush(context.WithoutCancel(ctx))
-			}
-			return nil
-		case <-t.C:
-			if b.Pending() > 0 {
-				_ = b.Flush(ctx)
-			}
+	for b.opts.Clock.Sleep(ctx, b.opts.RetryEvery) == nil {
+		if b.Pending() > 0 {
+			_ = b.Flush(ctx)
 		}
 	}
+	if b.Pending() > 0 {
+		_ = b.Flush(context.WithoutCancel(ctx))
+	}
+	return nil
 }
 
 // Flush writes the queue to the inner store in order. It stops at the first
@@ -288,7 +286,7 @@ func (b *Store) enqueueLocked(sid string, op *bufOp) error {
 	}
 	if op.kind == opAppend {
 		if op.ev.Time.IsZero() {
-			op.ev.Time = time.Now() // a queued event keeps the time it happened
+			op.ev.Time = b.opts.Clock.Now() // a queued event keeps the time it happened
 		}
 		b.lastSeq[sid]++
 		op.ev.Seq = b.lastSeq[sid]

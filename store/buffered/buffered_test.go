@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/store/bolt"
 	"github.com/tableround/tableround/store/buffered"
@@ -72,9 +73,9 @@ func (f *flaky) Ping(ctx context.Context) error {
 	return f.Store.Ping(ctx)
 }
 
-func newFlaky(t *testing.T, opts buffered.Options) (*flaky, *buffered.Store, *storetest.Clock) {
-	clk := storetest.NewClock()
-	f := &flaky{Store: openBolt(t, bolt.Options{Now: clk.Now})}
+func newFlaky(t *testing.T, opts buffered.Options) (*flaky, *buffered.Store, *clock.Manual) {
+	clk := clock.NewManual(time.Time{})
+	f := &flaky{Store: openBolt(t, bolt.Options{Clock: clk})}
 	b := buffered.New(f, opts)
 	t.Cleanup(func() { b.Close() })
 	if err := b.CreateSession(context.Background(), storetest.NewSession(clk, "s1", "console:a")); err != nil {
@@ -84,8 +85,8 @@ func newFlaky(t *testing.T, opts buffered.Options) (*flaky, *buffered.Store, *st
 }
 
 func TestBufferedContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return buffered.New(openBolt(t, bolt.Options{Now: storetest.Now(t)}), buffered.Options{})
+	storetest.Run(t, func(t *testing.T, clk clock.Clock) store.Store {
+		return buffered.New(openBolt(t, bolt.Options{Clock: clk}), buffered.Options{})
 	})
 }
 

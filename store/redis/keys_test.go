@@ -11,6 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/store/buffered"
 	"github.com/tableround/tableround/store/redis"
@@ -43,9 +44,9 @@ func TestKeysTypesAndTTLs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	clk := storetest.NewClock()
+	clk := clock.NewManual(time.Time{})
 	ret := store.Retention{SessionTTL: time.Hour, ExportTTL: 10 * time.Hour, MemoryTTL: 100 * time.Hour}
-	st := redis.New(c, redis.Options{Retention: ret, Now: clk.Now})
+	st := redis.New(c, redis.Options{Retention: ret, Clock: clk})
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {
@@ -161,7 +162,7 @@ func TestRedisOutage(t *testing.T) {
 	st := redis.New(c, redis.Options{})
 	buf := buffered.New(st, buffered.Options{CallTimeout: time.Second})
 	tiny := buffered.New(st, buffered.Options{CallTimeout: time.Second, MaxPending: 2})
-	clk := storetest.NewClock()
+	clk := clock.NewManual(time.Time{})
 	for _, id := range []string{"s1", "s2"} {
 		if err := buf.CreateSession(ctx, storetest.NewSession(clk, id, "discord:"+id)); err != nil {
 			t.Fatal(err)

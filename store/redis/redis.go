@@ -25,6 +25,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 )
 
@@ -36,10 +37,11 @@ type Options struct {
 	store.Retention
 	// Prefix starts every key; default DefaultPrefix.
 	Prefix string
-	// Now is the clock for timestamps and lease expiry (tests inject one);
-	// nil means time.Now. Lease expiry is compared with this clock, so all
-	// processes sharing a Redis need roughly synchronised clocks.
-	Now func() time.Time
+	// Clock is the store's time: timestamps, lease expiry, quota windows
+	// (tests inject a manual clock); nil is the wall clock. Lease expiry is
+	// compared with this clock, so all processes sharing a Redis need
+	// roughly synchronised clocks.
+	Clock clock.Clock
 	// CloseClient makes Close close the client too: the process's one
 	// client, which cmd/tableround shares with package replica.
 	CloseClient bool
@@ -64,10 +66,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &Store{c: client, owned: opts.CloseClient, prefix: opts.Prefix, ret: opts.Retention.WithDefaults(), now: opts.Now}
+	return &Store{c: client, owned: opts.CloseClient, prefix: opts.Prefix, ret: opts.Retention.WithDefaults(), now: clock.Or(opts.Clock).Now}
 }
 
 // NewClient builds a client of a redis:// or rediss:// URL with context

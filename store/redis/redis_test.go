@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/store/buffered"
 	"github.com/tableround/tableround/store/redis"
@@ -21,15 +22,15 @@ func uniquePrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
 
 func TestContract(t *testing.T) {
 	needRedis(t)
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return redis.New(shared.client(t), redis.Options{Prefix: uniquePrefix(), Now: storetest.Now(t)})
+	storetest.Run(t, func(t *testing.T, clk clock.Clock) store.Store {
+		return redis.New(shared.client(t), redis.Options{Prefix: uniquePrefix(), Clock: clk})
 	})
 }
 
 func TestBufferedContract(t *testing.T) {
 	needRedis(t)
-	storetest.Run(t, func(t *testing.T) store.Store {
-		st := redis.New(shared.client(t), redis.Options{Prefix: uniquePrefix(), Now: storetest.Now(t)})
+	storetest.Run(t, func(t *testing.T, clk clock.Clock) store.Store {
+		st := redis.New(shared.client(t), redis.Options{Prefix: uniquePrefix(), Clock: clk})
 		return buffered.New(st, buffered.Options{})
 	})
 }

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/transcript"
 )
 
-func testLeases(t *testing.T, st store.Store, clk *Clock) {
+func testLeases(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	const ch = "discord:1"
 	mustCreate(t, st, NewSession(clk, "l1", ch))
@@ -82,7 +83,7 @@ func testLeases(t *testing.T, st store.Store, clk *Clock) {
 	wantErr(t, "RenewLease(superseded)", err, store.ErrLeaseLost)
 }
 
-func testFencing(t *testing.T, st store.Store, clk *Clock) {
+func testFencing(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	const ch = "telegram:-100"
 	mustCreate(t, st, NewSession(clk, "f1", ch))
@@ -121,7 +122,7 @@ func testFencing(t *testing.T, st store.Store, clk *Clock) {
 	}
 }
 
-func testOrphans(t *testing.T, st store.Store, clk *Clock) {
+func testOrphans(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	// o1..o3 run on three channels with leases expiring at +1m, +2m, +3m;
 	// done finished without releasing; live keeps renewing.
@@ -172,7 +173,7 @@ func testOrphans(t *testing.T, st store.Store, clk *Clock) {
 	}
 }
 
-func testMemory(t *testing.T, st store.Store, clk *Clock) {
+func testMemory(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	if got, err := st.Memories(ctx, "discord:9", 5); err != nil || len(got) != 0 {
 		t.Fatalf("Memories(empty) = %v, %v", got, err)
@@ -210,7 +211,7 @@ func testMemory(t *testing.T, st store.Store, clk *Clock) {
 	}
 }
 
-func testConcurrentAppends(t *testing.T, st store.Store, clk *Clock) {
+func testConcurrentAppends(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	mustCreate(t, st, NewSession(clk, "p1", "console:a"))
 	const writers, each = 6, 15

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/transcript"
 )
@@ -16,7 +17,7 @@ import (
 // (some from the writers' goroutines, as platform messages are created)
 // come back in the order they were appended, with their payloads intact,
 // interleaved with the transcript's events.
-func testOutbox(t *testing.T, st store.Store, clk *Clock) {
+func testOutbox(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	mustCreate(t, st, NewSession(clk, "o1", "telegram:-1001"))
 	recs := []transcript.Outbox{

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 )
 
@@ -19,7 +20,7 @@ func take(t *testing.T, st store.Store, key, id string, limit int) store.Quota {
 	return q
 }
 
-func testQuota(t *testing.T, st store.Store, clk *Clock) {
+func testQuota(t *testing.T, st store.Store, clk *clock.Manual) {
 	first := clk.Now()
 	for i := 1; i <= 3; i++ {
 		if q := take(t, st, "user:discord:1", fmt.Sprint("u", i), 3); !q.Allowed || q.Used != i {
@@ -56,7 +57,7 @@ func testQuota(t *testing.T, st store.Store, clk *Clock) {
 
 // testQuotaConcurrent takes from many goroutines at once: exactly limit
 // succeed.
-func testQuotaConcurrent(t *testing.T, st store.Store, clk *Clock) {
+func testQuotaConcurrent(t *testing.T, st store.Store, clk *clock.Manual) {
 	const limit, tries = 5, 24
 	var wg sync.WaitGroup
 	var mu sync.Mutex

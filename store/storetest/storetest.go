@@ -1,3 +1,8 @@
+// Package storetest is the contract test suite every store.Store runs.
+// A store's test calls Run with a function that opens a fresh, empty store
+// on the clock it is given (the store's Clock option), so lease expiry and
+// TTLs are tested by advancing a manual clock, never by sleeping. The suite
+// owns no store and starts no server.
 package storetest
 
 import (
@@ -7,17 +12,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/transcript"
 )
 
 // Run runs the contract suite. open must return a fresh, empty store built
-// with the default store.Retention and the clock Now(t); the suite closes
-// it. Each case runs as a subtest.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+// with the default store.Retention and the clock clk; the suite closes it.
+// Each case runs as a subtest with its own manual clock at clock.Epoch:
+//
+//	storetest.Run(t, func(t *testing.T, clk clock.Clock) store.Store {
+//		st, err := bolt.Open(path, bolt.Options{Clock: clk})
+//		...
+//	})
+func Run(t *testing.T, open func(t *testing.T, clk clock.Clock) store.Store) {
 	cases := []struct {
 		name string
-		fn   func(t *testing.T, st store.Store, clk *Clock)
+		fn   func(t *testing.T, st store.Store, clk *clock.Manual)
 	}{
 		{"Sessions", testSessions},
 		{"Events", testEvents},
@@ -34,9 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			clk := ClockFor(t)
-			t.Cleanup(func() { clocks.Delete(t) })
-			st := open(t)
+			clk := clock.NewManual(time.Time{})
+			st := open(t, clk)
 			t.Cleanup(func() {
 				if err := st.Close(); err != nil {
 					t.Errorf("Close: %v", err)
@@ -51,7 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 }
 
 // NewSession returns a running session created at the clock's time.
-func NewSession(clk *Clock, id, channel string) store.Session {
+func NewSession(clk clock.Clock, id, channel string) store.Session {
 	return store.Session{
 		ID: id, Channel: channel, Topic: "topic of " + id, Language: "en", Pack: "papercut",
 		Status: store.StatusRunning, CreatedAt: clk.Now(), UpdatedAt: clk.Now(),
@@ -72,7 +82,7 @@ func wantErr(t *testing.T, what string, err, target error) {
 	}
 }
 
-func testSessions(t *testing.T, st store.Store, clk *Clock) {
+func testSessions(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	_, err := st.GetSession(ctx, "nope")
 	wantErr(t, "GetSession(unknown)", err, store.ErrNotFound)
@@ -89,7 +99,7 @@ func testSessions(t *testing.T, st store.Store, clk *Clock) {
 	if err != nil {
 		t.Fatalf("GetSession: %v", err)
 	}
-	if got.Channel != "console:a" || got.Topic != "topic of s2" || !got.CreatedAt.Equal(Start.Add(time.Minute)) {
+	if got.Channel != "console:a" || got.Topic != "topic of s2" || !got.CreatedAt.Equal(clock.Epoch.Add(time.Minute)) {
 		t.Fatalf("GetSession = %+v", got)
 	}
 
@@ -130,7 +140,7 @@ func sessionIDs(list []store.Session) []string {
 	return ids
 }
 
-func testEvents(t *testing.T, st store.Store, clk *Clock) {
+func testEvents(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	_, err := st.Append(ctx, "nope", store.Event{Type: transcript.EventNote})
 	wantErr(t, "Append(unknown)", err, store.ErrNotFound)
@@ -145,7 +155,7 @@ func testEvents(t *testing.T, st store.Store, clk *Clock) {
 		ev := store.Event{Type: typ, Stage: "discussion", Seat: "craftsman", Name: "Bayar", Text: fmt.Sprintf("text %d", i),
 			Data: []byte(`{"round":1}`)}
 		if i == 0 {
-			ev.Time = Start.Add(-time.Hour) // a time given by the caller is kept
+			ev.Time = clock.Epoch.Add(-time.Hour) // a time given by the caller is kept
 		}
 		got, err := st.Append(ctx, "e1", ev)
 		if err != nil {
@@ -175,14 +185,14 @@ func testEvents(t *testing.T, st store.Store, clk *Clock) {
 			t.Fatalf("event %d = %+v", i, ev)
 		}
 	}
-	if !evs[0].Time.Equal(Start.Add(-time.Hour)) {
+	if !evs[0].Time.Equal(clock.Epoch.Add(-time.Hour)) {
 		t.Fatalf("event 1 Time = %v, want the caller's", evs[0].Time)
 	}
 	_, err = st.Events(ctx, "nope")
 	wantErr(t, "Events(unknown)", err, store.ErrNotFound)
 }
 
-func testCheckpoints(t *testing.T, st store.Store, clk *Clock) {
+func testCheckpoints(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	mustCreate(t, st, NewSession(clk, "c1", "console:a"))
 	_, err := st.LoadCheckpoint(ctx, "c1")
@@ -199,7 +209,7 @@ func testCheckpoints(t *testing.T, st store.Store, clk *Clock) {
 	}
 }
 
-func testBlobs(t *testing.T, st store.Store, clk *Clock) {
+func testBlobs(t *testing.T, st store.Store, clk *clock.Manual) {
 	ctx := context.Background()
 	mustCreate(t, st, NewSession(clk, "b1", "console:a"))
 	_, err := st.GetBlob(ctx, "b1", "photo")
