@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/gemini"
 	"github.com/tableround/tableround/providers/openai"
@@ -28,10 +29,10 @@ type Options struct {
 	// Policy is the retry policy (zero fields take defaults).
 	Policy providers.Policy
 	// BreakerThreshold and BreakerCoolDown tune the circuit breakers
-	// (defaults 5 and 30s); Now is their clock (nil: wall clock).
+	// (defaults 5 and 30s); Clock is their clock (nil: wall clock).
 	BreakerThreshold int
 	BreakerCoolDown  time.Duration
-	Now              func() time.Time
+	Clock            clock.Clock
 	// OnBreakerOpen, when set, is told each time a provider's circuit
 	// breaker opens.
 	OnBreakerOpen func(provider string)
@@ -228,7 +229,7 @@ func (b *builder) chat(name, model, baseURL, providerVar, urlVar string) (provid
 	}
 	br, ok := b.breakers[name]
 	if !ok {
-		br = providers.NewBreaker(name, b.opts.BreakerThreshold, b.opts.BreakerCoolDown, b.opts.Now)
+		br = providers.NewBreaker(name, b.opts.BreakerThreshold, b.opts.BreakerCoolDown, b.opts.Clock)
 		br.OnOpen(b.opts.OnBreakerOpen)
 		b.breakers[name] = br
 	}
