@@ -19,6 +19,7 @@ import (
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/telegram"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
 	"github.com/tableround/tableround/roundtable"
@@ -100,7 +101,7 @@ func crashAndResume(t *testing.T, st store.Store) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the kill point was never reached")
 	}
-	waitUntil(t, "the half-written speech on screen", func() bool { return countBot(fake, chat, "Half a sentence") == 1 })
+	eventually.Within(t, time.Minute, "the half-written speech on screen", func() bool { return countBot(fake, chat, "Half a sentence") == 1 })
 	dead.Store(true) // SIGKILL
 	kill()
 	<-done1

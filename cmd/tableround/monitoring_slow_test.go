@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
+	"github.com/tableround/tableround/internal/eventually"
 )
 
 // TestMonitoringCountsARateLimitStorm: 429s that hit a running session are
@@ -19,18 +20,18 @@ import (
 // reported by doctor --url. Slow: it streams a session at Discord's pace.
 func TestMonitoringCountsARateLimitStorm(t *testing.T) {
 	fake, channel, addr := serveDiscord(t)
-	waitUntil(t, "the listener", func() bool {
+	eventually.Within(t, time.Minute, "the listener", func() bool {
 		_, code := tryGet("http://" + addr + "/metrics")
 		return code == 200
 	})
 	// Three 429s: counted, and in the alert history as one burst.
-	waitUntil(t, "the gateway connection", func() bool { return fake.Connected() > 0 })
+	eventually.Within(t, time.Minute, "the gateway connection", func() bool { return fake.Connected() > 0 })
 	fake.Storm(3, 50*time.Millisecond)
 	if _, err := fake.PostUser(channel, discordfake.User{ID: fake.NewID(), Name: "ada"}, "design a paper-cut kite", true); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "three 429s", func() bool { return fake.RateLimited() >= 3 })
-	waitUntil(t, "the 429s in /metrics", func() bool {
+	eventually.Within(t, time.Minute, "three 429s", func() bool { return fake.RateLimited() >= 3 })
+	eventually.Within(t, time.Minute, "the 429s in /metrics", func() bool {
 		b, _ := tryGet("http://" + addr + "/metrics")
 		return strings.Contains(b, `tableround_platform_rate_limited_total{platform="discord"} 3`)
 	})
@@ -38,7 +39,7 @@ func TestMonitoringCountsARateLimitStorm(t *testing.T) {
 	// adapter's own setup calls), and deliver final texts.
 	retried := regexp.MustCompile(`tableround_platform_retries_total\{platform="discord"\} ([1-9]\d*)`)
 	delivered := regexp.MustCompile(`tableround_edits_per_message_count\{platform="discord"\} [1-9]`)
-	waitUntil(t, "retries and delivered messages in /metrics", func() bool {
+	eventually.Within(t, time.Minute, "retries and delivered messages in /metrics", func() bool {
 		b, _ := tryGet("http://" + addr + "/metrics")
 		m := retried.FindStringSubmatch(b)
 		n := 0

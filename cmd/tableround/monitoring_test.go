@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/roundtable"
 )
 
@@ -135,7 +136,7 @@ func TestMonitoringNamesExistAtStartup(t *testing.T) {
 	_, _, addr := serveDiscord(t)
 
 	var body string
-	waitUntil(t, "the listener", func() bool {
+	eventually.Within(t, time.Minute, "the listener", func() bool {
 		b, code := tryGet("http://" + addr + "/metrics")
 		body = b
 		return code == 200

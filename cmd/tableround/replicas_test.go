@@ -19,6 +19,7 @@ import (
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/store/redis"
 	"github.com/tableround/tableround/transcript"
@@ -68,7 +69,7 @@ func startReplica(t *testing.T, name string, env []string) *replicaProc {
 			t.Logf("── replica %s log ──\n%s", name, r.logs())
 		}
 	})
-	waitUntil(t, "replica "+name+" to serve", func() bool {
+	eventually.Within(t, time.Minute, "replica "+name+" to serve", func() bool {
 		resp, err := http.Get("http://" + r.addr + "/healthz")
 		if err != nil {
 			return false
@@ -166,7 +167,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	}
 
 	deliver(a, "/roundtable a paper-cut kite for the spring wind")
-	waitUntil(t, "replica a to hold the session", func() bool { return holder() == "a" })
+	eventually.Within(t, time.Minute, "replica a to hold the session", func() bool { return holder() == "a" })
 	list, err := st.ListSessions(ctx, channel, 1)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("sessions: %v %v", list, err)
@@ -175,7 +176,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 
 	// A mention-free /say and a /status reach b: both are relayed to a.
 	deliver(b, "/say make it red and gold, please")
-	waitUntil(t, "the interjection in the session's log", func() bool {
+	eventually.Within(t, time.Minute, "the interjection in the session's log", func() bool {
 		evs, _ := st.Events(ctx, id)
 		for _, e := range evs {
 			if e.Type == transcript.EventInterjection && strings.Contains(e.Text, "red and gold") {
@@ -185,27 +186,27 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 		return false
 	})
 	deliver(b, "/status")
-	waitUntil(t, "b's status reply about a's session", func() bool { return botSaid("Roundtable "+id+" — stage:") > 0 })
+	eventually.Within(t, time.Minute, "b's status reply about a's session", func() bool { return botSaid("Roundtable "+id+" — stage:") > 0 })
 	if holder() != "a" {
 		t.Fatalf("the session moved to %q before a stopped", holder())
 	}
 
 	// SIGTERM a: the session is checkpointed, handed off, and b resumes it.
 	a.terminate(t)
-	waitUntil(t, "replica b to resume the session", func() bool { return holder() == "b" })
+	eventually.Within(t, time.Minute, "replica b to resume the session", func() bool { return holder() == "b" })
 	if s, err := st.GetSession(ctx, id); err != nil || s.Status != store.StatusRunning {
 		t.Fatalf("resumed session: %+v %v", s, err)
 	}
-	waitUntil(t, "b to say it resumes", func() bool { return botSaid("Resuming the session") > 0 })
+	eventually.Within(t, time.Minute, "b to say it resumes", func() bool { return botSaid("Resuming the session") > 0 })
 
 	// A new process c takes the /stop; b, which runs the session, stops it.
 	c := startReplica(t, "c", env)
 	deliver(c, "/stop")
-	waitUntil(t, "the session to stop", func() bool {
+	eventually.Within(t, time.Minute, "the session to stop", func() bool {
 		s, err := st.GetSession(ctx, id)
 		return err == nil && s.Status == store.StatusStopped
 	})
-	waitUntil(t, "the lease to be released", func() bool {
+	eventually.Within(t, time.Minute, "the lease to be released", func() bool {
 		_, err := st.Holder(ctx, channel)
 		return errors.Is(err, store.ErrNotFound)
 	})
@@ -252,7 +253,7 @@ func TestReplicasShardDiscord(t *testing.T) {
 		"DISCORD_SHARD_COUNT=2", "REDIS_URL=" + srv.URL(4), "LEASE_TTL=3s"}
 	startReplica(t, "s0", append([]string{"DISCORD_SHARD_ID=0"}, base...))
 	startReplica(t, "s1", append([]string{"DISCORD_SHARD_ID=1"}, base...))
-	waitUntil(t, "both shards on the gateway", func() bool { return fake.Connected() == 2 })
+	eventually.Within(t, time.Minute, "both shards on the gateway", func() bool { return fake.Connected() == 2 })
 
 	ctx := context.Background()
 	st, err := redis.Open(ctx, srv.URL(4), redis.Options{})
@@ -267,7 +268,7 @@ func TestReplicasShardDiscord(t *testing.T) {
 	}
 	for name, ch := range channels {
 		var threads []string
-		waitUntil(t, "a session in "+name+"'s guild", func() bool {
+		eventually.Within(t, time.Minute, "a session in "+name+"'s guild", func() bool {
 			threads = threads[:0]
 			for _, c := range fake.Channels() {
 				if c.ParentID == ch {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/store"
 )
 
@@ -35,12 +36,12 @@ func TestServeDiscordMentionThenShutdown(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
 
-	waitUntil(t, "the gateway connection", func() bool { return fake.Connected() > 0 })
+	eventually.Within(t, time.Minute, "the gateway connection", func() bool { return fake.Connected() > 0 })
 	if _, err := fake.PostUser(channel, discordfake.User{ID: fake.NewID(), Name: "ada"}, "design a paper-cut kite", true); err != nil {
 		t.Fatal(err)
 	}
 	var thread string
-	waitUntil(t, "six personas speaking in a thread", func() bool {
+	eventually.Within(t, time.Minute, "six personas speaking in a thread", func() bool {
 		for _, c := range fake.Channels() {
 			if c.ParentID == channel {
 				thread = c.ID

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
+	"github.com/tableround/tableround/internal/eventually"
 )
 
 func TestServeNeedsAPlatform(t *testing.T) {
@@ -53,17 +54,6 @@ func get(t *testing.T, url string) (string, int) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b), resp.StatusCode
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // Tokens that both platforms reject stop each for good, and serve exits
@@ -121,7 +111,7 @@ func TestServeKeepsTheOtherPlatformWhenOneIsRejected(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
 	var body string
-	waitUntil(t, "discord rejected in /readyz", func() bool {
+	eventually.Within(t, time.Minute, "discord rejected in /readyz", func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false
