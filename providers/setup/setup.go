@@ -24,7 +24,8 @@ type Options struct {
 	Demo providers.ChatModel
 	// Seats, when set, are the valid seat IDs of AGENT_MODELS.
 	Seats []string
-	// HTTPClient is shared by all clients (nil: a default transport).
+	// HTTPClient is shared by all clients (nil: one client over
+	// providers.NewTransport, shared by all the clients Build makes).
 	HTTPClient *http.Client
 	// Policy is the retry policy (zero fields take defaults).
 	Policy providers.Policy
@@ -132,11 +133,14 @@ func (b *builder) limiter(provider string) *providers.Limiter {
 // Build validates cfg and builds every model client. The errors are
 // *ConfigError values naming the variable to fix.
 func Build(cfg Config, opts Options) (*Models, error) {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Transport: providers.NewTransport()}
+	}
 	b := &builder{cfg: cfg, opts: opts, breakers: map[string]*providers.Breaker{}, limiters: map[string]*providers.Limiter{}}
 	if cfg.LLMConcurrency < 0 {
 		return nil, configErr("LLM_CONCURRENCY", "LLM_CONCURRENCY must be at least 1 (0 or unset means %d), got %d", DefaultLLMConcurrency, cfg.LLMConcurrency)
 	}
-	prices, err := providers.ParsePrices(cfg.ModelPrices, providers.DefaultPrices)
+	prices, err := providers.ParsePrices(cfg.ModelPrices, providers.DefaultPrices())
 	if err != nil {
 		return nil, configErr("MODEL_PRICES", "MODEL_PRICES: %v", err)
 	}

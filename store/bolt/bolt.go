@@ -50,6 +50,8 @@ type Store struct {
 	ret     store.Retention
 	now     func() time.Time
 	commits groupCommit // the session writes' shared transactions
+	// checkpoints encodes checkpoint records with pooled DEFLATE writers.
+	checkpoints cpEncoder
 }
 
 var _ store.Store = (*Store)(nil)
@@ -60,7 +62,7 @@ var (
 	bSessions    = []byte("sessions")    // id -> rec(store.Session JSON)
 	bIndex       = []byte("index")       // channel 0x00 inverted-created id -> nil
 	bLogs        = []byte("logs")        // id -> bucket{seq -> store.Event JSON}
-	bCheckpoints = []byte("checkpoints") // id -> rec(checkpoint, see encodeCheckpoint)
+	bCheckpoints = []byte("checkpoints") // id -> rec(checkpoint, see cpEncoder)
 	bBlobs       = []byte("blobs")       // id 0x00 name -> rec(bytes)
 	bLeases      = []byte("leases")      // channel -> leaseRec JSON
 	bMemory      = []byte("memory")      // channel -> rec([]store.Memory JSON)

@@ -23,14 +23,14 @@ import (
 // with cpFormat, so both read back.
 const cpFormat byte = 0
 
-// cpWriters reuses DEFLATE writers: each holds a few hundred KB of tables.
-var cpWriters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.BestSpeed) // a valid level cannot fail
-	return w
-}}
+// cpEncoder writes checkpoint records. It reuses DEFLATE writers, each of
+// which holds a few hundred KB of tables; the zero value is ready to use.
+type cpEncoder struct {
+	writers sync.Pool // of *flate.Writer
+}
 
-// encodeCheckpoint is the record of cp.
-func encodeCheckpoint(cp store.Checkpoint) ([]byte, error) {
+// encode returns the record of cp.
+func (e *cpEncoder) encode(cp store.Checkpoint) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(cp.State)/3 + 32)
 	buf.WriteByte(cpFormat)
@@ -38,8 +38,11 @@ func encodeCheckpoint(cp store.Checkpoint) ([]byte, error) {
 	k := binary.PutUvarint(n[:], uint64(max(cp.Step, 0)))
 	k += binary.PutVarint(n[k:], cp.Fence)
 	buf.Write(n[:k])
-	w := cpWriters.Get().(*flate.Writer)
-	defer cpWriters.Put(w)
+	w, _ := e.writers.Get().(*flate.Writer)
+	if w == nil {
+		w, _ = flate.NewWriter(nil, flate.BestSpeed) // a valid level cannot fail
+	}
+	defer e.writers.Put(w)
 	w.Reset(&buf)
 	if _, err := w.Write(cp.State); err != nil {
 		return nil, fmt.Errorf("compress checkpoint: %w", err)

@@ -19,7 +19,7 @@ import (
 func TestCheckpointRecord(t *testing.T) {
 	state := []byte(`{"transcript":[` + strings.Repeat(`{"name":"Mia","text":"The bookmark folds into a small paper crane for the journey."},`, 60) + `{}]}`)
 	for _, cp := range []store.Checkpoint{{Step: 17, State: state, Fence: 42}, {Step: 0, State: []byte("{}")}, {Step: 3, State: state, Fence: -1}} {
-		rec, err := encodeCheckpoint(cp)
+		rec, err := new(cpEncoder).encode(cp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +28,7 @@ func TestCheckpointRecord(t *testing.T) {
 			t.Errorf("round trip of step %d: %+v, %v", cp.Step, got, err)
 		}
 	}
-	rec, _ := encodeCheckpoint(store.Checkpoint{Step: 1, State: state})
+	rec, _ := new(cpEncoder).encode(store.Checkpoint{Step: 1, State: state})
 	if len(rec) > len(state)/3 {
 		t.Errorf("a %d-byte state is stored in %d bytes, want under a third", len(state), len(rec))
 	}

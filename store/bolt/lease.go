@@ -18,7 +18,7 @@ import (
 // rejected with ErrLeaseLost unless the channel's lease is held with that
 // token, in the same transaction as the write.
 func (b *Store) SaveCheckpoint(ctx context.Context, sessionID string, cp store.Checkpoint) error {
-	data, err := encodeCheckpoint(cp) // outside the transaction that other writers share
+	data, err := b.checkpoints.encode(cp) // outside the transaction that other writers share
 	if err != nil {
 		return fmt.Errorf("save checkpoint of %s: %w", sessionID, err)
 	}
