@@ -12,7 +12,7 @@ import (
 
 // Relay carries commands between replicas that share a store: a command
 // for a channel whose session runs on another replica is handed to the
-// replica holding the channel's lease (store/redis implements it). With
+// replica holding the channel's lease (replica.Relay implements it). With
 // one process (the embedded store) there is no relay and none is needed.
 type Relay interface {
 	// Holder returns the channel's unexpired lease (store.ErrNotFound
