@@ -49,7 +49,7 @@ func openStore(ctx context.Context, sc StoreConfig) (storeHandle, error) {
 		// One client for the store and the relay; the store closes it.
 		client, err := redisstore.NewClient(sc.RedisURL)
 		if err != nil {
-			return storeHandle{}, fmt.Errorf("REDIS_URL: %w", err)
+			return storeHandle{}, fmt.Errorf("REDIS_URL: open redis: %w", err)
 		}
 		st := redisstore.New(client, redisstore.Options{Retention: sc.retention(), CloseClient: true})
 		if err := st.Ping(ctx); err != nil {
