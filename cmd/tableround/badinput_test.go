@@ -86,7 +86,9 @@ func TestFailingSeatDoesNotStopTheSession(t *testing.T) {
 	fake.fail = func(w wireRequest) *providertest.Reply {
 		if w.Stage == roundtable.StageDiscussion && strings.Contains(w.System, "You are Li Zhiqiang") {
 			if strings.Contains(w.User, "Round 1 ") {
-				return &providertest.Reply{Status: 500, Body: `{"error":{"message":"boom"}}`}
+				// The server's retry hint (honoured, as always) keeps the test
+				// from waiting out the default backoff.
+				return &providertest.Reply{Status: 500, Header: map[string]string{"Retry-After": "0.01"}, Body: `{"error":{"message":"boom"}}`}
 			}
 			return &providertest.Reply{Before: []string{"data: {not json"}}
 		}
