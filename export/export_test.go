@@ -15,21 +15,22 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/export"
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // Fixture returns a small but complete session, with hostile model output.
-func fixture(t *testing.T) (memory.Session, []memory.Event, map[string][]byte) {
+func fixture(t *testing.T) (store.Session, []store.Event, map[string][]byte) {
 	t.Helper()
 	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	s := memory.Session{
+	s := store.Session{
 		ID: "s-0001", Channel: "discord:42", Topic: "A paper-cut lantern for Spring Festival", Language: "en",
-		Pack: "papercut", StarterName: "Mei", Status: memory.StatusFinished, Step: 13, Demo: true, Model: "demo",
+		Pack: "papercut", StarterName: "Mei", Status: store.StatusFinished, Step: 13, Demo: true, Model: "demo",
 		CreatedAt: at, UpdatedAt: at.Add(9 * time.Minute), InputTokens: 1000, OutputTokens: 500, Calls: 60,
 	}
-	seats := []memory.SeatInfo{
+	seats := []transcript.SeatInfo{
 		{ID: "craftsman", Name: "Bayar", Role: "craftsman", Emoji: "✂️", Color: "#c0392b"},
 		{ID: "designer", Name: "Lin Siyu", Role: "designer", Emoji: "🎨", Color: "#8e44ad", Model: "demo-large"},
 	}
@@ -40,41 +41,41 @@ func fixture(t *testing.T) (memory.Session, []memory.Event, map[string][]byte) {
 		}
 		return b
 	}
-	evs := []memory.Event{
-		{Type: memory.EventSession, Text: s.Topic, Data: js(memory.SessionStart{Seats: seats, Demo: true, Model: "demo", Image: true})},
-		{Type: memory.EventStage, Stage: "opening", Text: "Opening"},
-		{Type: memory.EventNote, Stage: "opening", Text: "Welcome. Mention me to interject; /roundtable stop ends it."},
-		{Type: memory.EventStage, Stage: "image_stories", Text: "Image stories"},
-		{Type: memory.EventPhoto, Stage: "image_stories", Text: "A red window flower with a carp.", Data: js(memory.ImageRef{Blob: "photo", MIME: "image/png"})},
-		{Type: memory.EventKeywords, Stage: "image_stories", Seat: "craftsman", Name: "Bayar", Data: js(memory.Keywords{Keywords: []string{"carp", "red"}})},
-		{Type: memory.EventStage, Stage: "discussion", Text: "Discussion"},
-		{Type: memory.EventSpeech, Stage: "discussion", Seat: "craftsman", Name: "Bayar",
+	evs := []store.Event{
+		{Type: transcript.EventSession, Text: s.Topic, Data: js(transcript.SessionStart{Seats: seats, Demo: true, Model: "demo", Image: true})},
+		{Type: transcript.EventStage, Stage: "opening", Text: "Opening"},
+		{Type: transcript.EventNote, Stage: "opening", Text: "Welcome. Mention me to interject; /roundtable stop ends it."},
+		{Type: transcript.EventStage, Stage: "image_stories", Text: "Image stories"},
+		{Type: transcript.EventPhoto, Stage: "image_stories", Text: "A red window flower with a carp.", Data: js(transcript.ImageRef{Blob: "photo", MIME: "image/png"})},
+		{Type: transcript.EventKeywords, Stage: "image_stories", Seat: "craftsman", Name: "Bayar", Data: js(transcript.Keywords{Keywords: []string{"carp", "red"}})},
+		{Type: transcript.EventStage, Stage: "discussion", Text: "Discussion"},
+		{Type: transcript.EventSpeech, Stage: "discussion", Seat: "craftsman", Name: "Bayar",
 			Text: "# Not a heading\nForty years of cutting taught me: <script>alert(1)</script> @everyone",
-			Data: js(memory.Speech{Round: 1})},
-		{Type: memory.EventInterjection, Stage: "discussion", Name: "Mei", Text: "What about *LED* lights?"},
-		{Type: memory.EventSpeech, Stage: "discussion", Seat: "designer", Name: "Lin Siyu", Text: "LEDs, yes — warm white.",
-			Data: js(memory.Speech{Round: 1, Regenerated: true})},
-		{Type: memory.EventFailure, Stage: "discussion", Seat: "designer", Name: "Lin Siyu", Text: "Lin Siyu lost her train of thought.",
-			Data: js(memory.Failure{Kind: "timeout", Cause: "stream stalled"})},
-		{Type: memory.EventStage, Stage: "keywords", Text: "Keywords"},
-		{Type: memory.EventKeywords, Stage: "keywords", Seat: "craftsman", Name: "Bayar", Data: js(memory.Keywords{Keywords: []string{"carp", "lantern"}})},
-		{Type: memory.EventKeywords, Stage: "keywords", Seat: "designer", Name: "Lin Siyu", Data: js(memory.Keywords{Keywords: []string{"LED", "lantern"}})},
-		{Type: memory.EventKJ, Stage: "kj", Data: js(memory.KJ{Core: "light through paper", Groups: []memory.KJGroup{
+			Data: js(transcript.Speech{Round: 1})},
+		{Type: transcript.EventInterjection, Stage: "discussion", Name: "Mei", Text: "What about *LED* lights?"},
+		{Type: transcript.EventSpeech, Stage: "discussion", Seat: "designer", Name: "Lin Siyu", Text: "LEDs, yes — warm white.",
+			Data: js(transcript.Speech{Round: 1, Regenerated: true})},
+		{Type: transcript.EventFailure, Stage: "discussion", Seat: "designer", Name: "Lin Siyu", Text: "Lin Siyu lost her train of thought.",
+			Data: js(transcript.Failure{Kind: "timeout", Cause: "stream stalled"})},
+		{Type: transcript.EventStage, Stage: "keywords", Text: "Keywords"},
+		{Type: transcript.EventKeywords, Stage: "keywords", Seat: "craftsman", Name: "Bayar", Data: js(transcript.Keywords{Keywords: []string{"carp", "lantern"}})},
+		{Type: transcript.EventKeywords, Stage: "keywords", Seat: "designer", Name: "Lin Siyu", Data: js(transcript.Keywords{Keywords: []string{"LED", "lantern"}})},
+		{Type: transcript.EventKJ, Stage: "kj", Data: js(transcript.KJ{Core: "light through paper", Groups: []transcript.KJGroup{
 			{Name: "Symbols", Keywords: []string{"carp"}}, {Name: "Light", Keywords: []string{"LED", "lantern"}}}})},
-		{Type: memory.EventVote, Stage: "voting", Seat: "craftsman", Name: "Bayar", Data: js(memory.Vote{Keywords: []string{"carp", "lantern"},
+		{Type: transcript.EventVote, Stage: "voting", Seat: "craftsman", Name: "Bayar", Data: js(transcript.Vote{Keywords: []string{"carp", "lantern"},
 			Reasons: map[string]string{"carp": "luck"}})},
-		{Type: memory.EventVote, Stage: "voting", Seat: "designer", Name: "Lin Siyu", Data: js(memory.Vote{Keywords: []string{"lantern"}})},
-		{Type: memory.EventVoteResult, Stage: "voting", Data: js(memory.VoteResult{Keywords: []string{"lantern", "carp"},
+		{Type: transcript.EventVote, Stage: "voting", Seat: "designer", Name: "Lin Siyu", Data: js(transcript.Vote{Keywords: []string{"lantern"}})},
+		{Type: transcript.EventVoteResult, Stage: "voting", Data: js(transcript.VoteResult{Keywords: []string{"lantern", "carp"},
 			Counts: map[string]int{"lantern": 2, "carp": 1}, Threshold: 2, Filled: true})},
-		{Type: memory.EventPeople, Stage: "people", Name: "Mei", Data: js(memory.People{Action: "edit", Keywords: []string{"lantern", "carp", "LED"}, By: "Mei"})},
-		{Type: memory.EventRoleSwitch, Stage: "role_switch", Seat: "craftsman", Name: "Bayar", Data: js(memory.RoleSwitch{From: "craftsman", To: "consumer"})},
-		{Type: memory.EventRoleSwitch, Stage: "role_switch", Seat: "designer", Name: "Lin Siyu", Data: js(memory.RoleSwitch{From: "designer", To: "manufacturer"})},
-		{Type: memory.EventCard, Stage: "design_cards", Seat: "designer", Name: "Lin Siyu", Text: "Form: a folding lantern\nMaterials: rice paper"},
-		{Type: memory.EventImagePrompt, Stage: "final_design", Text: "A red paper-cut lantern, carp motif ```no fences```"},
-		{Type: memory.EventImage, Stage: "final_design", Seat: "designer", Name: "Lin Siyu", Data: js(memory.ImageRef{Blob: "final-1", MIME: "image/png"})},
-		{Type: memory.EventImage, Stage: "final_design", Seat: "designer", Name: "Lin Siyu", Data: js(memory.ImageRef{Blob: "final-2", MIME: "image/png"})},
-		{Type: memory.EventNote, Stage: "closing", Text: "Thanks, everyone."},
-		{Type: memory.EventEnd, Text: "finished", Data: js(memory.SessionEnd{Status: memory.StatusFinished, InputTokens: 1200, OutputTokens: 640, CostUSD: 0.0123, Calls: 62,
+		{Type: transcript.EventPeople, Stage: "people", Name: "Mei", Data: js(transcript.People{Action: "edit", Keywords: []string{"lantern", "carp", "LED"}, By: "Mei"})},
+		{Type: transcript.EventRoleSwitch, Stage: "role_switch", Seat: "craftsman", Name: "Bayar", Data: js(transcript.RoleSwitch{From: "craftsman", To: "consumer"})},
+		{Type: transcript.EventRoleSwitch, Stage: "role_switch", Seat: "designer", Name: "Lin Siyu", Data: js(transcript.RoleSwitch{From: "designer", To: "manufacturer"})},
+		{Type: transcript.EventCard, Stage: "design_cards", Seat: "designer", Name: "Lin Siyu", Text: "Form: a folding lantern\nMaterials: rice paper"},
+		{Type: transcript.EventImagePrompt, Stage: "final_design", Text: "A red paper-cut lantern, carp motif ```no fences```"},
+		{Type: transcript.EventImage, Stage: "final_design", Seat: "designer", Name: "Lin Siyu", Data: js(transcript.ImageRef{Blob: "final-1", MIME: "image/png"})},
+		{Type: transcript.EventImage, Stage: "final_design", Seat: "designer", Name: "Lin Siyu", Data: js(transcript.ImageRef{Blob: "final-2", MIME: "image/png"})},
+		{Type: transcript.EventNote, Stage: "closing", Text: "Thanks, everyone."},
+		{Type: transcript.EventEnd, Text: "finished", Data: js(transcript.SessionEnd{Status: store.StatusFinished, InputTokens: 1200, OutputTokens: 640, CostUSD: 0.0123, Calls: 62,
 			CachedInputTokens: 900})},
 	}
 	for i := range evs {
@@ -103,7 +104,7 @@ func blobFunc(blobs map[string][]byte) func(string) ([]byte, error) {
 		if b, ok := blobs[name]; ok {
 			return b, nil
 		}
-		return nil, memory.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 }
 
@@ -181,7 +182,7 @@ func TestRenderJSONSchema(t *testing.T) {
 	}
 	want := len(evs) - 2 // minus session and end
 	for _, ev := range evs {
-		if ev.Type == memory.EventStage {
+		if ev.Type == transcript.EventStage {
 			want--
 		}
 	}
@@ -199,7 +200,7 @@ func TestRenderJSONSchema(t *testing.T) {
 func TestRenderMarkdownImageLink(t *testing.T) {
 	s, evs, blobs := fixture(t)
 	var saved []string
-	opts := export.Options{ImageLink: func(ref memory.ImageRef, data []byte) (string, error) {
+	opts := export.Options{ImageLink: func(ref transcript.ImageRef, data []byte) (string, error) {
 		saved = append(saved, ref.Blob)
 		return "out-" + ref.Blob + ".png", nil
 	}}
@@ -211,7 +212,7 @@ func TestRenderMarkdownImageLink(t *testing.T) {
 		t.Errorf("saved %v\n%s", saved, buf.String())
 	}
 	boom := errors.New("disk full")
-	opts.ImageLink = func(memory.ImageRef, []byte) (string, error) { return "", boom }
+	opts.ImageLink = func(transcript.ImageRef, []byte) (string, error) { return "", boom }
 	if err := export.RenderWith(&buf, "md", s, evs, blobFunc(blobs), opts); !errors.Is(err, boom) {
 		t.Errorf("ImageLink error = %v", err)
 	}

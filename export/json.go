@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 // SchemaVersion is the "schema_version" of the JSON export (README.md).
@@ -14,37 +15,37 @@ const SchemaVersion = 1
 //
 //	{
 //	  "schema_version": 1,
-//	  "session": {memory.Session: id, channel, topic, language, pack, status, ...},
+//	  "session": {store.Session: id, channel, topic, language, pack, status, ...},
 //	  "demo": true|false,           // ran on the built-in demo model
 //	  "model": "...",
 //	  "seats": [{id, name, role, emoji, color, model}],
-//	  "stages": [{"name": "discussion", "title": "Discussion", "events": [memory.Event...]}],
+//	  "stages": [{"name": "discussion", "title": "Discussion", "events": [store.Event...]}],
 //	  "end": {status, input_tokens, output_tokens, cost_usd, calls} | absent,
 //	  "usage": {input_tokens, cached_input_tokens, output_tokens, cost_usd, calls, text},
 //	  "images": [{blob, mime, width, height, data_base64 | missing: true}]
 //	}
 //
 // Events keep their seq, time, type, stage, seat, name, text and data
-// (the payload of memory/events.go for their type). The session and end
+// (the payload of transcript/transcript.go for their type). The session and end
 // events are lifted out of the stages into "seats", "demo", "model" and
 // "end".
 type Document struct {
-	SchemaVersion int                `json:"schema_version"`
-	Session       memory.Session     `json:"session"`
-	Demo          bool               `json:"demo"`
-	Model         string             `json:"model,omitempty"`
-	Seats         []memory.SeatInfo  `json:"seats"`
-	Stages        []Stage            `json:"stages"`
-	End           *memory.SessionEnd `json:"end,omitempty"`
-	Usage         Usage              `json:"usage"`
-	Images        []Image            `json:"images"`
+	SchemaVersion int                    `json:"schema_version"`
+	Session       store.Session          `json:"session"`
+	Demo          bool                   `json:"demo"`
+	Model         string                 `json:"model,omitempty"`
+	Seats         []transcript.SeatInfo  `json:"seats"`
+	Stages        []Stage                `json:"stages"`
+	End           *transcript.SessionEnd `json:"end,omitempty"`
+	Usage         Usage                  `json:"usage"`
+	Images        []Image                `json:"images"`
 }
 
 // Stage is one stage and its events, in log order.
 type Stage struct {
-	Name   string         `json:"name"`
-	Title  string         `json:"title"`
-	Events []memory.Event `json:"events"`
+	Name   string        `json:"name"`
+	Title  string        `json:"title"`
+	Events []store.Event `json:"events"`
 }
 
 // Usage is the session's token and cost totals. CachedInputTokens is the
@@ -62,7 +63,7 @@ type Usage struct {
 
 // Image is an image of the session with its bytes, when still stored.
 type Image struct {
-	memory.ImageRef
+	transcript.ImageRef
 	Data    []byte `json:"data_base64,omitempty"`
 	Missing bool   `json:"missing,omitempty"`
 }
@@ -76,7 +77,7 @@ func renderJSON(w io.Writer, d *doc) error {
 	out.Usage = Usage{InputTokens: u.InputTokens, CachedInputTokens: u.CachedInputTokens, OutputTokens: u.OutputTokens,
 		CostUSD: u.CostUSD, Calls: u.Calls, Text: u.Line()}
 	if out.Seats == nil {
-		out.Seats = []memory.SeatInfo{}
+		out.Seats = []transcript.SeatInfo{}
 	}
 	if out.Model == "" {
 		out.Model = d.Session.Model
@@ -84,7 +85,7 @@ func renderJSON(w io.Writer, d *doc) error {
 	for _, st := range d.Stages {
 		events := st.Events
 		if events == nil {
-			events = []memory.Event{}
+			events = []store.Event{}
 		}
 		out.Stages = append(out.Stages, Stage{Name: st.Name, Title: st.Title, Events: events})
 	}

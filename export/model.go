@@ -7,17 +7,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 // doc is a session laid out for rendering: every format reads it.
 type doc struct {
-	Session memory.Session
-	Start   memory.SessionStart
-	Seats   map[string]memory.SeatInfo
+	Session store.Session
+	Start   transcript.SessionStart
+	Seats   map[string]transcript.SeatInfo
 	Stages  []stage
-	End     *memory.SessionEnd
+	End     *transcript.SessionEnd
 	Images  []image // every image, in log order
 	Demo    bool
 }
@@ -26,7 +27,7 @@ type doc struct {
 type stage struct {
 	Name   string
 	Title  string
-	Events []memory.Event
+	Events []store.Event
 	Blocks []block
 }
 
@@ -44,7 +45,7 @@ type block struct {
 type item struct{ Label, Value string }
 
 type image struct {
-	Ref  memory.ImageRef
+	Ref  transcript.ImageRef
 	Data []byte // nil when the blob is gone
 	MIME string // sniffed and checked: an image type, or ""
 }
@@ -66,8 +67,8 @@ func stageTitle(name string) string {
 	return name
 }
 
-func build(s memory.Session, events []memory.Event, blob func(string) ([]byte, error)) *doc {
-	d := &doc{Session: s, Seats: map[string]memory.SeatInfo{}, Demo: s.Demo}
+func build(s store.Session, events []store.Event, blob func(string) ([]byte, error)) *doc {
+	d := &doc{Session: s, Seats: map[string]transcript.SeatInfo{}, Demo: s.Demo}
 	var cur *stage
 	open := func(name, title string) {
 		d.Stages = append(d.Stages, stage{Name: name, Title: title})
@@ -75,23 +76,23 @@ func build(s memory.Session, events []memory.Event, blob func(string) ([]byte, e
 	}
 	for _, ev := range events {
 		switch ev.Type {
-		case memory.EventOutbox:
+		case transcript.EventOutbox:
 			continue // the chat's delivery record, not part of the transcript
-		case memory.EventSession:
-			d.Start = decode[memory.SessionStart](ev)
+		case transcript.EventSession:
+			d.Start = decode[transcript.SessionStart](ev)
 			d.Demo = d.Demo || d.Start.Demo
 			for _, seat := range d.Start.Seats {
 				d.Seats[seat.ID] = seat
 			}
 			continue
-		case memory.EventEnd:
-			end := decode[memory.SessionEnd](ev)
+		case transcript.EventEnd:
+			end := decode[transcript.SessionEnd](ev)
 			if end.Status == "" {
-				end.Status = memory.Status(ev.Text)
+				end.Status = store.Status(ev.Text)
 			}
 			d.End = &end
 			continue
-		case memory.EventStage:
+		case transcript.EventStage:
 			title := ev.Text
 			if title == "" {
 				title = stageTitle(ev.Stage)
@@ -109,7 +110,7 @@ func build(s memory.Session, events []memory.Event, blob func(string) ([]byte, e
 }
 
 // who is a speaker's emoji and name.
-func (d *doc) who(ev memory.Event) string {
+func (d *doc) who(ev store.Event) string {
 	seat, ok := d.Seats[ev.Seat]
 	name := ev.Name
 	if name == "" {
@@ -124,48 +125,48 @@ func (d *doc) who(ev memory.Event) string {
 	return name
 }
 
-func (d *doc) addBlock(st *stage, ev memory.Event, blob func(string) ([]byte, error)) {
+func (d *doc) addBlock(st *stage, ev store.Event, blob func(string) ([]byte, error)) {
 	b := block{Kind: ev.Type, Who: d.who(ev), Text: ev.Text}
 	switch ev.Type {
-	case memory.EventSpeech:
-		sp := decode[memory.Speech](ev)
+	case transcript.EventSpeech:
+		sp := decode[transcript.Speech](ev)
 		b.Kind, b.Meta = "speech", speechMeta(sp, d.Seats[ev.Seat].Role)
-	case memory.EventFailure:
+	case transcript.EventFailure:
 		b.Kind = "failure"
-	case memory.EventKeywords:
-		st.listItem("Keywords", item{b.Who, strings.Join(decode[memory.Keywords](ev).Keywords, ", ")})
+	case transcript.EventKeywords:
+		st.listItem("Keywords", item{b.Who, strings.Join(decode[transcript.Keywords](ev).Keywords, ", ")})
 		return
-	case memory.EventVote:
-		st.listItem("Votes", item{b.Who, voteText(decode[memory.Vote](ev))})
+	case transcript.EventVote:
+		st.listItem("Votes", item{b.Who, voteText(decode[transcript.Vote](ev))})
 		return
-	case memory.EventRoleSwitch:
-		rs := decode[memory.RoleSwitch](ev)
+	case transcript.EventRoleSwitch:
+		rs := decode[transcript.RoleSwitch](ev)
 		st.listItem("Role switch", item{b.Who, rs.From + " → " + rs.To})
 		return
-	case memory.EventVoteResult:
+	case transcript.EventVoteResult:
 		b.Kind, b.Heading = "result", "Vote result"
-		b.Text, b.Items = resultText(decode[memory.VoteResult](ev))
-	case memory.EventKJ:
-		kj := decode[memory.KJ](ev)
+		b.Text, b.Items = resultText(decode[transcript.VoteResult](ev))
+	case transcript.EventKJ:
+		kj := decode[transcript.KJ](ev)
 		b.Kind, b.Heading, b.Text = "kj", "KJ groups", kj.Core
 		for _, g := range kj.Groups {
 			b.Items = append(b.Items, item{g.Name, strings.Join(g.Keywords, ", ")})
 		}
-	case memory.EventPeople:
-		b.Kind, b.Heading, b.Text = "people", "People's decision", peopleText(decode[memory.People](ev))
-	case memory.EventCard:
+	case transcript.EventPeople:
+		b.Kind, b.Heading, b.Text = "people", "People's decision", peopleText(decode[transcript.People](ev))
+	case transcript.EventCard:
 		b.Kind, b.Meta = "card", d.Seats[ev.Seat].Role
-	case memory.EventImagePrompt:
+	case transcript.EventImagePrompt:
 		b.Kind, b.Heading = "prompt", "Image prompt"
-	case memory.EventImage, memory.EventPhoto:
-		ref := decode[memory.ImageRef](ev)
+	case transcript.EventImage, transcript.EventPhoto:
+		ref := decode[transcript.ImageRef](ev)
 		img := loadImage(ref, blob)
 		d.Images = append(d.Images, img)
 		b.Kind, b.Image = "image", &img
-		if ev.Type == memory.EventPhoto {
+		if ev.Type == transcript.EventPhoto {
 			b.Heading = "The photo, as the vision model saw it"
 		}
-	case memory.EventInterjection:
+	case transcript.EventInterjection:
 		b.Kind, b.Who = "interjection", "💬 "+ev.Name
 	default:
 		b.Kind = "note"
@@ -183,7 +184,7 @@ func (st *stage) listItem(heading string, it item) {
 	st.Blocks = append(st.Blocks, block{Kind: "list", Heading: heading, Items: []item{it}})
 }
 
-func speechMeta(sp memory.Speech, seatRole string) string {
+func speechMeta(sp transcript.Speech, seatRole string) string {
 	var parts []string
 	if r := sp.Role; r != "" {
 		parts = append(parts, r)
@@ -199,7 +200,7 @@ func speechMeta(sp memory.Speech, seatRole string) string {
 	return strings.Join(parts, ", ")
 }
 
-func voteText(v memory.Vote) string {
+func voteText(v transcript.Vote) string {
 	parts := make([]string, 0, len(v.Keywords))
 	for _, k := range v.Keywords {
 		if r := v.Reasons[k]; r != "" {
@@ -210,7 +211,7 @@ func voteText(v memory.Vote) string {
 	return strings.Join(parts, "; ")
 }
 
-func resultText(r memory.VoteResult) (string, []item) {
+func resultText(r transcript.VoteResult) (string, []item) {
 	text := fmt.Sprintf("Passed with at least %d votes: %s.", r.Threshold, strings.Join(r.Keywords, ", "))
 	if r.Filled {
 		text += " Topped up by vote count."
@@ -232,7 +233,7 @@ func resultText(r memory.VoteResult) (string, []item) {
 	return text, items
 }
 
-func peopleText(p memory.People) string {
+func peopleText(p transcript.People) string {
 	var what string
 	switch p.Action {
 	case "keep":
@@ -255,7 +256,7 @@ func peopleText(p memory.People) string {
 // imageTypes are the types inlined or saved; anything else is not shown.
 var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
 
-func loadImage(ref memory.ImageRef, blob func(string) ([]byte, error)) image {
+func loadImage(ref transcript.ImageRef, blob func(string) ([]byte, error)) image {
 	img := image{Ref: ref}
 	if ref.Blob == "" {
 		return img
@@ -337,6 +338,6 @@ func (d *doc) UsageItems() []item {
 }
 
 // SeatList returns the seats in the order the session listed them.
-func (d *doc) SeatList() []memory.SeatInfo { return d.Start.Seats }
+func (d *doc) SeatList() []transcript.SeatInfo { return d.Start.Seats }
 
 const demoBanner = "Demo session: this ran on the built-in demo model. Its text is scripted, not written by an AI model."

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tableround/tableround/internal/clock"
 )
 
 // Alert kinds kept in the history.
@@ -63,18 +65,15 @@ type AlertLog struct {
 
 // NewAlertLog keeps the last size entries (default 50); events of one kind
 // and subject within merge of the previous one (default 1 minute) are
-// counted in that entry. now may be nil (the wall clock).
-func NewAlertLog(size int, merge time.Duration, now func() time.Time) *AlertLog {
+// counted in that entry. clk may be nil (the wall clock).
+func NewAlertLog(size int, merge time.Duration, clk clock.Clock) *AlertLog {
 	if size <= 0 {
 		size = 50
 	}
 	if merge <= 0 {
 		merge = time.Minute
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &AlertLog{size: size, merge: merge, now: now}
+	return &AlertLog{size: size, merge: merge, now: clock.Or(clk).Now}
 }
 
 // Record adds an event; detail is redacted.

@@ -8,24 +8,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tableround/tableround/internal/clock"
 )
 
-// fakeClock is a settable clock for the alert history.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time      { return c.t }
-func (c *fakeClock) add(d time.Duration) { c.t = c.t.Add(d) }
-func newFakeClock() *fakeClock           { return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
 func TestAlertLogMergesBurstsAndKeepsTheNewest(t *testing.T) {
-	c := newFakeClock()
-	start := c.t
-	l := NewAlertLog(3, time.Minute, c.now)
+	c := clock.NewManual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	start := c.Now()
+	l := NewAlertLog(3, time.Minute, c)
 	for range 5 { // a burst of 429s, 10 s apart: one entry
 		l.Record(AlertRateLimited, "discord", "HTTP 429")
-		c.add(10 * time.Second)
+		c.Advance(10 * time.Second)
 	}
-	c.add(2 * time.Minute) // past the merge window: a new entry
+	c.Advance(2 * time.Minute) // past the merge window: a new entry
 	l.Record(AlertRateLimited, "discord", "HTTP 429")
 	l.Record(AlertStoreError, "append", "dial tcp: token=abc123 refused")
 
@@ -72,7 +67,7 @@ func TestAlertLogRedactsDetails(t *testing.T) {
 func TestAlertsEndpoint(t *testing.T) {
 	m := NewMetrics()
 	m.Observe429("telegram")
-	m.ObserveStoreError("append", errors.New("memory: store unavailable"))
+	m.ObserveStoreError("append", errors.New("store: store unavailable"))
 	m.ObserveCircuitOpened("gemini")
 	m.ObserveInvalidRequest("discord", 401)
 	rec := get(t, NewServer(Config{}, ServerOptions{Metrics: m}).Handler(), "/alerts")

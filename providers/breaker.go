@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/tableround/tableround/internal/clock"
 )
 
 // BreakerState is the state of a circuit breaker.
@@ -40,19 +42,16 @@ type Breaker struct {
 	probing  bool
 }
 
-// NewBreaker returns a closed breaker for a provider. now may be nil (the
-// wall clock); tests inject their own.
-func NewBreaker(provider string, threshold int, coolDown time.Duration, now func() time.Time) *Breaker {
+// NewBreaker returns a closed breaker for a provider. clk may be nil (the
+// wall clock); tests inject a manual one.
+func NewBreaker(provider string, threshold int, coolDown time.Duration, clk clock.Clock) *Breaker {
 	if threshold <= 0 {
 		threshold = 5
 	}
 	if coolDown <= 0 {
 		coolDown = 30 * time.Second
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Breaker{provider: provider, threshold: threshold, coolDown: coolDown, now: now}
+	return &Breaker{provider: provider, threshold: threshold, coolDown: coolDown, now: clock.Or(clk).Now}
 }
 
 // State returns the current state, turning Open into HalfOpen once the

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/providertest"
 )
@@ -37,18 +37,6 @@ func (p *places) last() int {
 		return -1
 	}
 	return got[len(got)-1]
-}
-
-// eventually polls cond until it holds or a generous deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // With LLM_CONCURRENCY=2, three sessions of six concurrent calls each never
@@ -143,7 +131,7 @@ func TestLimiterServesSessionsRoundRobin(t *testing.T) {
 		place int
 	}{{"A3", 1}, {"A4", 2}, {"B1", 2}, {"B2", 4}, {"C1", 3}} {
 		call(c.tag)
-		eventually(t, c.tag+" to queue", func() bool { return len(pl[c.tag].all()) > 0 })
+		eventually.True(t, c.tag+" to queue", func() bool { return len(pl[c.tag].all()) > 0 })
 		if got := pl[c.tag].all()[0]; got != c.place {
 			t.Errorf("%s was first told place %d, want %d", c.tag, got, c.place)
 		}
@@ -154,7 +142,7 @@ func TestLimiterServesSessionsRoundRobin(t *testing.T) {
 	// Places after everyone queued: one call per session per round.
 	want := map[string]int{"A3": 1, "B1": 2, "C1": 3, "A4": 4, "B2": 5}
 	for tag, place := range want {
-		eventually(t, fmt.Sprintf("%s at place %d", tag, place), func() bool { return pl[tag].last() == place })
+		eventually.True(t, fmt.Sprintf("%s at place %d", tag, place), func() bool { return pl[tag].last() == place })
 	}
 	// Each release hands the slot to the next session in turn.
 	for _, step := range []struct{ release, next string }{
@@ -197,12 +185,12 @@ func TestLimiterCancelWhileWaiting(t *testing.T) {
 		_, err := model.Stream(providers.WithQueue(ctx, "x", gone.onWait), providers.Request{Tag: "gone"}, nil)
 		done <- err
 	}()
-	eventually(t, "the first waiter to queue", func() bool { return gone.last() == 1 })
+	eventually.True(t, "the first waiter to queue", func() bool { return gone.last() == 1 })
 	go func() {
 		_, err := model.Stream(providers.WithQueue(context.Background(), "y", later.onWait), providers.Request{Tag: "later"}, nil)
 		done <- err
 	}()
-	eventually(t, "the second waiter to queue", func() bool { return later.last() == 2 })
+	eventually.True(t, "the second waiter to queue", func() bool { return later.last() == 2 })
 
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -211,7 +199,7 @@ func TestLimiterCancelWhileWaiting(t *testing.T) {
 	if got := gone.last(); got != 0 {
 		t.Errorf("cancelled call was last told place %d, want 0", got)
 	}
-	eventually(t, "the second waiter to move up", func() bool { return later.last() == 1 })
+	eventually.True(t, "the second waiter to move up", func() bool { return later.last() == 1 })
 	if lim.Waiting() != 1 {
 		t.Errorf("%d calls waiting, want 1", lim.Waiting())
 	}

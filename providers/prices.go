@@ -27,22 +27,25 @@ func (p Price) Cost(u Usage) float64 {
 // ID it starts with.
 type Prices map[string]Price
 
-// DefaultPrices are the list prices of the default models, as published
-// when this table was written; MODEL_PRICES overrides or adds entries.
-// OpenRouter reports each call's cost itself (usage.cost, cache discount
-// applied), which always wins over this table.
-var DefaultPrices = Prices{
-	// https://platform.openai.com/docs/pricing (gpt-4o-mini: $0.15 input,
-	// $0.075 cached input, $0.60 output per 1M tokens; gpt-4o: $2.50,
-	// $1.25, $10.00), checked 2025-10.
-	"gpt-4o-mini": {Input: 0.15, CachedInput: 0.075, Output: 0.60, Source: "platform.openai.com/docs/pricing (2025-10)"},
-	"gpt-4o":      {Input: 2.50, CachedInput: 1.25, Output: 10.00, Source: "platform.openai.com/docs/pricing (2025-10)"},
-	// https://api-docs.deepseek.com/quick_start/pricing (DeepSeek-V3.2,
-	// from 2025-09-29: $0.28 cache miss, $0.028 cache hit, $0.42 output).
-	"deepseek-chat": {Input: 0.28, CachedInput: 0.028, Output: 0.42, Source: "api-docs.deepseek.com/quick_start/pricing (2025-09-29)"},
-	// https://ai.google.dev/gemini-api/docs/pricing (gemini-2.5-flash text:
-	// $0.30 input, $0.03 cached, $2.50 output including thinking).
-	"gemini-2.5-flash": {Input: 0.30, CachedInput: 0.03, Output: 2.50, Source: "ai.google.dev/gemini-api/docs/pricing (2025-10)"},
+// DefaultPrices returns the list prices of the default models, as
+// published when this table was written (a fresh map each call: callers
+// may change theirs); MODEL_PRICES overrides or adds entries. OpenRouter
+// reports each call's cost itself (usage.cost, cache discount applied),
+// which always wins over this table.
+func DefaultPrices() Prices {
+	return Prices{
+		// https://platform.openai.com/docs/pricing (gpt-4o-mini: $0.15 input,
+		// $0.075 cached input, $0.60 output per 1M tokens; gpt-4o: $2.50,
+		// $1.25, $10.00), checked 2025-10.
+		"gpt-4o-mini": {Input: 0.15, CachedInput: 0.075, Output: 0.60, Source: "platform.openai.com/docs/pricing (2025-10)"},
+		"gpt-4o":      {Input: 2.50, CachedInput: 1.25, Output: 10.00, Source: "platform.openai.com/docs/pricing (2025-10)"},
+		// https://api-docs.deepseek.com/quick_start/pricing (DeepSeek-V3.2,
+		// from 2025-09-29: $0.28 cache miss, $0.028 cache hit, $0.42 output).
+		"deepseek-chat": {Input: 0.28, CachedInput: 0.028, Output: 0.42, Source: "api-docs.deepseek.com/quick_start/pricing (2025-09-29)"},
+		// https://ai.google.dev/gemini-api/docs/pricing (gemini-2.5-flash text:
+		// $0.30 input, $0.03 cached, $2.50 output including thinking).
+		"gemini-2.5-flash": {Input: 0.30, CachedInput: 0.03, Output: 2.50, Source: "ai.google.dev/gemini-api/docs/pricing (2025-10)"},
+	}
 }
 
 // Lookup returns the price of a model: an exact entry, else the longest

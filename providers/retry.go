@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/tableround/tableround/internal/clock"
 )
 
 // Policy is the retry policy of a Retry wrapper.
@@ -15,8 +17,9 @@ type Policy struct {
 	// MaxRetryAfter is the longest server hint waited for; a longer hint
 	// fails the call at once. Default 2m.
 	MaxRetryAfter time.Duration
-	// Sleep waits d or until ctx ends. Tests inject one that never waits.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock waits between attempts; nil is the wall clock. Tests inject
+	// one that records the delays and never waits.
+	Clock clock.Clock
 	// Jitter maps a capped backoff to the delay actually waited; default is
 	// "equal jitter" (d/2 plus a random part of d/2).
 	Jitter func(d time.Duration) time.Duration
@@ -41,9 +44,7 @@ func (p Policy) withDefaults() Policy {
 	if p.MaxRetryAfter <= 0 {
 		p.MaxRetryAfter = d.MaxRetryAfter
 	}
-	if p.Sleep == nil {
-		p.Sleep = SleepContext
-	}
+	p.Clock = clock.Or(p.Clock)
 	if p.Jitter == nil {
 		p.Jitter = func(d time.Duration) time.Duration {
 			half := d / 2
@@ -62,18 +63,6 @@ func (p Policy) Backoff(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, p.MaxDelay)
-}
-
-// SleepContext waits d or until ctx ends.
-func SleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Retry is a ChatModel that retries another one on retryable failures. Before
@@ -143,7 +132,7 @@ func (r *Retry) Stream(ctx context.Context, req Request, fn StreamFunc) (Respons
 			}
 			delay = pe.RetryAfter
 		}
-		if err := p.Sleep(ctx, delay); err != nil {
+		if err := p.Clock.Sleep(ctx, delay); err != nil {
 			resp.Usage = usage
 			return resp, err
 		}

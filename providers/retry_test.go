@@ -7,18 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/openai"
 	"github.com/tableround/tableround/providers/providertest"
 )
 
-// sleeper records requested delays and never waits.
+// sleeper is a clock.Clock that records the delays asked of it and never
+// waits (a retry test checks the delays, not the waiting).
 type sleeper struct {
 	mu     sync.Mutex
 	delays []time.Duration
 }
 
-func (s *sleeper) sleep(ctx context.Context, d time.Duration) error {
+func (s *sleeper) Now() time.Time { return clock.Epoch }
+
+func (s *sleeper) Sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delays = append(s.delays, d)
@@ -72,7 +76,7 @@ func TestRetry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := providertest.NewOpenAI(t, tc.replies...)
 			var s sleeper
-			r := providers.NewRetry(client(t, fake), providers.Policy{Sleep: s.sleep})
+			r := providers.NewRetry(client(t, fake), providers.Policy{Clock: &s})
 			var text string
 			resets := 0
 			resp, err := r.Stream(context.Background(), req, func(d providers.Delta) error {
@@ -113,7 +117,7 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 	}
 	fake := providertest.NewOpenAI(t, providertest.Reply{Status: 502}, providertest.Reply{Status: 502})
 	var s sleeper
-	r := providers.NewRetry(client(t, fake), providers.Policy{BaseDelay: time.Second, MaxDelay: 5 * time.Second, Sleep: s.sleep})
+	r := providers.NewRetry(client(t, fake), providers.Policy{BaseDelay: time.Second, MaxDelay: 5 * time.Second, Clock: &s})
 	_, _ = r.Stream(context.Background(), req, func(providers.Delta) error { return nil })
 	for i, d := range s.delays {
 		full := p.Backoff(i + 1)
@@ -123,28 +127,16 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 	}
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestBreakerAndFallback(t *testing.T) {
 	primary := providertest.NewOpenAI(t)
 	primary.RespondWith(func(providertest.Request) providertest.Reply { return providertest.Reply{Status: 503, Body: "down"} })
 	backup := providertest.NewOpenAI(t)
 	backup.RespondWith(func(providertest.Request) providertest.Reply { return providertest.TextReply("backup speaks") })
 
-	clock := &fakeClock{t: time.Unix(1000, 0)}
-	br := providers.NewBreaker("openrouter", 3, time.Minute, clock.now)
+	clk := clock.NewManual(time.Unix(1000, 0))
+	br := providers.NewBreaker("openrouter", 3, time.Minute, clk)
 	var s sleeper
-	pol := providers.Policy{MaxAttempts: 2, Sleep: s.sleep}
+	pol := providers.Policy{MaxAttempts: 2, Clock: &s}
 	chain := providers.NewFallback(
 		providers.NewRetry(br.Wrap(client(t, primary)), pol),
 		providers.NewRetry(client(t, backup), pol),
@@ -177,7 +169,7 @@ func TestBreakerAndFallback(t *testing.T) {
 		t.Error("primary called while open")
 	}
 	// After the cool-down one probe goes through; it fails and reopens.
-	clock.add(time.Minute)
+	clk.Advance(time.Minute)
 	if br.State() != providers.HalfOpen {
 		t.Fatalf("state = %v", br.State())
 	}
@@ -189,7 +181,7 @@ func TestBreakerAndFallback(t *testing.T) {
 	}
 	// The primary recovers: the next probe closes the circuit.
 	primary.RespondWith(func(providertest.Request) providertest.Reply { return providertest.TextReply("primary again") })
-	clock.add(time.Minute)
+	clk.Advance(time.Minute)
 	resp, err = ask()
 	if err != nil || resp.Text != "primary again" || br.State() != providers.Closed {
 		t.Errorf("recovery: %q %v %v", resp.Text, err, br.State())
@@ -197,8 +189,8 @@ func TestBreakerAndFallback(t *testing.T) {
 }
 
 func TestBreakerOpenError(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(0, 0)}
-	br := providers.NewBreaker("gemini", 1, time.Minute, clock.now)
+	clk := clock.NewManual(time.Unix(0, 0))
+	br := providers.NewBreaker("gemini", 1, time.Minute, clk)
 	if err := br.Allow(); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +200,7 @@ func TestBreakerOpenError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// Non-retryable failures do not count.
-	br2 := providers.NewBreaker("x", 1, time.Minute, clock.now)
+	br2 := providers.NewBreaker("x", 1, time.Minute, clk)
 	_ = br2.Allow()
 	br2.Record(&providers.Error{Kind: providers.KindAuth})
 	if br2.State() != providers.Closed {
@@ -217,8 +209,8 @@ func TestBreakerOpenError(t *testing.T) {
 }
 
 func TestBreakerOnOpen(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(0, 0)}
-	br := providers.NewBreaker("gemini", 2, time.Minute, clock.now)
+	clk := clock.NewManual(time.Unix(0, 0))
+	br := providers.NewBreaker("gemini", 2, time.Minute, clk)
 	var opened []string
 	br.OnOpen(func(p string) { opened = append(opened, p) })
 	fail := &providers.Error{Kind: providers.KindServer}
@@ -229,7 +221,7 @@ func TestBreakerOnOpen(t *testing.T) {
 	if len(opened) != 1 || opened[0] != "gemini" {
 		t.Fatalf("after 2 failures opened = %v", opened)
 	}
-	clock.t = clock.t.Add(2 * time.Minute) // half-open: the probe fails, it opens again
+	clk.Advance(2 * time.Minute) // half-open: the probe fails, it opens again
 	if err := br.Allow(); err != nil {
 		t.Fatal(err)
 	}

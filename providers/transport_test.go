@@ -12,11 +12,11 @@ import (
 	"github.com/tableround/tableround/providers"
 )
 
-// TestDefaultTransportReusesConnections makes rounds of concurrent calls to
+// TestNewTransportReusesConnections makes rounds of concurrent calls to
 // one plain-HTTP server, as sessions streaming from a local model do: the
 // connections of the first round serve every later one, where
 // http.DefaultTransport would keep 2 and dial the rest again each round.
-func TestDefaultTransportReusesConnections(t *testing.T) {
+func TestNewTransportReusesConnections(t *testing.T) {
 	var dialled atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "data: [DONE]\n\n")
@@ -28,7 +28,7 @@ func TestDefaultTransportReusesConnections(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	client := &http.Client{Transport: providers.DefaultTransport}
+	client := &http.Client{Transport: providers.NewTransport()}
 	const concurrent, rounds = 8, 5
 	for range rounds {
 		var wg sync.WaitGroup

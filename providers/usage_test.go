@@ -29,7 +29,7 @@ func TestUsageLine(t *testing.T) {
 }
 
 func TestPriceWithCacheDiscount(t *testing.T) {
-	p := providers.DefaultPrices["gpt-4o-mini"]
+	p := providers.DefaultPrices()["gpt-4o-mini"]
 	u := providers.Usage{InputTokens: 1_000_000, CachedInputTokens: 800_000, OutputTokens: 100_000}
 	// 200k fresh × 0.15 + 800k cached × 0.075 + 100k out × 0.60, per million
 	if got, want := p.Cost(u), 0.03+0.06+0.06; math.Abs(got-want) > 1e-12 {
@@ -41,7 +41,7 @@ func TestPriceWithCacheDiscount(t *testing.T) {
 }
 
 func TestPricesLookupAndParse(t *testing.T) {
-	prices, err := providers.ParsePrices(map[string]string{"my/model:free": "0/0/0", "gpt-4o-mini": "1/0.5/2"}, providers.DefaultPrices)
+	prices, err := providers.ParsePrices(map[string]string{"my/model:free": "0/0/0", "gpt-4o-mini": "1/0.5/2"}, providers.DefaultPrices())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,14 +69,14 @@ func (m usageModel) Stream(context.Context, providers.Request, providers.StreamF
 
 func TestPriced(t *testing.T) {
 	u := providers.Usage{InputTokens: 2000, CachedInputTokens: 1000, OutputTokens: 100}
-	m := providers.Priced(usageModel{providers.Response{Model: "deepseek-chat", Usage: u}}, providers.DefaultPrices)
+	m := providers.Priced(usageModel{providers.Response{Model: "deepseek-chat", Usage: u}}, providers.DefaultPrices())
 	resp, _ := m.Stream(context.Background(), providers.Request{}, nil)
-	if want := providers.DefaultPrices["deepseek-chat"].Cost(u); resp.Usage.CostUSD != want || want == 0 {
+	if want := providers.DefaultPrices()["deepseek-chat"].Cost(u); resp.Usage.CostUSD != want || want == 0 {
 		t.Errorf("cost %v, want %v", resp.Usage.CostUSD, want)
 	}
 	reported := u
 	reported.CostUSD = 0.5 // OpenRouter's own figure wins
-	m = providers.Priced(usageModel{providers.Response{Model: "deepseek-chat", Usage: reported}}, providers.DefaultPrices)
+	m = providers.Priced(usageModel{providers.Response{Model: "deepseek-chat", Usage: reported}}, providers.DefaultPrices())
 	if resp, _ := m.Stream(context.Background(), providers.Request{}, nil); resp.Usage.CostUSD != 0.5 {
 		t.Errorf("reported cost replaced: %v", resp.Usage.CostUSD)
 	}

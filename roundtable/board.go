@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 // ui are the lines people see from the moderator, per language.
@@ -132,7 +133,7 @@ func (s *Session) stageTitle(stage string) string {
 func (s *Session) stageBanner(ctx context.Context, stage string) {
 	title := s.stageTitle(stage)
 	s.post(ctx, bot.KindBanner, "── "+title+" ──")
-	s.event(ctx, memory.Event{Type: memory.EventStage, Stage: stage, Text: title})
+	s.event(ctx, store.Event{Type: transcript.EventStage, Stage: stage, Text: title})
 }
 
 // StopButton is the ID of the board's Stop button.
@@ -164,7 +165,7 @@ func (s *Session) updateBoard(final bool) {
 		defer cancel()
 		if err := b.Close(cctx, text); err == nil || errors.Is(err, bot.ErrGone) {
 			if t, ok := b.(*tracked); ok {
-				s.outbox(cctx, memory.Outbox{N: t.n, Op: memory.OutboxShown})
+				s.outbox(cctx, transcript.Outbox{N: t.n, Op: transcript.OutboxShown})
 			}
 		}
 		return

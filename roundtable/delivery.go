@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/transcript"
 )
 
 // This file holds the session's backpressure: what the chat still owes
@@ -103,7 +103,7 @@ func (s *Session) closeLater(ctx context.Context, st bot.Stream, final string, s
 	n := 0
 	if t, ok := st.(*tracked); ok {
 		n, st = t.n, t.Stream
-		s.outbox(out, memory.Outbox{N: n, Op: memory.OutboxClosed, Text: final})
+		s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxClosed, Text: final})
 	}
 	cctx, cancel := context.WithTimeout(out, 2*time.Minute)
 	finish := func(err error) {
@@ -111,7 +111,7 @@ func (s *Session) closeLater(ctx context.Context, st bot.Stream, final string, s
 		if err != nil && !errors.Is(err, bot.ErrGone) {
 			s.log.Warn("final edit failed", "err", err)
 		} else if n > 0 {
-			s.outbox(out, memory.Outbox{N: n, Op: memory.OutboxShown})
+			s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxShown})
 		}
 		if lo, ok := s.deps.Observer.(LagObserver); ok && speech && err == nil {
 			lo.ChatLag(s.deps.Now().Sub(began))

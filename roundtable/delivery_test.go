@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/transcript"
 )
 
 // slowChat is a chat that shows nothing while the session could still go
@@ -164,7 +164,7 @@ func TestSessionWaitsForASlowChat(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if want := len(deps.Store.(*memStore).eventsOf(s.ID(), memory.EventSpeech)); lags.n() != want || want == 0 {
+			if want := len(deps.Store.(*memStore).eventsOf(s.ID(), transcript.EventSpeech)); lags.n() != want || want == 0 {
 				t.Errorf("chat lag observed %d times for %d speeches", lags.n(), want)
 			}
 			if worst > window {

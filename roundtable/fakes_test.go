@@ -9,73 +9,73 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
+	"github.com/tableround/tableround/store"
 )
 
 // memStore is an in-memory Store for the domain's tests; the real stores
-// run the contract suite in memory/storetest.
+// run the contract suite in store/storetest.
 type memStore struct {
 	mu       sync.Mutex
-	sessions map[string]memory.Session
-	events   map[string][]memory.Event
-	cps      map[string]memory.Checkpoint
+	sessions map[string]store.Session
+	events   map[string][]store.Event
+	cps      map[string]store.Checkpoint
 	blobs    map[string][]byte
-	mems     map[string][]memory.Memory
+	mems     map[string][]store.Memory
 	failAt   int // Append fails from this event count on (0: never)
 }
 
 func newMemStore() *memStore {
-	return &memStore{sessions: map[string]memory.Session{}, events: map[string][]memory.Event{},
-		cps: map[string]memory.Checkpoint{}, blobs: map[string][]byte{}, mems: map[string][]memory.Memory{}}
+	return &memStore{sessions: map[string]store.Session{}, events: map[string][]store.Event{},
+		cps: map[string]store.Checkpoint{}, blobs: map[string][]byte{}, mems: map[string][]store.Memory{}}
 }
 
-func (m *memStore) CreateSession(_ context.Context, s memory.Session) error {
+func (m *memStore) CreateSession(_ context.Context, s store.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sessions[s.ID] = s
 	return nil
 }
-func (m *memStore) UpdateSession(_ context.Context, s memory.Session) error {
+func (m *memStore) UpdateSession(_ context.Context, s store.Session) error {
 	return m.CreateSession(nil, s)
 }
-func (m *memStore) GetSession(_ context.Context, id string) (memory.Session, error) {
+func (m *memStore) GetSession(_ context.Context, id string) (store.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[id]
 	if !ok {
-		return s, memory.ErrNotFound
+		return s, store.ErrNotFound
 	}
 	return s, nil
 }
-func (m *memStore) ListSessions(context.Context, string, int) ([]memory.Session, error) {
+func (m *memStore) ListSessions(context.Context, string, int) ([]store.Session, error) {
 	return nil, nil
 }
-func (m *memStore) Append(_ context.Context, id string, ev memory.Event) (memory.Event, error) {
+func (m *memStore) Append(_ context.Context, id string, ev store.Event) (store.Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ev.Seq = int64(len(m.events[id]) + 1)
 	m.events[id] = append(m.events[id], ev)
 	return ev, nil
 }
-func (m *memStore) Events(_ context.Context, id string) ([]memory.Event, error) {
+func (m *memStore) Events(_ context.Context, id string) ([]store.Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.events[id]), nil
 }
-func (m *memStore) SaveCheckpoint(_ context.Context, id string, cp memory.Checkpoint) error {
+func (m *memStore) SaveCheckpoint(_ context.Context, id string, cp store.Checkpoint) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.cps[id] = cp
 	return nil
 }
-func (m *memStore) LoadCheckpoint(_ context.Context, id string) (memory.Checkpoint, error) {
+func (m *memStore) LoadCheckpoint(_ context.Context, id string) (store.Checkpoint, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cp, ok := m.cps[id]
 	if !ok {
-		return cp, memory.ErrNotFound
+		return cp, store.ErrNotFound
 	}
 	return cp, nil
 }
@@ -90,25 +90,25 @@ func (m *memStore) GetBlob(_ context.Context, id, name string) ([]byte, error) {
 	defer m.mu.Unlock()
 	b, ok := m.blobs[id+"/"+name]
 	if !ok {
-		return nil, memory.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	return b, nil
 }
-func (m *memStore) Memories(_ context.Context, ch string, n int) ([]memory.Memory, error) {
+func (m *memStore) Memories(_ context.Context, ch string, n int) ([]store.Memory, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.mems[ch]), nil
 }
-func (m *memStore) Remember(_ context.Context, ch string, mem memory.Memory) error {
+func (m *memStore) Remember(_ context.Context, ch string, mem store.Memory) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.mems[ch] = append([]memory.Memory{mem}, m.mems[ch]...)
+	m.mems[ch] = append([]store.Memory{mem}, m.mems[ch]...)
 	return nil
 }
 
-func (m *memStore) eventsOf(id, typ string) []memory.Event {
+func (m *memStore) eventsOf(id, typ string) []store.Event {
 	evs, _ := m.Events(nil, id)
-	var out []memory.Event
+	var out []store.Event
 	for _, e := range evs {
 		if e.Type == typ {
 			out = append(out, e)

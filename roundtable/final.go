@@ -8,8 +8,9 @@ import (
 	"strings"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 func (s *Session) finalDesign(ctx context.Context) error {
@@ -38,7 +39,7 @@ func (s *Session) finalDesign(ctx context.Context) error {
 		Style: s.st.Pack.ImageStyle.In(lang), Topic: s.st.Meta.Topic, Keywords: s.st.Final,
 		Concept: r.text, Cards: s.cardsInOrder(), People: s.peopleKeywords(),
 	})
-	s.event(ctx, memory.Event{Type: memory.EventImagePrompt, Stage: StageFinal, Text: s.st.ImagePrompt})
+	s.event(ctx, store.Event{Type: transcript.EventImagePrompt, Stage: StageFinal, Text: s.st.ImagePrompt})
 	if s.deps.Images == nil {
 		s.note(ctx, fmt.Sprintf(s.ui("no_images"), s.st.ImagePrompt))
 		return nil
@@ -60,8 +61,8 @@ func (s *Session) finalDesign(ctx context.Context) error {
 		if err := s.deps.Store.PutBlob(ctx, s.st.Meta.ID, name, img.Data); err != nil {
 			return fmt.Errorf("store image: %w", err)
 		}
-		s.event(ctx, memory.Event{Type: memory.EventImage, Stage: StageFinal, Seat: p.ID, Name: p.Name,
-			Data: mustJSON(memory.ImageRef{Blob: name, MIME: img.MIME})})
+		s.event(ctx, store.Event{Type: transcript.EventImage, Stage: StageFinal, Seat: p.ID, Name: p.Name,
+			Data: mustJSON(transcript.ImageRef{Blob: name, MIME: img.MIME})})
 		att := bot.Attachment{Name: s.st.Meta.ID + "-" + name + extFor(img.MIME), MIME: img.MIME, Data: img.Data}
 		if err := s.conv.SendImage(ctx, p, att, firstLine(r.text)); err != nil {
 			s.log.Warn("send image failed", "err", err)
@@ -168,7 +169,7 @@ func (s *Session) closingStage(ctx context.Context) error {
 	}
 	s.note(ctx, b.String())
 	summary := clip(oneLine(s.st.Design), 300)
-	if err := s.deps.Store.Remember(ctx, s.st.Meta.Channel, memory.Memory{SessionID: s.st.Meta.ID, Topic: s.st.Meta.Topic,
+	if err := s.deps.Store.Remember(ctx, s.st.Meta.Channel, store.Memory{SessionID: s.st.Meta.ID, Topic: s.st.Meta.Topic,
 		Keywords: s.st.Final, Summary: summary, Time: s.deps.Now()}); err != nil {
 		s.log.Warn("remember failed", "err", err)
 	}

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
 )
 
 // sharedPrefix is what a seat's call shares with the other seats: the
@@ -38,7 +38,7 @@ func TestPromptLayout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newMemStore()
-			st.mems["test:1"] = []memory.Memory{{Topic: "kites", Keywords: []string{"red paper", "bamboo"}}}
+			st.mems["test:1"] = []store.Memory{{Topic: "kites", Keywords: []string{"red paper", "bamboo"}}}
 			m := newScripted()
 			cfg := testConfig()
 			cfg.ContextBudget, cfg.Language = tc.budget, tc.lang

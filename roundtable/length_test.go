@@ -7,8 +7,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
 )
 
 func TestCutSpeech(t *testing.T) {
@@ -83,7 +83,7 @@ func TestRunawaySeatIsCutNotFatal(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	meta, _ := st.GetSession(t.Context(), s.ID())
-	if meta.Status != memory.StatusFinished {
+	if meta.Status != store.StatusFinished {
 		t.Fatalf("status %s (%s), want finished", meta.Status, meta.Error)
 	}
 	cuts := 0

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
 )
 
@@ -40,7 +39,7 @@ func (e *LimitError) Error() string {
 // hour, across all their sessions and replicas, in the store). A session
 // whose starter reaches it ends at its next step with a CapError.
 type CallLimit struct {
-	Store memory.QuotaStore
+	Store Quotas
 	Key   string // PersonKey
 	Limit int
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
 )
 
 // all is every text the conversation was given, closed messages' finals.
@@ -124,8 +124,8 @@ func TestUserCallLimitEndsTheSession(t *testing.T) {
 	defer serve(t, m)()
 	conv := &fakeConv{}
 	id := start(t, m, "test:a", "t", ann, conv)
-	waitFor(t, "session ends", func() bool { s := status(e.store, id); return s != memory.StatusRunning && s != "" })
-	if s := status(e.store, id); s != memory.StatusStopped {
+	waitFor(t, "session ends", func() bool { s := status(e.store, id); return s != store.StatusRunning && s != "" })
+	if s := status(e.store, id); s != store.StatusStopped {
 		t.Fatalf("status %s, want stopped", s)
 	}
 	e.model.mu.Lock()
@@ -184,7 +184,7 @@ func TestUserCallLimitFollowsAResumedSession(t *testing.T) {
 	defer serve(t, m2)()
 	e.clock.Add(31 * time.Second)
 	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
-	waitFor(t, "the resumed session to end", func() bool { return status(e.store, id) == memory.StatusStopped })
+	waitFor(t, "the resumed session to end", func() bool { return status(e.store, id) == store.StatusStopped })
 	if all := second.all(); !strings.Contains(all, "reached 40 model calls in an hour") {
 		t.Fatalf("the resumed session's chat was not told why: %s", all)
 	}

@@ -12,20 +12,11 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
 )
 
-// ManagerStore is what the manager needs: sessions plus leases.
-type ManagerStore interface {
-	Store
-	memory.LeaseStore
-	memory.QuotaStore
-	ListSessions(ctx context.Context, channel string, limit int) ([]memory.Session, error)
-	Forget(ctx context.Context, channel string) error
-}
-
 // Renderer writes a session export (export.Render fits).
-type Renderer func(w io.Writer, format string, s memory.Session, events []memory.Event, blob func(name string) ([]byte, error)) error
+type Renderer func(w io.Writer, format string, s store.Session, events []store.Event, blob func(name string) ([]byte, error)) error
 
 // Resumer builds the conversation of a channel for a resumed session.
 type Resumer func(ctx context.Context, channel string) (bot.Conversation, error)
@@ -80,7 +71,7 @@ type live struct {
 	sess    *Session
 	cancel  context.CancelFunc
 	starter bot.User
-	lease   memory.Lease
+	lease   store.Lease
 }
 
 var _ bot.Handler = (*Manager)(nil)
@@ -295,7 +286,7 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 	lease, err := m.store.AcquireLease(ctx, req.Channel, sess.ID(), m.o.Owner, m.o.LeaseTTL)
 	if err != nil {
 		m.markAbandoned(ctx, sess)
-		if errors.Is(err, memory.ErrLocked) {
+		if errors.Is(err, store.ErrLocked) {
 			return bot.Reply{Text: m.text(req, "already", "")}, nil
 		}
 		m.log.Error("acquire lease", "channel", req.Channel, "err", err)
@@ -313,14 +304,14 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 // markAbandoned closes the record of a session that never ran.
 func (m *Manager) markAbandoned(ctx context.Context, s *Session) {
 	meta := s.Meta()
-	meta.Status, meta.Error = memory.StatusFailed, "not started"
+	meta.Status, meta.Error = store.StatusFailed, "not started"
 	if err := m.store.UpdateSession(ctx, meta); err != nil {
 		m.log.Warn("mark abandoned session", "session", meta.ID, "err", err)
 	}
 }
 
 // launch hands a session to Run; false when the channel got one meanwhile.
-func (m *Manager) launch(ctx context.Context, channel string, sess *Session, starter bot.User, lease memory.Lease) bool {
+func (m *Manager) launch(ctx context.Context, channel string, sess *Session, starter bot.User, lease store.Lease) bool {
 	m.mu.Lock()
 	if _, ok := m.running[channel]; ok {
 		m.mu.Unlock()
@@ -377,7 +368,7 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 					// load, a Redis restart) does not end the session while the
 					// lease it holds outlasts the next try; a lease another
 					// process took, or one about to expire, does.
-					if !errors.Is(err, memory.ErrLeaseLost) && m.deps.Now().Add(m.o.LeaseTTL/3).Before(held.ExpiresAt) {
+					if !errors.Is(err, store.ErrLeaseLost) && m.deps.Now().Add(m.o.LeaseTTL/3).Before(held.ExpiresAt) {
 						m.log.Warn("lease renewal failed: trying again before it expires", "session", l.sess.ID(), "err", err)
 						continue
 					}

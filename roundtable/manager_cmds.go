@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
 )
 
 // This file holds the manager's commands on a running or finished session:
@@ -122,7 +122,7 @@ func (m *Manager) export(ctx context.Context, req bot.Request) (bot.Reply, error
 		return bot.Reply{Text: m.text(req, "bad_format")}, nil
 	}
 	id := strings.TrimSpace(req.Text)
-	var s memory.Session
+	var s store.Session
 	var err error
 	if id == "" {
 		list, lerr := m.store.ListSessions(ctx, req.Channel, 1)

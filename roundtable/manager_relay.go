@@ -7,17 +7,17 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
 )
 
 // Relay carries commands between replicas that share a store: a command
 // for a channel whose session runs on another replica is handed to the
-// replica holding the channel's lease (memory/redis implements it). With
+// replica holding the channel's lease (replica.Relay implements it). With
 // one process (the embedded store) there is no relay and none is needed.
 type Relay interface {
-	// Holder returns the channel's unexpired lease (memory.ErrNotFound
+	// Holder returns the channel's unexpired lease (store.ErrNotFound
 	// when nobody holds it).
-	Holder(ctx context.Context, channel string) (memory.Lease, error)
+	Holder(ctx context.Context, channel string) (store.Lease, error)
 	// Call hands body to owner and waits for its reply until ctx ends.
 	Call(ctx context.Context, owner string, body []byte) ([]byte, error)
 	// ServeRelay answers requests handed to owner until ctx ends.
@@ -59,7 +59,7 @@ func (m *Manager) remoteOwner(ctx context.Context, channel string) (string, bool
 	}
 	l, err := m.o.Relay.Holder(ctx, channel)
 	if err != nil {
-		if !errors.Is(err, memory.ErrNotFound) {
+		if !errors.Is(err, store.ErrNotFound) {
 			m.log.Warn("find the replica running a session", "channel", channel, "err", err)
 		}
 		return "", false

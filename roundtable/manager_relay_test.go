@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
 )
 
 // memRelay is an in-process Relay between managers: a channel's holder is
@@ -21,15 +21,15 @@ type memRelay struct {
 	fail     bool
 }
 
-func (r *memRelay) Holder(_ context.Context, channel string) (memory.Lease, error) {
+func (r *memRelay) Holder(_ context.Context, channel string) (store.Lease, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for owner, m := range r.managers {
 		if m.IsRunning(channel) {
-			return memory.Lease{Channel: channel, Owner: owner, Token: 1}, nil
+			return store.Lease{Channel: channel, Owner: owner, Token: 1}, nil
 		}
 	}
-	return memory.Lease{}, memory.ErrNotFound
+	return store.Lease{}, store.ErrNotFound
 }
 
 func (r *memRelay) Call(ctx context.Context, owner string, body []byte) ([]byte, error) {
@@ -137,5 +137,5 @@ func TestCommandsReachTheReplicaRunningTheSession(t *testing.T) {
 	if !strings.Contains(r.Text, "Stopping roundtable "+id) {
 		t.Fatalf("stop through p2 = %q", r.Text)
 	}
-	waitFor(t, "the session to stop", func() bool { return status(e.store, id) == memory.StatusStopped })
+	waitFor(t, "the session to stop", func() bool { return status(e.store, id) == store.StatusStopped })
 }

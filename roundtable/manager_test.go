@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/bolt"
+	"github.com/tableround/tableround/transcript"
 )
 
 // testClock is a manual clock shared by the store and the manager.
@@ -34,15 +36,18 @@ func (c *testClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// Sleep makes testClock a clock.Clock for the store (which never sleeps on it).
+func (c *testClock) Sleep(ctx context.Context, d time.Duration) error { c.Add(d); return ctx.Err() }
+
 type managerEnv struct {
-	store *memory.Bolt
+	store *bolt.Store
 	clock *testClock
 	model *scripted
 }
 
 func newManagerEnv(t *testing.T) *managerEnv {
 	clock := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	st, err := memory.OpenBolt(filepath.Join(t.TempDir(), "t.db"), memory.BoltOptions{Now: clock.Now})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +59,7 @@ func (e *managerEnv) manager(owner string, resume Resumer, mods ...func(*Manager
 	deps := Deps{Chat: e.model, Now: e.clock.Now}
 	o := ManagerOptions{Owner: owner, UserSessionLimit: 2, LeaseTTL: 30 * time.Second, ScanEvery: time.Hour,
 		ShutdownGrace: 100 * time.Millisecond,
-		Render: func(w io.Writer, format string, s memory.Session, evs []memory.Event, _ func(string) ([]byte, error)) error {
+		Render: func(w io.Writer, format string, s store.Session, evs []store.Event, _ func(string) ([]byte, error)) error {
 			_, err := io.WriteString(w, format+":"+s.ID+":"+s.Topic)
 			return err
 		}}
@@ -91,7 +96,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func status(st *memory.Bolt, id string) memory.Status {
+func status(st *bolt.Store, id string) store.Status {
 	s, _ := st.GetSession(context.Background(), id)
 	return s.Status
 }
@@ -140,15 +145,15 @@ func TestManagerRunsOneSessionPerChannel(t *testing.T) {
 		t.Fatalf("say: %q", r.Text)
 	}
 	close(release)
-	waitFor(t, "the session to finish", func() bool { return status(e.store, id) == memory.StatusFinished })
+	waitFor(t, "the session to finish", func() bool { return status(e.store, id) == store.StatusFinished })
 	waitFor(t, "the channel to be free", func() bool { return m.Running() == 0 })
 	// The lease was released: a new session may start at once.
 	id2 := start(t, m, "test:1", "fans", bot.User{ID: "u2", Name: "Bo"}, &fakeConv{})
-	waitFor(t, "the second session", func() bool { return status(e.store, id2) == memory.StatusFinished })
+	waitFor(t, "the second session", func() bool { return status(e.store, id2) == store.StatusFinished })
 	evs, _ := e.store.Events(context.Background(), id)
 	found := false
 	for _, ev := range evs {
-		found = found || (ev.Type == memory.EventInterjection && ev.Text == "make it blue")
+		found = found || (ev.Type == transcript.EventInterjection && ev.Text == "make it blue")
 	}
 	if !found {
 		t.Fatal("the interjection was not logged")
@@ -176,7 +181,7 @@ func TestManagerStopExportForget(t *testing.T) {
 		t.Fatalf("stop: %q", r.Text)
 	}
 	close(block)
-	waitFor(t, "stopped", func() bool { return status(e.store, id) == memory.StatusStopped })
+	waitFor(t, "stopped", func() bool { return status(e.store, id) == store.StatusStopped })
 
 	r, _ = m.Handle(context.Background(), bot.Request{Command: bot.CmdExport, Channel: "test:2", Options: map[string]string{"format": "json"}})
 	if r.File == nil || string(r.File.Data) != "json:"+id+":lanterns" || r.File.Name != "tableround-"+id+".json" {
@@ -202,7 +207,7 @@ func TestManagerUserLimit(t *testing.T) {
 	defer serve(t, m)()
 	for i, ch := range []string{"test:a", "test:b"} {
 		id := start(t, m, ch, "t", ann, &fakeConv{})
-		waitFor(t, "session", func() bool { return status(e.store, id) == memory.StatusFinished })
+		waitFor(t, "session", func() bool { return status(e.store, id) == store.StatusFinished })
 		_ = i
 	}
 	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:c", User: ann, Text: "t", Conv: &fakeConv{}})
@@ -240,7 +245,7 @@ func TestSuspendedSessionIsResumedByAnotherProcess(t *testing.T) {
 	id := start(t, m1, "test:9", "umbrellas", ann, first)
 	<-inDiscussion
 	stop1() // SIGTERM: suspend
-	if st := status(e.store, id); st != memory.StatusRunning {
+	if st := status(e.store, id); st != store.StatusRunning {
 		t.Fatalf("a suspended session must stay running for takeover, got %s", st)
 	}
 	first.mu.Lock()
@@ -264,12 +269,12 @@ func TestSuspendedSessionIsResumedByAnotherProcess(t *testing.T) {
 	// Before the lease expires nobody takes it over; after, p2 does.
 	e.clock.Add(31 * time.Second)
 	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
-	waitFor(t, "the resumed session to finish", func() bool { return status(e.store, id) == memory.StatusFinished })
+	waitFor(t, "the resumed session to finish", func() bool { return status(e.store, id) == store.StatusFinished })
 
 	evs, _ := e.store.Events(context.Background(), id)
 	seen := map[string]int{}
 	for _, ev := range evs {
-		if ev.Type == memory.EventSpeech && ev.Stage == StageDiscussion {
+		if ev.Type == transcript.EventSpeech && ev.Stage == StageDiscussion {
 			var sp struct{ Round int }
 			_ = jsonUnmarshal(ev.Data, &sp)
 			seen[ev.Seat+"/"+string(rune('0'+sp.Round))]++
@@ -320,14 +325,14 @@ func TestShutdownFinishesTheCurrentStep(t *testing.T) {
 	})
 	close(release)
 	<-stopped
-	if st := status(e.store, id); st != memory.StatusRunning {
+	if st := status(e.store, id); st != store.StatusRunning {
 		t.Fatalf("a suspended session must stay running for takeover, got %s", st)
 	}
 	spoke := func() int {
 		n := 0
 		evs, _ := e.store.Events(context.Background(), id)
 		for _, ev := range evs {
-			if ev.Type == memory.EventSpeech && ev.Seat == "manufacturer" && ev.Stage == StageDiscussion {
+			if ev.Type == transcript.EventSpeech && ev.Seat == "manufacturer" && ev.Stage == StageDiscussion {
 				n++
 			}
 		}
@@ -341,7 +346,7 @@ func TestShutdownFinishesTheCurrentStep(t *testing.T) {
 	defer serve(t, m2)()
 	e.clock.Add(31 * time.Second)
 	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
-	waitFor(t, "the resumed session to finish", func() bool { return status(e.store, id) == memory.StatusFinished })
+	waitFor(t, "the resumed session to finish", func() bool { return status(e.store, id) == store.StatusFinished })
 	calls := 0
 	e.model.mu.Lock()
 	for _, r := range e.model.reqs {
@@ -365,21 +370,21 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // flakyLeases is the store with lease renewals failing as told.
 type flakyLeases struct {
-	*memory.Bolt
+	*bolt.Store
 	mu    sync.Mutex
 	tries int
 	fail  error // returned instead of renewing; nil renews
 }
 
-func (f *flakyLeases) RenewLease(ctx context.Context, l memory.Lease, ttl time.Duration) (memory.Lease, error) {
+func (f *flakyLeases) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
 	f.mu.Lock()
 	f.tries++
 	err := f.fail
 	f.mu.Unlock()
 	if err != nil {
-		return memory.Lease{}, err
+		return store.Lease{}, err
 	}
-	return f.Bolt.RenewLease(ctx, l, ttl)
+	return f.Store.RenewLease(ctx, l, ttl)
 }
 
 func (f *flakyLeases) set(err error) (tries int) {
@@ -401,9 +406,9 @@ func TestLeaseRenewalRidesOutAFlakyStore(t *testing.T) {
 		advance time.Duration // of the clock, once renewals fail
 		suspend bool
 	}{
-		{"store unavailable", memory.ErrUnavailable, 0, false},
-		{"lease lost", memory.ErrLeaseLost, 0, true},
-		{"store unavailable, lease about to expire", memory.ErrUnavailable, 25 * time.Millisecond, true},
+		{"store unavailable", store.ErrUnavailable, 0, false},
+		{"lease lost", store.ErrLeaseLost, 0, true},
+		{"store unavailable, lease about to expire", store.ErrUnavailable, 25 * time.Millisecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newManagerEnv(t)
@@ -416,7 +421,7 @@ func TestLeaseRenewalRidesOutAFlakyStore(t *testing.T) {
 				}
 				return nil
 			}
-			store := &flakyLeases{Bolt: e.store}
+			store := &flakyLeases{Store: e.store}
 			m := NewManager(testConfig(), Deps{Chat: e.model, Now: e.clock.Now}, store,
 				ManagerOptions{Owner: "p1", LeaseTTL: 30 * time.Millisecond, ScanEvery: time.Hour, ShutdownGrace: 100 * time.Millisecond})
 			stop := serve(t, m)

@@ -6,12 +6,13 @@ import (
 	"fmt"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 // This file holds the session's outbox: every message the session opens
 // is numbered, and its life (opened, its platform IDs, its final text,
-// shown) is written to the session's log as memory.EventOutbox. A session
+// shown) is written to the session's log as transcript.EventOutbox. A session
 // resuming after a crash first settles what the chat is still owed: it
 // completes cut-off messages and replaces orphan placeholders and the
 // stale board where the platform can edit them (bot.Reattacher), and posts
@@ -38,9 +39,9 @@ func (s *Session) openAs(ctx context.Context, n int, p bot.Post, ids []string) (
 	seat := p.From.ID
 	out := context.WithoutCancel(ctx)
 	if ids == nil {
-		s.outbox(out, memory.Outbox{N: n, Op: memory.OutboxOpen, Kind: int(p.Kind), Seat: seat, Group: p.Group})
+		s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxOpen, Kind: int(p.Kind), Seat: seat, Group: p.Group})
 	}
-	p.Created = func(id string) { s.outbox(out, memory.Outbox{N: n, Op: memory.OutboxID, IDs: []string{id}}) }
+	p.Created = func(id string) { s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxID, IDs: []string{id}}) }
 	var st bot.Stream
 	var err error
 	if ra, ok := s.conv.(bot.Reattacher); ok && len(ids) > 0 {
@@ -55,46 +56,46 @@ func (s *Session) openAs(ctx context.Context, n int, p bot.Post, ids []string) (
 }
 
 // outbox appends one outbox record to the session's log.
-func (s *Session) outbox(ctx context.Context, o memory.Outbox) {
-	s.event(ctx, memory.Event{Type: memory.EventOutbox, Data: mustJSON(o)})
+func (s *Session) outbox(ctx context.Context, o transcript.Outbox) {
+	s.event(ctx, store.Event{Type: transcript.EventOutbox, Data: mustJSON(o)})
 }
 
 // outMsg is what the log says of one message.
 type outMsg struct {
-	memory.Outbox
+	transcript.Outbox
 	closed, shown bool
 }
 
 // owedMessages reads the outbox of the log: the messages whose final text
 // is not known to be shown, in the order they were opened, and the
 // highest message number used.
-func owedMessages(evs []memory.Event) ([]*outMsg, int) {
+func owedMessages(evs []store.Event) ([]*outMsg, int) {
 	msgs := map[int]*outMsg{}
 	var order []int
 	top := 0
 	for _, ev := range evs {
-		if ev.Type != memory.EventOutbox {
+		if ev.Type != transcript.EventOutbox {
 			continue
 		}
-		var o memory.Outbox
+		var o transcript.Outbox
 		if json.Unmarshal(ev.Data, &o) != nil {
 			continue
 		}
 		top = max(top, o.N)
 		m := msgs[o.N]
 		if m == nil {
-			m = &outMsg{Outbox: memory.Outbox{N: o.N}}
+			m = &outMsg{Outbox: transcript.Outbox{N: o.N}}
 			msgs[o.N] = m
 			order = append(order, o.N)
 		}
 		switch o.Op {
-		case memory.OutboxOpen:
+		case transcript.OutboxOpen:
 			m.Kind, m.Seat, m.Group = o.Kind, o.Seat, o.Group
-		case memory.OutboxID:
+		case transcript.OutboxID:
 			m.IDs = append(m.IDs, o.IDs...)
-		case memory.OutboxClosed:
+		case transcript.OutboxClosed:
 			m.Text, m.closed = o.Text, true
-		case memory.OutboxShown:
+		case transcript.OutboxShown:
 			m.shown = true
 		}
 	}
@@ -132,7 +133,7 @@ func (s *Session) settle(ctx context.Context) error {
 		}
 		if !m.closed && (!canEdit || len(m.IDs) == 0) {
 			// Nothing on screen to fix (or no way to fix it): the step runs again.
-			s.outbox(ctx, memory.Outbox{N: m.N, Op: memory.OutboxShown})
+			s.outbox(ctx, transcript.Outbox{N: m.N, Op: transcript.OutboxShown})
 			continue
 		}
 		ids := m.IDs

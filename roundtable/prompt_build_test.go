@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -67,13 +67,13 @@ func promptCases() []struct {
 		name string
 		st   State
 	}{
-		{"topic only", State{Meta: memory.Session{Topic: "a lantern", Language: "en"}}},
-		{"everything, English", State{Meta: memory.Session{Topic: "a lantern", Language: "en"}, PhotoText: "a red fish",
+		{"topic only", State{Meta: store.Session{Topic: "a lantern", Language: "en"}}},
+		{"everything, English", State{Meta: store.Session{Topic: "a lantern", Language: "en"}, PhotoText: "a red fish",
 			Memory: "last time: cranes", Summary: "they agreed on red", SummaryUpTo: 1, Transcript: turns,
 			Unanswered: []Turn{{Name: "Lin", Human: true, Text: "and gold?"}}}},
-		{"Chinese, whole transcript", State{Meta: memory.Session{Topic: "灯笼", Language: "zh"}, PhotoText: "红鱼", Transcript: turns}},
-		{"summary covers every turn", State{Meta: memory.Session{Topic: "x", Language: "en"}, Summary: "s", SummaryUpTo: 3, Transcript: turns}},
-		{"blank turn", State{Meta: memory.Session{Topic: "x", Language: "en"}, Transcript: []Turn{{Text: " "}}}},
+		{"Chinese, whole transcript", State{Meta: store.Session{Topic: "灯笼", Language: "zh"}, PhotoText: "红鱼", Transcript: turns}},
+		{"summary covers every turn", State{Meta: store.Session{Topic: "x", Language: "en"}, Summary: "s", SummaryUpTo: 3, Transcript: turns}},
+		{"blank turn", State{Meta: store.Session{Topic: "x", Language: "en"}, Transcript: []Turn{{Text: " "}}}},
 	}
 }
 
@@ -139,7 +139,7 @@ func BenchmarkContextPrompt(b *testing.B) {
 	for i := range 14 {
 		turns = append(turns, Turn{Name: fmt.Sprint("Seat", i%6), Role: "designer", Text: strings.Repeat("red paper folds well ", 40)})
 	}
-	s := &Session{st: State{Meta: memory.Session{Topic: "a paper-cut bookmark", Language: "en"}, PhotoText: "a red fish", Transcript: turns}}
+	s := &Session{st: State{Meta: store.Session{Topic: "a paper-cut bookmark", Language: "en"}, PhotoText: "a red fish", Transcript: turns}}
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = s.contextPrompt()

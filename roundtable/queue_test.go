@@ -6,9 +6,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers"
 )
 
@@ -78,13 +78,9 @@ func TestBoardShowsPlaceInLine(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 
 	const waiting = "Waiting for a model slot: place 2"
-	deadline := time.Now().Add(10 * time.Second)
-	for !slices.ContainsFunc(conv.shown(), func(s string) bool { return strings.Contains(s, waiting) }) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the board never showed %q; it showed %q", waiting, conv.shown())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventually.True(t, "the board to show "+waiting, func() bool {
+		return slices.ContainsFunc(conv.shown(), func(s string) bool { return strings.Contains(s, waiting) })
+	})
 	release()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)

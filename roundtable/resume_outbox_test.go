@@ -10,8 +10,9 @@ import (
 	"testing"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 // screen is a chat platform whose messages survive the process that posted
@@ -143,21 +144,21 @@ type mortalStore struct {
 	dead *atomic.Bool
 }
 
-func (m mortalStore) Append(ctx context.Context, id string, ev memory.Event) (memory.Event, error) {
+func (m mortalStore) Append(ctx context.Context, id string, ev store.Event) (store.Event, error) {
 	if m.dead.Load() {
 		return ev, errDead
 	}
 	return m.memStore.Append(ctx, id, ev)
 }
 
-func (m mortalStore) SaveCheckpoint(ctx context.Context, id string, cp memory.Checkpoint) error {
+func (m mortalStore) SaveCheckpoint(ctx context.Context, id string, cp store.Checkpoint) error {
 	if m.dead.Load() {
 		return errDead
 	}
 	return m.memStore.SaveCheckpoint(ctx, id, cp)
 }
 
-func (m mortalStore) UpdateSession(ctx context.Context, s memory.Session) error {
+func (m mortalStore) UpdateSession(ctx context.Context, s store.Session) error {
 	if m.dead.Load() {
 		return errDead
 	}
@@ -283,7 +284,7 @@ func checkChatEqualsLog(t *testing.T, scr *screen, mem *memStore, id string) {
 		t.Errorf("%d boards, %d marked as moved; want 2 and 1\n%s", boards, moved, dump.String())
 	}
 	speeches := 0
-	for _, ev := range mem.eventsOf(id, memory.EventSpeech) {
+	for _, ev := range mem.eventsOf(id, transcript.EventSpeech) {
 		switch ev.Stage {
 		case StageIntro, StageDiscussion, StageSwitch, StageWorkshop:
 		default:

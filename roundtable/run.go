@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 // Stage names, in session order.
@@ -84,7 +85,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		}
 	}
 	if s.st.Meta.Step == 0 {
-		s.event(ctx, memory.Event{Type: memory.EventSession, Text: s.st.Meta.Topic, Data: mustJSON(s.startInfo())})
+		s.event(ctx, store.Event{Type: transcript.EventSession, Text: s.st.Meta.Topic, Data: mustJSON(s.startInfo())})
 	} else if s.st.Meta.Step < len(plan) {
 		s.note(ctx, fmt.Sprintf(s.ui("resuming"), s.stageTitle(plan[s.st.Meta.Step].stage)))
 	}
@@ -208,7 +209,7 @@ func (s *Session) runStep(ctx context.Context, st step) error {
 // finish records how the session ended and checkpoints it.
 func (s *Session) finish(ctx context.Context, runErr error) {
 	out := context.WithoutCancel(ctx)
-	if errors.Is(runErr, memory.ErrLeaseLost) {
+	if errors.Is(runErr, store.ErrLeaseLost) {
 		s.log.Error("lease lost: another process owns this session now", "err", runErr)
 		s.releaseBoard()
 		return
@@ -222,41 +223,41 @@ func (s *Session) finish(ctx context.Context, runErr error) {
 		s.st.Elapsed += s.since()
 		s.started = time.Time{}
 		s.mu.Unlock()
-		if err := s.checkpoint(out); err != nil && !errors.Is(err, memory.ErrLeaseLost) {
+		if err := s.checkpoint(out); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 			s.log.Error("suspend checkpoint failed", "err", err)
 		}
 		s.releaseBoard()
 		return
 	}
-	status := memory.StatusFinished
+	status := store.StatusFinished
 	var capErr *CapError
 	switch {
 	case runErr == nil:
 	case errors.Is(runErr, ErrStopped):
-		status = memory.StatusStopped
+		status = store.StatusStopped
 		s.note(out, s.ui("stopped"))
 	case errors.As(runErr, &capErr):
-		status = memory.StatusStopped
+		status = store.StatusStopped
 		s.note(out, fmt.Sprintf(s.ui("capped"), capErr.Reason, s.st.Meta.ID))
 	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded):
-		status = memory.StatusInterrupted
+		status = store.StatusInterrupted
 		s.note(out, fmt.Sprintf(s.ui("interrupted"), s.st.Meta.ID))
 	default:
-		status = memory.StatusFailed
+		status = store.StatusFailed
 		s.log.Error("session failed", "err", runErr)
 		s.note(out, fmt.Sprintf(s.ui("failed"), s.st.Meta.ID))
 	}
 	s.mu.Lock()
 	s.st.Meta.Status = status
-	if runErr != nil && status != memory.StatusInterrupted {
+	if runErr != nil && status != store.StatusInterrupted {
 		s.st.Meta.Error = publicError(runErr)
 	}
 	s.st.Elapsed += s.since()
 	s.started = time.Time{}
 	u := s.st.Usage
 	s.mu.Unlock()
-	if status != memory.StatusInterrupted {
-		s.event(out, memory.Event{Type: memory.EventEnd, Text: string(status), Data: mustJSON(memory.SessionEnd{
+	if status != store.StatusInterrupted {
+		s.event(out, store.Event{Type: transcript.EventEnd, Text: string(status), Data: mustJSON(transcript.SessionEnd{
 			Status: status, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CostUSD: u.CostUSD, Calls: u.Calls,
 			CachedInputTokens: u.CachedInputTokens})})
 	}
@@ -279,7 +280,7 @@ func (s *Session) checkpoint(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	if err := s.deps.Store.SaveCheckpoint(ctx, meta.ID, memory.Checkpoint{Step: step, State: state, Fence: fence}); err != nil {
+	if err := s.deps.Store.SaveCheckpoint(ctx, meta.ID, store.Checkpoint{Step: step, State: state, Fence: fence}); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	if err := s.deps.Store.UpdateSession(ctx, meta); err != nil {
@@ -290,18 +291,18 @@ func (s *Session) checkpoint(ctx context.Context) error {
 
 // event appends to the session's log. A failing store is logged; the
 // checkpoint after the step reports it as the session's error.
-func (s *Session) event(ctx context.Context, ev memory.Event) {
+func (s *Session) event(ctx context.Context, ev store.Event) {
 	ev.Time = s.deps.Now()
 	if _, err := s.deps.Store.Append(ctx, s.st.Meta.ID, ev); err != nil {
 		s.log.Error("append event failed", "type", ev.Type, "err", err)
 	}
 }
 
-func (s *Session) startInfo() memory.SessionStart {
-	info := memory.SessionStart{Demo: s.deps.Demo, Model: s.deps.ModelName, Image: s.st.Photo != nil}
+func (s *Session) startInfo() transcript.SessionStart {
+	info := transcript.SessionStart{Demo: s.deps.Demo, Model: s.deps.ModelName, Image: s.st.Photo != nil}
 	for _, seat := range s.st.Pack.Seats {
 		_, model := s.model(seat.ID)
-		info.Seats = append(info.Seats, memory.SeatInfo{ID: seat.ID, Name: seat.Name.In(s.lang()), Role: seat.Role,
+		info.Seats = append(info.Seats, transcript.SeatInfo{ID: seat.ID, Name: seat.Name.In(s.lang()), Role: seat.Role,
 			Emoji: seat.Emoji, Color: seat.Color, Model: model})
 	}
 	return info
@@ -318,7 +319,7 @@ func (s *Session) takeInterjections(ctx context.Context) {
 		t.Stage = s.stage
 		s.st.Transcript = append(s.st.Transcript, t)
 		s.st.Unanswered = append(s.st.Unanswered, t)
-		s.event(ctx, memory.Event{Type: memory.EventInterjection, Stage: t.Stage, Name: t.Name, Text: t.Text})
+		s.event(ctx, store.Event{Type: transcript.EventInterjection, Stage: t.Stage, Name: t.Name, Text: t.Text})
 	}
 }
 
@@ -370,7 +371,7 @@ func (s *Session) moderator() bot.Persona {
 // note posts a moderator line and logs it.
 func (s *Session) note(ctx context.Context, text string) {
 	s.post(ctx, bot.KindNotice, text)
-	s.event(ctx, memory.Event{Type: memory.EventNote, Stage: s.stage, Text: text})
+	s.event(ctx, store.Event{Type: transcript.EventNote, Stage: s.stage, Text: text})
 }
 
 // post sends a complete moderator message.

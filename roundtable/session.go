@@ -19,8 +19,9 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 // Config holds the session knobs of DESIGN §4.
@@ -46,13 +47,6 @@ type Config struct {
 	// when the session takes its next step within a stage; a new stage
 	// always waits for the previous one to be shown in full.
 	DeliveryWindow int `env:"DELIVERY_WINDOW, default=1"`
-}
-
-// Store is what the engine needs from memory.
-type Store interface {
-	memory.SessionStore
-	Memories(ctx context.Context, channel string, n int) ([]memory.Memory, error)
-	Remember(ctx context.Context, channel string, m memory.Memory) error
 }
 
 // PreparedImage is a photo ready for the vision model.
@@ -124,32 +118,32 @@ type Turn struct {
 // State is everything needed to resume a session after its last completed
 // step. It is stored as the checkpoint after every step.
 type State struct {
-	Version     int                    `json:"version"`
-	Meta        memory.Session         `json:"meta"`
-	Pack        *Pack                  `json:"pack"` // snapshot: a resumed session keeps its table
-	Turns       int                    `json:"turns"`
-	Roles       []string               `json:"roles"` // current role type per seat
-	Photo       *memory.ImageRef       `json:"photo,omitempty"`
-	PhotoText   string                 `json:"photo_text,omitempty"`
-	Memory      string                 `json:"memory,omitempty"` // what the channel remembers
-	Transcript  []Turn                 `json:"transcript"`
-	Summary     string                 `json:"summary,omitempty"`
-	SummaryUpTo int                    `json:"summary_up_to,omitempty"`
-	Unanswered  []Turn                 `json:"unanswered,omitempty"` // interjections the next speaker answers
-	ImageKW     []string               `json:"image_keywords,omitempty"`
-	Keywords    map[string][]string    `json:"keywords,omitempty"`
-	Candidates  []string               `json:"candidates,omitempty"`
-	KJ          *memory.KJ             `json:"kj,omitempty"`
-	Votes       map[string]memory.Vote `json:"votes,omitempty"`
-	Voted       *memory.VoteResult     `json:"voted,omitempty"`
-	Final       []string               `json:"final,omitempty"`
-	People      *memory.People         `json:"people,omitempty"`
-	Cards       map[string]string      `json:"cards,omitempty"`
-	Design      string                 `json:"design,omitempty"`
-	ImagePrompt string                 `json:"image_prompt,omitempty"`
-	Usage       providers.Usage        `json:"usage"`
-	Overruns    map[string]int         `json:"overruns,omitempty"` // speeches cut for length, by seat ID
-	Elapsed     time.Duration          `json:"elapsed"`            // running time before this process
+	Version     int                        `json:"version"`
+	Meta        store.Session              `json:"meta"`
+	Pack        *Pack                      `json:"pack"` // snapshot: a resumed session keeps its table
+	Turns       int                        `json:"turns"`
+	Roles       []string                   `json:"roles"` // current role type per seat
+	Photo       *transcript.ImageRef       `json:"photo,omitempty"`
+	PhotoText   string                     `json:"photo_text,omitempty"`
+	Memory      string                     `json:"memory,omitempty"` // what the channel remembers
+	Transcript  []Turn                     `json:"transcript"`
+	Summary     string                     `json:"summary,omitempty"`
+	SummaryUpTo int                        `json:"summary_up_to,omitempty"`
+	Unanswered  []Turn                     `json:"unanswered,omitempty"` // interjections the next speaker answers
+	ImageKW     []string                   `json:"image_keywords,omitempty"`
+	Keywords    map[string][]string        `json:"keywords,omitempty"`
+	Candidates  []string                   `json:"candidates,omitempty"`
+	KJ          *transcript.KJ             `json:"kj,omitempty"`
+	Votes       map[string]transcript.Vote `json:"votes,omitempty"`
+	Voted       *transcript.VoteResult     `json:"voted,omitempty"`
+	Final       []string                   `json:"final,omitempty"`
+	People      *transcript.People         `json:"people,omitempty"`
+	Cards       map[string]string          `json:"cards,omitempty"`
+	Design      string                     `json:"design,omitempty"`
+	ImagePrompt string                     `json:"image_prompt,omitempty"`
+	Usage       providers.Usage            `json:"usage"`
+	Overruns    map[string]int             `json:"overruns,omitempty"` // speeches cut for length, by seat ID
+	Elapsed     time.Duration              `json:"elapsed"`            // running time before this process
 }
 
 // Session runs one roundtable.
@@ -216,9 +210,9 @@ func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in S
 		turns = 10
 	}
 	now := deps.Now()
-	st := State{Version: 1, Pack: pack, Turns: turns, Meta: memory.Session{
+	st := State{Version: 1, Pack: pack, Turns: turns, Meta: store.Session{
 		ID: NewID(), Channel: in.Channel, Topic: quote(in.Topic, 300), Language: lang, Pack: pack.Name,
-		StarterID: in.StarterID, StarterName: in.StarterName, Status: memory.StatusRunning,
+		StarterID: in.StarterID, StarterName: in.StarterName, Status: store.StatusRunning,
 		Demo: deps.Demo, Model: deps.ModelName, CreatedAt: now, UpdatedAt: now,
 	}}
 	for _, seat := range pack.Seats {
@@ -234,7 +228,7 @@ func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in S
 		if err != nil {
 			return nil, fmt.Errorf("prepare photo: %w", err)
 		}
-		s.st.Photo = &memory.ImageRef{Blob: "photo", MIME: img.MIME, Width: img.Width, Height: img.Height}
+		s.st.Photo = &transcript.ImageRef{Blob: "photo", MIME: img.MIME, Width: img.Width, Height: img.Height}
 		if err := deps.Store.CreateSession(ctx, st.Meta); err != nil {
 			return nil, fmt.Errorf("create session: %w", err)
 		}
@@ -261,11 +255,11 @@ func Resume(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, i
 		return nil, fmt.Errorf("decode checkpoint of %s: %w", id, err)
 	}
 	switch st.Meta.Status {
-	case memory.StatusFinished, memory.StatusStopped, memory.StatusFailed:
+	case store.StatusFinished, store.StatusStopped, store.StatusFailed:
 		return nil, fmt.Errorf("resume %s: session is %s", id, st.Meta.Status)
 	}
 	st.Meta.Step = cp.Step
-	st.Meta.Status = memory.StatusRunning
+	st.Meta.Status = store.StatusRunning
 	s := &Session{st: st, cfg: cfg, deps: deps, conv: conv, resumed: true}
 	s.log = deps.Logger.With("session", id, "channel", st.Meta.Channel)
 	return s, nil
@@ -298,7 +292,7 @@ func NewID() string {
 func (s *Session) ID() string { return s.st.Meta.ID }
 
 // Meta returns a copy of the session's metadata.
-func (s *Session) Meta() memory.Session {
+func (s *Session) Meta() store.Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.st.Meta

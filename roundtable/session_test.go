@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 func testConfig() Config {
@@ -55,7 +56,7 @@ func TestFullSession(t *testing.T) {
 
 	// Every stage happened, in order.
 	var stages []string
-	for _, e := range st.eventsOf(id, memory.EventStage) {
+	for _, e := range st.eventsOf(id, transcript.EventStage) {
 		stages = append(stages, e.Stage)
 	}
 	want := []string{StageOpening, StageIntro, StagePhoto, StageDiscussion, StageKeywords, StageKJ, StageVoting,
@@ -63,11 +64,11 @@ func TestFullSession(t *testing.T) {
 	if strings.Join(stages, ",") != strings.Join(want, ",") {
 		t.Fatalf("stages:\n got %v\nwant %v", stages, want)
 	}
-	if got := st.eventsOf(id, memory.EventFailure); len(got) != 0 {
+	if got := st.eventsOf(id, transcript.EventFailure); len(got) != 0 {
 		t.Fatalf("unexpected failures: %+v", got)
 	}
 	meta, _ := st.GetSession(nil, id)
-	if meta.Status != memory.StatusFinished {
+	if meta.Status != store.StatusFinished {
 		t.Fatalf("status = %s", meta.Status)
 	}
 
@@ -88,7 +89,7 @@ func TestFullSession(t *testing.T) {
 	if len(disc) != 12 {
 		t.Fatalf("discussion calls = %d, want 12", len(disc))
 	}
-	speeches := st.eventsOf(id, memory.EventSpeech)
+	speeches := st.eventsOf(id, transcript.EventSpeech)
 	var said []string
 	for _, e := range speeches {
 		if e.Stage == StageDiscussion {
@@ -112,8 +113,8 @@ func TestFullSession(t *testing.T) {
 	}
 
 	// Role switch: every seat got another role; makers and buyers swapped.
-	for _, e := range st.eventsOf(id, memory.EventRoleSwitch) {
-		var rs memory.RoleSwitch
+	for _, e := range st.eventsOf(id, transcript.EventRoleSwitch) {
+		var rs transcript.RoleSwitch
 		_ = json.Unmarshal(e.Data, &rs)
 		if rs.From == rs.To || (rs.From == "consumer") == (rs.To == "consumer") {
 			t.Fatalf("role switch %s: %s → %s", e.Seat, rs.From, rs.To)
@@ -129,8 +130,8 @@ func TestFullSession(t *testing.T) {
 			t.Fatalf("image prompt lacks %q:\n%s", want, imgs.prompt)
 		}
 	}
-	if len(conv.images) != 1 || len(st.eventsOf(id, memory.EventImage)) != 1 {
-		t.Fatalf("images posted %d, events %d", len(conv.images), len(st.eventsOf(id, memory.EventImage)))
+	if len(conv.images) != 1 || len(st.eventsOf(id, transcript.EventImage)) != 1 {
+		t.Fatalf("images posted %d, events %d", len(conv.images), len(st.eventsOf(id, transcript.EventImage)))
 	}
 	// Every message was closed with its final text; speeches streamed.
 	for _, p := range conv.speeches() {
@@ -158,18 +159,18 @@ func TestFailedSeatIsMarkedAndSessionGoesOn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	fails := st.eventsOf(s.ID(), memory.EventFailure)
+	fails := st.eventsOf(s.ID(), transcript.EventFailure)
 	if len(fails) != 2 {
 		t.Fatalf("failures = %d, want 2 (one per round)", len(fails))
 	}
 	for _, e := range fails { // the export carries the event: the kind and its sentence, not the provider's text
-		var f memory.Failure
+		var f transcript.Failure
 		if err := json.Unmarshal(e.Data, &f); err != nil || f.Kind != "server" || f.Cause != providers.UserMessage(&providers.Error{Kind: providers.KindServer}) ||
 			strings.Contains(string(e.Data)+e.Text, "upstream exploded") {
 			t.Fatalf("failure event %s %q (%v)", e.Data, e.Text, err)
 		}
 	}
-	for _, e := range st.eventsOf(s.ID(), memory.EventSpeech) {
+	for _, e := range st.eventsOf(s.ID(), transcript.EventSpeech) {
 		if strings.Contains(e.Text, "upstream exploded") || strings.Contains(e.Text, "could not speak") {
 			t.Fatalf("error text passed off as speech: %q", e.Text)
 		}
@@ -182,7 +183,7 @@ func TestFailedSeatIsMarkedAndSessionGoesOn(t *testing.T) {
 			t.Fatalf("the failure line must carry the session ID: %q", p.final)
 		}
 	}
-	if meta, _ := st.GetSession(nil, s.ID()); meta.Status != memory.StatusFinished {
+	if meta, _ := st.GetSession(nil, s.ID()); meta.Status != store.StatusFinished {
 		t.Fatalf("status = %s", meta.Status)
 	}
 }
@@ -213,7 +214,7 @@ func TestInterjectionReachesNextSpeaker(t *testing.T) {
 	if !strings.Contains(userText(disc[1]), "version for children") {
 		t.Fatal("later speakers should still see the interjection in the transcript")
 	}
-	if len(st.eventsOf(s.ID(), memory.EventInterjection)) != 1 {
+	if len(st.eventsOf(s.ID(), transcript.EventInterjection)) != 1 {
 		t.Fatal("interjection not logged")
 	}
 }
@@ -239,10 +240,10 @@ func TestCancelSavesAndResumeContinues(t *testing.T) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
 	}
 	meta, _ := st.GetSession(nil, s.ID())
-	if meta.Status != memory.StatusInterrupted {
+	if meta.Status != store.StatusInterrupted {
 		t.Fatalf("status = %s", meta.Status)
 	}
-	before := len(st.eventsOf(s.ID(), memory.EventSpeech))
+	before := len(st.eventsOf(s.ID(), transcript.EventSpeech))
 
 	m.fail = nil
 	r, err := Resume(context.Background(), testConfig(), testDeps(m, st), conv, s.ID())
@@ -252,8 +253,8 @@ func TestCancelSavesAndResumeContinues(t *testing.T) {
 	if err := r.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var disc []memory.Event
-	for _, e := range st.eventsOf(s.ID(), memory.EventSpeech) {
+	var disc []store.Event
+	for _, e := range st.eventsOf(s.ID(), transcript.EventSpeech) {
 		if e.Stage == StageDiscussion {
 			disc = append(disc, e)
 		}
@@ -261,7 +262,7 @@ func TestCancelSavesAndResumeContinues(t *testing.T) {
 	if len(disc) != 12 {
 		t.Fatalf("discussion speeches after resume = %d, want 12 (none repeated, none lost); before = %d", len(disc), before)
 	}
-	if meta, _ := st.GetSession(nil, s.ID()); meta.Status != memory.StatusFinished {
+	if meta, _ := st.GetSession(nil, s.ID()); meta.Status != store.StatusFinished {
 		t.Fatalf("status after resume = %s", meta.Status)
 	}
 }
@@ -299,7 +300,7 @@ func TestStopEndsForGood(t *testing.T) {
 	if err := s.Run(context.Background()); !errors.Is(err, ErrStopped) {
 		t.Fatalf("Run = %v", err)
 	}
-	if meta, _ := st.GetSession(nil, s.ID()); meta.Status != memory.StatusStopped {
+	if meta, _ := st.GetSession(nil, s.ID()); meta.Status != store.StatusStopped {
 		t.Fatalf("status = %s", meta.Status)
 	}
 	if _, err := Resume(context.Background(), testConfig(), testDeps(m, st), &fakeConv{}, s.ID()); err == nil {
@@ -337,10 +338,10 @@ func TestTokenCapEndsPolitely(t *testing.T) {
 		t.Fatalf("Run = %v, want a CapError", err)
 	}
 	meta, _ := st.GetSession(nil, s.ID())
-	if meta.Status != memory.StatusStopped || !strings.Contains(meta.Error, "token limit") {
+	if meta.Status != store.StatusStopped || !strings.Contains(meta.Error, "token limit") {
 		t.Fatalf("meta = %+v", meta)
 	}
-	notes := st.eventsOf(s.ID(), memory.EventNote)
+	notes := st.eventsOf(s.ID(), transcript.EventNote)
 	if !strings.Contains(notes[len(notes)-1].Text, s.ID()) {
 		t.Fatal("the cap message must carry the session ID")
 	}

@@ -10,8 +10,9 @@ import (
 	"sync"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 // call is one persona's model call for a stage.
@@ -253,8 +254,8 @@ func (s *Session) speak(ctx context.Context, c call) result {
 		msg := fmt.Sprintf(s.ui("seat_failed"), p.Name, providers.UserMessage(err), s.st.Meta.ID)
 		s.closeLater(ctx, stream, msg, false)
 		s.log.Warn("seat failed", "seat", seat.ID, "stage", c.stage, "err", err)
-		s.event(ctx, memory.Event{Type: memory.EventFailure, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: msg,
-			Data: mustJSON(memory.Failure{Kind: providers.KindOf(err).String(), Cause: providers.UserMessage(err)})})
+		s.event(ctx, store.Event{Type: transcript.EventFailure, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: msg,
+			Data: mustJSON(transcript.Failure{Kind: providers.KindOf(err).String(), Cause: providers.UserMessage(err)})})
 		return result{err: err}
 	}
 	shown := out
@@ -265,8 +266,8 @@ func (s *Session) speak(ctx context.Context, c call) result {
 		shown += "\n" + s.ui("regenerated")
 	}
 	s.closeLater(ctx, stream, shown, true)
-	s.event(ctx, memory.Event{Type: memory.EventSpeech, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: out,
-		Data: mustJSON(memory.Speech{Role: s.st.Roles[c.seat], Model: resp.Model, InputTokens: resp.Usage.InputTokens,
+	s.event(ctx, store.Event{Type: transcript.EventSpeech, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: out,
+		Data: mustJSON(transcript.Speech{Role: s.st.Roles[c.seat], Model: resp.Model, InputTokens: resp.Usage.InputTokens,
 			OutputTokens: resp.Usage.OutputTokens, CachedTokens: resp.Usage.CachedInputTokens, Regenerated: resp.Regenerated, Round: c.round})})
 	if c.record {
 		s.mu.Lock()

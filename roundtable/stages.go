@@ -9,8 +9,9 @@ import (
 	"strings"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 func (s *Session) opening(ctx context.Context) error {
@@ -79,12 +80,12 @@ func (s *Session) photoStories(ctx context.Context) error {
 			s.log.Warn("vision failed", "err", err)
 			msg := fmt.Sprintf(s.ui("vision_failed"), providers.UserMessage(err), s.st.Meta.ID)
 			s.closeLater(ctx, st, msg, false)
-			s.event(ctx, memory.Event{Type: memory.EventNote, Stage: StagePhoto, Text: msg})
+			s.event(ctx, store.Event{Type: transcript.EventNote, Stage: StagePhoto, Text: msg})
 			return nil
 		}
 		s.closeLater(ctx, st, "📷 "+desc, false)
 		s.st.PhotoText = desc
-		s.event(ctx, memory.Event{Type: memory.EventPhoto, Stage: StagePhoto, Text: desc, Data: mustJSON(s.st.Photo)})
+		s.event(ctx, store.Event{Type: transcript.EventPhoto, Stage: StagePhoto, Text: desc, Data: mustJSON(s.st.Photo)})
 	}
 	rs := s.each(ctx, func(i int) call {
 		return call{seat: i, stage: StagePhoto, prompt: say(s.lang(), "story"), maxTokens: maxTokensFor(StagePhoto), group: StagePhoto, context: true}
@@ -99,7 +100,7 @@ func (s *Session) photoStories(ctx context.Context) error {
 		story := strings.TrimSpace(keywordsLine.ReplaceAllString(r.text, ""))
 		p := s.persona(i)
 		s.st.Transcript = append(s.st.Transcript, Turn{Stage: StagePhoto, Seat: p.ID, Name: p.Name, Role: p.Role, Text: carried(story)})
-		s.event(ctx, memory.Event{Type: memory.EventKeywords, Stage: StagePhoto, Seat: p.ID, Name: p.Name, Data: mustJSON(memory.Keywords{Keywords: k})})
+		s.event(ctx, store.Event{Type: transcript.EventKeywords, Stage: StagePhoto, Seat: p.ID, Name: p.Name, Data: mustJSON(transcript.Keywords{Keywords: k})})
 	}
 	s.st.ImageKW = Dedupe(kws, 0)
 	return ctxErr(ctx, rs)
@@ -177,8 +178,8 @@ func (s *Session) extractKeywords(ctx context.Context) error {
 		k := ParseKeywords(r.text, s.cfg.MaxKeywords)
 		s.st.Keywords[seat] = k
 		all = append(all, k...)
-		s.event(ctx, memory.Event{Type: memory.EventKeywords, Stage: StageKeywords, Seat: seat, Name: s.persona(i).Name,
-			Data: mustJSON(memory.Keywords{Keywords: k})})
+		s.event(ctx, store.Event{Type: transcript.EventKeywords, Stage: StageKeywords, Seat: seat, Name: s.persona(i).Name,
+			Data: mustJSON(transcript.Keywords{Keywords: k})})
 	}
 	all = append(all, s.st.ImageKW...)
 	s.st.Candidates = Dedupe(all, 0)
@@ -210,11 +211,11 @@ func (s *Session) groupKJ(ctx context.Context) error {
 	kj := ParseKJ(resp.Text, s.st.Candidates, say(lang, "other"))
 	s.st.KJ = &kj
 	s.closeLater(ctx, st, s.renderKJ(kj), false)
-	s.event(ctx, memory.Event{Type: memory.EventKJ, Stage: StageKJ, Data: mustJSON(kj)})
+	s.event(ctx, store.Event{Type: transcript.EventKJ, Stage: StageKJ, Data: mustJSON(kj)})
 	return nil
 }
 
-func (s *Session) renderKJ(kj memory.KJ) string {
+func (s *Session) renderKJ(kj transcript.KJ) string {
 	var b strings.Builder
 	b.WriteString(s.ui("kj_title"))
 	if kj.Core != "" {
@@ -235,7 +236,7 @@ func (s *Session) vote(ctx context.Context) error {
 	if err := ctxErr(ctx, rs); err != nil {
 		return err
 	}
-	s.st.Votes = map[string]memory.Vote{}
+	s.st.Votes = map[string]transcript.Vote{}
 	var ballots [][]string
 	for i, r := range rs {
 		if r.err != nil {
@@ -243,15 +244,15 @@ func (s *Session) vote(ctx context.Context) error {
 		}
 		kw, why := ParseVote(r.text, s.st.Candidates, perSeat)
 		seat := s.st.Pack.Seats[i].ID
-		v := memory.Vote{Keywords: kw, Reasons: why}
+		v := transcript.Vote{Keywords: kw, Reasons: why}
 		s.st.Votes[seat] = v
 		ballots = append(ballots, kw)
-		s.event(ctx, memory.Event{Type: memory.EventVote, Stage: StageVoting, Seat: seat, Name: s.persona(i).Name, Data: mustJSON(v)})
+		s.event(ctx, store.Event{Type: transcript.EventVote, Stage: StageVoting, Seat: seat, Name: s.persona(i).Name, Data: mustJSON(v)})
 	}
 	res := Consensus(ballots, s.st.Candidates, s.cfg.VotingThreshold, 3, s.cfg.MaxKeywords)
 	s.st.Voted = &res
 	s.st.Final = res.Keywords
-	s.event(ctx, memory.Event{Type: memory.EventVoteResult, Stage: StageVoting, Data: mustJSON(res)})
+	s.event(ctx, store.Event{Type: transcript.EventVoteResult, Stage: StageVoting, Data: mustJSON(res)})
 	var b strings.Builder
 	fmt.Fprintf(&b, s.ui("vote_result"), res.Threshold, len(ballots))
 	for _, k := range res.Keywords {
@@ -290,9 +291,9 @@ func (s *Session) peoplesTurn(ctx context.Context) error {
 		}
 	}
 	s.st.Final = final
-	p := memory.People{Action: ans.Action, Keywords: final, By: quote(ans.By, 40)}
+	p := transcript.People{Action: ans.Action, Keywords: final, By: quote(ans.By, 40)}
 	s.st.People = &p
-	s.event(ctx, memory.Event{Type: memory.EventPeople, Stage: StagePeople, Name: p.By, Data: mustJSON(p)})
+	s.event(ctx, store.Event{Type: transcript.EventPeople, Stage: StagePeople, Name: p.By, Data: mustJSON(p)})
 	s.post(ctx, bot.KindNotice, fmt.Sprintf(s.ui("people_"+ans.Action), strings.Join(final, " · ")))
 	return nil
 }
@@ -308,8 +309,8 @@ func (s *Session) switchRole(ctx context.Context, seat int) error {
 	i := seat
 	from, to := s.st.Pack.Seats[i].Role, s.st.Roles[i]
 	lang := s.lang()
-	s.event(ctx, memory.Event{Type: memory.EventRoleSwitch, Stage: StageSwitch, Seat: s.st.Pack.Seats[i].ID, Name: s.persona(i).Name,
-		Data: mustJSON(memory.RoleSwitch{From: from, To: to})})
+	s.event(ctx, store.Event{Type: transcript.EventRoleSwitch, Stage: StageSwitch, Seat: s.st.Pack.Seats[i].ID, Name: s.persona(i).Name,
+		Data: mustJSON(transcript.RoleSwitch{From: from, To: to})})
 	r := s.one(ctx, call{seat: i, stage: StageSwitch, maxTokens: maxTokensFor(StageSwitch), context: true, record: true,
 		prompt: say(lang, "switch", s.st.Pack.RoleLabel(to, lang), s.st.Pack.RoleLabel(from, lang), s.persona(i).Name, jsonList(s.st.Final))})
 	if r.err != nil && ctx.Err() != nil {
@@ -351,7 +352,7 @@ func (s *Session) designCards(ctx context.Context) error {
 		}
 		p := s.persona(i)
 		s.st.Cards[p.ID] = r.text
-		s.event(ctx, memory.Event{Type: memory.EventCard, Stage: StageCards, Seat: p.ID, Name: p.Name, Text: r.text})
+		s.event(ctx, store.Event{Type: transcript.EventCard, Stage: StageCards, Seat: p.ID, Name: p.Name, Text: r.text})
 	}
 	return nil
 }

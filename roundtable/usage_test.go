@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
+	"github.com/tableround/tableround/transcript"
 )
 
 // TestUsageAccounting runs a session on the demo model, which counts
@@ -40,14 +40,14 @@ func TestUsageAccounting(t *testing.T) {
 			if full := (providers.Price{Input: 1, CachedInput: 1, Output: 2}).Cost(u); u.CostUSD >= full {
 				t.Errorf("no discount: %v ≥ %v", u.CostUSD, full)
 			}
-			var end memory.SessionEnd
-			ends := st.eventsOf(s.ID(), memory.EventEnd)
+			var end transcript.SessionEnd
+			ends := st.eventsOf(s.ID(), transcript.EventEnd)
 			if len(ends) != 1 || json.Unmarshal(ends[0].Data, &end) != nil || end.CachedInputTokens != u.CachedInputTokens || end.InputTokens != u.InputTokens {
 				t.Fatalf("end %+v", end)
 			}
 			speechCached := 0
-			for _, e := range st.eventsOf(s.ID(), memory.EventSpeech) {
-				var sp memory.Speech
+			for _, e := range st.eventsOf(s.ID(), transcript.EventSpeech) {
+				var sp transcript.Speech
 				_ = json.Unmarshal(e.Data, &sp)
 				speechCached += sp.CachedTokens
 			}
@@ -56,7 +56,7 @@ func TestUsageAccounting(t *testing.T) {
 			}
 			line := usageLine(lang, u)
 			found := false
-			for _, e := range st.eventsOf(s.ID(), memory.EventNote) {
+			for _, e := range st.eventsOf(s.ID(), transcript.EventNote) {
 				found = found || strings.Contains(e.Text, line)
 			}
 			if !found {

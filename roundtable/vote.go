@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/transcript"
 )
 
 // Consensus counts ballots (in seat order) and returns the keywords that
@@ -16,7 +16,7 @@ import (
 // When fewer than minPass pass, the rest is filled by vote count, then by
 // candidate order, so the result is never empty while there is any candidate.
 // At most max keywords are returned.
-func Consensus(ballots [][]string, candidates []string, threshold float64, minPass, max int) memory.VoteResult {
+func Consensus(ballots [][]string, candidates []string, threshold float64, minPass, max int) transcript.VoteResult {
 	voters := 0
 	counts := map[string]int{}
 	first := map[string]int{}
@@ -55,7 +55,7 @@ func Consensus(ballots [][]string, candidates []string, threshold float64, minPa
 		}
 		return first[a] < first[b]
 	})
-	res := memory.VoteResult{Counts: counts, Threshold: need}
+	res := transcript.VoteResult{Counts: counts, Threshold: need}
 	for _, k := range ranked {
 		if counts[k] >= need {
 			res.Keywords = append(res.Keywords, k)
@@ -133,9 +133,9 @@ func Derange(roles []string, allRoles []string, rng *rand.Rand) []string {
 // "Group: a, b" lines. Keywords not in any group are gathered under other;
 // keywords the model invented are dropped. The result is never empty when
 // keywords is not.
-func ParseKJ(reply string, keywords []string, other string) memory.KJ {
+func ParseKJ(reply string, keywords []string, other string) transcript.KJ {
 	reply = StripThink(reply)
-	var kj memory.KJ
+	var kj transcript.KJ
 	if i, j := strings.Index(reply, "{"), strings.LastIndex(reply, "}"); i >= 0 && j > i {
 		_ = json.Unmarshal([]byte(reply[i:j+1]), &kj)
 	}
@@ -144,7 +144,7 @@ func ParseKJ(reply string, keywords []string, other string) memory.KJ {
 			l = listMarker.ReplaceAllString(l, "")
 			if k := strings.IndexAny(l, ":："); k > 0 {
 				name := strings.Trim(strings.TrimSpace(l[:k]), "*#【】[] ")
-				kj.Groups = append(kj.Groups, memory.KJGroup{Name: name, Keywords: splitList(l[k:])})
+				kj.Groups = append(kj.Groups, transcript.KJGroup{Name: name, Keywords: splitList(l[k:])})
 			}
 		}
 	}
@@ -153,7 +153,7 @@ func ParseKJ(reply string, keywords []string, other string) memory.KJ {
 		byKey[Key(k)] = k
 	}
 	used := map[string]bool{}
-	var groups []memory.KJGroup
+	var groups []transcript.KJGroup
 	for _, g := range kj.Groups {
 		var kws []string
 		for _, k := range g.Keywords {
@@ -168,7 +168,7 @@ func ParseKJ(reply string, keywords []string, other string) memory.KJ {
 		}
 		name, _ := CleanKeyword(g.Name)
 		if len(kws) > 0 && name != "" {
-			groups = append(groups, memory.KJGroup{Name: name, Keywords: kws})
+			groups = append(groups, transcript.KJGroup{Name: name, Keywords: kws})
 		}
 	}
 	var rest []string
@@ -178,8 +178,8 @@ func ParseKJ(reply string, keywords []string, other string) memory.KJ {
 		}
 	}
 	if len(rest) > 0 {
-		groups = append(groups, memory.KJGroup{Name: other, Keywords: rest})
+		groups = append(groups, transcript.KJGroup{Name: other, Keywords: rest})
 	}
 	core, _ := CleanKeyword(kj.Core)
-	return memory.KJ{Core: core, Groups: groups}
+	return transcript.KJ{Core: core, Groups: groups}
 }

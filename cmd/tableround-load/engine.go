@@ -20,17 +20,19 @@ import (
 	"github.com/tableround/tableround/export"
 	"github.com/tableround/tableround/imagepipe"
 	"github.com/tableround/tableround/internal/httpx"
-	"github.com/tableround/tableround/memory"
-	"github.com/tableround/tableround/memory/redis"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/openai"
 	"github.com/tableround/tableround/roundtable"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/bolt"
+	"github.com/tableround/tableround/store/buffered"
+	"github.com/tableround/tableround/store/redis"
 )
 
 // engine is the bot as serve wires it: the session manager, the Discord
 // adapter and the buffered store (embedded, or Redis), in this process.
 type engine struct {
-	store   *memory.Buffered
+	store   *buffered.Store
 	inner   io.Closer // the embedded store, or the Redis client
 	mgr     *roundtable.Manager
 	adapter *discord.Adapter
@@ -50,19 +52,19 @@ type engineConfig struct {
 
 func newEngine(ec engineConfig) (*engine, error) {
 	var inner interface {
-		memory.Store
+		store.Store
 		io.Closer
 	}
 	var err error
 	if ec.redisURL != "" {
 		inner, err = redis.Open(context.Background(), ec.redisURL, redis.Options{})
 	} else {
-		inner, err = memory.OpenBolt(filepath.Join(ec.dir, "tableround.db"), memory.BoltOptions{})
+		inner, err = bolt.Open(filepath.Join(ec.dir, "tableround.db"), bolt.Options{})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	store := memory.NewBuffered(inner, memory.BufferOptions{})
+	store := buffered.New(inner, buffered.Options{})
 	oc := openai.DefaultConfig()
 	oc.Provider, oc.BaseURL, oc.Model, oc.KeyVariable = "fake", ec.llmURL+"/v1", "fake-model", "AI_API_KEY"
 	// The fake LLM, like most compatible servers, reads max_tokens.
@@ -118,7 +120,7 @@ func (e *engine) run(ctx context.Context) error {
 }
 
 // finished returns a session's end time once the store shows it ended.
-func (e *engine) finished(ctx context.Context, session int) (time.Time, memory.Status, bool) {
+func (e *engine) finished(ctx context.Context, session int) (time.Time, store.Status, bool) {
 	key, ok := e.starts.key(session)
 	if !ok {
 		return time.Time{}, "", false
@@ -128,7 +130,7 @@ func (e *engine) finished(ctx context.Context, session int) (time.Time, memory.S
 		return time.Time{}, "", false
 	}
 	switch s := ss[0]; s.Status {
-	case memory.StatusFinished, memory.StatusFailed, memory.StatusStopped:
+	case store.StatusFinished, store.StatusFailed, store.StatusStopped:
 		return s.UpdatedAt, s.Status, true
 	}
 	return time.Time{}, "", false

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
 	"github.com/tableround/tableround/providers/promptcache"
@@ -274,20 +275,7 @@ func (f *fakeLLM) stream(ctx context.Context, w http.ResponseWriter, c Call, tex
 	return out
 }
 
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func sleepUntil(ctx context.Context, t time.Time) error { return clock.Sleep(ctx, time.Until(t)) }
 
 // speechTokens is a deterministic length in [MinTok, MaxTok], capped by
 // the request's max_tokens.

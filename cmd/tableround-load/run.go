@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tableround/tableround/memory/redis/redistest"
+	"github.com/tableround/tableround/store/redis/redistest"
 )
 
 // runOptions are the knobs of `run`.

@@ -1,23 +1,15 @@
+//go:build slow
+
 package main
 
 import (
 	"bytes"
 	"context"
 	"math"
-	"os"
 	"sync"
 	"testing"
 	"time"
 )
-
-// TestMain lets the test binary act as the fakes' process when run starts
-// it as a child (run execs its own binary).
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
 
 // TestSmoke runs one whole session through the real engine against
 // unlimited fakes and a fast model, and checks that every figure of the

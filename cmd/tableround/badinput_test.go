@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers/providertest"
 	"github.com/tableround/tableround/roundtable"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 func TestConfigErrorsExit2(t *testing.T) {
@@ -85,7 +86,9 @@ func TestFailingSeatDoesNotStopTheSession(t *testing.T) {
 	fake.fail = func(w wireRequest) *providertest.Reply {
 		if w.Stage == roundtable.StageDiscussion && strings.Contains(w.System, "You are Li Zhiqiang") {
 			if strings.Contains(w.User, "Round 1 ") {
-				return &providertest.Reply{Status: 500, Body: `{"error":{"message":"boom"}}`}
+				// The server's retry hint (honoured, as always) keeps the test
+				// from waiting out the default backoff.
+				return &providertest.Reply{Status: 500, Header: map[string]string{"Retry-After": "0.01"}, Body: `{"error":{"message":"boom"}}`}
 			}
 			return &providertest.Reply{Before: []string{"data: {not json"}}
 		}
@@ -105,9 +108,9 @@ func TestFailingSeatDoesNotStopTheSession(t *testing.T) {
 	var failed int
 	for _, e := range evs {
 		switch {
-		case e.Type == memory.EventFailure && e.Seat == "manufacturer":
+		case e.Type == transcript.EventFailure && e.Seat == "manufacturer":
 			failed++
-		case e.Type == memory.EventSpeech && e.Seat == "manufacturer" && e.Stage == roundtable.StageDiscussion:
+		case e.Type == transcript.EventSpeech && e.Seat == "manufacturer" && e.Stage == roundtable.StageDiscussion:
 			t.Fatalf("a failed turn was stored as speech: %q", e.Text)
 		}
 	}
@@ -118,7 +121,7 @@ func TestFailingSeatDoesNotStopTheSession(t *testing.T) {
 		t.Fatal("people were not told kindly")
 	}
 	meta, _ := st.GetSession(context.Background(), id)
-	if meta.Status != memory.StatusFinished {
+	if meta.Status != store.StatusFinished {
 		t.Fatalf("status %s", meta.Status)
 	}
 }

@@ -15,11 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
 	"github.com/tableround/tableround/providers/providertest"
 	"github.com/tableround/tableround/roundtable"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/bolt"
+	"github.com/tableround/tableround/transcript"
 )
 
 type wireRequest struct {
@@ -181,8 +183,8 @@ func cleanEnv(t *testing.T) string {
 	return dir
 }
 
-func openTestStore(t *testing.T, dir string) *memory.Bolt {
-	st, err := memory.OpenBolt(filepath.Join(dir, "data", "tableround.db"), memory.BoltOptions{})
+func openTestStore(t *testing.T, dir string) *bolt.Store {
+	st, err := bolt.Open(filepath.Join(dir, "data", "tableround.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,13 +222,13 @@ func TestConsoleSessionEndToEnd(t *testing.T) {
 	}
 	var stages []string
 	var failures []string
-	byType := map[string][]memory.Event{}
+	byType := map[string][]store.Event{}
 	for _, e := range evs {
 		byType[e.Type] = append(byType[e.Type], e)
-		if e.Type == memory.EventStage {
+		if e.Type == transcript.EventStage {
 			stages = append(stages, e.Stage)
 		}
-		if e.Type == memory.EventFailure {
+		if e.Type == transcript.EventFailure {
 			failures = append(failures, e.Seat+": "+e.Text)
 		}
 	}
@@ -266,7 +268,7 @@ func TestConsoleSessionEndToEnd(t *testing.T) {
 	// Discussion speaker k sees the earlier speakers' words.
 	disc := fake.requests(roundtable.StageDiscussion)
 	var said []string
-	for _, e := range byType[memory.EventSpeech] {
+	for _, e := range byType[transcript.EventSpeech] {
 		if e.Stage == roundtable.StageDiscussion {
 			said = append(said, e.Text)
 		}
@@ -282,9 +284,9 @@ func TestConsoleSessionEndToEnd(t *testing.T) {
 		}
 	}
 	// The image prompt comes from the voted keywords and the design cards.
-	var result memory.VoteResult
-	_ = json.Unmarshal(byType[memory.EventVoteResult][0].Data, &result)
-	prompt := byType[memory.EventImagePrompt][0].Text
+	var result transcript.VoteResult
+	_ = json.Unmarshal(byType[transcript.EventVoteResult][0].Data, &result)
+	prompt := byType[transcript.EventImagePrompt][0].Text
 	for _, k := range result.Keywords {
 		if !strings.Contains(prompt, k) {
 			t.Fatalf("image prompt lacks voted keyword %q:\n%s", k, prompt)

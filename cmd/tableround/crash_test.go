@@ -1,3 +1,5 @@
+//go:build slow
+
 package main
 
 import (
@@ -17,11 +19,14 @@ import (
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/telegram"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
-	"github.com/tableround/tableround/memory"
-	"github.com/tableround/tableround/memory/redis"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
 	"github.com/tableround/tableround/roundtable"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/bolt"
+	"github.com/tableround/tableround/store/redis"
+	"github.com/tableround/tableround/transcript"
 )
 
 // A Telegram session is killed (its HTTP calls and store writes stop
@@ -31,15 +36,15 @@ import (
 // once, no placeholder or cut-off text left, the old board marked as
 // moved. On the embedded store and on Redis.
 func TestCrashResumeTelegramChatEqualsLog(t *testing.T) {
-	stores := map[string]func(t *testing.T) memory.Store{
-		"embedded": func(t *testing.T) memory.Store {
-			st, err := memory.OpenBolt(filepath.Join(t.TempDir(), "tr.db"), memory.BoltOptions{})
+	stores := map[string]func(t *testing.T) store.Store{
+		"embedded": func(t *testing.T) store.Store {
+			st, err := bolt.Open(filepath.Join(t.TempDir(), "tr.db"), bolt.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return st
 		},
-		"redis": func(t *testing.T) memory.Store {
+		"redis": func(t *testing.T) store.Store {
 			srv := needRedis(t)
 			st, err := redis.Open(context.Background(), srv.URL(6), redis.Options{})
 			if err != nil {
@@ -59,7 +64,7 @@ func TestCrashResumeTelegramChatEqualsLog(t *testing.T) {
 
 const crashToken = "777:crash-token"
 
-func crashAndResume(t *testing.T, st memory.Store) {
+func crashAndResume(t *testing.T, st store.Store) {
 	clock := &telegramfake.ScaledClock{Factor: 50}
 	fake := telegramfake.New(telegramfake.Options{Limits: telegramfake.TelegramLimits(), Now: clock.Now})
 	t.Cleanup(fake.Close)
@@ -96,7 +101,7 @@ func crashAndResume(t *testing.T, st memory.Store) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the kill point was never reached")
 	}
-	waitUntil(t, "the half-written speech on screen", func() bool { return countBot(fake, chat, "Half a sentence") == 1 })
+	eventually.Within(t, time.Minute, "the half-written speech on screen", func() bool { return countBot(fake, chat, "Half a sentence") == 1 })
 	dead.Store(true) // SIGKILL
 	kill()
 	<-done1
@@ -126,7 +131,7 @@ func crashAndResume(t *testing.T, st memory.Store) {
 	}
 	speeches := 0
 	for _, ev := range evs {
-		if ev.Type != memory.EventSpeech || !strings.HasPrefix(ev.Text, "Speech ") {
+		if ev.Type != transcript.EventSpeech || !strings.HasPrefix(ev.Text, "Speech ") {
 			continue
 		}
 		speeches++
@@ -206,25 +211,25 @@ func (c *cutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // mortalStore is the store as process 1 sees it: nothing lands after the kill.
 type mortalStore struct {
-	memory.Store
+	store.Store
 	dead *atomic.Bool
 }
 
-func (m *mortalStore) Append(ctx context.Context, id string, ev memory.Event) (memory.Event, error) {
+func (m *mortalStore) Append(ctx context.Context, id string, ev store.Event) (store.Event, error) {
 	if m.dead.Load() {
 		return ev, errKilled
 	}
 	return m.Store.Append(ctx, id, ev)
 }
 
-func (m *mortalStore) SaveCheckpoint(ctx context.Context, id string, cp memory.Checkpoint) error {
+func (m *mortalStore) SaveCheckpoint(ctx context.Context, id string, cp store.Checkpoint) error {
 	if m.dead.Load() {
 		return errKilled
 	}
 	return m.Store.SaveCheckpoint(ctx, id, cp)
 }
 
-func (m *mortalStore) UpdateSession(ctx context.Context, s memory.Session) error {
+func (m *mortalStore) UpdateSession(ctx context.Context, s store.Session) error {
 	if m.dead.Load() {
 		return errKilled
 	}

@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers/providertest"
 )
 
@@ -226,18 +226,13 @@ func TestDoctorRedisWithoutPersistence(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually.True(t, "redis-server to listen on "+addr, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not start: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil
+	})
 	t.Setenv("AI_PROVIDER", "demo")
 	t.Setenv("REDIS_URL", "redis://"+addr+"/0")
 	var out, errb bytes.Buffer

@@ -11,7 +11,8 @@ import (
 	"strings"
 
 	"github.com/tableround/tableround/export"
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
 )
 
 const exportUsage = `usage: tableround export [--format md|json|html] [--out FILE] SESSION_ID
@@ -24,7 +25,7 @@ extension, and Markdown images are written next to FILE.
 // runExport is the `tableround export` command. Flags may come before or
 // after the session ID. Exit codes: 0 done, 1 failure (unknown session,
 // store or file error), 2 usage error.
-func runExport(ctx context.Context, st memory.Store, args []string, stdout, stderr io.Writer) int {
+func runExport(ctx context.Context, st store.Store, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	format := fs.String("format", "", "md, json or html")
@@ -86,9 +87,9 @@ func exportFormat(flagValue, out string) (string, error) {
 	return "", fmt.Errorf("unknown --format %q (want md, json or html)", flagValue)
 }
 
-func exportSession(ctx context.Context, st memory.Store, id, format, out string, stdout io.Writer) error {
+func exportSession(ctx context.Context, st store.Store, id, format, out string, stdout io.Writer) error {
 	s, err := st.GetSession(ctx, id)
-	if errors.Is(err, memory.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no session %q (unknown, or older than EXPORT_TTL)", id)
 	}
 	if err != nil {
@@ -106,7 +107,7 @@ func exportSession(ctx context.Context, st memory.Store, id, format, out string,
 	var opts export.Options
 	if format == export.FormatMarkdown {
 		base := strings.TrimSuffix(out, filepath.Ext(out))
-		opts.ImageLink = func(ref memory.ImageRef, data []byte) (string, error) {
+		opts.ImageLink = func(ref transcript.ImageRef, data []byte) (string, error) {
 			path := base + "-" + safeName(ref.Blob) + imageExt(ref.MIME)
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				return "", fmt.Errorf("write image: %w", err)

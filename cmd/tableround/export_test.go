@@ -9,30 +9,32 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tableround/tableround/memory"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/bolt"
+	"github.com/tableround/tableround/transcript"
 )
 
 // pngBytes is a 1x1 PNG.
 var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde" +
 	"\x00\x00\x00\x0cIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
-func exportStore(t *testing.T) memory.Store {
+func exportStore(t *testing.T) store.Store {
 	t.Helper()
-	st, err := memory.OpenBolt(filepath.Join(t.TempDir(), "tr.db"), memory.BoltOptions{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "tr.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
-	if err := st.CreateSession(ctx, memory.Session{ID: "abc", Channel: "console:local", Topic: "Lanterns <b>", Status: memory.StatusFinished}); err != nil {
+	if err := st.CreateSession(ctx, store.Session{ID: "abc", Channel: "console:local", Topic: "Lanterns <b>", Status: store.StatusFinished}); err != nil {
 		t.Fatal(err)
 	}
-	seats, _ := json.Marshal(memory.SessionStart{Seats: []memory.SeatInfo{{ID: "designer", Name: "Lin", Emoji: "🎨"}}})
-	ref, _ := json.Marshal(memory.ImageRef{Blob: "final/1", MIME: "image/png"})
-	for _, ev := range []memory.Event{
-		{Type: memory.EventSession, Data: seats},
-		{Type: memory.EventSpeech, Stage: "discussion", Seat: "designer", Name: "Lin", Text: "Paper and light."},
-		{Type: memory.EventImage, Stage: "final_design", Seat: "designer", Data: ref},
+	seats, _ := json.Marshal(transcript.SessionStart{Seats: []transcript.SeatInfo{{ID: "designer", Name: "Lin", Emoji: "🎨"}}})
+	ref, _ := json.Marshal(transcript.ImageRef{Blob: "final/1", MIME: "image/png"})
+	for _, ev := range []store.Event{
+		{Type: transcript.EventSession, Data: seats},
+		{Type: transcript.EventSpeech, Stage: "discussion", Seat: "designer", Name: "Lin", Text: "Paper and light."},
+		{Type: transcript.EventImage, Stage: "final_design", Seat: "designer", Data: ref},
 	} {
 		if _, err := st.Append(ctx, "abc", ev); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tableround/tableround/memory/redis/redistest"
+	"github.com/tableround/tableround/store/redis/redistest"
 )
 
 // redisSrv is the real redis-server of this package's tests (nil with

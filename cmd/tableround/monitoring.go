@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/imagepipe"
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/roundtable"
+	"github.com/tableround/tableround/store"
 )
 
 // This file wires serve's metrics: the label values exposed at zero from
@@ -84,33 +84,33 @@ func observedPrepare(m *ops.Metrics) func(ctx context.Context, data []byte) (rou
 // of the store (not found, a channel already locked, a lost lease, an
 // caller that gave up) are not counted.
 type storeMetrics struct {
-	memory.Store
+	store.Store
 	m *ops.Metrics
 }
 
 func (s storeMetrics) count(ctx context.Context, op string, err error) error {
-	if err == nil || errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, memory.ErrNotFound) || errors.Is(err, memory.ErrLocked) ||
-		errors.Is(err, memory.ErrLeaseLost) || errors.Is(err, memory.ErrExists) {
+	if err == nil || errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrLocked) ||
+		errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrExists) {
 		return err
 	}
 	s.m.ObserveStoreError(op, err)
 	return err
 }
 
-func (s storeMetrics) CreateSession(ctx context.Context, ses memory.Session) error {
+func (s storeMetrics) CreateSession(ctx context.Context, ses store.Session) error {
 	return s.count(ctx, "create", s.Store.CreateSession(ctx, ses))
 }
 
-func (s storeMetrics) UpdateSession(ctx context.Context, ses memory.Session) error {
+func (s storeMetrics) UpdateSession(ctx context.Context, ses store.Session) error {
 	return s.count(ctx, "update", s.Store.UpdateSession(ctx, ses))
 }
 
-func (s storeMetrics) Append(ctx context.Context, sessionID string, ev memory.Event) (memory.Event, error) {
+func (s storeMetrics) Append(ctx context.Context, sessionID string, ev store.Event) (store.Event, error) {
 	out, err := s.Store.Append(ctx, sessionID, ev)
 	return out, s.count(ctx, "append", err)
 }
 
-func (s storeMetrics) SaveCheckpoint(ctx context.Context, sessionID string, cp memory.Checkpoint) error {
+func (s storeMetrics) SaveCheckpoint(ctx context.Context, sessionID string, cp store.Checkpoint) error {
 	return s.count(ctx, "checkpoint", s.Store.SaveCheckpoint(ctx, sessionID, cp))
 }
 
@@ -118,12 +118,12 @@ func (s storeMetrics) PutBlob(ctx context.Context, sessionID, name string, data 
 	return s.count(ctx, "blob", s.Store.PutBlob(ctx, sessionID, name, data))
 }
 
-func (s storeMetrics) AcquireLease(ctx context.Context, channel, sessionID, owner string, ttl time.Duration) (memory.Lease, error) {
+func (s storeMetrics) AcquireLease(ctx context.Context, channel, sessionID, owner string, ttl time.Duration) (store.Lease, error) {
 	l, err := s.Store.AcquireLease(ctx, channel, sessionID, owner, ttl)
 	return l, s.count(ctx, "lease", err)
 }
 
-func (s storeMetrics) RenewLease(ctx context.Context, l memory.Lease, ttl time.Duration) (memory.Lease, error) {
+func (s storeMetrics) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
 	out, err := s.Store.RenewLease(ctx, l, ttl)
 	return out, s.count(ctx, "lease", err)
 }

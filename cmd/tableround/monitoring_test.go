@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/roundtable"
 )
 
@@ -133,32 +133,10 @@ func samples(body string) map[string][]string {
 // shows in the counter, in GET /alerts and in `tableround doctor --url`.
 func TestMonitoringNamesExistAtStartup(t *testing.T) {
 	names := monitoringNames(t, deployDir(t))
-	cleanEnv(t)
-	fake := discordfake.New(discordfake.Options{Token: "tok", Limits: discordfake.DiscordLimits()})
-	t.Cleanup(fake.Close)
-	guild := fake.NewID()
-	channel := fake.AddChannel(discordfake.Channel{GuildID: guild, Type: 0}).ID
-	t.Setenv("AI_PROVIDER", "demo")
-	t.Setenv("DISCORD_TOKEN", "tok")
-	t.Setenv("DISCORD_API_URL", fake.URL())
-	t.Setenv("DISCORD_GUILD_ID", guild)
-	addr := freeAddr(t)
-	t.Setenv("HTTP_ADDR", addr)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb bytes.Buffer
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
+	_, _, addr := serveDiscord(t)
 
 	var body string
-	waitUntil(t, "the listener", func() bool {
+	eventually.Within(t, time.Minute, "the listener", func() bool {
 		b, code := tryGet("http://" + addr + "/metrics")
 		body = b
 		return code == 200
@@ -199,42 +177,6 @@ func TestMonitoringNamesExistAtStartup(t *testing.T) {
 		t.Error("/metrics has series for telegram, which is not configured")
 	}
 
-	// Three 429s: counted, and in the alert history as one burst.
-	waitUntil(t, "the gateway connection", func() bool { return fake.Connected() > 0 })
-	fake.Storm(3, 50*time.Millisecond)
-	if _, err := fake.PostUser(channel, discordfake.User{ID: fake.NewID(), Name: "ada"}, "design a paper-cut kite", true); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, "three 429s", func() bool { return fake.RateLimited() >= 3 })
-	waitUntil(t, "the 429s in /metrics", func() bool {
-		b, _ := tryGet("http://" + addr + "/metrics")
-		return strings.Contains(b, `tableround_platform_rate_limited_total{platform="discord"} 3`)
-	})
-	// The stream writers retried the ones that hit them (others hit the
-	// adapter's own setup calls), and deliver final texts.
-	retried := regexp.MustCompile(`tableround_platform_retries_total\{platform="discord"\} ([1-9]\d*)`)
-	delivered := regexp.MustCompile(`tableround_edits_per_message_count\{platform="discord"\} [1-9]`)
-	waitUntil(t, "retries and delivered messages in /metrics", func() bool {
-		b, _ := tryGet("http://" + addr + "/metrics")
-		m := retried.FindStringSubmatch(b)
-		n := 0
-		if m != nil {
-			n, _ = strconv.Atoi(m[1])
-		}
-		return n >= 1 && delivered.MatchString(b) &&
-			!strings.Contains(b, `tableround_edit_staleness_seconds_count{platform="discord"} 0`)
-	})
-	alerts, _ := tryGet("http://" + addr + "/alerts")
-	if !strings.Contains(alerts, `"kind": "rate_limited"`) || !strings.Contains(alerts, `"count": 3`) {
-		t.Errorf("/alerts = %s", alerts)
-	}
-	var dout, derr bytes.Buffer
-	code := run(context.Background(), []string{"doctor", "--url", "http://" + addr}, strings.NewReader(""), &dout, &derr)
-	report := dout.String()
-	if code != exitOK || !strings.Contains(report, "✓ instance — store ok; discord") ||
-		!strings.Contains(report, "⚠ recent warnings — 1 in this process") || !strings.Contains(report, "rate_limited discord ×3") {
-		t.Errorf("doctor --url exit %d:\n%s%s", code, report, derr.String())
-	}
 }
 
 func tryGet(url string) (string, int) {
@@ -354,4 +296,36 @@ func TestAlertRulesWithPromtool(t *testing.T) {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
+}
+
+// serveDiscord runs `tableround serve` on the demo model against a Discord
+// fake with Discord's limits, until the test ends. It returns the fake, a
+// guild channel and the HTTP address.
+func serveDiscord(t *testing.T) (fake *discordfake.Server, channel, addr string) {
+	t.Helper()
+	cleanEnv(t)
+	fake = discordfake.New(discordfake.Options{Token: "tok", Limits: discordfake.DiscordLimits()})
+	t.Cleanup(fake.Close)
+	guild := fake.NewID()
+	channel = fake.AddChannel(discordfake.Channel{GuildID: guild, Type: 0}).ID
+	t.Setenv("AI_PROVIDER", "demo")
+	t.Setenv("DISCORD_TOKEN", "tok")
+	t.Setenv("DISCORD_API_URL", fake.URL())
+	t.Setenv("DISCORD_GUILD_ID", guild)
+	addr = freeAddr(t)
+	t.Setenv("HTTP_ADDR", addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+
+	return fake, channel, addr
 }

@@ -12,8 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/ops"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/bolt"
 )
 
 // metricsText is the /metrics exposition of m.
@@ -26,17 +27,17 @@ func metricsText(t *testing.T, m *ops.Metrics) string {
 
 // failingStore is a real Bolt store whose writes and pings fail with err.
 type failingStore struct {
-	memory.Store
+	store.Store
 	err error
 }
 
-func (s failingStore) Append(context.Context, string, memory.Event) (memory.Event, error) {
-	return memory.Event{}, s.err
+func (s failingStore) Append(context.Context, string, store.Event) (store.Event, error) {
+	return store.Event{}, s.err
 }
 func (s failingStore) Ping(context.Context) error { return s.err }
 
 func TestStoreMetricsCountsFailuresOnly(t *testing.T) {
-	bolt, err := memory.OpenBolt(filepath.Join(t.TempDir(), "t.db"), memory.BoltOptions{})
+	bolt, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,12 +45,12 @@ func TestStoreMetricsCountsFailuresOnly(t *testing.T) {
 	m := ops.NewMetrics()
 	m.Expose(ops.Labels{StoreOps: storeOps})
 	ctx := context.Background()
-	down := fmt.Errorf("redis: %w", memory.ErrUnavailable)
+	down := fmt.Errorf("redis: %w", store.ErrUnavailable)
 	st := storeMetrics{Store: failingStore{Store: bolt, err: down}, m: m}
-	_, _ = st.Append(ctx, "s1", memory.Event{})
+	_, _ = st.Append(ctx, "s1", store.Event{})
 	_ = st.Ping(ctx)
 	// Not failures of the store: a missing session, a caller that gave up.
-	if _, err := st.GetSession(ctx, "nope"); !errors.Is(err, memory.ErrNotFound) {
+	if _, err := st.GetSession(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetSession = %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
 	"github.com/tableround/tableround/providers/providertest"
 	"github.com/tableround/tableround/roundtable"
+	"github.com/tableround/tableround/transcript"
 )
 
 // geminiAnswers answers the native Gemini API like a model would.
@@ -117,10 +117,10 @@ func TestConsoleWithGeminiAndOtherVisionAndImageProviders(t *testing.T) {
 	evs, _ := st.Events(context.Background(), id)
 	var images int
 	for _, e := range evs {
-		if e.Type == memory.EventFailure {
+		if e.Type == transcript.EventFailure {
 			t.Fatalf("failure: %s %s", e.Seat, e.Text)
 		}
-		if e.Type == memory.EventImage {
+		if e.Type == transcript.EventImage {
 			images++
 		}
 	}

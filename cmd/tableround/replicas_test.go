@@ -1,3 +1,5 @@
+//go:build slow
+
 package main
 
 import (
@@ -17,12 +19,14 @@ import (
 
 	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
-	"github.com/tableround/tableround/memory"
-	"github.com/tableround/tableround/memory/redis"
+	"github.com/tableround/tableround/internal/eventually"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/redis"
+	"github.com/tableround/tableround/transcript"
 )
 
-// replica is a `tableround serve` process (this test binary re-executed).
-type replica struct {
+// replicaProc is a `tableround serve` process (this test binary re-executed).
+type replicaProc struct {
 	name, addr string
 	cmd        *exec.Cmd
 	mu         sync.Mutex
@@ -30,25 +34,25 @@ type replica struct {
 	exited     chan error
 }
 
-func (r *replica) Write(p []byte) (int, error) {
+func (r *replicaProc) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.log.Write(p)
 }
 
-func (r *replica) logs() string {
+func (r *replicaProc) logs() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.log.String()
 }
 
-func startReplica(t *testing.T, name string, env []string) *replica {
+func startReplica(t *testing.T, name string, env []string) *replicaProc {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{name: name, addr: freeAddr(t), exited: make(chan error, 1)}
+	r := &replicaProc{name: name, addr: freeAddr(t), exited: make(chan error, 1)}
 	r.cmd = exec.Command(exe, "-test.run=^$", "--", "serve")
 	r.cmd.Dir = t.TempDir() // no stray .env
 	r.cmd.Env = append([]string{"TABLEROUND_AS_MAIN=1", "PATH=" + os.Getenv("PATH"), "HOME=" + r.cmd.Dir,
@@ -65,7 +69,7 @@ func startReplica(t *testing.T, name string, env []string) *replica {
 			t.Logf("── replica %s log ──\n%s", name, r.logs())
 		}
 	})
-	waitUntil(t, "replica "+name+" to serve", func() bool {
+	eventually.Within(t, time.Minute, "replica "+name+" to serve", func() bool {
 		resp, err := http.Get("http://" + r.addr + "/healthz")
 		if err != nil {
 			return false
@@ -77,7 +81,7 @@ func startReplica(t *testing.T, name string, env []string) *replica {
 }
 
 // terminate sends SIGTERM and waits for a clean exit.
-func (r *replica) terminate(t *testing.T) {
+func (r *replicaProc) terminate(t *testing.T) {
 	t.Helper()
 	start := time.Now()
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -130,7 +134,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	channel := fmt.Sprintf("telegram:%d", chat)
-	deliver := func(r *replica, text string) {
+	deliver := func(r *replicaProc, text string) {
 		t.Helper()
 		_, uid := fake.Send(token, telegramfake.In{Chat: chat, From: ann, Text: text})
 		req, _ := http.NewRequest(http.MethodPost, "http://"+r.addr+"/tg/hook", bytes.NewReader(fake.Update(token, uid)))
@@ -163,7 +167,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	}
 
 	deliver(a, "/roundtable a paper-cut kite for the spring wind")
-	waitUntil(t, "replica a to hold the session", func() bool { return holder() == "a" })
+	eventually.Within(t, time.Minute, "replica a to hold the session", func() bool { return holder() == "a" })
 	list, err := st.ListSessions(ctx, channel, 1)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("sessions: %v %v", list, err)
@@ -172,39 +176,39 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 
 	// A mention-free /say and a /status reach b: both are relayed to a.
 	deliver(b, "/say make it red and gold, please")
-	waitUntil(t, "the interjection in the session's log", func() bool {
+	eventually.Within(t, time.Minute, "the interjection in the session's log", func() bool {
 		evs, _ := st.Events(ctx, id)
 		for _, e := range evs {
-			if e.Type == memory.EventInterjection && strings.Contains(e.Text, "red and gold") {
+			if e.Type == transcript.EventInterjection && strings.Contains(e.Text, "red and gold") {
 				return true
 			}
 		}
 		return false
 	})
 	deliver(b, "/status")
-	waitUntil(t, "b's status reply about a's session", func() bool { return botSaid("Roundtable "+id+" — stage:") > 0 })
+	eventually.Within(t, time.Minute, "b's status reply about a's session", func() bool { return botSaid("Roundtable "+id+" — stage:") > 0 })
 	if holder() != "a" {
 		t.Fatalf("the session moved to %q before a stopped", holder())
 	}
 
 	// SIGTERM a: the session is checkpointed, handed off, and b resumes it.
 	a.terminate(t)
-	waitUntil(t, "replica b to resume the session", func() bool { return holder() == "b" })
-	if s, err := st.GetSession(ctx, id); err != nil || s.Status != memory.StatusRunning {
+	eventually.Within(t, time.Minute, "replica b to resume the session", func() bool { return holder() == "b" })
+	if s, err := st.GetSession(ctx, id); err != nil || s.Status != store.StatusRunning {
 		t.Fatalf("resumed session: %+v %v", s, err)
 	}
-	waitUntil(t, "b to say it resumes", func() bool { return botSaid("Resuming the session") > 0 })
+	eventually.Within(t, time.Minute, "b to say it resumes", func() bool { return botSaid("Resuming the session") > 0 })
 
 	// A new process c takes the /stop; b, which runs the session, stops it.
 	c := startReplica(t, "c", env)
 	deliver(c, "/stop")
-	waitUntil(t, "the session to stop", func() bool {
+	eventually.Within(t, time.Minute, "the session to stop", func() bool {
 		s, err := st.GetSession(ctx, id)
-		return err == nil && s.Status == memory.StatusStopped
+		return err == nil && s.Status == store.StatusStopped
 	})
-	waitUntil(t, "the lease to be released", func() bool {
+	eventually.Within(t, time.Minute, "the lease to be released", func() bool {
 		_, err := st.Holder(ctx, channel)
-		return errors.Is(err, memory.ErrNotFound)
+		return errors.Is(err, store.ErrNotFound)
 	})
 
 	// Nothing was said twice: every speech of a stage, seat and turn is
@@ -215,7 +219,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for _, e := range evs {
-		if e.Type == memory.EventSpeech {
+		if e.Type == transcript.EventSpeech {
 			seen[e.Stage+"/"+e.Seat+"/"+string(e.Data)]++
 		}
 	}
@@ -249,7 +253,7 @@ func TestReplicasShardDiscord(t *testing.T) {
 		"DISCORD_SHARD_COUNT=2", "REDIS_URL=" + srv.URL(4), "LEASE_TTL=3s"}
 	startReplica(t, "s0", append([]string{"DISCORD_SHARD_ID=0"}, base...))
 	startReplica(t, "s1", append([]string{"DISCORD_SHARD_ID=1"}, base...))
-	waitUntil(t, "both shards on the gateway", func() bool { return fake.Connected() == 2 })
+	eventually.Within(t, time.Minute, "both shards on the gateway", func() bool { return fake.Connected() == 2 })
 
 	ctx := context.Background()
 	st, err := redis.Open(ctx, srv.URL(4), redis.Options{})
@@ -264,7 +268,7 @@ func TestReplicasShardDiscord(t *testing.T) {
 	}
 	for name, ch := range channels {
 		var threads []string
-		waitUntil(t, "a session in "+name+"'s guild", func() bool {
+		eventually.Within(t, time.Minute, "a session in "+name+"'s guild", func() bool {
 			threads = threads[:0]
 			for _, c := range fake.Channels() {
 				if c.ParentID == ch {

@@ -17,10 +17,10 @@ import (
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/export"
-	"github.com/tableround/tableround/memory"
-	redisstore "github.com/tableround/tableround/memory/redis"
 	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/roundtable"
+	"github.com/tableround/tableround/store/buffered"
+	redisstore "github.com/tableround/tableround/store/redis"
 )
 
 // ServeConfig are the serving knobs of DESIGN §4.
@@ -130,7 +130,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailure
 	}
 	defer sh.Store.Close()
-	store := memory.NewBuffered(storeMetrics{Store: sh.Store, m: metrics}, memory.BufferOptions{})
+	store := buffered.New(storeMetrics{Store: sh.Store, m: metrics}, buffered.Options{})
 	avatars := avatarsFor(oc.PublicBaseURL)
 	pack, err := roundtable.LoadPack(cfg.Session.Pack)
 	if err != nil {
@@ -146,7 +146,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// the manager knows how to resume their sessions before its first scan.
 	// Replicas sharing Redis relay commands to the one running a session,
 	// and de-duplicate webhook updates across each other.
-	relay, _ := sh.Store.(*redisstore.Store)
+	relay := sh.Relay
 	var firstSeen func(ctx context.Context, key string) (bool, error)
 	if relay != nil {
 		firstSeen = func(ctx context.Context, key string) (bool, error) { return relay.Once(ctx, key, time.Hour) }

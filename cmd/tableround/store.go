@@ -7,14 +7,19 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/tableround/tableround/memory"
-	redisstore "github.com/tableround/tableround/memory/redis"
+	"github.com/tableround/tableround/replica"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/bolt"
+	redisstore "github.com/tableround/tableround/store/redis"
 )
 
 // storeHandle is an open store and a description of where it lives.
 type storeHandle struct {
-	Store memory.Store
+	Store store.Store
 	Where string
+	// Relay links the replicas sharing the store's Redis (nil with the
+	// embedded store: one process, nothing to relay).
+	Relay *replica.Relay
 }
 
 // withStore opens the configured store (Redis when REDIS_URL is set, else
@@ -41,14 +46,21 @@ func withStore(ctx context.Context, stderr io.Writer, fn func(storeHandle) int) 
 
 func openStore(ctx context.Context, sc StoreConfig) (storeHandle, error) {
 	if sc.RedisURL != "" {
-		st, err := redisstore.Open(ctx, sc.RedisURL, redisstore.Options{Retention: sc.retention()})
+		// One client for the store and the relay; the store closes it.
+		client, err := redisstore.NewClient(sc.RedisURL)
 		if err != nil {
-			return storeHandle{}, fmt.Errorf("REDIS_URL: %w", err)
+			return storeHandle{}, fmt.Errorf("REDIS_URL: open redis: %w", err)
 		}
-		return storeHandle{Store: st, Where: "Redis"}, nil
+		st := redisstore.New(client, redisstore.Options{Retention: sc.retention(), CloseClient: true})
+		if err := st.Ping(ctx); err != nil {
+			st.Close()
+			return storeHandle{}, fmt.Errorf("REDIS_URL: open redis %s: %w", client.Options().Addr, err)
+		}
+		relay := replica.New(client, replica.Options{Leases: st})
+		return storeHandle{Store: st, Where: "Redis", Relay: relay}, nil
 	}
 	path := filepath.Join(sc.DataDir, "tableround.db")
-	st, err := memory.OpenBolt(path, memory.BoltOptions{Retention: sc.retention()})
+	st, err := bolt.Open(path, bolt.Options{Retention: sc.retention()})
 	if err != nil {
 		return storeHandle{}, fmt.Errorf("DATA_DIR: %w", err)
 	}
@@ -65,6 +77,6 @@ func userError(err error) string {
 	return err.Error()
 }
 
-func (sc StoreConfig) retention() memory.Retention {
-	return memory.Retention{SessionTTL: sc.SessionTTL, ExportTTL: sc.ExportTTL, MemoryTTL: sc.MemoryTTL}
+func (sc StoreConfig) retention() store.Retention {
+	return store.Retention{SessionTTL: sc.SessionTTL, ExportTTL: sc.ExportTTL, MemoryTTL: sc.MemoryTTL}
 }

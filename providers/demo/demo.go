@@ -17,6 +17,8 @@ import (
 
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/promptcache"
+
+	"github.com/tableround/tableround/internal/clock"
 )
 
 // Name is the model name shown on boards and in exports.
@@ -27,8 +29,8 @@ type Options struct {
 	FirstToken      time.Duration // delay before the first chunk
 	TokensPerSecond float64       // 0: no delay between chunks
 	ChunkTokens     int           // words per chunk (default 4)
-	// Sleep waits; nil uses a timer. Tests inject their own.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock paces the stream; nil is the wall clock.
+	Clock clock.Clock
 }
 
 // Realistic is the pace of DESIGN §7's load profile.
@@ -51,24 +53,8 @@ func New(o Options) *Model {
 	if o.ChunkTokens <= 0 {
 		o.ChunkTokens = 4
 	}
-	if o.Sleep == nil {
-		o.Sleep = sleep
-	}
+	o.Clock = clock.Or(o.Clock)
 	return &Model{o: o, cache: promptcache.New(promptcache.DeepSeek)}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Stream writes the scripted reply for the request in chunks.
@@ -77,7 +63,7 @@ func (m *Model) Stream(ctx context.Context, req providers.Request, fn providers.
 	prompt := promptcache.Text(req.Messages)
 	in, cached := m.cache.Lookup(prompt)
 	resp := providers.Response{Model: Name, Provider: "demo", FinishReason: "stop"}
-	if err := m.o.Sleep(ctx, m.o.FirstToken); err != nil {
+	if err := m.o.Clock.Sleep(ctx, m.o.FirstToken); err != nil {
 		return resp, err
 	}
 	m.cache.Store(prompt) // answered: later calls with this prefix hit
@@ -88,7 +74,7 @@ func (m *Model) Stream(ctx context.Context, req providers.Request, fn providers.
 	}
 	for i, c := range chunks {
 		if i > 0 {
-			if err := m.o.Sleep(ctx, per); err != nil {
+			if err := m.o.Clock.Sleep(ctx, per); err != nil {
 				return resp, err
 			}
 		}

@@ -77,9 +77,9 @@ func TestRoleAwareAndBilingual(t *testing.T) {
 }
 
 func TestStreamsInChunksAtThePaceAsked(t *testing.T) {
-	var slept []time.Duration
-	m := New(Options{FirstToken: 300 * time.Millisecond, TokensPerSecond: 40, ChunkTokens: 4,
-		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }})
+	var rec pace
+	m := New(Options{FirstToken: 300 * time.Millisecond, TokensPerSecond: 40, ChunkTokens: 4, Clock: &rec})
+	slept := func() []time.Duration { return rec.slept }
 	var got strings.Builder
 	chunks := 0
 	r := req("discussion/designer/en", "You are Lin, 26, x.", "")
@@ -94,8 +94,8 @@ func TestStreamsInChunksAtThePaceAsked(t *testing.T) {
 	if got.String() != Reply(r) || resp.Text != got.String() || chunks < 5 {
 		t.Fatalf("chunks %d, text %q", chunks, got.String())
 	}
-	if slept[0] != 300*time.Millisecond || slept[1] != 100*time.Millisecond || len(slept) != chunks {
-		t.Fatalf("sleeps %v", slept)
+	if s := slept(); s[0] != 300*time.Millisecond || s[1] != 100*time.Millisecond || len(s) != chunks {
+		t.Fatalf("sleeps %v", s)
 	}
 	if resp.Usage.Calls != 1 || resp.Usage.OutputTokens == 0 {
 		t.Fatalf("usage %+v", resp.Usage)
@@ -127,4 +127,15 @@ func TestCachedTokens(t *testing.T) {
 	if u.CachedInputTokens < 64 || u.CachedInputTokens%64 != 0 || u.CachedInputTokens >= u.InputTokens {
 		t.Errorf("second call: %+v", u)
 	}
+}
+
+// pace is a clock.Clock that records the waits asked of it and never waits:
+// the test checks the pace, not the waiting.
+type pace struct{ slept []time.Duration }
+
+func (p *pace) Now() time.Time { return time.Time{} }
+
+func (p *pace) Sleep(ctx context.Context, d time.Duration) error {
+	p.slept = append(p.slept, d)
+	return ctx.Err()
 }

@@ -98,7 +98,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.BaseURL = strings.TrimSuffix(strings.TrimRight(cfg.BaseURL, "/"), "/v1beta")
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: providers.DefaultTransport}
+		hc = &http.Client{Transport: providers.NewTransport()}
 	}
 	if hc.Timeout != 0 {
 		return nil, errors.New("new gemini client: HTTPClient.Timeout would cut streams; use the Config timeouts")

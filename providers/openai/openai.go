@@ -101,7 +101,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: providers.DefaultTransport}
+		hc = &http.Client{Transport: providers.NewTransport()}
 	}
 	if hc.Timeout != 0 {
 		return nil, errors.New("new " + cfg.Provider + " client: HTTPClient.Timeout would cut streams; use the Config timeouts")

@@ -52,7 +52,7 @@ type Config struct {
 
 	// ModelPrices adds or overrides model prices, in dollars per million
 	// tokens: "gpt-4o-mini=0.15/0.075/0.6" is input/cached input/output.
-	// The defaults, with their sources, are providers.DefaultPrices.
+	// The defaults, with their sources, are providers.DefaultPrices().
 	ModelPrices map[string]string `env:"MODEL_PRICES, separator=="`
 }
 

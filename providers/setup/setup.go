@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/gemini"
 	"github.com/tableround/tableround/providers/openai"
@@ -23,15 +24,16 @@ type Options struct {
 	Demo providers.ChatModel
 	// Seats, when set, are the valid seat IDs of AGENT_MODELS.
 	Seats []string
-	// HTTPClient is shared by all clients (nil: a default transport).
+	// HTTPClient is shared by all clients (nil: one client over
+	// providers.NewTransport, shared by all the clients Build makes).
 	HTTPClient *http.Client
 	// Policy is the retry policy (zero fields take defaults).
 	Policy providers.Policy
 	// BreakerThreshold and BreakerCoolDown tune the circuit breakers
-	// (defaults 5 and 30s); Now is their clock (nil: wall clock).
+	// (defaults 5 and 30s); Clock is their clock (nil: wall clock).
 	BreakerThreshold int
 	BreakerCoolDown  time.Duration
-	Now              func() time.Time
+	Clock            clock.Clock
 	// OnBreakerOpen, when set, is told each time a provider's circuit
 	// breaker opens.
 	OnBreakerOpen func(provider string)
@@ -131,11 +133,14 @@ func (b *builder) limiter(provider string) *providers.Limiter {
 // Build validates cfg and builds every model client. The errors are
 // *ConfigError values naming the variable to fix.
 func Build(cfg Config, opts Options) (*Models, error) {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Transport: providers.NewTransport()}
+	}
 	b := &builder{cfg: cfg, opts: opts, breakers: map[string]*providers.Breaker{}, limiters: map[string]*providers.Limiter{}}
 	if cfg.LLMConcurrency < 0 {
 		return nil, configErr("LLM_CONCURRENCY", "LLM_CONCURRENCY must be at least 1 (0 or unset means %d), got %d", DefaultLLMConcurrency, cfg.LLMConcurrency)
 	}
-	prices, err := providers.ParsePrices(cfg.ModelPrices, providers.DefaultPrices)
+	prices, err := providers.ParsePrices(cfg.ModelPrices, providers.DefaultPrices())
 	if err != nil {
 		return nil, configErr("MODEL_PRICES", "MODEL_PRICES: %v", err)
 	}
@@ -228,7 +233,7 @@ func (b *builder) chat(name, model, baseURL, providerVar, urlVar string) (provid
 	}
 	br, ok := b.breakers[name]
 	if !ok {
-		br = providers.NewBreaker(name, b.opts.BreakerThreshold, b.opts.BreakerCoolDown, b.opts.Now)
+		br = providers.NewBreaker(name, b.opts.BreakerThreshold, b.opts.BreakerCoolDown, b.opts.Clock)
 		br.OnOpen(b.opts.OnBreakerOpen)
 		b.breakers[name] = br
 	}
