@@ -15,9 +15,11 @@ import (
 	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
 	"github.com/tableround/tableround/internal/eventually"
-	"github.com/tableround/tableround/memory"
-	"github.com/tableround/tableround/memory/redis"
 	"github.com/tableround/tableround/roundtable"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/store/bolt"
+	"github.com/tableround/tableround/store/redis"
+	"github.com/tableround/tableround/transcript"
 )
 
 // The SIGKILL tests run a real `tableround serve` process (this test binary
@@ -222,12 +224,12 @@ func sigkillAndResume(t *testing.T, c sigkillCase) {
 func readLog(t *testing.T, c sigkillCase, dataDir, redisURL, channel string) sessionLog {
 	t.Helper()
 	ctx := context.Background()
-	var st memory.Store
+	var st store.Store
 	var err error
 	if c.store == "redis" {
 		st, err = redis.Open(ctx, redisURL, redis.Options{})
 	} else {
-		st, err = memory.OpenBolt(filepath.Join(dataDir, "tableround.db"), memory.BoltOptions{})
+		st, err = bolt.Open(filepath.Join(dataDir, "tableround.db"), bolt.Options{})
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +239,7 @@ func readLog(t *testing.T, c sigkillCase, dataDir, redisURL, channel string) ses
 	if err != nil || len(list) != 1 {
 		t.Fatalf("sessions in %s: %v %v", channel, list, err)
 	}
-	if list[0].Status != memory.StatusFinished {
+	if list[0].Status != store.StatusFinished {
 		t.Errorf("the session ended as %s: %s", list[0].Status, list[0].Error)
 	}
 	evs, err := st.Events(ctx, list[0].ID)
@@ -246,7 +248,7 @@ func readLog(t *testing.T, c sigkillCase, dataDir, redisURL, channel string) ses
 	}
 	var out sessionLog
 	for _, e := range evs {
-		if e.Type == memory.EventSpeech && proseStages[e.Stage] {
+		if e.Type == transcript.EventSpeech && proseStages[e.Stage] {
 			out.speeches = append(out.speeches, e.Text)
 		}
 	}
