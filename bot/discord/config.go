@@ -135,6 +135,11 @@ type Options struct {
 	WrapREST func(http.RoundTripper) http.RoundTripper
 	// Hooks are the metrics callbacks of every streamed message.
 	Hooks bot.WriterHooks
+	// SharedLimiter, when set, shares the token's global budget, each
+	// channel's message budget and the invalid-request count with the
+	// token's other replicas (redislimit on REDIS_URL). Without it the
+	// process paces itself alone.
+	SharedLimiter SharedLimiter
 }
 
 const (
