@@ -25,7 +25,7 @@ type Config struct {
 	// GlobalRate is the bot token's global limit in requests per second:
 	// Discord's 50, or what Discord granted a large bot. The adapter paces
 	// every authorised call at 90 % of it, shared by all of the token's
-	// replicas only if each is given its share (see the README).
+	// replicas through Redis when Options.SharedLimiter is set.
 	GlobalRate int `env:"DISCORD_GLOBAL_RATE, default=50"`
 }
 
