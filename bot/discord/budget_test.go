@@ -47,12 +47,26 @@ const (
 	realModel = 75 * time.Millisecond
 )
 
-// paceOf reads the model speed from a session's topic.
-func paceOf(topic string) time.Duration {
-	if strings.Contains(topic, "50 tokens/s") {
-		return realModel
+// sessionShape is how much a session script says: a board, stages
+// concurrent stages of six, rounds rounds of six sequential speeches and
+// a closing message, each speech updated 20 times, pace apart.
+type sessionShape struct {
+	stages, rounds int
+	pace           time.Duration
+}
+
+// shapeOf reads the shape from a session's topic: "full" is the size of
+// a real session (five concurrent stages, three rounds: 50 messages);
+// "50 tokens/s" a real model's speed.
+func shapeOf(topic string) sessionShape {
+	sh := sessionShape{stages: 2, rounds: 1, pace: fastModel}
+	if strings.Contains(topic, "full") {
+		sh.stages, sh.rounds = 5, 3
 	}
-	return fastModel
+	if strings.Contains(topic, "50 tokens/s") {
+		sh.pace = realModel
+	}
+	return sh
 }
 
 // sessionScript plays a session as the roundtable does: a board, two
@@ -60,7 +74,7 @@ func paceOf(topic string) time.Duration {
 // closed without waiting (CloseThen), then a closing message closed with
 // a wait: 20 messages, and with their edits more than the channel's
 // window holds.
-func sessionScript(ctx context.Context, c bot.Conversation, res *scriptResult, pace time.Duration) error {
+func sessionScript(ctx context.Context, c bot.Conversation, res *scriptResult, sh sessionShape) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
@@ -81,7 +95,7 @@ func sessionScript(ctx context.Context, c bot.Conversation, res *scriptResult, p
 		res.Finals[key] = final
 		for j := 1; j <= 20; j++ {
 			st.Update(final[:len(final)*j/20])
-			time.Sleep(pace) // the model's speed
+			time.Sleep(sh.pace) // the model's speed
 		}
 		return st, nil
 	}
@@ -90,7 +104,7 @@ func sessionScript(ctx context.Context, c bot.Conversation, res *scriptResult, p
 		return err
 	}
 	closeAsync(board, res.Finals["board"])
-	for stage := range 2 {
+	for stage := range sh.stages {
 		streams := make([]bot.Stream, len(testPersonas))
 		for i, p := range testPersonas {
 			if streams[i], err = c.Open(ctx, bot.Post{From: p, Group: fmt.Sprint("stage", stage)}); err != nil {
@@ -107,13 +121,13 @@ func sessionScript(ctx context.Context, c bot.Conversation, res *scriptResult, p
 				final := res.Finals[fmt.Sprintf("s%d/%s", stage, p.ID)]
 				streams[i].Update(final[:len(final)*j/20])
 			}
-			time.Sleep(pace)
+			time.Sleep(sh.pace)
 		}
 		for i, p := range testPersonas {
 			closeAsync(streams[i], res.Finals[fmt.Sprintf("s%d/%s", stage, p.ID)])
 		}
 	}
-	for round := range 1 {
+	for round := range sh.rounds {
 		for _, p := range testPersonas {
 			final := fmt.Sprintf("round %d: %s", round, finalText(p))
 			st, err := speak(fmt.Sprintf("r%d/%s", round, p.ID), bot.Post{From: p}, final)

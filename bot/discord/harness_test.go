@@ -317,7 +317,7 @@ func runScript(ctx context.Context, req bot.Request) *scriptResult {
 	case "ask":
 		res.Answer, res.Err = c.AskKeywords(ctx, bot.Question{Text: "Keep these keywords?", Keywords: []string{"red", "lantern", "spring"}})
 	case "session":
-		res.Err = sessionScript(ctx, c, res, paceOf(req.Text))
+		res.Err = sessionScript(ctx, c, res, shapeOf(req.Text))
 	case "six", "storm", "table":
 		res.Err = sixScript(ctx, c, res, word == "six")
 	default:
