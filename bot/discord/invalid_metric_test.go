@@ -110,13 +110,16 @@ func TestInvalidCountIsSharedAcrossReplicas(t *testing.T) {
 
 // TestSharedLimiterOutageFallsBackOnce: with Redis unreachable, requests
 // still go out (paced in-process at the fallback share of the token's
-// rate), and the outage is logged once.
+// rate), and the outage is logged once; once Redis answers again (asked
+// after sharedRetry), the token's full rate is back.
 func TestSharedLimiterOutageFallsBackOnce(t *testing.T) {
 	if redisSkip != "" {
 		t.Skip(redisSkip)
 	}
-	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + itoa(redistest.FreePort()), MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	port := redistest.FreePort()
+	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + itoa(port), MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	defer down.Close()
+	clk := &testClock{fire: make(chan struct{})}
 	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: discordfake.DiscordLimits()})
 	defer fake.Close()
 	ch := fake.AddChannel(discordfake.Channel{GuildID: fake.NewID()}).ID
@@ -124,7 +127,7 @@ func TestSharedLimiterOutageFallsBackOnce(t *testing.T) {
 	lim := fastLimits
 	lim.Global = bot.Budget{Rate: 40, Burst: 1}
 	a, err := New(Config{Token: testToken, APIURL: fake.URL()}, newTestHandler(), Options{Limits: &lim,
-		SharedLimiter: redislimit.New(down, ""), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		SharedLimiter: redislimit.New(down, ""), Logger: slog.New(slog.NewTextHandler(&logs, nil)), Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,5 +137,18 @@ func TestSharedLimiterOutageFallsBackOnce(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "shared rate limiter unreachable"); n != 1 {
 		t.Errorf("outage logged %d times, want once:\n%s", n, logs.String())
+	}
+	srv, err := redistest.Start(port, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	clk.jump(sharedRetry)
+	hammer(t, ch, 2, a)
+	if r := a.global.Rate(); r != 40 {
+		t.Errorf("token rate after Redis came back %.1f/s, want 40", r)
+	}
+	if !strings.Contains(logs.String(), "reachable again") {
+		t.Errorf("the recovery was not logged:\n%s", logs.String())
 	}
 }

@@ -61,13 +61,18 @@ func (l *Limiter) Take(ctx context.Context, key string, b bot.Budget) (time.Dura
 
 // limitOf is b as a redis_rate limit, whose rate is a whole number of
 // requests per period: per second when b's rate is whole, else per
-// minute (0.4/s is 24 per minute), rounded down so it never exceeds b.
+// minute (0.4/s is 24 per minute), or per hour under one a minute,
+// rounded down so it never exceeds b (one an hour at the least).
 func limitOf(b bot.Budget) redis_rate.Limit {
 	burst := max(b.Burst, 1)
-	if r := b.Rate; r >= 1 && r == math.Trunc(r) {
+	r := b.Rate
+	switch {
+	case r >= 1 && r == math.Trunc(r):
 		return redis_rate.Limit{Rate: int(r), Burst: burst, Period: time.Second}
+	case r*60 >= 1:
+		return redis_rate.Limit{Rate: int(math.Floor(r*60 + 1e-9)), Burst: burst, Period: time.Minute}
 	}
-	return redis_rate.Limit{Rate: max(1, int(math.Floor(b.Rate*60+1e-9))), Burst: burst, Period: time.Minute}
+	return redis_rate.Limit{Rate: max(1, int(math.Floor(r*3600+1e-9))), Burst: burst, Period: time.Hour}
 }
 
 // CountInvalid adds n to the invalid-request count of everything that
