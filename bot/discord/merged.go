@@ -218,12 +218,5 @@ func (s *section) CloseThen(ctx context.Context, final string, done func(error))
 // Close delivers the section's final text and waits until the merged
 // message's final is shown (every section closed), or ctx ends.
 func (s *section) Close(ctx context.Context, final string) error {
-	res := make(chan error, 1)
-	s.CloseThen(ctx, final, func(err error) { res <- err })
-	select {
-	case err := <-res:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return closeWait(ctx, s, final)
 }
