@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,8 +173,10 @@ func (a *Adapter) newSharedGate(l SharedLimiter) *sharedGate {
 
 // gateRequest takes a slot of the token's shared global budget for a
 // request that carries the bot's authorization (transport.gate).
+// Interaction responses are not bound to the global limit (Discord's
+// rate-limit docs), and they have a 3 s deadline: they go at once.
 func (a *Adapter) gateRequest(req *http.Request) error {
-	if a.shared == nil || req.Header.Get("Authorization") == "" {
+	if a.shared == nil || req.Header.Get("Authorization") == "" || interactionPath(req.URL.Path) {
 		return nil
 	}
 	_, err := a.shared.take(req.Context(), a.shared.globalKey(), bot.Budget{Rate: a.global.Rate(), Burst: a.lim.Global.Burst})
@@ -189,3 +192,6 @@ func (a *Adapter) takeChannel(ctx context.Context, b *chanBudget) (bool, error) 
 	}
 	return a.shared.take(ctx, a.shared.channelKey(b.id), bot.Budget{Rate: b.sched.Rate(), Burst: a.lim.Channel.Burst})
 }
+
+// interactionPath is an interaction's callback route.
+func interactionPath(path string) bool { return strings.Contains(path, "/interactions/") }

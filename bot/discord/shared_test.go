@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -160,3 +161,31 @@ func TestTwoReplicasShareAChannelsBudget(t *testing.T) {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// TestInteractionResponsesSkipTheSharedGlobalBudget: with the token's
+// shared budget spent, an interaction's answer (not bound to the global
+// limit, and due within 3 s) goes at once; any other call waits.
+func TestInteractionResponsesSkipTheSharedGlobalBudget(t *testing.T) {
+	rdb := redisClient(t, 4)
+	fake := discordfake.New(discordfake.Options{Token: testToken})
+	defer fake.Close()
+	lim := fastLimits
+	lim.Global = bot.Budget{Rate: 1, Burst: 1}
+	a := replica(t, fake, lim, redislimit.New(rdb, "t4:"))
+	req := func(path string) *http.Request {
+		r, _ := http.NewRequest("POST", "https://discord.com/api/v9"+path, nil)
+		r.Header.Set("Authorization", "Bot "+testToken)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		t.Cleanup(cancel)
+		return r.WithContext(ctx)
+	}
+	if err := a.gateRequest(req("/channels/1/messages")); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	if err := a.gateRequest(req("/interactions/1/tok/callback")); err != nil {
+		t.Errorf("interaction answer with the budget spent: %v, want it to go at once", err)
+	}
+	if err := a.gateRequest(req("/channels/1/messages")); err == nil {
+		t.Errorf("a second call within the second went through a budget of 1/s")
+	}
+}
