@@ -63,34 +63,35 @@ func tokenKey(token string) string {
 func (g *sharedGate) globalKey() string           { return "{discord:" + g.token + "}:global" }
 func (g *sharedGate) channelKey(ch string) string { return "{discord:" + g.token + "}:channel:" + ch }
 
-// take waits for a slot of a shared budget; true when it had to wait. It
+// take waits for a slot of a shared budget; true when it had to wait
+// more than a moment (the caller's other slots are stale then). It
 // returns an error only when ctx ends.
 func (g *sharedGate) take(ctx context.Context, key string, b bot.Budget) (bool, error) {
 	if g == nil {
 		return false, nil
 	}
-	waited := false
+	start := g.clock.Now()
+	waited := func() bool { return g.clock.Now().Sub(start) > 20*time.Millisecond }
 	for {
 		if g.paused() {
-			return waited, nil
+			return waited(), nil
 		}
 		cctx, cancel := context.WithTimeout(ctx, sharedTimeout)
 		wait, err := g.l.Take(cctx, key, b)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return waited, ctx.Err()
+				return waited(), ctx.Err()
 			}
 			g.failed(err)
-			return waited, nil
+			return waited(), nil
 		}
 		g.recovered()
 		if wait <= 0 {
-			return waited, nil
+			return waited(), nil
 		}
-		waited = true
 		if err := g.clock.Sleep(ctx, wait); err != nil {
-			return waited, err
+			return waited(), err
 		}
 	}
 }
