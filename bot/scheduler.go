@@ -364,3 +364,22 @@ func (q *waitQueue) Pop() any {
 	*q = old[:len(old)-1]
 	return w
 }
+
+// Free is how many slots could be granted at once now, ignoring waiters
+// and the parent: the unused part of the burst (0 while a 429 holds it).
+// An adapter uses it to decide whether a channel can afford several new
+// messages at once.
+func (s *Scheduler) Free() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	if now.Before(s.blocked) {
+		return 0
+	}
+	debt := s.tat.Sub(now)
+	if debt <= 0 {
+		return s.budget.Burst
+	}
+	used := int((debt + s.interval() - 1) / s.interval())
+	return max(0, s.budget.Burst-used)
+}

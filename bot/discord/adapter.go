@@ -64,6 +64,7 @@ type Adapter struct {
 
 	editsCounted atomic.Bool // edits count toward the channel limit (set or learnt)
 	invalid      invalidCounter
+	shared       *sharedGate // nil: this process alone paces the token
 }
 
 type threadInfo struct {
@@ -146,19 +147,14 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		chans:     map[string]*chanBudget{},
 	}
 	a.editsCounted.Store(lim.ChannelEdits)
-	a.invalid.slow = func(slow bool) {
-		rate := lim.Global.Rate
-		if slow {
-			rate /= 4
-			a.log.Warn("invalid requests near Discord's ban threshold: slowing every request", "last_10m", a.invalid.count(a.o.Clock.Now()))
-		}
-		a.global.SetRate(rate)
-	}
+	a.shared = a.newSharedGate(o.SharedLimiter)
+	a.wireInvalid()
 	var rest http.RoundTripper = restTransport
 	if o.WrapREST != nil {
 		rest = o.WrapREST(rest)
 	}
-	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: &transport{base: rest, api: api, observe: a.observe}}
+	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: &transport{base: rest, api: api, observe: a.observe,
+		gate: a.gateRequest, status: func(code int) { a.invalid.observe(a.o.Clock.Now(), code) }}}
 	s.SyncEvents = true // handlers only enqueue; Run's errgroup runs the work
 	s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages

@@ -143,6 +143,11 @@ func (a *Adapter) channelWrite(ctx context.Context, channel string, edit bool, p
 			if err != nil {
 				return err
 			}
+			if w, err := a.takeChannel(ctx, b); err != nil {
+				return err
+			} else if w {
+				waited = true
+			}
 			if waited && rewait != nil {
 				if err := rewait(ctx); err != nil {
 					return err

@@ -25,7 +25,7 @@ type Config struct {
 	// GlobalRate is the bot token's global limit in requests per second:
 	// Discord's 50, or what Discord granted a large bot. The adapter paces
 	// every authorised call at 90 % of it, shared by all of the token's
-	// replicas only if each is given its share (see the README).
+	// replicas through Redis when Options.SharedLimiter is set.
 	GlobalRate int `env:"DISCORD_GLOBAL_RATE, default=50"`
 }
 
@@ -81,16 +81,24 @@ type Limits struct {
 	// threads share them), each with its own Webhook budget: 1–15, 0 means
 	// DefaultWebhooks.
 	Webhooks int
+	// GroupHorizon is how far ahead a channel's budget is counted when a
+	// concurrent stage starts: when the creates it affords by then fall
+	// short of one per seat, the stage is merged into one message
+	// (merged.go). 0 means DefaultGroupHorizon; negative never merges.
+	GroupHorizon time.Duration
 }
 
-// DefaultWebhooks is one webhook per persona seat, one for the board and
-// one for a stage banner or notice: when a concurrent stage starts, the six
-// speakers' placeholders, the banner and the board each have a webhook of
-// their own, so none queues behind another on a webhook's 5-per-2-s bucket,
-// and every message can be edited at the per-message pace. Webhooks are
-// created only when that many messages stream at once. Discord allows 15
-// per channel.
-const DefaultWebhooks = 8
+// DefaultWebhooks is two webhooks per channel. Discord's per-channel
+// limit (about 30 creates a minute, shared by every webhook in the
+// channel) caps new messages at ~0.5/s, which one webhook's 5 requests per
+// 2 s carries many times over; more webhooks only add room for edits,
+// which two give (4.5/s: a merged stage, the board and a sequential
+// speaker each at one edit a second, or six separate speeches every ~1.5
+// s). Every webhook is a persona's voice anyway: a persona posts under its
+// own name and avatar through any webhook, set per message. Eight per
+// channel, as before, filled a guild's quota of 1,000 at 125 channels;
+// two reach it at 500. Discord allows 15 per channel.
+const DefaultWebhooks = 2
 
 // maxWebhooks is Discord's cap per channel.
 const maxWebhooks = 15
@@ -135,6 +143,11 @@ type Options struct {
 	WrapREST func(http.RoundTripper) http.RoundTripper
 	// Hooks are the metrics callbacks of every streamed message.
 	Hooks bot.WriterHooks
+	// SharedLimiter, when set, shares the token's global budget, each
+	// channel's message budget and the invalid-request count with the
+	// token's other replicas (redislimit on REDIS_URL). Without it the
+	// process paces itself alone.
+	SharedLimiter SharedLimiter
 }
 
 const (

@@ -26,6 +26,7 @@ type conv struct {
 	mu       sync.Mutex
 	fallback bool
 	finals   finals // closed messages whose final text is on its way
+	groups   groups // concurrent stages merged into one message (merged.go)
 }
 
 var _ bot.Conversation = (*conv)(nil)
@@ -91,6 +92,9 @@ func (c *conv) fallbackScheduler() *bot.Scheduler { return c.a.scheduler("ch:" +
 // the message goes through the pool's least busy webhook (and is edited
 // through it for good), paced by that webhook's scheduler.
 func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
+	if st, ok, err := c.openSection(ctx, p); ok {
+		return st, err
+	}
 	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}, after: c.finals.before()}
 	o := bot.WriterOptions{
 		Limit:       maxContent,

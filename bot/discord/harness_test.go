@@ -23,23 +23,65 @@ var fastLimits = Limits{Global: bot.Budget{Rate: 1000, Burst: 50}, Webhook: bot.
 	Channel: bot.Budget{Rate: 1000, Burst: 50}}
 
 // testClock is the wall clock, except that waits of a minute or more (the
-// people's turn) last until the test fires them.
+// people's turn) last until the test fires them, and that the test can
+// move it forward (jump), waking the waits that end by then: the fake and
+// the adapter share it, so a 45 s retry_after passes at once.
 type testClock struct {
-	bot.RealClock
 	fire chan struct{}
 	long atomic.Int32 // waits of a minute or more begun
+
+	mu     sync.Mutex
+	off    time.Duration
+	jumped chan struct{} // closed and replaced by jump
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+// jump moves the clock d forward.
+func (c *testClock) jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+	if c.jumped != nil {
+		close(c.jumped)
+	}
+	c.jumped = make(chan struct{})
 }
 
 func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d < time.Minute {
-		return c.RealClock.Sleep(ctx, d)
+	if d >= time.Minute {
+		c.long.Add(1)
+		select {
+		case <-c.fire:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	c.long.Add(1)
-	select {
-	case <-c.fire:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	deadline := c.Now().Add(d)
+	for {
+		c.mu.Lock()
+		if c.jumped == nil {
+			c.jumped = make(chan struct{})
+		}
+		j, left := c.jumped, deadline.Sub(time.Now().Add(c.off))
+		c.mu.Unlock()
+		if left <= 0 {
+			return nil
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-t.C:
+		case <-j:
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
 	}
 }
 
@@ -58,9 +100,10 @@ type harness struct {
 
 func newHarness(t *testing.T, fl discordfake.Limits, al *Limits) *harness {
 	t.Helper()
-	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl})
+	clock := &testClock{fire: make(chan struct{})}
+	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl, Now: clock.Now})
 	t.Cleanup(fake.Close)
-	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: &testClock{fire: make(chan struct{})}, limits: al}
+	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: clock, limits: al}
 	hs.guild = fake.NewID()
 	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
 	hs.user = discordfake.User{ID: fake.NewID(), Name: "ada"}
@@ -274,7 +317,7 @@ func runScript(ctx context.Context, req bot.Request) *scriptResult {
 	case "ask":
 		res.Answer, res.Err = c.AskKeywords(ctx, bot.Question{Text: "Keep these keywords?", Keywords: []string{"red", "lantern", "spring"}})
 	case "session":
-		res.Err = sessionScript(ctx, c, res)
+		res.Err = sessionScript(ctx, c, res, shapeOf(req.Text))
 	case "six", "storm", "table":
 		res.Err = sixScript(ctx, c, res, word == "six")
 	default:

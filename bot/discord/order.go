@@ -74,8 +74,14 @@ var (
 
 // Close delivers final and waits until it is shown or failed, or ctx ends.
 func (s *orderedStream) Close(ctx context.Context, final string) error {
+	return closeWait(ctx, s, final)
+}
+
+// closeWait is Close made of CloseThen: it waits for the callback, or
+// until ctx ends.
+func closeWait(ctx context.Context, c bot.AsyncCloser, final string) error {
 	res := make(chan error, 1)
-	s.CloseThen(ctx, final, func(err error) { res <- err })
+	c.CloseThen(ctx, final, func(err error) { res <- err })
 	select {
 	case err := <-res:
 		return err

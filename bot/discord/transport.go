@@ -23,6 +23,8 @@ type transport struct {
 	base    http.RoundTripper
 	api     *url.URL // nil: no rewrite
 	observe func(path string, h http.Header)
+	gate    func(req *http.Request) error // the token's shared budget (nil: none)
+	status  func(code int)                // every response's status (the invalid-request count)
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -34,9 +36,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.URL.RawPath = ""
 		req.Host = t.api.Host
 	}
+	if t.gate != nil {
+		if err := t.gate(req); err != nil {
+			return nil, err
+		}
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err == nil && t.observe != nil {
 		t.observe(req.URL.Path, resp.Header)
+	}
+	if err == nil && t.status != nil {
+		t.status(resp.StatusCode)
 	}
 	return resp, err
 }
@@ -159,7 +169,6 @@ func (a *Adapter) call(ctx context.Context, method, rawURL string, body jsonBody
 	}
 	switch {
 	case resp.StatusCode/100 == 2:
-		a.invalid.check(a.o.Clock.Now()) // speed up again once the window has emptied
 		if out != nil && len(data) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
 				return fmt.Errorf("decode discord %s %s: %w", method, redact(req.URL.Path), err)
@@ -167,10 +176,7 @@ func (a *Adapter) call(ctx context.Context, method, rawURL string, body jsonBody
 		}
 		return nil
 	case resp.StatusCode == http.StatusTooManyRequests:
-		a.invalid.add(a.o.Clock.Now(), resp.StatusCode)
 		return rateLimit(resp.Header, data)
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		a.invalid.add(a.o.Clock.Now(), resp.StatusCode)
 	}
 	var body2 struct {
 		Code    int    `json:"code"`

@@ -28,6 +28,8 @@ type platformDeps struct {
 	firstSeen func(ctx context.Context, key string) (bool, error)
 	seats     []string
 	metrics   *ops.Metrics // nil: none
+	// shared shares Discord's budgets across replicas (nil: one process).
+	shared discord.SharedLimiter
 }
 
 // buildPlatforms builds the adapters whose tokens are configured. handlers
@@ -41,7 +43,7 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 	if dc.Token != "" {
 		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger, AvatarURL: d.avatar, SessionRunning: d.running,
 			WrapREST: func(rt http.RoundTripper) http.RoundTripper { return d.metrics.CountRequests("discord", rt) },
-			Hooks:    streamHooks(d.metrics, "discord")})
+			Hooks:    streamHooks(d.metrics, "discord"), SharedLimiter: d.shared})
 		if err != nil {
 			return nil, &ConfigError{Msg: "DISCORD_TOKEN: " + err.Error()}
 		}

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/bot/discord"
+	"github.com/tableround/tableround/bot/discord/redislimit"
 	"github.com/tableround/tableround/export"
 	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/roundtable"
@@ -148,13 +150,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// and de-duplicate webhook updates across each other.
 	relay := sh.Relay
 	var firstSeen func(ctx context.Context, key string) (bool, error)
+	var shared discord.SharedLimiter // Discord's budgets, one for all replicas
 	if relay != nil {
 		firstSeen = func(ctx context.Context, key string) (bool, error) { return relay.Once(ctx, key, time.Hour) }
+		shared = redislimit.New(relay.Client(), "")
 	}
 	proxy := &handlerProxy{}
 	handlers := map[string]http.Handler{}
 	platforms, err := buildPlatforms(ctx, l, platformDeps{
-		handler: proxy, logger: logger, seats: seats, running: proxy.running, firstSeen: firstSeen, metrics: metrics,
+		handler: proxy, logger: logger, seats: seats, running: proxy.running, firstSeen: firstSeen, metrics: metrics, shared: shared,
 		avatar: func(p bot.Persona) string { return avatars.AvatarURL(pack.Name, p.ID) },
 	}, handlers)
 	if err != nil {

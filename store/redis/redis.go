@@ -119,6 +119,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Client is the store's Redis client, for what else shares the Redis (the
+// Discord adapter's shared rate limits). Close the store, not the client.
+func (s *Store) Client() goredis.UniversalClient { return s.c }
+
 // Close closes the client when Open created it.
 func (s *Store) Close() error {
 	if !s.owned {

@@ -147,6 +147,8 @@ type Server struct {
 	stormAfter   float64
 	requests     map[string]int // "METHOD route" → count
 	global       map[string][]time.Time
+	globalPeak   int // most requests of one token in one GlobalWindow
+	globalLimit  int // global 429s sent
 	hookUse      map[string][]time.Time
 	chanUse      map[string][]time.Time // channel (or thread) → counted writes
 	chanLimited  map[string]int         // channel → shared 429s sent
@@ -336,6 +338,21 @@ func (s *Server) RateLimited() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.limited
+}
+
+// GlobalLimited counts the global (per token) 429s sent.
+func (s *Server) GlobalLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.globalLimit
+}
+
+// GlobalPeak is the most requests one token had accepted within one
+// GlobalWindow (sliding) so far: at most Limits.GlobalRequests.
+func (s *Server) GlobalPeak() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.globalPeak
 }
 
 // SharedLimited counts the shared (per-channel) 429s sent for a channel

@@ -38,6 +38,7 @@ func (s *Server) admit(w http.ResponseWriter, a admission) bool {
 		g := prune(s.global[a.token], l.GlobalWindow)
 		s.global[a.token] = g
 		if len(g) >= l.GlobalRequests {
+			s.globalLimit++
 			s.tooMany(w, g[0].Add(l.GlobalWindow).Sub(now).Seconds(), true, "global")
 			return false
 		}
@@ -79,6 +80,7 @@ func (s *Server) admit(w http.ResponseWriter, a admission) bool {
 	}
 	if a.token != "" && l.GlobalRequests > 0 {
 		s.global[a.token] = append(s.global[a.token], now)
+		s.globalPeak = max(s.globalPeak, len(s.global[a.token]))
 	}
 	if a.hook != "" && l.WebhookRequests > 0 {
 		used = append(used, now)

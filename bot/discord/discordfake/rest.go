@@ -42,6 +42,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusUnauthorized, 0, "401: Unauthorized")
 		return
 	}
+	if auth != "" && !admitsItself[r.Method+" "+route] {
+		// Every request carrying the bot's authorization counts toward
+		// the token's global limit, reads included.
+		s.mu.Lock()
+		ok := s.admit(w, admission{token: auth})
+		s.mu.Unlock()
+		if !ok {
+			return
+		}
+	}
 	switch r.Method + " " + route {
 	case "GET /gateway", "GET /gateway/bot":
 		writeJSON(w, map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/ws", "shards": 1,
@@ -69,6 +79,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeErr(w, http.StatusNotFound, 0, "404: Not Found ("+r.Method+" "+route+")")
 	}
+}
+
+// admitsItself are the routes whose handlers apply the limits (with the
+// webhook, message and channel they concern).
+var admitsItself = map[string]bool{
+	"POST /channels/{id}/messages": true, "PATCH /channels/{id}/messages/{id}": true,
+	"POST /channels/{id}/messages/{id}/threads": true, "GET /channels/{id}/webhooks": true,
+	"POST /channels/{id}/webhooks": true, "POST /webhooks/{id}/{token}": true,
+	"PATCH /webhooks/{id}/{token}/messages/{id}": true,
 }
 
 // routeOf replaces IDs and tokens with placeholders.
