@@ -14,8 +14,8 @@ import (
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/discord/redislimit"
-	"github.com/tableround/tableround/memory/redis/redistest"
 	"github.com/tableround/tableround/ops"
+	"github.com/tableround/tableround/store/redis/redistest"
 )
 
 // invalidMetric reads tableround_platform_invalid_requests_total{discord}.

@@ -14,7 +14,7 @@ import (
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/discord/redislimit"
-	"github.com/tableround/tableround/memory/redis/redistest"
+	"github.com/tableround/tableround/store/redis/redistest"
 )
 
 var (

@@ -153,7 +153,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var shared discord.SharedLimiter // Discord's budgets, one for all replicas
 	if relay != nil {
 		firstSeen = func(ctx context.Context, key string) (bool, error) { return relay.Once(ctx, key, time.Hour) }
-		shared = redislimit.New(relay.Client(), "")
+		shared = redislimit.New(sh.Redis, "")
 	}
 	proxy := &handlerProxy{}
 	handlers := map[string]http.Handler{}

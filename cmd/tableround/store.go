@@ -7,6 +7,8 @@ import (
 	"io"
 	"path/filepath"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/tableround/tableround/replica"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/store/bolt"
@@ -20,6 +22,9 @@ type storeHandle struct {
 	// Relay links the replicas sharing the store's Redis (nil with the
 	// embedded store: one process, nothing to relay).
 	Relay *replica.Relay
+	// Redis is the client the store and the relay share (nil with the
+	// embedded store); Discord's shared budgets use it too.
+	Redis goredis.UniversalClient
 }
 
 // withStore opens the configured store (Redis when REDIS_URL is set, else
@@ -57,7 +62,7 @@ func openStore(ctx context.Context, sc StoreConfig) (storeHandle, error) {
 			return storeHandle{}, fmt.Errorf("REDIS_URL: open redis %s: %w", client.Options().Addr, err)
 		}
 		relay := replica.New(client, replica.Options{Leases: st})
-		return storeHandle{Store: st, Where: "Redis", Relay: relay}, nil
+		return storeHandle{Store: st, Where: "Redis", Relay: relay, Redis: client}, nil
 	}
 	path := filepath.Join(sc.DataDir, "tableround.db")
 	st, err := bolt.Open(path, bolt.Options{Retention: sc.retention()})

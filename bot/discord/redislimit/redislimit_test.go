@@ -9,7 +9,7 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/memory/redis/redistest"
+	"github.com/tableround/tableround/store/redis/redistest"
 )
 
 var (
