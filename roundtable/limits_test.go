@@ -43,8 +43,9 @@ func TestUserLimitHoldsAgainstConcurrentStarts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: fmt.Sprintf("test:g%d", i),
-				User: bot.User{ID: "u1", Name: "Ann", Admin: true}, Text: "t", Conv: &fakeConv{}})
+			ch := fmt.Sprintf("test:g%d", i)
+			r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: ch,
+				User: bot.User{ID: "u1", Name: "Ann", Admin: true}, Text: "t", Open: bot.OpenIn(&fakeConv{}, ch)})
 			if err != nil {
 				t.Error(err)
 			}
@@ -79,7 +80,7 @@ func TestUserLimitExemptsOnlyOperators(t *testing.T) {
 	})
 	defer serve(t, m)()
 	try := func(ch string, u bot.User) string {
-		r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: ch, User: u, Text: "t", Conv: &fakeConv{}})
+		r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: ch, User: u, Text: "t", Open: bot.OpenIn(&fakeConv{}, ch)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +109,7 @@ func TestUserLimitGivesBackFailedStarts(t *testing.T) {
 	m := e.manager("p1", nil, func(o *ManagerOptions) { o.UserSessionLimit = 1 })
 	defer serve(t, m)()
 	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:a", User: ann, Text: "t",
-		Conv: &fakeConv{}, Options: map[string]string{"pack": "no-such-pack"}})
+		Open: bot.OpenIn(&fakeConv{}, "test:a"), Options: map[string]string{"pack": "no-such-pack"}})
 	if strings.Contains(r.Text, "Starting") {
 		t.Fatalf("bad pack started: %q", r.Text)
 	}
@@ -139,7 +140,7 @@ func TestUserCallLimitEndsTheSession(t *testing.T) {
 	}
 	// With no call left, a new start is refused, saying when, and costs
 	// no session.
-	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:b", User: ann, Text: "t", Conv: &fakeConv{}})
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:b", User: ann, Text: "t", Open: bot.OpenIn(&fakeConv{}, "test:b")})
 	if !strings.Contains(r.Text, "used their 9 model calls") || !strings.Contains(r.Text, "10:00 UTC (in 60 min)") {
 		t.Fatalf("start without calls left: %q", r.Text)
 	}

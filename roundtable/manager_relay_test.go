@@ -25,7 +25,7 @@ func (r *memRelay) Holder(_ context.Context, channel string) (memory.Lease, erro
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for owner, m := range r.managers {
-		if m.IsRunning(channel) {
+		if m.live(channel) != nil {
 			return memory.Lease{Channel: channel, Owner: owner, Token: 1}, nil
 		}
 	}
@@ -92,8 +92,16 @@ func TestCommandsReachTheReplicaRunningTheSession(t *testing.T) {
 	id := start(t, m1, "test:1", "kites", ann, conv)
 	ctx := context.Background()
 
-	if !m2.RunsElsewhere("test:1") || m1.RunsElsewhere("test:1") {
-		t.Fatal("RunsElsewhere must be true on p2 only")
+	// A mention on either replica is an interjection: p2 relays it to p1.
+	for _, m := range []*Manager{m1, m2} {
+		r, err := m.Handle(ctx, bot.Request{Command: bot.CmdMention, Channel: "test:1", User: ann, Text: "hello table",
+			Open: func(context.Context) (bot.Conversation, string, error) {
+				t.Error("a mention where a session runs must not open a conversation")
+				return nil, "", errors.New("no")
+			}})
+		if err != nil || !strings.Contains(r.Text, "Passed to the table") {
+			t.Fatalf("mention through %s = %q, %v", m.o.Owner, r.Text, err)
+		}
 	}
 	r, err := m2.Handle(ctx, bot.Request{Command: bot.CmdSay, Channel: "test:1", User: ann, Text: "red please"})
 	if err != nil || !strings.Contains(r.Text, "Passed to the table") {

@@ -100,7 +100,7 @@ var ann = bot.User{ID: "u1", Name: "Ann"}
 
 func start(t *testing.T, m *Manager, channel, topic string, u bot.User, conv bot.Conversation) string {
 	t.Helper()
-	r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: channel, User: u, Text: topic, Conv: conv})
+	r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: channel, User: u, Text: topic, Open: bot.OpenIn(conv, channel)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestManagerRunsOneSessionPerChannel(t *testing.T) {
 	m := e.manager("p1", nil)
 	defer serve(t, m)()
 	id := start(t, m, "test:1", "kites", ann, &fakeConv{})
-	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:1", User: ann, Text: "again", Conv: &fakeConv{}})
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:1", User: ann, Text: "again", Open: bot.OpenIn(&fakeConv{}, "test:1")})
 	if !strings.Contains(r.Text, "already running") || !strings.Contains(r.Text, id) {
 		t.Fatalf("second start: %q", r.Text)
 	}
@@ -205,7 +205,7 @@ func TestManagerUserLimit(t *testing.T) {
 		waitFor(t, "session", func() bool { return status(e.store, id) == memory.StatusFinished })
 		_ = i
 	}
-	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:c", User: ann, Text: "t", Conv: &fakeConv{}})
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:c", User: ann, Text: "t", Open: bot.OpenIn(&fakeConv{}, "test:c")})
 	if !strings.Contains(r.Text, "limit") {
 		t.Fatalf("third start within the hour: %q", r.Text)
 	}
