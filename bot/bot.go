@@ -170,7 +170,7 @@ const (
 	// interjection when a session runs in the channel (here or on another
 	// replica), else a start with Text as the topic. The Handler decides.
 	CmdMention Command = "mention"
-	CmdHelp     Command = "help"
+	CmdHelp    Command = "help"
 	// CmdAnswer carries an answer to the people's turn that reached an
 	// adapter with no open question of its own (another replica runs the
 	// session): Answer and Ref are set. ErrNoQuestion when it is closed.
