@@ -78,6 +78,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	running  map[string]*live // by channel
+	starting int              // starts reserved by reserveStart, not running yet
 	resumers map[string]Resumer
 }
 
@@ -305,9 +306,10 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		}
 		in.Pack = p
 	}
-	if refusal := m.refuseBusy(req, req.Channel); refusal != "" {
+	if refusal := m.reserveStart(req, req.Channel); refusal != "" {
 		return bot.Reply{Text: refusal}, nil
 	}
+	defer m.endStart()
 	use, refusal := m.quotas.takeStart(ctx, req)
 	if refusal != "" {
 		return bot.Reply{Text: refusal}, nil
@@ -324,7 +326,7 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		return bot.Reply{Text: userMessage(err, m.text(req, "start_failed"))}, nil
 	}
 	if channel != req.Channel {
-		if refusal := m.refuseBusy(req, channel); refusal != "" {
+		if refusal := m.refuseChannel(req, channel); refusal != "" {
 			return bot.Reply{Text: refusal}, nil
 		}
 	}
@@ -352,9 +354,34 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 	return bot.Reply{Text: m.text(req, "started", sess.ID())}, nil
 }
 
-// refuseBusy is the refusal of a start in channel when one runs there or
-// this process runs MAX_SESSIONS; "" when it may start.
-func (m *Manager) refuseBusy(req bot.Request, channel string) string {
+// reserveStart is the refusal of a start in channel when one runs there or
+// this process runs (or is starting) MAX_SESSIONS; "" when it may start,
+// and then a slot is held until endStart, so that starts running at once
+// (each opening its place meanwhile) never exceed MAX_SESSIONS.
+func (m *Manager) reserveStart(req bot.Request, channel string) string {
+	if refusal := m.refuseChannel(req, channel); refusal != "" {
+		return refusal
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.running)+m.starting >= m.o.MaxSessions {
+		return m.text(req, "busy")
+	}
+	m.starting++
+	return ""
+}
+
+// endStart frees the slot reserveStart held (the session is in running by
+// now, or did not start).
+func (m *Manager) endStart() {
+	m.mu.Lock()
+	m.starting--
+	m.mu.Unlock()
+}
+
+// refuseChannel is the refusal of a start in channel when a session runs
+// (or is being resumed) there; "" when none does.
+func (m *Manager) refuseChannel(req bot.Request, channel string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if l, ok := m.running[channel]; ok {
@@ -363,9 +390,6 @@ func (m *Manager) refuseBusy(req bot.Request, channel string) string {
 			id = "(" + l.sess.ID() + ")"
 		}
 		return m.text(req, "already", id)
-	}
-	if len(m.running) >= m.o.MaxSessions {
-		return m.text(req, "busy")
 	}
 	return ""
 }

@@ -55,20 +55,14 @@ type Adapter struct {
 	appID     string
 	scheds    map[string]*bot.Scheduler // webhook ID or "ch:<id>" → budget
 	channels  map[string]*discordgo.Channel
-	threads   map[string]threadInfo // session threads we opened
-	latest    map[string]string     // parent channel → its newest session thread
 	pools     map[string]*hookPool  // parent channel → our webhooks
 	announced map[string]bool       // parent channels told about the fallback
 	asks      map[string]*pendingAsk
 	chans     map[string]*chanBudget // channel or thread → its message budget
 
+	threads *threadBook // session threads, by their own lock
 	editsCounted atomic.Bool // edits count toward the channel limit (set or learnt)
 	invalid      invalidCounter
-}
-
-type threadInfo struct {
-	parent string
-	opened time.Time
 }
 
 // New builds an adapter; nothing is connected until Run.
@@ -138,13 +132,12 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		stopped:   make(chan struct{}),
 		scheds:    map[string]*bot.Scheduler{},
 		channels:  map[string]*discordgo.Channel{},
-		threads:   map[string]threadInfo{},
-		latest:    map[string]string{},
 		pools:     map[string]*hookPool{},
 		announced: map[string]bool{},
 		asks:      map[string]*pendingAsk{},
 		chans:     map[string]*chanBudget{},
 	}
+	a.threads = newThreadBook(o.Clock.Now)
 	a.editsCounted.Store(lim.ChannelEdits)
 	a.invalid.slow = func(slow bool) {
 		rate := lim.Global.Rate
@@ -173,7 +166,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) {
 		a.enqueue(func(ctx context.Context) { a.onInteraction(ctx, i.Interaction) })
 	})
-	s.AddHandler(func(_ *discordgo.Session, t *discordgo.ThreadDelete) { a.forgetThread(t.ID) })
+	s.AddHandler(func(_ *discordgo.Session, t *discordgo.ThreadDelete) { a.threads.forget(t.ID) })
 	return a, nil
 }
 
@@ -301,50 +294,16 @@ func (a *Adapter) channel(ctx context.Context, id string) (*discordgo.Channel, e
 }
 
 // rememberThread marks a thread as a session's home.
-func (a *Adapter) rememberThread(thread, parent string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.threads) > 10000 {
-		for id, t := range a.threads {
-			if time.Since(t.opened) > 24*time.Hour {
-				delete(a.threads, id)
-			}
-		}
-	}
-	a.threads[thread] = threadInfo{parent: parent, opened: time.Now()}
-	if parent != "" {
-		a.latest[parent] = thread
-	}
-}
-
-func (a *Adapter) forgetThread(id string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if t, ok := a.threads[id]; ok {
-		delete(a.threads, id)
-		if a.latest[t.parent] == id {
-			delete(a.latest, t.parent)
-		}
-	}
-}
-
-func (a *Adapter) isSessionThread(id string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.threads[id]
-	return ok
-}
+func (a *Adapter) rememberThread(thread, parent string) { a.threads.remember(thread, parent) }
 
 // sessionChannel maps where a command was used to the session's home: the
 // channel itself when it is a session thread, else the channel's newest
 // session thread, else the channel.
 func (a *Adapter) sessionChannel(id string) string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, ok := a.threads[id]; ok {
+	if a.threads.has(id) {
 		return id
 	}
-	if t, ok := a.latest[id]; ok {
+	if t, ok := a.threads.newestIn(id); ok {
 		return t
 	}
 	return id

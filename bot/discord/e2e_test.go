@@ -395,7 +395,7 @@ func TestSlashCommands(t *testing.T) {
 		_, _ = hs.fake.PostUser(thread, hs.user, "what about blue?", true)
 		hs.eventually("CmdSay", func() bool { return len(hs.h.requests(bot.CmdSay)) == before+1 })
 		r := hs.h.requests(bot.CmdSay)[before]
-		if r.Text != "what about blue?" || r.Channel != "discord:"+thread || r.Conv == nil {
+		if r.Text != "what about blue?" || r.Channel != "discord:"+thread || r.Unaddressed {
 			t.Errorf("say = %+v", r)
 		}
 	})

@@ -171,10 +171,13 @@ type scriptResult struct {
 	Err    error
 }
 
-// testHandler plays the session manager: CmdStart runs a script chosen by
-// the topic's first word in its own goroutine.
+// testHandler plays the session manager: a mention in a place where it
+// started a session is an interjection, else a start; a start opens its
+// place and runs a script chosen by the topic's first word in its own
+// goroutine.
 type testHandler struct {
 	mu      sync.Mutex
+	places  map[string]bool // channels sessions were started in
 	reqs    []bot.Request
 	results chan *scriptResult
 	file    *bot.Attachment
@@ -183,11 +186,26 @@ type testHandler struct {
 	relay func(req bot.Request) error
 }
 
-func newTestHandler() *testHandler { return &testHandler{results: make(chan *scriptResult, 16)} }
+func newTestHandler() *testHandler {
+	return &testHandler{results: make(chan *scriptResult, 16), places: map[string]bool{}}
+}
 
 func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	h.mu.Lock()
-	h.reqs = append(h.reqs, req)
+	if req.Command == bot.CmdMention {
+		switch {
+		case h.places[req.Channel]:
+			req.Command = bot.CmdSay
+		case req.Unaddressed:
+			h.mu.Unlock()
+			return bot.Reply{}, nil
+		default:
+			req.Command = bot.CmdStart
+		}
+	}
+	if req.Command != bot.CmdStart {
+		h.reqs = append(h.reqs, req) // a start is recorded once its place is open
+	}
 	file, relay := h.file, h.relay
 	h.mu.Unlock()
 	switch req.Command {
@@ -197,7 +215,20 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 		}
 		return bot.Reply{}, relay(req)
 	case bot.CmdStart:
-		go func() { h.results <- runScript(context.WithoutCancel(ctx), req) }()
+		c, ch, err := req.Open(ctx)
+		if err != nil { // as the manager answers it
+			var um interface{ UserMessage() string }
+			if errors.As(err, &um) {
+				return bot.Reply{Text: um.UserMessage()}, nil
+			}
+			return bot.Reply{}, err
+		}
+		h.mu.Lock()
+		h.places[ch] = true
+		req.Channel = ch // the session lives in the place it opened
+		h.reqs = append(h.reqs, req)
+		h.mu.Unlock()
+		go func() { h.results <- runScript(context.WithoutCancel(ctx), req, c) }()
 		return bot.Reply{Text: "Started: " + req.Text}, nil
 	case bot.CmdExport:
 		return bot.Reply{Text: "Here is the export.", File: file}, nil
@@ -260,9 +291,8 @@ func stream(ctx context.Context, c bot.Conversation, p bot.Post, final string, s
 	return st.Close(ctx, final)
 }
 
-func runScript(ctx context.Context, req bot.Request) *scriptResult {
+func runScript(ctx context.Context, req bot.Request, c bot.Conversation) *scriptResult {
 	res := &scriptResult{Req: req, Finals: map[string]string{}}
-	c := req.Conv
 	word, _, _ := strings.Cut(req.Text, " ")
 	switch word {
 	case "quick":

@@ -101,6 +101,7 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 	req.Channel = chanKey(a.sessionChannel(i.ChannelID))
 	suffix := ""
 	if req.Command == bot.CmdStart {
+		req.Channel = chanKey(i.ChannelID) // a new session: where it was asked for
 		if attachment != "" {
 			if at := i.ApplicationCommandData().Resolved; at != nil && at.Attachments[attachment] != nil {
 				img, err := a.download(ctx, at.Attachments[attachment])
@@ -112,15 +113,16 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 				req.Image = img
 			}
 		}
-		c, err := a.startPlace(ctx, i.ChannelID, req.Text)
-		if err != nil {
-			log.Warn("open session place", "err", err)
-			a.editOriginal(ctx, i, bot.Reply{Text: "I couldn't set up the table here. Check that I may send messages and manage webhooks in this channel."})
-			return
-		}
-		req.Channel, req.Conv = chanKey(c.channel), c
-		if c.channel != i.ChannelID {
-			suffix = "\n<#" + c.channel + ">"
+		topic := req.Text
+		req.Open = func(ctx context.Context) (bot.Conversation, string, error) {
+			c, err := a.startPlace(ctx, i.ChannelID, topic)
+			if err != nil {
+				return nil, "", &placeError{err: err}
+			}
+			if c.channel != i.ChannelID {
+				suffix = "\n<#" + c.channel + ">"
+			}
+			return c, chanKey(c.channel), nil
 		}
 	}
 	reply, err := a.h.Handle(ctx, req)

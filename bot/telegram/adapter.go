@@ -64,7 +64,6 @@ type Adapter struct {
 	botIDs   map[int64]bool // our bots' user IDs
 	scheds   map[string]*bot.Scheduler
 	queues   map[int64]*chatQueue
-	boards   map[int64]int // open live boards per chat (a session runs)
 	merges   map[string]*merged
 	asks     map[int64]*pendingAsk
 	admins   map[[2]int64]adminEntry
@@ -122,7 +121,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, h: h, o: o, lim: lim, log: o.Logger.With("component", "telegram"), httpc: o.HTTPClient,
 		seats: map[string]*client{}, allowed: map[int64]bool{}, updates: make(chan *models.Update, 256),
 		botIDs: map[int64]bool{}, scheds: map[string]*bot.Scheduler{}, queues: map[int64]*chatQueue{},
-		boards: map[int64]int{}, merges: map[string]*merged{}, asks: map[int64]*pendingAsk{},
+		merges: map[string]*merged{}, asks: map[int64]*pendingAsk{},
 		admins: map[[2]int64]adminEntry{}, albums: map[string]time.Time{}, seen: map[int64]bool{}}
 	for _, id := range cfg.AllowedChats {
 		a.allowed[id] = true

@@ -52,7 +52,8 @@ func (a *Adapter) onCallback(ctx context.Context, cq *models.CallbackQuery) {
 			a.reply(ctx, chat, msg.ID, bot.Reply{Text: problem})
 			return
 		}
-		a.handle(ctx, chat, ph.ID, bot.Request{Command: bot.CmdStart, Channel: channel(chat), User: user, Image: att, Conv: a.conv(chat)})
+		a.handle(ctx, chat, ph.ID, bot.Request{Command: bot.CmdStart, Channel: channel(chat), User: user, Image: att,
+			Open: bot.OpenIn(a.conv(chat), channel(chat))})
 	case strings.HasPrefix(data, "b:"):
 		cmd := bot.Command(strings.TrimPrefix(data, "b:"))
 		if cmd != bot.CmdStop {

@@ -70,8 +70,7 @@ func (c *conv) open(ctx context.Context, cl *client, p bot.Post, existing []stri
 	if p.Kind != bot.KindBoard {
 		return w
 	}
-	c.a.boardOpened(c.chat, +1)
-	return &board{w: w, s: s, c: c}
+	return &board{w: w, s: s}
 }
 
 func (c *conv) newSender(cl *client, p bot.Post) *sender {
@@ -93,40 +92,17 @@ func (c *conv) writerOptions(cl *client, from bot.Persona, placeholder string, i
 	return o
 }
 
-// board is the live board: while it is open a session runs in the chat
-// (mentions become interjections); its last edit drops the Stop button.
+// board is the live board: its last edit drops the Stop button.
 type board struct {
 	w *bot.StreamWriter
 	s *sender
-	c *conv
 }
 
 func (b *board) Update(text string) { b.w.Update(text) }
 
 func (b *board) Close(ctx context.Context, final string) error {
 	b.s.final.Store(true)
-	err := b.w.Close(ctx, final)
-	b.c.a.boardOpened(b.c.chat, -1)
-	return err
-}
-
-func (a *Adapter) boardOpened(chat int64, d int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.boards[chat] += d
-	if a.boards[chat] <= 0 {
-		delete(a.boards, chat)
-	}
-}
-
-// running reports whether a session runs in the chat.
-func (a *Adapter) running(chat int64) bool {
-	if a.o.SessionRunning != nil {
-		return a.o.SessionRunning(channel(chat))
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.boards[chat] > 0
+	return b.w.Close(ctx, final)
 }
 
 // SendImage posts a picture from the persona's bot: sendPhoto, or

@@ -39,7 +39,8 @@ type trigger struct {
 
 // onMessage turns a message into a Request: commands (also /cmd@botname),
 // a mention or a reply to the bot, a photo or image document with its
-// caption; in a private chat everything is addressed to the bot.
+// caption (CmdMention: the manager decides between a start and an
+// interjection); in a private chat everything is addressed to the bot.
 func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	if m.From == nil || m.From.IsBot {
 		return
@@ -73,22 +74,19 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 		case img != nil && strings.TrimSpace(t.text) == "" && private:
 			a.offerPhoto(ctx, m)
 			return
-		case img != nil || !private:
-			t.cmd = bot.CmdStart
-		case strings.TrimSpace(t.text) == "":
+		case img == nil && private && strings.TrimSpace(t.text) == "":
 			return
-		default:
-			t.cmd = bot.CmdStart // private text: a topic, or an interjection below
 		}
-		if a.running(m.Chat.ID) {
-			t.cmd = bot.CmdSay
-		}
+		// A mention, a reply, a photo with a caption or private text: the
+		// manager decides whether it starts a session or speaks to the one
+		// running here.
+		t.cmd = bot.CmdMention
 	}
 	req := bot.Request{Command: t.cmd, Channel: channel(m.Chat.ID), User: a.user(ctx, m.Chat, m.From), Text: t.text}
 	if t.cmd == bot.CmdExport {
 		req.Options, req.Text = exportArgs(t.text)
 	}
-	if t.cmd == bot.CmdStart {
+	if t.cmd == bot.CmdStart || t.cmd == bot.CmdMention {
 		if img != nil {
 			att, msg := a.download(ctx, img)
 			if msg != "" {
@@ -97,7 +95,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 			}
 			req.Image = att
 		}
-		req.Conv = a.conv(m.Chat.ID)
+		req.Open = bot.OpenIn(a.conv(m.Chat.ID), req.Channel)
 	}
 	a.handle(ctx, m.Chat.ID, m.ID, req)
 }

@@ -142,19 +142,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		seats = append(seats, s.ID)
 	}
 
-	// Adapters are built first (they call the manager through a proxy), so
-	// the manager knows how to resume their sessions before its first scan.
-	// Replicas sharing Redis relay commands to the one running a session,
-	// and de-duplicate webhook updates across each other.
+	// The manager is built first: it is the Handler every adapter calls
+	// and decides every request itself. The adapters' Resume functions are
+	// handed to it before it runs. Replicas sharing Redis relay commands to
+	// the one running a session, and de-duplicate webhook updates.
 	relay, _ := sh.Store.(*redisstore.Store)
 	var firstSeen func(ctx context.Context, key string) (bool, error)
 	if relay != nil {
 		firstSeen = func(ctx context.Context, key string) (bool, error) { return relay.Once(ctx, key, time.Hour) }
 	}
-	proxy := &handlerProxy{}
+	obs := metricsObserver{metrics}
+	deps := models.deps(store, logger)
+	deps.Observer = obs
+	mo := roundtable.ManagerOptions{
+		Owner: sc.InstanceID, MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
+		UserCallLimit: sc.UserCallLimit, Operators: operators,
+		LeaseTTL: sc.LeaseTTL, ScanEvery: min(10*time.Second, sc.LeaseTTL/3), HandOff: true,
+		Render: export.Render, Logger: logger, OnSession: obs.session,
+	}
+	if sc.StatusAlerts {
+		mo.Alerts = func() string { return metrics.Alerts().Summary(10) }
+	}
+	if relay != nil {
+		mo.Relay = relay
+	}
+	mgr := roundtable.NewManager(cfg.Session, deps, store, mo)
 	handlers := map[string]http.Handler{}
 	platforms, err := buildPlatforms(ctx, l, platformDeps{
-		handler: proxy, logger: logger, seats: seats, running: proxy.running, firstSeen: firstSeen, metrics: metrics,
+		handler: mgr, logger: logger, seats: seats, firstSeen: firstSeen, metrics: metrics,
 		avatar: func(p bot.Persona) string { return avatars.AvatarURL(pack.Name, p.ID) },
 	}, handlers)
 	if err != nil {
@@ -165,29 +180,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "tableround: serve needs DISCORD_TOKEN or TELEGRAM_TOKEN (for a terminal session use `tableround console`)")
 		return exitUsage
 	}
-	resumers := map[string]roundtable.Resumer{}
 	for _, p := range platforms {
 		if p.resume != nil {
-			resumers[p.name] = p.resume
+			mgr.AddResumer(p.name, p.resume)
 		}
 	}
-	obs := metricsObserver{metrics}
-	deps := models.deps(store, logger)
-	deps.Observer = obs
-	mo := roundtable.ManagerOptions{
-		Owner: sc.InstanceID, MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
-		UserCallLimit: sc.UserCallLimit, Operators: operators,
-		LeaseTTL: sc.LeaseTTL, ScanEvery: min(10*time.Second, sc.LeaseTTL/3), HandOff: true,
-		Render: export.Render, Logger: logger, Resumers: resumers, OnSession: obs.session,
-	}
-	if sc.StatusAlerts {
-		mo.Alerts = func() string { return metrics.Alerts().Summary(10) }
-	}
-	if relay != nil {
-		mo.Relay = relay
-	}
-	mgr := roundtable.NewManager(cfg.Session, deps, store, mo)
-	proxy.set(mgr)
 	metrics.Expose(monitoringLabels(platforms, models.Providers()))
 	metrics.ReportStages(mgr.StageAges)
 	server := ops.NewServer(oc, ops.ServerOptions{
@@ -269,36 +266,4 @@ func (p *platform) sleep(ctx context.Context, d time.Duration) error {
 		return p.wait(ctx, d)
 	}
 	return bot.RealClock{}.Sleep(ctx, d)
-}
-
-// handlerProxy lets adapters be built before the manager they call.
-type handlerProxy struct {
-	mu sync.RWMutex
-	h  bot.Handler
-}
-
-func (p *handlerProxy) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
-	p.mu.RLock()
-	h := p.h
-	p.mu.RUnlock()
-	if h == nil {
-		return bot.Reply{Text: "Starting up — please try again in a moment."}, nil
-	}
-	return h.Handle(ctx, req)
-}
-
-// running reports whether a session runs in channel, here or on another
-// replica.
-func (p *handlerProxy) running(channel string) bool {
-	p.mu.RLock()
-	h := p.h
-	p.mu.RUnlock()
-	m, ok := h.(*roundtable.Manager)
-	return ok && (m.IsRunning(channel) || m.RunsElsewhere(channel))
-}
-
-func (p *handlerProxy) set(h bot.Handler) {
-	p.mu.Lock()
-	p.h = h
-	p.mu.Unlock()
 }
