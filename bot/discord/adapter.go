@@ -55,12 +55,12 @@ type Adapter struct {
 	appID     string
 	scheds    map[string]*bot.Scheduler // webhook ID or "ch:<id>" → budget
 	channels  map[string]*discordgo.Channel
-	pools     map[string]*hookPool  // parent channel → our webhooks
-	announced map[string]bool       // parent channels told about the fallback
+	pools     map[string]*hookPool // parent channel → our webhooks
+	announced map[string]bool      // parent channels told about the fallback
 	asks      map[string]*pendingAsk
 	chans     map[string]*chanBudget // channel or thread → its message budget
 
-	threads *threadBook // session threads, by their own lock
+	threads      *threadBook // session threads, by their own lock
 	editsCounted atomic.Bool // edits count toward the channel limit (set or learnt)
 	invalid      invalidCounter
 }
