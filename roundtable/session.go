@@ -203,9 +203,9 @@ var ErrStopped = errors.New("roundtable: session stopped")
 var ErrSuspended = errors.New("roundtable: session suspended")
 
 // New makes a session and records it in the store. It decodes nothing: a
-// photo (in.Image, already inspected) is kept as it came and prepared by the
-// session's first step, so that Handle, /stop and /status never wait behind
-// a decode.
+// photo (in.Image) is checked by its header (Deps.Inspect, microseconds),
+// kept as it came and prepared by the session's first step, so that
+// Handle, /stop and /status never wait behind a decode.
 func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in Start) (*Session, error) {
 	deps = withCallLimit(withDefaults(deps))
 	lang := in.Language
@@ -244,6 +244,11 @@ func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in S
 	if len(in.Image) > 0 {
 		if deps.Prepare == nil {
 			return nil, errors.New("prepare photo: no image pipeline configured")
+		}
+		if deps.Inspect != nil {
+			if err := deps.Inspect(in.Image); err != nil {
+				return nil, fmt.Errorf("inspect photo: %w", err)
+			}
 		}
 		s.st.PhotoStep, s.upload = true, in.Image
 	}
