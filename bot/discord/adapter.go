@@ -46,7 +46,8 @@ type Adapter struct {
 	http   *http.Client // attachments (no authorization, no rewrite)
 	global *bot.Scheduler
 
-	events   chan func(context.Context)
+	events   chan event
+	queues   *bot.Queues // per-channel order of events; control jumps it
 	stopped  chan struct{}
 	stopOnce sync.Once
 
@@ -128,7 +129,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		s:         s,
 		http:      &http.Client{Timeout: 30 * time.Second},
 		global:    bot.NewScheduler(lim.Global, nil, o.Clock),
-		events:    make(chan func(context.Context)),
+		events:    make(chan event),
 		stopped:   make(chan struct{}),
 		scheds:    map[string]*bot.Scheduler{},
 		channels:  map[string]*discordgo.Channel{},
@@ -138,6 +139,12 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		chans:     map[string]*chanBudget{},
 	}
 	a.threads = newThreadBook(o.Clock.Now)
+	a.queues = bot.NewQueues(bot.QueueOptions{
+		OnPanic: func(ch string, r any, stack []byte) {
+			a.log.Error("event handler panicked", "channel", ch, "panic", r, "stack", string(stack))
+		},
+		OnDrop: func(ch string) { a.log.Warn("channel queue full: event dropped", "channel", ch) },
+	})
 	a.editsCounted.Store(lim.ChannelEdits)
 	a.invalid.slow = func(slow bool) {
 		rate := lim.Global.Rate
@@ -161,10 +168,11 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	s.LogLevel = discordgo.LogError
 	s.AddHandler(a.onReady)
 	s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) {
-		a.enqueue(func(ctx context.Context) { a.onMessage(ctx, m.Message) })
+		a.enqueue(event{key: m.ChannelID, fn: func(ctx context.Context) { a.onMessage(ctx, m.Message) }})
 	})
 	s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) {
-		a.enqueue(func(ctx context.Context) { a.onInteraction(ctx, i.Interaction) })
+		a.enqueue(event{key: i.ChannelID, urgent: urgent(i.Interaction),
+			fn: func(ctx context.Context) { a.onInteraction(ctx, i.Interaction) }})
 	})
 	s.AddHandler(func(_ *discordgo.Session, t *discordgo.ThreadDelete) { a.threads.forget(t.ID) })
 	return a, nil
@@ -186,12 +194,12 @@ func (a *Adapter) Run(ctx context.Context) error {
 	g.Go(func() error {
 		for {
 			select {
-			case fn := <-a.events:
-				g.Go(func() error {
-					defer a.recoverEvent()
-					fn(gctx)
-					return nil
-				})
+			case ev := <-a.events:
+				if ev.urgent {
+					a.queues.Urgent(gctx, ev.key, ev.fn)
+				} else {
+					a.queues.Add(gctx, ev.key, ev.fn)
+				}
 			case <-gctx.Done():
 				return nil
 			}
@@ -203,19 +211,33 @@ func (a *Adapter) Run(ctx context.Context) error {
 		a.log.Warn("close gateway", "err", err)
 	}
 	_ = g.Wait()
+	a.queues.Wait()
 	return nil
 }
 
-func (a *Adapter) recoverEvent() {
-	if r := recover(); r != nil {
-		a.log.Error("event handler panicked", "panic", r)
+// event is a gateway event to handle: in its channel's order (key), or at
+// once when urgent.
+type event struct {
+	key    string
+	urgent bool
+	fn     func(context.Context)
+}
+
+// urgent tells control, which must not wait behind a channel's starts and
+// mentions (an interaction is answered within 3 s): buttons, modals and
+// every slash command but start, say and forget.
+func urgent(i *discordgo.Interaction) bool {
+	if i.Type != discordgo.InteractionApplicationCommand {
+		return true
 	}
+	req, _, ok := parseCommand(i.ApplicationCommandData())
+	return !ok || req.Command != bot.CmdStart && req.Command != bot.CmdSay && req.Command != bot.CmdForget
 }
 
 // enqueue hands an event to Run; it runs on discordgo's reader goroutine.
-func (a *Adapter) enqueue(fn func(context.Context)) {
+func (a *Adapter) enqueue(ev event) {
 	select {
-	case a.events <- fn:
+	case a.events <- ev:
 	case <-a.stopped:
 	}
 }

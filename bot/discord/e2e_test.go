@@ -32,7 +32,7 @@ func personaMessages(msgs []discordfake.Message) map[string]discordfake.Message 
 }
 
 func TestMentionWithPhotoStreamsSixPersonasWithoutRateLimits(t *testing.T) {
-	hs := newHarness(t, discordfake.DiscordLimits(), nil) // Discord's real limits, our default pacing
+	hs := newFastHarness(t, discordfake.DiscordLimits(), nil) // Discord's real limits, our default pacing
 	photo := discordfake.File{Name: "lantern.png", ContentType: "image/png", Data: []byte("\x89PNG fake photo bytes")}
 	id, _ := hs.fake.PostUser(hs.channel, hs.user, "six design a paper-cut lantern", true, photo)
 
@@ -438,6 +438,7 @@ func TestOneOffCallsWaitForTheTokenBudget(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each has its own fake; discordgo's Close sleeps 1 s
 			hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 			hs.a.global.Penalize(time.Hour, false) // the token's budget is spent for an hour
 			before := hs.clock.long.Load()

@@ -13,6 +13,8 @@ import (
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/discord/discordfake"
+	"github.com/tableround/tableround/internal/clock"
+	"github.com/tableround/tableround/internal/eventually"
 )
 
 const testToken = "test-token"
@@ -22,17 +24,23 @@ const testToken = "test-token"
 var fastLimits = Limits{Global: bot.Budget{Rate: 1000, Burst: 50}, Webhook: bot.Budget{Rate: 200, Burst: 5}, EditInterval: 5 * time.Millisecond,
 	Channel: bot.Budget{Rate: 1000, Burst: 50}}
 
-// testClock is the wall clock, except that waits of a minute or more (the
-// people's turn) last until the test fires them.
+// fastTime is how much faster than the wall clock the adapter and the fake
+// both run in newFastHarness: Discord's budgets (a minute per channel, 2 s
+// per webhook, 1 s per message edit) are exercised in a tenth of the time.
+const fastTime = 10
+
+// testClock is a scaled clock shared by the fake and the adapter, except
+// that waits of a minute or more (the people's turn) last until the test
+// fires them.
 type testClock struct {
-	bot.RealClock
+	*clock.Scaled
 	fire chan struct{}
 	long atomic.Int32 // waits of a minute or more begun
 }
 
 func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
 	if d < time.Minute {
-		return c.RealClock.Sleep(ctx, d)
+		return c.Scaled.Sleep(ctx, d)
 	}
 	c.long.Add(1)
 	select {
@@ -56,11 +64,26 @@ type harness struct {
 	stop    func() // stops the running adapter
 }
 
+// newHarness runs the adapter against the fake on the wall clock (tests
+// that measure a hold with time.Now).
 func newHarness(t *testing.T, fl discordfake.Limits, al *Limits) *harness {
 	t.Helper()
-	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl})
+	return newScaledHarness(t, fl, al, 1)
+}
+
+// newFastHarness runs the adapter and the fake fastTime times faster than
+// the wall clock.
+func newFastHarness(t *testing.T, fl discordfake.Limits, al *Limits) *harness {
+	t.Helper()
+	return newScaledHarness(t, fl, al, fastTime)
+}
+
+func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor float64) *harness {
+	t.Helper()
+	tc := &testClock{Scaled: &clock.Scaled{Factor: factor}, fire: make(chan struct{})}
+	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl, Now: tc.Now})
 	t.Cleanup(fake.Close)
-	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: &testClock{fire: make(chan struct{})}, limits: al}
+	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: tc, limits: al}
 	hs.guild = fake.NewID()
 	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
 	hs.user = discordfake.User{ID: fake.NewID(), Name: "ada"}
@@ -110,13 +133,7 @@ func (hs *harness) restart() {
 // eventually polls cond until it holds or a generous deadline passes.
 func (hs *harness) eventually(what string, cond func() bool) {
 	hs.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			hs.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling, not synchronisation
-	}
+	eventually.Within(hs.t, 60*time.Second, what, cond)
 }
 
 // mention posts "@bot topic" and returns the script result of the session.

@@ -196,7 +196,10 @@ func (a *Adapter) sendInteraction(ctx context.Context, method, url string, m web
 
 // uploadFiles keeps a file under Discord's 10 MiB: as is, zipped, or the
 // zip split into numbered parts.
-func uploadFiles(f bot.Attachment) []*discordgo.File {
+func uploadFiles(f bot.Attachment) []*discordgo.File { return splitUpload(f, maxUpload) }
+
+// splitUpload is uploadFiles with the cap as a parameter.
+func splitUpload(f bot.Attachment, maxUpload int) []*discordgo.File {
 	one := func(name, mime string, data []byte) *discordgo.File {
 		return &discordgo.File{Name: name, ContentType: mime, Reader: bytes.NewReader(data)}
 	}

@@ -57,13 +57,12 @@ type Adapter struct {
 	allowed map[int64]bool
 	updates chan *models.Update
 	pipe    func(ctx context.Context, u *models.Update)
-	workers sync.WaitGroup
+	queues  *bot.Queues // per-chat order; control jumps it
 
 	mu       sync.Mutex
 	me       models.User
 	botIDs   map[int64]bool // our bots' user IDs
 	scheds   map[string]*bot.Scheduler
-	queues   map[int64]*chatQueue
 	merges   map[string]*merged
 	asks     map[int64]*pendingAsk
 	admins   map[[2]int64]adminEntry
@@ -120,7 +119,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	}
 	a := &Adapter{cfg: cfg, h: h, o: o, lim: lim, log: o.Logger.With("component", "telegram"), httpc: o.HTTPClient,
 		seats: map[string]*client{}, allowed: map[int64]bool{}, updates: make(chan *models.Update, 256),
-		botIDs: map[int64]bool{}, scheds: map[string]*bot.Scheduler{}, queues: map[int64]*chatQueue{},
+		botIDs: map[int64]bool{}, scheds: map[string]*bot.Scheduler{}, 
 		merges: map[string]*merged{}, asks: map[int64]*pendingAsk{},
 		admins: map[[2]int64]adminEntry{}, albums: map[string]time.Time{}, seen: map[int64]bool{}}
 	for _, id := range cfg.AllowedChats {
@@ -140,7 +139,13 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	if err := a.addPersonas(cfg.PersonaTokens); err != nil {
 		return nil, err
 	}
-	a.pipe = a.chain(a.route, a.recoverer, a.fifo, a.allowList, a.dedup)
+	a.queues = bot.NewQueues(bot.QueueOptions{
+		OnPanic: func(chat string, r any, stack []byte) {
+			a.log.Error("update handler panicked", "chat", chat, "panic", r, "stack", string(stack))
+		},
+		OnDrop: func(chat string) { a.log.Warn("chat queue full: update dropped", "chat", chat) },
+	})
+	a.pipe = a.chain(a.route, a.fifo, a.allowList, a.dedup)
 	return a, nil
 }
 
@@ -205,7 +210,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		return a.poll(gctx)
 	})
 	err := g.Wait()
-	a.workers.Wait()
+	a.queues.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}

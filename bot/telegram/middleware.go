@@ -2,7 +2,6 @@ package telegram
 
 import (
 	"context"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -76,56 +75,21 @@ func (a *Adapter) allowList(next updateFunc) updateFunc {
 	}
 }
 
-// chatQueue is the FIFO of one chat; a goroutine drains it while it has
-// work.
-type chatQueue struct {
-	items []*models.Update
-}
-
-// fifo enqueues the update on its chat's queue: updates of one chat are
-// handled in arrival order, chats in parallel. Control (see control) does
-// not queue: it is handled at once in its own goroutine, so a /stop is
-// never stuck behind a slow start or interjection of the same chat. The
-// dispatcher never waits.
+// fifo hands the update to its chat's queue (bot.Queues): updates of one
+// chat are handled in arrival order, chats in parallel, and a panic is
+// recovered there. Control (see control) does not queue: it is handled at
+// once in its own goroutine, so a /stop is never stuck behind a slow start
+// or interjection of the same chat. The dispatcher never waits.
 func (a *Adapter) fifo(next updateFunc) updateFunc {
 	return func(ctx context.Context, u *models.Update) {
 		chat, _ := chatOf(u)
+		key := strconv.FormatInt(chat, 10)
+		handle := func(ctx context.Context) { next(ctx, u) }
 		if a.control(u) {
-			a.workers.Add(1)
-			go func() {
-				defer a.workers.Done()
-				next(ctx, u)
-			}()
+			a.queues.Urgent(ctx, key, handle)
 			return
 		}
-		a.mu.Lock()
-		q, busy := a.queues[chat]
-		if !busy {
-			q = &chatQueue{}
-			a.queues[chat] = q
-		}
-		q.items = append(q.items, u)
-		if !busy {
-			a.workers.Add(1)
-			go a.drain(ctx, chat, q, next)
-		}
-		a.mu.Unlock()
-	}
-}
-
-func (a *Adapter) drain(ctx context.Context, chat int64, q *chatQueue, next updateFunc) {
-	defer a.workers.Done()
-	for {
-		a.mu.Lock()
-		if len(q.items) == 0 || ctx.Err() != nil {
-			delete(a.queues, chat)
-			a.mu.Unlock()
-			return
-		}
-		u := q.items[0]
-		q.items = q.items[1:]
-		a.mu.Unlock()
-		next(ctx, u)
+		a.queues.Add(ctx, key, handle)
 	}
 }
 
@@ -157,19 +121,6 @@ func (a *Adapter) control(u *models.Update) bool {
 		return r != nil && r.From != nil && a.isOurs(r.From.ID) && isQuestion(r)
 	}
 	return false
-}
-
-// recoverer keeps a panicking handler from taking the process (and the
-// chat's queue) down.
-func (a *Adapter) recoverer(next updateFunc) updateFunc {
-	return func(ctx context.Context, u *models.Update) {
-		defer func() {
-			if r := recover(); r != nil {
-				a.log.Error("update handler panicked", "update_id", u.ID, "panic", r, "stack", string(debug.Stack()))
-			}
-		}()
-		next(ctx, u)
-	}
 }
 
 // chatOf is the chat an update belongs to.
