@@ -119,7 +119,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	}
 	a := &Adapter{cfg: cfg, h: h, o: o, lim: lim, log: o.Logger.With("component", "telegram"), httpc: o.HTTPClient,
 		seats: map[string]*client{}, allowed: map[int64]bool{}, updates: make(chan *models.Update, 256),
-		botIDs: map[int64]bool{}, scheds: map[string]*bot.Scheduler{}, 
+		botIDs: map[int64]bool{}, scheds: map[string]*bot.Scheduler{},
 		merges: map[string]*merged{}, asks: map[int64]*pendingAsk{},
 		admins: map[[2]int64]adminEntry{}, albums: map[string]time.Time{}, seen: map[int64]bool{}}
 	for _, id := range cfg.AllowedChats {
