@@ -25,7 +25,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
@@ -59,23 +59,16 @@ type Adapter struct {
 	pipe    func(ctx context.Context, u *models.Update)
 	queues  *bot.Queues // per-chat order; control jumps it
 
-	mu       sync.Mutex
-	me       models.User
-	botIDs   map[int64]bool // our bots' user IDs
-	scheds   map[string]*bot.Scheduler
-	merges   map[string]*merged
-	asks     map[int64]*pendingAsk
-	admins   map[[2]int64]adminEntry
-	albums   map[string]time.Time
-	seen     map[int64]bool
-	seenRing []int64
-	draftID  int64
-	noDrafts bool
-}
-
-type adminEntry struct {
-	admin bool
-	at    time.Time
+	// Owned states, each with its own lock (books.go, merge.go).
+	who      identity
+	scheds   schedBook
+	merges   mergeBook
+	asks     questionBook
+	admins   adminCache
+	albums   albumBook
+	seen     seenUpdates
+	draftID  atomic.Int64
+	noDrafts atomic.Bool
 }
 
 // New builds an adapter; it does no I/O (Run does).
@@ -119,9 +112,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	}
 	a := &Adapter{cfg: cfg, h: h, o: o, lim: lim, log: o.Logger.With("component", "telegram"), httpc: o.HTTPClient,
 		seats: map[string]*client{}, allowed: map[int64]bool{}, updates: make(chan *models.Update, 256),
-		botIDs: map[int64]bool{}, scheds: map[string]*bot.Scheduler{},
-		merges: map[string]*merged{}, asks: map[int64]*pendingAsk{},
-		admins: map[[2]int64]adminEntry{}, albums: map[string]time.Time{}, seen: map[int64]bool{}}
+	}
 	for _, id := range cfg.AllowedChats {
 		a.allowed[id] = true
 	}
@@ -224,10 +215,7 @@ func (a *Adapter) hello(ctx context.Context) error {
 	for {
 		me, err := a.main.b.GetMe(ctx)
 		if err == nil {
-			a.mu.Lock()
-			a.me = *me
-			a.botIDs[me.ID] = true
-			a.mu.Unlock()
+			a.who.add(*me, true)
 			break
 		}
 		if errors.Is(err, tgbot.ErrorUnauthorized) || errors.Is(err, tgbot.ErrorNotFound) {
@@ -241,14 +229,12 @@ func (a *Adapter) hello(ctx context.Context) error {
 	}
 	for seat, c := range a.seats {
 		if me, err := c.b.GetMe(ctx); err == nil {
-			a.mu.Lock()
-			a.botIDs[me.ID] = true
-			a.mu.Unlock()
+			a.who.add(*me, false)
 		} else {
 			a.log.Warn("persona bot getMe failed", "seat", seat, "err", a.redact(err))
 		}
 	}
-	a.log.Info("telegram bot ready", "username", a.me.Username, "personas", len(a.seats), "webhook", a.cfg.WebhookURL != "")
+	a.log.Info("telegram bot ready", "username", a.who.main().Username, "personas", len(a.seats), "webhook", a.cfg.WebhookURL != "")
 	return nil
 }
 

@@ -56,16 +56,8 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
 		{Text: "✅ Keep", CallbackData: dataKeep}, {Text: "⏭ Skip", CallbackData: dataSkip}}}}
 	p := &pendingAsk{Pending: bot.NewPending(), ready: make(chan struct{})}
-	a.mu.Lock()
-	a.asks[c.chat] = p
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		if a.asks[c.chat] == p {
-			delete(a.asks, c.chat)
-		}
-		a.mu.Unlock()
-	}()
+	a.asks.open(c.chat, p)
+	defer a.asks.close(c.chat, p)
 	id, err := a.sendText(ctx, c.chat, askText(q), 0, kb)
 	p.msgID = id
 	close(p.ready)
@@ -181,11 +173,7 @@ func isQuestion(m *models.Message) bool {
 }
 
 // askFor returns the open question of a chat, if any.
-func (a *Adapter) askFor(chat int64) *pendingAsk {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.asks[chat]
-}
+func (a *Adapter) askFor(chat int64) *pendingAsk { return a.asks.of(chat) }
 
 // parseKeywords splits a person's list on commas (ASCII and CJK),
 // semicolons and new lines.

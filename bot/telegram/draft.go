@@ -21,18 +21,9 @@ import (
 // self-hosted Bot API server), the adapter stops using them and falls
 // back to send+edit for the rest of the process.
 
-func (a *Adapter) draftsOn() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return !a.noDrafts
-}
+func (a *Adapter) draftsOn() bool { return !a.noDrafts.Load() }
 
-func (a *Adapter) nextDraftID() int64 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.draftID++
-	return a.draftID
-}
+func (a *Adapter) nextDraftID() int64 { return a.draftID.Add(1) }
 
 // draftSender is the bot.Sender of the preview: Send starts a draft, Edit
 // updates it. Once the stream closes it sends nothing more.
@@ -57,9 +48,7 @@ func (d *draftSender) Edit(ctx context.Context, id, text string) error {
 	_, err := d.cl.b.SendMessageDraft(ctx, &tgbot.SendMessageDraftParams{ChatID: d.c.chat, DraftID: id,
 		Text: d.render(text), ParseMode: models.ParseModeHTML})
 	if refusedDraft(err) {
-		d.c.a.mu.Lock()
-		d.c.a.noDrafts = true
-		d.c.a.mu.Unlock()
+		d.c.a.noDrafts.Store(true)
 		d.c.a.log.Warn("sendMessageDraft refused; streaming with edits from now on", "err", d.c.a.redact(err))
 		d.done.Store(true)
 		return nil

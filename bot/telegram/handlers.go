@@ -130,9 +130,7 @@ func (a *Adapter) reply(ctx context.Context, chat int64, replyTo int, rep bot.Re
 // parse reads a leading bot_command entity (with or without @botname) and
 // mentions of our bot. forOther is a command addressed to another bot.
 func (a *Adapter) parse(text string, ents []models.MessageEntity) (t trigger, forOther bool) {
-	a.mu.Lock()
-	me := a.me
-	a.mu.Unlock()
+	me := a.who.main()
 	u16 := utf16.Encode([]rune(text))
 	sub := func(off, n int) string {
 		if off < 0 || off+n > len(u16) {
@@ -184,27 +182,11 @@ func (a *Adapter) parse(text string, ents []models.MessageEntity) (t trigger, fo
 	return t, false
 }
 
-func (a *Adapter) isOurs(id int64) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.botIDs[id]
-}
+func (a *Adapter) isOurs(id int64) bool { return a.who.ours(id) }
 
 // firstOfAlbum reports whether this is the first picture seen of an album.
 func (a *Adapter) firstOfAlbum(group string) bool {
-	now := a.o.Clock.Now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for g, at := range a.albums {
-		if now.Sub(at) > albumMemory {
-			delete(a.albums, g)
-		}
-	}
-	if _, seen := a.albums[group]; seen {
-		return false
-	}
-	a.albums[group] = now
-	return true
+	return a.albums.first(group, a.o.Clock.Now())
 }
 
 // user is the Request user; Admin comes from getChatMember (cached).
@@ -220,11 +202,8 @@ func (a *Adapter) user(ctx context.Context, chat models.Chat, u *models.User) bo
 	}
 	key := [2]int64{chat.ID, u.ID}
 	now := a.o.Clock.Now()
-	a.mu.Lock()
-	e, ok := a.admins[key]
-	a.mu.Unlock()
-	if ok && now.Sub(e.at) < adminCacheTTL {
-		out.Admin = e.admin
+	if admin, ok := a.admins.get(key, now); ok {
+		out.Admin = admin
 		return out
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -235,9 +214,7 @@ func (a *Adapter) user(ctx context.Context, chat models.Chat, u *models.User) bo
 		return out
 	}
 	out.Admin = m.Type == models.ChatMemberTypeOwner || m.Type == models.ChatMemberTypeAdministrator
-	a.mu.Lock()
-	a.admins[key] = adminEntry{admin: out.Admin, at: now}
-	a.mu.Unlock()
+	a.admins.put(key, out.Admin, now)
 	return out
 }
 

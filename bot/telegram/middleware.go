@@ -24,23 +24,11 @@ func (a *Adapter) chain(h updateFunc, mws ...middleware) updateFunc {
 	return h
 }
 
-const dedupWindow = 4096
-
 // dedup drops an update_id seen recently (webhook redeliveries, a
 // duplicate in a poll batch).
 func (a *Adapter) dedup(next updateFunc) updateFunc {
 	return func(ctx context.Context, u *models.Update) {
-		a.mu.Lock()
-		dup := a.seen[u.ID]
-		if !dup {
-			a.seen[u.ID] = true
-			a.seenRing = append(a.seenRing, u.ID)
-			if len(a.seenRing) > dedupWindow {
-				delete(a.seen, a.seenRing[0])
-				a.seenRing = a.seenRing[1:]
-			}
-		}
-		a.mu.Unlock()
+		dup := !a.seen.first(u.ID)
 		if !dup && a.o.FirstSeen != nil {
 			bot, _, _ := strings.Cut(a.cfg.Token, ":")
 			first, err := a.o.FirstSeen(ctx, "telegram:update:"+bot+":"+strconv.FormatInt(u.ID, 10))

@@ -110,19 +110,13 @@ func (a *Adapter) apiErr(method string, err error) error {
 // scheduler is the budget of one bot in one chat: the chat's pace, the
 // group's per-minute budget in groups, under the bot's global budget.
 func (a *Adapter) scheduler(cl *client, chat int64) *bot.Scheduler {
-	key := strconv.Itoa(cl.index) + ":" + strconv.FormatInt(chat, 10)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if s := a.scheds[key]; s != nil {
-		return s
-	}
-	parent := cl.global
-	if chat < 0 { // groups and supergroups have negative IDs
-		parent = bot.NewScheduler(a.lim.Group, parent, a.o.Clock)
-	}
-	s := bot.NewScheduler(a.lim.Chat, parent, a.o.Clock)
-	a.scheds[key] = s
-	return s
+	return a.scheds.get(cl.index, chat, func() *bot.Scheduler {
+		parent := cl.global
+		if chat < 0 { // groups and supergroups have negative IDs
+			parent = bot.NewScheduler(a.lim.Group, parent, a.o.Clock)
+		}
+		return bot.NewScheduler(a.lim.Chat, parent, a.o.Clock)
+	})
 }
 
 // call runs a one-off request (a photo, a file, a question's edit) through
