@@ -1,12 +1,15 @@
 // Package bot is the platform-neutral chat core: the inbound Request an
-// adapter hands to the session side, the outbound Poster/Stream contract the
-// engine drives, and the StreamWriter that turns a stream of text snapshots
-// into paced create/edit calls on any platform.
+// adapter hands to the session side (which decides what it means), the
+// outbound Poster/Stream contract the engine drives, the StreamWriter that
+// turns a stream of text snapshots into paced create/edit calls on any
+// platform, and Queues, the per-chat order of inbound events.
 //
 // Adapters (bot/console, bot/discord, bot/telegram) implement Poster and
 // Asker and call a Handler; they never import the domain (roundtable) or
-// each other. This package must not know about personas' prompts, stages or
-// models: it moves text.
+// each other, and never decide whether a message starts a session: they
+// describe it, and open a place for a session only when asked to (Opener).
+// This package must not know about personas' prompts, stages or models: it
+// moves text.
 package bot
 
 import (

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
 )
@@ -125,7 +126,7 @@ func TestUserCallLimitEndsTheSession(t *testing.T) {
 	defer serve(t, m)()
 	conv := &fakeConv{}
 	id := start(t, m, "test:a", "t", ann, conv)
-	waitFor(t, "session ends", func() bool { s := status(e.store, id); return s != memory.StatusRunning && s != "" })
+	eventually.True(t, "session ends", func() bool { s := status(e.store, id); return s != memory.StatusRunning && s != "" })
 	if s := status(e.store, id); s != memory.StatusStopped {
 		t.Fatalf("status %s, want stopped", s)
 	}
@@ -183,9 +184,9 @@ func TestUserCallLimitFollowsAResumedSession(t *testing.T) {
 	second := &fakeConv{}
 	m2 := e.manager("p2", func(context.Context, string) (bot.Conversation, error) { return second, nil }, limit)
 	defer serve(t, m2)()
-	e.clock.Add(31 * time.Second)
+	e.clock.Advance(31 * time.Second)
 	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
-	waitFor(t, "the resumed session to end", func() bool { return status(e.store, id) == memory.StatusStopped })
+	eventually.True(t, "the resumed session to end", func() bool { return status(e.store, id) == memory.StatusStopped })
 	if all := second.all(); !strings.Contains(all, "reached 40 model calls in an hour") {
 		t.Fatalf("the resumed session's chat was not told why: %s", all)
 	}

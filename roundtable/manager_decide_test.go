@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers"
 )
 
@@ -162,5 +163,5 @@ func TestPhotoIsPreparedByTheSession(t *testing.T) {
 	// Both answers came while Prepare was blocked: had Handle waited for
 	// the decode, the test would hang here instead.
 	close(release)
-	waitFor(t, "the session to stop", func() bool { return status(e.store, id) == "stopped" })
+	eventually.True(t, "the session to stop", func() bool { return status(e.store, id) == "stopped" })
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/memory"
 	"github.com/tableround/tableround/providers"
 )
@@ -83,7 +84,7 @@ func TestCommandsReachTheReplicaRunningTheSession(t *testing.T) {
 	relay.managers["p1"], relay.managers["p2"] = m1, m2
 	defer serve(t, m1)()
 	defer serve(t, m2)()
-	waitFor(t, "both relays serving", func() bool {
+	eventually.True(t, "both relays serving", func() bool {
 		relay.mu.Lock()
 		defer relay.mu.Unlock()
 		return len(relay.serving) == 2
@@ -145,5 +146,5 @@ func TestCommandsReachTheReplicaRunningTheSession(t *testing.T) {
 	if !strings.Contains(r.Text, "Stopping roundtable "+id) {
 		t.Fatalf("stop through p2 = %q", r.Text)
 	}
-	waitFor(t, "the session to stop", func() bool { return status(e.store, id) == memory.StatusStopped })
+	eventually.True(t, "the session to stop", func() bool { return status(e.store, id) == memory.StatusStopped })
 }

@@ -2,6 +2,12 @@
 // the stages of DESIGN §2, the persona packs, prompts, keyword parsing,
 // voting, the role switch and the KJ grouping.
 //
+// Its Manager is the bot.Handler of the chat adapters: it alone decides
+// what a request means (start, interjection, relay to another replica,
+// refusal) and asks an adapter to open a place for a session only once it
+// starts one. A photo is prepared by the session as its first step, never
+// inside Handle.
+//
 // It declares the small interfaces it needs (a Store, a model, an image
 // preparer) and talks to chats only through bot.Conversation. It must not
 // know any platform, provider or storage technology.

@@ -9,11 +9,15 @@
 // Session.Client (no discordgo bucket, no hidden 429 retry) and paced by a
 // bot.Scheduler per webhook under one per-token parent.
 //
-// Mentions: a mention of the bot in a thread the adapter opened for a
-// session (kept in a small in-memory map) is an interjection (CmdSay, with
-// Conv set so the manager may start a session there if none runs); any
-// other mention is CmdStart. After a restart the map is empty, so a mention
-// in an old session thread is a CmdStart in that thread.
+// Mentions: a mention of the bot is a bot.CmdMention in its channel; the
+// Handler (the session manager) decides whether it is an interjection (a
+// session runs there, on any replica) or a start, and only then does the
+// adapter open a thread and list its webhooks (Request.Open). The mention
+// is checked before anything else, so a message that does not concern the
+// bot costs no call. Gateway events are handled in order per channel
+// (bot.Queues); buttons, modals and control commands jump the queue. Each
+// map the adapter keeps is its own small type with its own lock
+// (threads.go, books.go).
 package discord
 
 import (
@@ -32,6 +36,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/internal/httpx"
 )
 
@@ -54,14 +59,16 @@ type Adapter struct {
 	mu        sync.Mutex
 	botID     string
 	appID     string
-	scheds    map[string]*bot.Scheduler // webhook ID or "ch:<id>" → budget
-	channels  map[string]*discordgo.Channel
-	pools     map[string]*hookPool // parent channel → our webhooks
-	announced map[string]bool      // parent channels told about the fallback
+	announced map[string]bool // parent channels told about the fallback
 	asks      map[string]*pendingAsk
 	chans     map[string]*chanBudget // channel or thread → its message budget
 
-	threads      *threadBook // session threads, by their own lock
+	// Owned states, each with its own lock (threads.go, books.go).
+	threads  *threadBook
+	channels channelCache
+	pools    poolBook  // parent channel → our webhooks
+	scheds   schedBook // webhook slot or ID, or "ch:<id>" → budget
+
 	editsCounted atomic.Bool // edits count toward the channel limit (set or learnt)
 	invalid      invalidCounter
 }
@@ -92,7 +99,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Clock == nil {
-		o.Clock = bot.RealClock{}
+		o.Clock = clock.Real
 	}
 	if o.PeopleTimeout <= 0 {
 		o.PeopleTimeout = 2 * time.Minute
@@ -131,9 +138,6 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		global:    bot.NewScheduler(lim.Global, nil, o.Clock),
 		events:    make(chan event),
 		stopped:   make(chan struct{}),
-		scheds:    map[string]*bot.Scheduler{},
-		channels:  map[string]*discordgo.Channel{},
-		pools:     map[string]*hookPool{},
 		announced: map[string]bool{},
 		asks:      map[string]*pendingAsk{},
 		chans:     map[string]*chanBudget{},
@@ -270,48 +274,29 @@ func (a *Adapter) app() string {
 // also reachable by the webhook's ID) or of a channel's bot messages
 // ("ch:<id>"), created on first use under the per-token parent.
 func (a *Adapter) scheduler(key string) *bot.Scheduler {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s, ok := a.scheds[key]
-	if !ok {
-		s = bot.NewScheduler(a.lim.Webhook, a.global, a.o.Clock)
-		a.scheds[key] = s
-	}
-	return s
+	return a.scheds.get(key, func() *bot.Scheduler { return bot.NewScheduler(a.lim.Webhook, a.global, a.o.Clock) })
 }
 
 // aliasScheduler lets a webhook's ID reach its slot's budget, so the
 // RoundTripper's header reports find it.
 func (a *Adapter) aliasScheduler(hookID string, s *bot.Scheduler) {
-	a.mu.Lock()
-	a.scheds[hookID] = s
-	a.mu.Unlock()
+	a.scheds.alias(hookID, s)
 }
 
 func (a *Adapter) existingScheduler(key string) *bot.Scheduler {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.scheds[key]
+	return a.scheds.existing(key)
 }
 
 // channel returns a channel's type and parent, cached.
 func (a *Adapter) channel(ctx context.Context, id string) (*discordgo.Channel, error) {
-	a.mu.Lock()
-	c, ok := a.channels[id]
-	a.mu.Unlock()
-	if ok {
+	if c, ok := a.channels.get(id); ok {
 		return c, nil
 	}
-	c = &discordgo.Channel{}
+	c := &discordgo.Channel{}
 	if err := a.setupCall(ctx, http.MethodGet, discordgo.EndpointChannel(id), jsonBody{}, c); err != nil {
 		return nil, fmt.Errorf("get channel: %w", err)
 	}
-	a.mu.Lock()
-	if len(a.channels) > 10000 {
-		clear(a.channels)
-	}
-	a.channels[id] = c
-	a.mu.Unlock()
+	a.channels.put(id, c)
 	return c, nil
 }
 

@@ -54,24 +54,13 @@ type hookSlot struct {
 
 // pool returns a parent channel's webhook pool; nothing is fetched yet.
 func (a *Adapter) pool(parent string) *hookPool {
-	a.mu.Lock()
-	p, ok := a.pools[parent]
-	a.mu.Unlock()
-	if ok {
+	return a.pools.get(parent, func() *hookPool {
+		p := &hookPool{parent: parent}
+		for i := range a.lim.Webhooks {
+			p.slots = append(p.slots, &hookSlot{index: i, sched: a.scheduler(fmt.Sprintf("hook:%s#%d", parent, i))})
+		}
 		return p
-	}
-	n := a.lim.Webhooks
-	p = &hookPool{parent: parent}
-	for i := range n {
-		p.slots = append(p.slots, &hookSlot{index: i, sched: a.scheduler(fmt.Sprintf("hook:%s#%d", parent, i))})
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if q, ok := a.pools[parent]; ok {
-		return q
-	}
-	a.pools[parent] = p
-	return p
+	})
 }
 
 // choose picks the slot for a new message (p.pick held): the one with the
@@ -234,9 +223,7 @@ func (a *Adapter) dropWebhook(parent, id string) {
 		}
 	}
 	p.mu.Unlock()
-	a.mu.Lock()
-	delete(a.scheds, id)
-	a.mu.Unlock()
+	a.scheds.drop(id)
 }
 
 // cmpSnowflake orders Discord IDs by age.

@@ -6,14 +6,19 @@
 // limits. With six persona tokens each seat posts from its own bot.
 //
 // It implements bot.Conversation for a session and calls a bot.Handler for
-// what people ask. It never imports the domain (roundtable) or another
-// adapter, and never runs a session inside an update handler: Handler.Handle
-// returns quickly and the session runs in the manager's goroutines.
+// what people ask: a mention, a reply, a photo or private text is a
+// bot.CmdMention, and the Handler (the session manager) decides whether it
+// starts a session or speaks to the one running. It never imports the domain
+// (roundtable) or another adapter, and never runs a session inside an update
+// handler: Handler.Handle returns quickly and the session runs in the
+// manager's goroutines.
 //
 // Order: updates of one chat are handled one after another in that chat's
-// queue (a goroutine per busy chat); the only slow step inside a queue is a
-// photo download, bounded by Options.DownloadTimeout, so a /stop sent while
-// a photo downloads waits for it at most that long.
+// queue (bot.Queues); control (/stop, /status, buttons, answers) jumps it.
+// The only slow step inside a queue is a photo download, bounded by
+// Options.DownloadTimeout; the photo is decoded by the session, never here.
+// Each map the adapter keeps is its own small type with its own lock
+// (books.go, merge.go).
 package telegram
 
 import (
@@ -33,6 +38,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/clock"
 )
 
 // client is one bot account we post from, with its own budget.
@@ -86,7 +92,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Clock == nil {
-		o.Clock = bot.RealClock{}
+		o.Clock = clock.Real
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}

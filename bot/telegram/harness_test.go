@@ -12,6 +12,8 @@ import (
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
+	"github.com/tableround/tableround/internal/clock"
+	"github.com/tableround/tableround/internal/eventually"
 )
 
 const (
@@ -51,14 +53,14 @@ type harness struct {
 	fake  *telegramfake.Server
 	a     *Adapter
 	h     *testHandler
-	clock *telegramfake.ScaledClock
+	clock *clock.Scaled
 	stop  context.CancelFunc
 	done  chan error
 }
 
 func newHarness(t *testing.T, s setup) *harness {
 	t.Helper()
-	clock := &telegramfake.ScaledClock{Factor: 20}
+	clock := &clock.Scaled{Factor: 20} // shared with the fake: a minute of flood limits in 3 s
 	fake := telegramfake.New(telegramfake.Options{Limits: s.fakeLimits, Now: clock.Now})
 	fake.AddBot(mainToken, botName)
 	fake.AddChat(telegramfake.Chat{ID: groupChat, Type: "supergroup", Title: "Makers"})
@@ -104,13 +106,7 @@ func newHarness(t *testing.T, s setup) *harness {
 // eventually polls cond until it holds or a deadline passes.
 func (hs *harness) eventually(what string, cond func() bool) {
 	hs.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			hs.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually.Within(hs.t, 30*time.Second, what, cond)
 }
 
 func (hs *harness) say(chat int64, from telegramfake.User, text string) int {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/export"
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/memory"
 	redisstore "github.com/tableround/tableround/memory/redis"
 	"github.com/tableround/tableround/ops"
@@ -265,5 +266,5 @@ func (p *platform) sleep(ctx context.Context, d time.Duration) error {
 	if p.wait != nil {
 		return p.wait(ctx, d)
 	}
-	return bot.RealClock{}.Sleep(ctx, d)
+	return clock.Sleep(ctx, d)
 }
