@@ -77,7 +77,7 @@ func (a *Adapter) answerCallback(ctx context.Context, id, text string) {
 	defer cancel()
 	if _, err := a.main.b.AnswerCallbackQuery(cctx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: id,
 		Text: truncateUTF16(text, 190)}); err != nil {
-		a.log.Warn("answerCallbackQuery failed", "err", a.redact(err))
+		a.log.Warn("answerCallbackQuery failed", "err", a.red.redact(err))
 	}
 }
 
@@ -122,7 +122,7 @@ func (a *Adapter) registerCommands(ctx context.Context) {
 		_, err := a.main.b.SetMyCommands(cctx, &tgbot.SetMyCommandsParams{Commands: botCommands, Scope: scope})
 		cancel()
 		if err != nil {
-			a.log.Warn("setMyCommands failed", "err", a.redact(err))
+			a.log.Warn("setMyCommands failed", "err", a.red.redact(err))
 		}
 	}
 }

@@ -48,8 +48,8 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 	cl := c.client(p.From)
 	switch {
 	case p.Kind == bot.KindSpeech && p.Group != "" && !c.private() && cl == c.a.main:
-		return c.a.section(ctx, c, p), nil
-	case p.Kind == bot.KindSpeech && p.Group == "" && c.private() && c.a.draftsOn():
+		return c.section(ctx, p), nil
+	case p.Kind == bot.KindSpeech && p.Group == "" && c.private() && !c.a.noDrafts.Load():
 		return c.openDraft(ctx, cl, p), nil
 	}
 	return c.open(ctx, cl, p, nil), nil
@@ -84,7 +84,7 @@ func (c *conv) writerOptions(cl *client, from bot.Persona, placeholder string, i
 		Measure:     bot.UTF16Len,
 		Placeholder: placeholder,
 		MinInterval: interval,
-		Scheduler:   c.a.scheduler(cl, c.chat),
+		Scheduler:   c.a.pace.scheduler(cl, c.chat),
 		Clock:       c.a.o.Clock,
 		Logger:      c.a.log.With("chat", c.chat, "persona", from.ID),
 	}
@@ -115,7 +115,7 @@ func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachme
 		name = "image.png"
 	}
 	if len(img.Data) <= maxPhotoUpload {
-		err := c.a.call(ctx, cl, c.chat, "sendPhoto", func(ctx context.Context) error {
+		err := c.a.pace.call(ctx, cl, c.chat, "sendPhoto", func(ctx context.Context) error {
 			_, err := cl.b.SendPhoto(ctx, &tgbot.SendPhotoParams{ChatID: c.chat, Caption: capt, ParseMode: models.ParseModeHTML,
 				Photo: &models.InputFileUpload{Filename: name, Data: bytes.NewReader(img.Data)}})
 			return err
@@ -144,7 +144,7 @@ func (a *Adapter) sendDocument(ctx context.Context, cl *client, chat int64, f bo
 	if name == "" {
 		name = "file"
 	}
-	return a.call(ctx, cl, chat, "sendDocument", func(ctx context.Context) error {
+	return a.pace.call(ctx, cl, chat, "sendDocument", func(ctx context.Context) error {
 		p := &tgbot.SendDocumentParams{ChatID: chat, Caption: caption, ParseMode: models.ParseModeHTML,
 			Document: &models.InputFileUpload{Filename: name, Data: bytes.NewReader(f.Data)}}
 		if replyTo != 0 {

@@ -54,7 +54,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	if forOther || t.unknown && !private {
 		return // /cmd@another_bot, or a command of some other bot in the group
 	}
-	replyToUs := m.ReplyToMessage != nil && m.ReplyToMessage.From != nil && a.isOurs(m.ReplyToMessage.From.ID)
+	replyToUs := m.ReplyToMessage != nil && m.ReplyToMessage.From != nil && a.who.ours(m.ReplyToMessage.From.ID)
 	if replyToUs {
 		if t.cmd == "" && isQuestion(m.ReplyToMessage) {
 			a.answerAsk(ctx, m)
@@ -66,7 +66,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	if !t.addressed && !private {
 		return // plain group chatter (seen only with privacy mode off)
 	}
-	if img != nil && m.MediaGroupID != "" && !a.firstOfAlbum(m.MediaGroupID) {
+	if img != nil && m.MediaGroupID != "" && !a.albums.first(m.MediaGroupID, a.o.Clock.Now()) {
 		return // the album's first picture started the session
 	}
 	if t.cmd == "" {
@@ -182,13 +182,6 @@ func (a *Adapter) parse(text string, ents []models.MessageEntity) (t trigger, fo
 	return t, false
 }
 
-func (a *Adapter) isOurs(id int64) bool { return a.who.ours(id) }
-
-// firstOfAlbum reports whether this is the first picture seen of an album.
-func (a *Adapter) firstOfAlbum(group string) bool {
-	return a.albums.first(group, a.o.Clock.Now())
-}
-
 // user is the Request user; Admin comes from getChatMember (cached).
 func (a *Adapter) user(ctx context.Context, chat models.Chat, u *models.User) bot.User {
 	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
@@ -210,7 +203,7 @@ func (a *Adapter) user(ctx context.Context, chat models.Chat, u *models.User) bo
 	defer cancel()
 	m, err := a.main.b.GetChatMember(cctx, &tgbot.GetChatMemberParams{ChatID: chat.ID, UserID: u.ID})
 	if err != nil {
-		a.log.Warn("getChatMember failed", "chat", chat.ID, "err", a.redact(err))
+		a.log.Warn("getChatMember failed", "chat", chat.ID, "err", a.red.redact(err))
 		return out
 	}
 	out.Admin = m.Type == models.ChatMemberTypeOwner || m.Type == models.ChatMemberTypeAdministrator

@@ -39,7 +39,8 @@ type section struct {
 }
 
 // section joins (or starts) the merged message of p.Group in c's chat.
-func (a *Adapter) section(ctx context.Context, c *conv, p bot.Post) bot.Stream {
+func (c *conv) section(ctx context.Context, p bot.Post) bot.Stream {
+	a := c.a
 	key := strconv.FormatInt(c.chat, 10) + "/" + p.Group
 	ph := p.Placeholder
 	if ph == "" {

@@ -17,7 +17,7 @@ type updateFunc func(ctx context.Context, u *models.Update)
 type middleware func(next updateFunc) updateFunc
 
 // chain composes the pipeline: the last middleware runs first.
-func (a *Adapter) chain(h updateFunc, mws ...middleware) updateFunc {
+func chain(h updateFunc, mws ...middleware) updateFunc {
 	for _, mw := range mws {
 		h = mw(h)
 	}
@@ -106,7 +106,7 @@ func (a *Adapter) control(u *models.Update) bool {
 		return true
 	case "":
 		r := m.ReplyToMessage
-		return r != nil && r.From != nil && a.isOurs(r.From.ID) && isQuestion(r)
+		return r != nil && r.From != nil && a.who.ours(r.From.ID) && isQuestion(r)
 	}
 	return false
 }
