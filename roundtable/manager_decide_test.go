@@ -13,6 +13,19 @@ import (
 	"github.com/tableround/tableround/providers"
 )
 
+// holdDiscussion makes sessions wait at their first discussion turn until
+// the returned channel is closed, so they keep running meanwhile.
+func (e *managerEnv) holdDiscussion() chan struct{} {
+	release := make(chan struct{})
+	e.model.fail = func(r providers.Request) error {
+		if stageOf(r) == StageDiscussion {
+			<-release
+		}
+		return nil
+	}
+	return release
+}
+
 // opener counts how often a request's place was opened.
 type opener struct {
 	n       atomic.Int32
@@ -26,14 +39,7 @@ func (o *opener) open(context.Context) (bot.Conversation, string, error) {
 
 func TestManagerDecidesWhatAMentionIs(t *testing.T) {
 	e := newManagerEnv(t)
-	release := make(chan struct{})
-	defer close(release)
-	e.model.fail = func(r providers.Request) error {
-		if stageOf(r) == StageDiscussion {
-			<-release
-		}
-		return nil
-	}
+	defer close(e.holdDiscussion())
 	m := e.manager("p1", nil)
 	defer serve(t, m)()
 	ctx := context.Background()
@@ -67,14 +73,7 @@ func TestManagerDecidesWhatAMentionIs(t *testing.T) {
 // holds the refusal.
 func TestRefusedStartOpensNothing(t *testing.T) {
 	e := newManagerEnv(t)
-	release := make(chan struct{})
-	defer close(release)
-	e.model.fail = func(r providers.Request) error {
-		if stageOf(r) == StageDiscussion {
-			<-release
-		}
-		return nil
-	}
+	defer close(e.holdDiscussion())
 	m := e.manager("p1", nil, func(o *ManagerOptions) { o.UserSessionLimit, o.MaxSessions = 1, 2 })
 	defer serve(t, m)()
 	ctx := context.Background()

@@ -10,7 +10,6 @@ import (
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/memory"
-	"github.com/tableround/tableround/providers"
 )
 
 // memRelay is an in-process Relay between managers: a channel's holder is
@@ -70,14 +69,7 @@ func (c *answerConv) SubmitAnswer(ref string, ans bot.Answer) bool {
 
 func TestCommandsReachTheReplicaRunningTheSession(t *testing.T) {
 	e := newManagerEnv(t)
-	release := make(chan struct{})
-	defer close(release)
-	e.model.fail = func(r providers.Request) error {
-		if stageOf(r) == StageDiscussion {
-			<-release
-		}
-		return nil
-	}
+	defer close(e.holdDiscussion())
 	relay := &memRelay{managers: map[string]*Manager{}, serving: map[string]func(context.Context, []byte) []byte{}}
 	m1, m2 := e.manager("p1", nil), e.manager("p2", nil)
 	m1.o.Relay, m2.o.Relay = relay, relay
