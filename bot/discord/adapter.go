@@ -57,13 +57,12 @@ type Adapter struct {
 	stopOnce sync.Once
 
 	mu        sync.Mutex
-	botID     string
-	appID     string
 	announced map[string]bool // parent channels told about the fallback
 	asks      map[string]*pendingAsk
 	chans     map[string]*chanBudget // channel or thread → its message budget
 
 	// Owned states, each with its own lock (threads.go, books.go).
+	who      identity
 	threads  *threadBook
 	channels channelCache
 	pools    poolBook  // parent channel → our webhooks
@@ -143,6 +142,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		chans:     map[string]*chanBudget{},
 	}
 	a.threads = newThreadBook(o.Clock.Now)
+	a.scheds.mk = func() *bot.Scheduler { return bot.NewScheduler(lim.Webhook, a.global, o.Clock) }
 	a.queues = bot.NewQueues(bot.QueueOptions{
 		OnPanic: func(ch string, r any, stack []byte) {
 			a.log.Error("event handler panicked", "channel", ch, "panic", r, "stack", string(stack))
@@ -170,7 +170,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		s.Identify.Intents |= discordgo.IntentMessageContent
 	}
 	s.LogLevel = discordgo.LogError
-	s.AddHandler(a.onReady)
+	s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { a.who.ready(r) })
 	s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) {
 		a.enqueue(event{key: m.ChannelID, fn: func(ctx context.Context) { a.onMessage(ctx, m.Message) }})
 	})
@@ -193,7 +193,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		_ = a.s.Close()
 		return commandsError(err)
 	}
-	a.log.Info("discord connected", "bot_id", a.id(), "guild", a.cfg.GuildID)
+	a.log.Info("discord connected", "bot_id", a.who.bot(), "guild", a.cfg.GuildID)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		for {
@@ -246,47 +246,6 @@ func (a *Adapter) enqueue(ev event) {
 	}
 }
 
-func (a *Adapter) onReady(_ *discordgo.Session, r *discordgo.Ready) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if r.User != nil {
-		a.botID = r.User.ID
-	}
-	a.appID = a.botID
-	if r.Application != nil && r.Application.ID != "" {
-		a.appID = r.Application.ID
-	}
-}
-
-func (a *Adapter) id() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.botID
-}
-
-func (a *Adapter) app() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.appID
-}
-
-// scheduler returns the budget of a webhook slot ("hook:<parent>#<slot>",
-// also reachable by the webhook's ID) or of a channel's bot messages
-// ("ch:<id>"), created on first use under the per-token parent.
-func (a *Adapter) scheduler(key string) *bot.Scheduler {
-	return a.scheds.get(key, func() *bot.Scheduler { return bot.NewScheduler(a.lim.Webhook, a.global, a.o.Clock) })
-}
-
-// aliasScheduler lets a webhook's ID reach its slot's budget, so the
-// RoundTripper's header reports find it.
-func (a *Adapter) aliasScheduler(hookID string, s *bot.Scheduler) {
-	a.scheds.alias(hookID, s)
-}
-
-func (a *Adapter) existingScheduler(key string) *bot.Scheduler {
-	return a.scheds.existing(key)
-}
-
 // channel returns a channel's type and parent, cached.
 func (a *Adapter) channel(ctx context.Context, id string) (*discordgo.Channel, error) {
 	if c, ok := a.channels.get(id); ok {
@@ -298,22 +257,6 @@ func (a *Adapter) channel(ctx context.Context, id string) (*discordgo.Channel, e
 	}
 	a.channels.put(id, c)
 	return c, nil
-}
-
-// rememberThread marks a thread as a session's home.
-func (a *Adapter) rememberThread(thread, parent string) { a.threads.remember(thread, parent) }
-
-// sessionChannel maps where a command was used to the session's home: the
-// channel itself when it is a session thread, else the channel's newest
-// session thread, else the channel.
-func (a *Adapter) sessionChannel(id string) string {
-	if a.threads.has(id) {
-		return id
-	}
-	if t, ok := a.threads.newestIn(id); ok {
-		return t
-	}
-	return id
 }
 
 func chanKey(id string) string { return "discord:" + id }

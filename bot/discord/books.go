@@ -66,12 +66,14 @@ func (b *poolBook) get(parent string, mk func() *hookPool) *hookPool {
 // also reachable by the webhook's ID) and of channels' bot messages
 // ("ch:<id>").
 type schedBook struct {
+	mk func() *bot.Scheduler // a webhook's budget under the token's; set once in New
+
 	mu sync.Mutex
 	m  map[string]*bot.Scheduler
 }
 
-// get returns key's scheduler, made by mk the first time.
-func (b *schedBook) get(key string, mk func() *bot.Scheduler) *bot.Scheduler {
+// get returns key's scheduler, made the first time.
+func (b *schedBook) get(key string) *bot.Scheduler {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if s, ok := b.m[key]; ok {
@@ -80,7 +82,7 @@ func (b *schedBook) get(key string, mk func() *bot.Scheduler) *bot.Scheduler {
 	if b.m == nil {
 		b.m = map[string]*bot.Scheduler{}
 	}
-	s := mk()
+	s := b.mk()
 	b.m[key] = s
 	return s
 }
@@ -106,4 +108,37 @@ func (b *schedBook) drop(key string) {
 	b.mu.Lock()
 	delete(b.m, key)
 	b.mu.Unlock()
+}
+
+// identity is who the bot is, learnt from the gateway's Ready.
+type identity struct {
+	mu    sync.Mutex
+	botID string
+	appID string
+}
+
+func (i *identity) ready(r *discordgo.Ready) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if r.User != nil {
+		i.botID = r.User.ID
+	}
+	i.appID = i.botID
+	if r.Application != nil && r.Application.ID != "" {
+		i.appID = r.Application.ID
+	}
+}
+
+// bot is the bot's user ID.
+func (i *identity) bot() string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.botID
+}
+
+// app is the application's ID (interaction webhooks).
+func (i *identity) app() string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.appID
 }

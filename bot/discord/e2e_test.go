@@ -433,7 +433,7 @@ func TestOneOffCallsWaitForTheTokenBudget(t *testing.T) {
 			return hs.a.deferReply(ctx, &discordgo.Interaction{ID: "1", Token: "itok"}, false)
 		}},
 		{"interaction edit", "PATCH /webhooks/{id}/{token}/messages/{id}", func(ctx context.Context, hs *harness) error {
-			u := discordgo.EndpointWebhookMessage(hs.a.app(), "itok", "@original")
+			u := discordgo.EndpointWebhookMessage(hs.a.who.app(), "itok", "@original")
 			return hs.a.sendInteraction(ctx, http.MethodPatch, u, webhookMessage{Content: "Done."}, nil)
 		}},
 	} {

@@ -98,7 +98,7 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 		return
 	}
 	req.User = interactionUser(i)
-	req.Channel = chanKey(a.sessionChannel(i.ChannelID))
+	req.Channel = chanKey(a.threads.home(i.ChannelID))
 	suffix := ""
 	if req.Command == bot.CmdStart {
 		req.Channel = chanKey(i.ChannelID) // a new session: where it was asked for
@@ -165,13 +165,13 @@ func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r 
 		files = uploadFiles(*r.File)
 	}
 	m := webhookMessage{Content: text}
-	url := discordgo.EndpointWebhookMessage(a.app(), i.Token, "@original")
+	url := discordgo.EndpointWebhookMessage(a.who.app(), i.Token, "@original")
 	if err := a.sendInteraction(ctx, http.MethodPatch, url, m, files[:min(1, len(files))]); err != nil {
 		a.log.Warn("edit interaction response", "err", err)
 		return
 	}
 	for _, f := range files[min(1, len(files)):] {
-		u := discordgo.EndpointWebhookToken(a.app(), i.Token) + "?wait=true"
+		u := discordgo.EndpointWebhookToken(a.who.app(), i.Token) + "?wait=true"
 		if err := a.sendInteraction(ctx, http.MethodPost, u, webhookMessage{}, []*discordgo.File{f}); err != nil {
 			a.log.Warn("send interaction followup", "err", err)
 			return

@@ -25,7 +25,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 	if m.Author == nil || m.Author.Bot || m.WebhookID != "" {
 		return
 	}
-	me := a.id()
+	me := a.who.bot()
 	mentioned := false
 	for _, u := range m.Mentions {
 		mentioned = mentioned || u.ID == me
@@ -96,7 +96,7 @@ func (a *Adapter) ownThread(ctx context.Context, id string) bool {
 		return true
 	}
 	ch, err := a.channel(ctx, id)
-	return err == nil && ch.IsThread() && ch.OwnerID != "" && ch.OwnerID == a.id()
+	return err == nil && ch.IsThread() && ch.OwnerID != "" && ch.OwnerID == a.who.bot()
 }
 
 // answerMessage posts a Reply in the session thread (home) or as a reply to
@@ -140,7 +140,7 @@ func (a *Adapter) openPlace(ctx context.Context, channelID, messageID, topic str
 	case ch.Type == discordgo.ChannelTypeDM || ch.Type == discordgo.ChannelTypeGroupDM:
 		return a.newConv(ctx, channelID, "", "")
 	case ch.IsThread():
-		a.rememberThread(channelID, ch.ParentID)
+		a.threads.remember(channelID, ch.ParentID)
 		return a.newConv(ctx, channelID, ch.ParentID, channelID)
 	}
 	name := truncate(strings.Join(strings.Fields(topic), " "), 100)
@@ -153,7 +153,7 @@ func (a *Adapter) openPlace(ctx context.Context, channelID, messageID, topic str
 		a.log.Info("cannot open a thread, the session runs in the channel", "channel", channelID, "err", err)
 		return a.newConv(ctx, channelID, channelID, "")
 	}
-	a.rememberThread(th.ID, channelID)
+	a.threads.remember(th.ID, channelID)
 	return a.newConv(ctx, th.ID, channelID, th.ID)
 }
 

@@ -67,3 +67,16 @@ func (b *threadBook) newestIn(parent string) (string, bool) {
 	}
 	return best, best != ""
 }
+
+// home maps where a command was used to the session's home: the channel
+// itself when it is a session thread, else the channel's newest session
+// thread, else the channel.
+func (b *threadBook) home(id string) string {
+	if b.has(id) {
+		return id
+	}
+	if t, ok := b.newestIn(id); ok {
+		return t
+	}
+	return id
+}

@@ -57,7 +57,7 @@ func (a *Adapter) pool(parent string) *hookPool {
 	return a.pools.get(parent, func() *hookPool {
 		p := &hookPool{parent: parent}
 		for i := range a.lim.Webhooks {
-			p.slots = append(p.slots, &hookSlot{index: i, sched: a.scheduler(fmt.Sprintf("hook:%s#%d", parent, i))})
+			p.slots = append(p.slots, &hookSlot{index: i, sched: a.scheds.get(fmt.Sprintf("hook:%s#%d", parent, i))})
 		}
 		return p
 	})
@@ -127,7 +127,7 @@ func (a *Adapter) listLocked(ctx context.Context, p *hookPool) error {
 		}
 		return fmt.Errorf("list webhooks: %w", err)
 	}
-	app, me := a.app(), a.id()
+	app, me := a.who.app(), a.who.bot()
 	var ours []*discordgo.Webhook
 	for _, w := range list {
 		if w.Token != "" && (app != "" && w.ApplicationID == app || me != "" && w.User != nil && w.User.ID == me) {
@@ -139,7 +139,7 @@ func (a *Adapter) listLocked(ctx context.Context, p *hookPool) error {
 	for i, w := range ours {
 		if i < len(p.slots) && p.slots[i].hook == nil {
 			p.slots[i].hook = w
-			a.aliasScheduler(w.ID, p.slots[i].sched)
+			a.scheds.alias(w.ID, p.slots[i].sched)
 		}
 	}
 	p.listed = true
@@ -183,7 +183,7 @@ func (a *Adapter) slotHook(ctx context.Context, p *hookPool, s *hookSlot) (*disc
 			p.mu.Lock()
 			s.hook = nw
 			p.mu.Unlock()
-			a.aliasScheduler(nw.ID, s.sched)
+			a.scheds.alias(nw.ID, s.sched)
 			return nw, nil
 		case isForbidden(err):
 			return nil, errNoWebhooks
