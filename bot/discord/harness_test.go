@@ -62,6 +62,8 @@ type harness struct {
 	channel string
 	user    discordfake.User
 	stop    func() // stops the running adapter
+	// messageContent starts the adapter with DISCORD_MESSAGE_CONTENT.
+	messageContent bool
 }
 
 // newHarness runs the adapter against the fake on the wall clock (tests
@@ -78,7 +80,7 @@ func newFastHarness(t *testing.T, fl discordfake.Limits, al *Limits) *harness {
 	return newScaledHarness(t, fl, al, fastTime)
 }
 
-func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor float64) *harness {
+func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor float64, opts ...func(*harness)) *harness {
 	t.Helper()
 	tc := &testClock{Scaled: &clock.Scaled{Factor: factor}, fire: make(chan struct{})}
 	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl, Now: tc.Now})
@@ -87,6 +89,9 @@ func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor fl
 	hs.guild = fake.NewID()
 	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
 	hs.user = discordfake.User{ID: fake.NewID(), Name: "ada"}
+	for _, o := range opts {
+		o(hs)
+	}
 	hs.start()
 	return hs
 }
@@ -96,7 +101,7 @@ func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor fl
 func (hs *harness) start() {
 	t := hs.t
 	t.Helper()
-	a, err := New(Config{Token: testToken, APIURL: hs.fake.URL(), GuildID: hs.guild}, hs.h,
+	a, err := New(Config{Token: testToken, APIURL: hs.fake.URL(), GuildID: hs.guild, MessageContent: hs.messageContent}, hs.h,
 		Options{Clock: hs.clock, Limits: hs.limits, PeopleTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -214,6 +219,7 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 		case h.places[req.Channel]:
 			req.Command = bot.CmdSay
 		case req.Unaddressed:
+			h.reqs = append(h.reqs, req) // recorded as it came: nothing runs here
 			h.mu.Unlock()
 			return bot.Reply{}, nil
 		default:
