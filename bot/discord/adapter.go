@@ -56,17 +56,17 @@ type Adapter struct {
 	stopped  chan struct{}
 	stopOnce sync.Once
 
-	mu        sync.Mutex
-	announced map[string]bool // parent channels told about the fallback
-	asks      map[string]*pendingAsk
-	chans     map[string]*chanBudget // channel or thread → its message budget
+	mu    sync.Mutex             // guards chans only (budget.go)
+	chans map[string]*chanBudget // channel or thread → its message budget
 
 	// Owned states, each with its own lock (threads.go, books.go).
-	who      identity
-	threads  *threadBook
-	channels channelCache
-	pools    poolBook  // parent channel → our webhooks
-	scheds   schedBook // webhook slot or ID, or "ch:<id>" → budget
+	who       identity
+	threads   *threadBook
+	announced onceSet      // parent channels told about the fallback
+	asks      questionBook // open people's turns by channel
+	channels  channelCache
+	pools     poolBook  // parent channel → our webhooks
+	scheds    schedBook // webhook slot or ID, or "ch:<id>" → budget
 
 	editsCounted atomic.Bool // edits count toward the channel limit (set or learnt)
 	invalid      invalidCounter
@@ -131,15 +131,13 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	}
 	a := &Adapter{
 		cfg: cfg, h: h, o: o, lim: lim,
-		log:       o.Logger.With("component", "discord", "shard", cfg.ShardID),
-		s:         s,
-		http:      &http.Client{Timeout: 30 * time.Second},
-		global:    bot.NewScheduler(lim.Global, nil, o.Clock),
-		events:    make(chan event),
-		stopped:   make(chan struct{}),
-		announced: map[string]bool{},
-		asks:      map[string]*pendingAsk{},
-		chans:     map[string]*chanBudget{},
+		log:     o.Logger.With("component", "discord", "shard", cfg.ShardID),
+		s:       s,
+		http:    &http.Client{Timeout: 30 * time.Second},
+		global:  bot.NewScheduler(lim.Global, nil, o.Clock),
+		events:  make(chan event),
+		stopped: make(chan struct{}),
+		chans:   map[string]*chanBudget{},
 	}
 	a.threads = newThreadBook(o.Clock.Now)
 	a.scheds.mk = func() *bot.Scheduler { return bot.NewScheduler(lim.Webhook, a.global, o.Clock) }
@@ -191,6 +189,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	if err := a.registerCommands(ctx); err != nil {
 		_ = a.s.Close()
+		if ctx.Err() != nil {
+			return nil // stopped while registering: not a failure
+		}
 		return commandsError(err)
 	}
 	a.log.Info("discord connected", "bot_id", a.who.bot(), "guild", a.cfg.GuildID)

@@ -142,3 +142,54 @@ func (i *identity) app() string {
 	defer i.mu.Unlock()
 	return i.appID
 }
+
+// onceSet tells the first time a key is seen (the fallback notice is
+// posted once per parent channel).
+type onceSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// first reports whether key is new, and remembers it.
+func (o *onceSet) first(key string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m[key] {
+		return false
+	}
+	if o.m == nil {
+		o.m = map[string]bool{}
+	}
+	o.m[key] = true
+	return true
+}
+
+// questionBook holds the open people's turn of each channel.
+type questionBook struct {
+	mu sync.Mutex
+	m  map[string]*pendingAsk
+}
+
+func (b *questionBook) open(channel string, p *pendingAsk) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string]*pendingAsk{}
+	}
+	b.m[channel] = p
+}
+
+// close drops p if it is still the channel's open question.
+func (b *questionBook) close(channel string, p *pendingAsk) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m[channel] == p {
+		delete(b.m, channel)
+	}
+}
+
+func (b *questionBook) of(channel string) *pendingAsk {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.m[channel]
+}

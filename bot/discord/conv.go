@@ -69,11 +69,7 @@ func (a *Adapter) announceFallback(ctx context.Context, c *conv) {
 	if key == "" {
 		key = c.channel
 	}
-	a.mu.Lock()
-	done := a.announced[key]
-	a.announced[key] = true
-	a.mu.Unlock()
-	if done {
+	if !a.announced.first(key) {
 		return
 	}
 	a.log.Info("no Manage Webhooks permission, personas post as the bot", "channel", key)
