@@ -1,12 +1,15 @@
 // Package bot is the platform-neutral chat core: the inbound Request an
-// adapter hands to the session side, the outbound Poster/Stream contract the
-// engine drives, and the StreamWriter that turns a stream of text snapshots
-// into paced create/edit calls on any platform.
+// adapter hands to the session side (which decides what it means), the
+// outbound Poster/Stream contract the engine drives, the StreamWriter that
+// turns a stream of text snapshots into paced create/edit calls on any
+// platform, and Queues, the per-chat order of inbound events.
 //
 // Adapters (bot/console, bot/discord, bot/telegram) implement Poster and
 // Asker and call a Handler; they never import the domain (roundtable) or
-// each other. This package must not know about personas' prompts, stages or
-// models: it moves text.
+// each other, and never decide whether a message starts a session: they
+// describe it, and open a place for a session only when asked to (Opener).
+// This package must not know about personas' prompts, stages or models: it
+// moves text.
 package bot
 
 import (
@@ -165,28 +168,64 @@ const (
 	CmdPersonas Command = "personas"
 	CmdForget   Command = "forget"
 	CmdSay      Command = "say" // an interjection to the running table
-	CmdHelp     Command = "help"
+	// CmdMention is a person addressing the bot without a command (a
+	// mention, a reply to the bot, a photo, text in a private chat): an
+	// interjection when a session runs in the channel (here or on another
+	// replica), else a start with Text as the topic. The Handler decides.
+	CmdMention Command = "mention"
+	CmdHelp    Command = "help"
 	// CmdAnswer carries an answer to the people's turn that reached an
 	// adapter with no open question of its own (another replica runs the
 	// session): Answer and Ref are set. ErrNoQuestion when it is closed.
 	CmdAnswer Command = "answer"
 )
 
-// Request is one inbound request from a person, already parsed by an adapter.
+// Request is one inbound request from a person, already parsed by an
+// adapter: a mention, a photo, a command, a reply or a button, each turned
+// into the same neutral shape. The adapter does not decide what it means for
+// the table; the Handler (the session manager) does: start a session,
+// interject into the one running here, relay to the replica that runs it, or
+// refuse. Only when it starts one does it call Open, so a refused start
+// leaves nothing behind (no thread, no webhook).
+//
+// A web adapter fills it the same way: Channel names its room, Open returns
+// the room's Conversation.
 type Request struct {
 	Command Command
-	// Channel is "<platform>:<id>" of the place the session lives in (the
-	// thread on Discord when one was opened).
+	// Channel is "<platform>:<id>" of the place the request came from: the
+	// place a running session lives in (a thread on Discord), or where a new
+	// one is asked for.
 	Channel string
 	User    User
-	Text    string      // topic for start, text for say
-	Image   *Attachment // first image of the trigger, downloaded already
+	Text    string // topic for start, text for say
+	// Image is the trigger's first image: the raw upload, downloaded and
+	// size-capped by the adapter, not decoded. The session prepares it.
+	Image   *Attachment
 	Options map[string]string
-	// Conv is where a started session posts. Set for CmdStart.
-	Conv Conversation
+	// Open makes the place a started session posts in (a thread opened from
+	// the trigger message on Discord; the chat itself on Telegram) and
+	// returns its Conversation and its Channel. It is set for CmdStart and
+	// CmdMention, and called at most once, only when a session starts.
+	Open Opener
+	// Unaddressed marks a message not addressed to the bot (a plain message
+	// in a session thread with DISCORD_MESSAGE_CONTENT): it counts as an
+	// interjection when a session runs in Channel, else it is ignored
+	// without a reply.
+	Unaddressed bool
 	// Answer and Ref (the question message's ID) are set for CmdAnswer.
 	Answer *Answer
 	Ref    string
+}
+
+// Opener opens the conversation of a session that is starting; channel is
+// the bot.Request channel the session lives in (it may differ from the
+// request's, e.g. a new thread).
+type Opener func(ctx context.Context) (conv Conversation, channel string, err error)
+
+// OpenIn is the Opener of a conversation that already exists (a Telegram
+// chat, a terminal): it returns conv and channel as they are.
+func OpenIn(conv Conversation, channel string) Opener {
+	return func(context.Context) (Conversation, string, error) { return conv, channel, nil }
 }
 
 // Reply is the short answer to a Request (ephemeral where the platform can).

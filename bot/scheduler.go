@@ -5,35 +5,14 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	iclock "github.com/tableround/tableround/internal/clock"
 )
 
-// Clock is the time source of pacing, injected so tests never really wait.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx ends.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// Sleep waits d or until ctx ends.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// Clock is the time source of pacing, injected so tests never really
+// wait: internal/clock's, so that one clock (clock.Manual, clock.Scaled)
+// drives the adapters, their schedulers and the fakes alike.
+type Clock = iclock.Clock
 
 // Budget is a request allowance: Rate requests per second on average with
 // bursts of up to Burst.
@@ -88,7 +67,7 @@ type Scheduler struct {
 // nil means the wall clock.
 func NewScheduler(b Budget, parent *Scheduler, clock Clock) *Scheduler {
 	if clock == nil {
-		clock = RealClock{}
+		clock = iclock.Real
 	}
 	if b.Rate <= 0 {
 		b.Rate = 1

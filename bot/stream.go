@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	iclock "github.com/tableround/tableround/internal/clock"
 )
 
 // Sender creates and edits the platform messages of one stream. Text is raw
@@ -85,7 +87,7 @@ func NewStreamWriter(ctx context.Context, s Sender, o WriterOptions) *StreamWrit
 		o.Placeholder = "…"
 	}
 	if o.Clock == nil {
-		o.Clock = RealClock{}
+		o.Clock = iclock.Real
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/store"
 )
 
 // limitWindow is the window of the per-person limits.
@@ -39,7 +39,7 @@ func (e *LimitError) Error() string {
 // hour, across all their sessions and replicas, in the store). A session
 // whose starter reaches it ends at its next step with a CapError.
 type CallLimit struct {
-	Store Quotas
+	Store store.QuotaStore
 	Key   string // PersonKey
 	Limit int
 
@@ -113,77 +113,6 @@ func withCallLimit(d Deps) Deps {
 		}
 	}
 	return d
-}
-
-// isOperator reports whether the person runs the bot (OPERATOR_IDS): the
-// only people the per-person limits do not apply to.
-func (m *Manager) isOperator(channel string, u bot.User) bool {
-	return u.ID != "" && m.o.Operators[PersonKey(channel, u.ID)]
-}
-
-// takeStart counts a start against the person's hourly session limit. It
-// returns the use's ID (for giveBack) or a refusal to show.
-func (m *Manager) takeStart(ctx context.Context, req bot.Request) (id string, refusal string) {
-	if m.isOperator(req.Channel, req.User) {
-		return "", ""
-	}
-	if m.o.UserSessionLimit <= 0 {
-		return "", m.callsLeft(ctx, req)
-	}
-	id = NewID()
-	q, err := m.store.TakeQuota(ctx, "user:sessions:"+PersonKey(req.Channel, req.User.ID), id, m.o.UserSessionLimit, limitWindow)
-	if err != nil {
-		m.log.Error("count the start", "channel", req.Channel, "err", err)
-		return "", m.text(req, "start_failed")
-	}
-	if !q.Allowed {
-		return "", m.text(req, "user_limit", m.o.UserSessionLimit, m.until(q.RetryAt))
-	}
-	if refusal := m.callsLeft(ctx, req); refusal != "" {
-		m.giveBack(ctx, req, id)
-		return "", refusal
-	}
-	return id, ""
-}
-
-// callsLeft refuses a start when the person has no model call left this
-// hour (a call is taken and given back: the session would end at once).
-func (m *Manager) callsLeft(ctx context.Context, req bot.Request) string {
-	if m.o.UserCallLimit <= 0 {
-		return ""
-	}
-	key, id := "user:calls:"+PersonKey(req.Channel, req.User.ID), NewID()
-	q, err := m.store.TakeQuota(ctx, key, id, m.o.UserCallLimit, limitWindow)
-	if err != nil {
-		m.log.Error("count the start's calls", "channel", req.Channel, "err", err)
-		return m.text(req, "start_failed")
-	}
-	if !q.Allowed {
-		return m.text(req, "call_limit", m.o.UserCallLimit, m.until(q.RetryAt))
-	}
-	if err := m.store.ReturnQuota(ctx, key, id); err != nil {
-		m.log.Warn("give back the start's call", "channel", req.Channel, "err", err)
-	}
-	return ""
-}
-
-// giveBack returns a counted start that did not happen.
-func (m *Manager) giveBack(ctx context.Context, req bot.Request, id string) {
-	if id == "" {
-		return
-	}
-	if err := m.store.ReturnQuota(context.WithoutCancel(ctx), "user:sessions:"+PersonKey(req.Channel, req.User.ID), id); err != nil {
-		m.log.Warn("give back a start", "channel", req.Channel, "err", err)
-	}
-}
-
-// until says when t is: "15:04 UTC (in 12 min)".
-func (m *Manager) until(t time.Time) string {
-	mins := int(t.Sub(m.deps.Now()).Round(time.Minute) / time.Minute)
-	if mins < 1 {
-		mins = 1
-	}
-	return fmt.Sprintf("%s UTC (in %d min)", t.UTC().Format("15:04"), mins)
 }
 
 // sessionDeps are the deps of a session started by person key: its model

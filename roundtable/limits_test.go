@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/store"
 )
@@ -43,8 +44,9 @@ func TestUserLimitHoldsAgainstConcurrentStarts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: fmt.Sprintf("test:g%d", i),
-				User: bot.User{ID: "u1", Name: "Ann", Admin: true}, Text: "t", Conv: &fakeConv{}})
+			ch := fmt.Sprintf("test:g%d", i)
+			r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: ch,
+				User: bot.User{ID: "u1", Name: "Ann", Admin: true}, Text: "t", Open: bot.OpenIn(&fakeConv{}, ch)})
 			if err != nil {
 				t.Error(err)
 			}
@@ -79,7 +81,7 @@ func TestUserLimitExemptsOnlyOperators(t *testing.T) {
 	})
 	defer serve(t, m)()
 	try := func(ch string, u bot.User) string {
-		r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: ch, User: u, Text: "t", Conv: &fakeConv{}})
+		r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: ch, User: u, Text: "t", Open: bot.OpenIn(&fakeConv{}, ch)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +110,7 @@ func TestUserLimitGivesBackFailedStarts(t *testing.T) {
 	m := e.manager("p1", nil, func(o *ManagerOptions) { o.UserSessionLimit = 1 })
 	defer serve(t, m)()
 	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:a", User: ann, Text: "t",
-		Conv: &fakeConv{}, Options: map[string]string{"pack": "no-such-pack"}})
+		Open: bot.OpenIn(&fakeConv{}, "test:a"), Options: map[string]string{"pack": "no-such-pack"}})
 	if strings.Contains(r.Text, "Starting") {
 		t.Fatalf("bad pack started: %q", r.Text)
 	}
@@ -124,7 +126,7 @@ func TestUserCallLimitEndsTheSession(t *testing.T) {
 	defer serve(t, m)()
 	conv := &fakeConv{}
 	id := start(t, m, "test:a", "t", ann, conv)
-	waitFor(t, "session ends", func() bool { s := status(e.store, id); return s != store.StatusRunning && s != "" })
+	eventually.True(t, "session ends", func() bool { s := status(e.store, id); return s != store.StatusRunning && s != "" })
 	if s := status(e.store, id); s != store.StatusStopped {
 		t.Fatalf("status %s, want stopped", s)
 	}
@@ -139,7 +141,7 @@ func TestUserCallLimitEndsTheSession(t *testing.T) {
 	}
 	// With no call left, a new start is refused, saying when, and costs
 	// no session.
-	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:b", User: ann, Text: "t", Conv: &fakeConv{}})
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:b", User: ann, Text: "t", Open: bot.OpenIn(&fakeConv{}, "test:b")})
 	if !strings.Contains(r.Text, "used their 9 model calls") || !strings.Contains(r.Text, "10:00 UTC (in 60 min)") {
 		t.Fatalf("start without calls left: %q", r.Text)
 	}
@@ -182,9 +184,9 @@ func TestUserCallLimitFollowsAResumedSession(t *testing.T) {
 	second := &fakeConv{}
 	m2 := e.manager("p2", func(context.Context, string) (bot.Conversation, error) { return second, nil }, limit)
 	defer serve(t, m2)()
-	e.clock.Add(31 * time.Second)
+	e.clock.Advance(31 * time.Second)
 	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
-	waitFor(t, "the resumed session to end", func() bool { return status(e.store, id) == store.StatusStopped })
+	eventually.True(t, "the resumed session to end", func() bool { return status(e.store, id) == store.StatusStopped })
 	if all := second.all(); !strings.Contains(all, "reached 40 model calls in an hour") {
 		t.Fatalf("the resumed session's chat was not told why: %s", all)
 	}

@@ -62,16 +62,22 @@ type Manager struct {
 	o     ManagerOptions
 	log   *slog.Logger
 	work  chan func(ctx context.Context)
+	// quotas and leases own the per-person limits and the renewal of
+	// running sessions' leases; neither shares the manager's lock.
+	quotas *startQuota
+	leases *leaseKeeper
 
-	mu      sync.Mutex
-	running map[string]*live // by channel
+	mu       sync.Mutex
+	running  map[string]*live // by channel
+	starting int              // starts reserved by reserveStart, not running yet
+	resumers map[string]Resumer
 }
 
 type live struct {
 	sess    *Session
 	cancel  context.CancelFunc
 	starter bot.User
-	lease   store.Lease
+	lease   *heldLease
 }
 
 var _ bot.Handler = (*Manager)(nil)
@@ -101,8 +107,25 @@ func NewManager(cfg Config, deps Deps, store ManagerStore, o ManagerOptions) *Ma
 	if o.OnSession == nil {
 		o.OnSession = func(string) {}
 	}
-	return &Manager{cfg: cfg, deps: deps, store: store, o: o, log: o.Logger.With("component", "manager"),
-		work: make(chan func(context.Context)), running: map[string]*live{}}
+	m := &Manager{cfg: cfg, deps: deps, store: store, o: o, log: o.Logger.With("component", "manager"),
+		work: make(chan func(context.Context)), running: map[string]*live{}, resumers: map[string]Resumer{}}
+	m.quotas = &startQuota{store: store, sessions: o.UserSessionLimit, calls: o.UserCallLimit, operators: o.Operators,
+		now: deps.Now, log: m.log, text: m.text}
+	m.leases = &leaseKeeper{store: store, ttl: o.LeaseTTL, now: deps.Now, log: m.log}
+	for p, r := range o.Resumers {
+		m.resumers[p] = r
+	}
+	return m
+}
+
+// AddResumer tells the manager how to rebuild the conversation of a
+// platform's channel for a resumed session (the adapter's Resume). Adapters
+// are built with the manager as their Handler, so cmd adds them here, before
+// Run.
+func (m *Manager) AddResumer(platform string, r Resumer) {
+	m.mu.Lock()
+	m.resumers[platform] = r
+	m.mu.Unlock()
 }
 
 // Run serves until ctx ends: it runs started sessions, resumes orphans, and
@@ -169,9 +192,6 @@ func (m *Manager) suspendAll() {
 	}
 }
 
-// IsRunning reports whether this process runs a session in channel.
-func (m *Manager) IsRunning(channel string) bool { return m.live(channel) != nil }
-
 // Running reports how many sessions this process runs.
 func (m *Manager) Running() int {
 	m.mu.Lock()
@@ -179,11 +199,29 @@ func (m *Manager) Running() int {
 	return len(m.running)
 }
 
-// Handle serves one request from an adapter. It never blocks on a session:
-// sessions run in Run's goroutines.
+// Handle serves one request from an adapter. It alone decides what a
+// request means for the table: a mention starts a session or interjects
+// into the one running in its channel, and a command on a session another
+// replica runs is relayed there. It never blocks on a session (sessions run
+// in Run's goroutines) nor on a photo's decode (the session prepares it).
 func (m *Manager) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
-	if relayable(req.Command) && ctx.Value(relayedKey{}) == nil {
-		if owner, ok := m.remoteOwner(ctx, req.Channel); ok {
+	decides := req.Command == bot.CmdMention || req.Unaddressed
+	if decides || relayable(req.Command) {
+		owner, remote := "", false
+		if m.live(req.Channel) == nil && ctx.Value(relayedKey{}) == nil {
+			owner, remote = m.remoteOwner(ctx, req.Channel)
+		}
+		if decides {
+			switch {
+			case m.live(req.Channel) != nil || remote:
+				req.Command = bot.CmdSay
+			case req.Unaddressed:
+				return bot.Reply{}, nil // chatter where no session runs
+			default:
+				req.Command = bot.CmdStart
+			}
+		}
+		if remote && relayable(req.Command) {
 			return m.forward(ctx, owner, req)
 		}
 	}
@@ -225,40 +263,25 @@ func (m *Manager) text(req bot.Request, key string, args ...any) string {
 	return fmt.Sprintf(t, args...)
 }
 
+// start decides whether a session may start (topic, photo header, one
+// session per channel, MAX_SESSIONS, the person's hourly limits) and only
+// then has the adapter open its place (req.Open) and launches it. A refused
+// start leaves nothing behind in the chat but the reply.
 func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	if strings.TrimSpace(req.Text) == "" && req.Image == nil {
 		return bot.Reply{Text: m.text(req, "need_topic")}, nil
 	}
-	if req.Conv == nil {
-		return bot.Reply{}, errors.New("start: request has no conversation")
+	if req.Open == nil {
+		return bot.Reply{}, errors.New("start: request has no conversation to open")
 	}
-	m.mu.Lock()
-	if l, ok := m.running[req.Channel]; ok {
-		m.mu.Unlock()
-		id := ""
-		if l.sess != nil {
-			id = "(" + l.sess.ID() + ")"
-		}
-		return bot.Reply{Text: m.text(req, "already", id)}, nil
-	}
-	if len(m.running) >= m.o.MaxSessions {
-		m.mu.Unlock()
-		return bot.Reply{Text: m.text(req, "busy")}, nil
-	}
-	m.mu.Unlock()
-	use, refusal := m.takeStart(ctx, req)
-	if refusal != "" {
-		return bot.Reply{Text: refusal}, nil
-	}
-	started := false
-	defer func() {
-		if !started {
-			m.giveBack(ctx, req, use)
-		}
-	}()
-
-	in := Start{Channel: req.Channel, Topic: req.Text, Language: req.Options["language"], StarterID: req.User.ID, StarterName: req.User.Name}
+	in := Start{Topic: req.Text, Language: req.Options["language"], StarterID: req.User.ID, StarterName: req.User.Name}
 	if req.Image != nil {
+		if m.deps.Inspect != nil {
+			if err := m.deps.Inspect(req.Image.Data); err != nil {
+				m.log.Info("photo refused", "channel", req.Channel, "err", err)
+				return bot.Reply{Text: "⚠️ " + userMessage(err, m.text(req, "start_failed"))}, nil
+			}
+		}
 		in.Image = req.Image.Data
 		if in.Topic == "" {
 			in.Topic = m.text(req, "photo_topic")
@@ -274,31 +297,102 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		}
 		in.Pack = p
 	}
-	sess, err := New(ctx, m.cfg, m.sessionDeps(PersonKey(req.Channel, req.User.ID)), req.Conv, in)
-	if err != nil {
-		m.log.Warn("session did not start", "channel", req.Channel, "err", err)
-		var um interface{ UserMessage() string }
-		if errors.As(err, &um) {
-			return bot.Reply{Text: "⚠️ " + um.UserMessage()}, nil
-		}
-		return bot.Reply{Text: m.text(req, "start_failed")}, nil
+	if refusal := m.reserveStart(req, req.Channel); refusal != "" {
+		return bot.Reply{Text: refusal}, nil
 	}
-	lease, err := m.store.AcquireLease(ctx, req.Channel, sess.ID(), m.o.Owner, m.o.LeaseTTL)
+	defer m.endStart()
+	use, refusal := m.quotas.takeStart(ctx, req)
+	if refusal != "" {
+		return bot.Reply{Text: refusal}, nil
+	}
+	started := false
+	defer func() {
+		if !started {
+			m.quotas.giveBack(ctx, req, use)
+		}
+	}()
+	conv, channel, err := req.Open(ctx)
+	if err != nil {
+		m.log.Warn("open the session's place", "channel", req.Channel, "err", err)
+		return bot.Reply{Text: userMessage(err, m.text(req, "start_failed"))}, nil
+	}
+	if channel != req.Channel {
+		if refusal := m.refuseChannel(req, channel); refusal != "" {
+			return bot.Reply{Text: refusal}, nil
+		}
+	}
+	in.Channel = channel
+	sess, err := New(ctx, m.cfg, m.sessionDeps(PersonKey(req.Channel, req.User.ID)), conv, in)
+	if err != nil {
+		m.log.Warn("session did not start", "channel", channel, "err", err)
+		return bot.Reply{Text: userMessage(err, m.text(req, "start_failed"))}, nil
+	}
+	lease, err := m.store.AcquireLease(ctx, channel, sess.ID(), m.o.Owner, m.o.LeaseTTL)
 	if err != nil {
 		m.markAbandoned(ctx, sess)
 		if errors.Is(err, store.ErrLocked) {
 			return bot.Reply{Text: m.text(req, "already", "")}, nil
 		}
-		m.log.Error("acquire lease", "channel", req.Channel, "err", err)
+		m.log.Error("acquire lease", "channel", channel, "err", err)
 		return bot.Reply{Text: m.text(req, "start_failed")}, nil
 	}
-	if !m.launch(ctx, req.Channel, sess, req.User, lease) {
+	if !m.launch(ctx, channel, sess, req.User, lease) {
 		_ = m.store.ReleaseLease(ctx, lease)
 		m.markAbandoned(ctx, sess)
 		return bot.Reply{Text: m.text(req, "already", "")}, nil
 	}
 	started = true
 	return bot.Reply{Text: m.text(req, "started", sess.ID())}, nil
+}
+
+// reserveStart is the refusal of a start in channel when one runs there or
+// this process runs (or is starting) MAX_SESSIONS; "" when it may start,
+// and then a slot is held until endStart, so that starts running at once
+// (each opening its place meanwhile) never exceed MAX_SESSIONS.
+func (m *Manager) reserveStart(req bot.Request, channel string) string {
+	if refusal := m.refuseChannel(req, channel); refusal != "" {
+		return refusal
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.running)+m.starting >= m.o.MaxSessions {
+		return m.text(req, "busy")
+	}
+	m.starting++
+	return ""
+}
+
+// endStart frees the slot reserveStart held (the session is in running by
+// now, or did not start).
+func (m *Manager) endStart() {
+	m.mu.Lock()
+	m.starting--
+	m.mu.Unlock()
+}
+
+// refuseChannel is the refusal of a start in channel when a session runs
+// (or is being resumed) there; "" when none does.
+func (m *Manager) refuseChannel(req bot.Request, channel string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.running[channel]; ok {
+		id := ""
+		if l.sess != nil {
+			id = "(" + l.sess.ID() + ")"
+		}
+		return m.text(req, "already", id)
+	}
+	return ""
+}
+
+// userMessage is the kind sentence an error carries for a chat user
+// (UserMessage), else fallback.
+func userMessage(err error, fallback string) string {
+	var um interface{ UserMessage() string }
+	if errors.As(err, &um) && um.UserMessage() != "" {
+		return um.UserMessage()
+	}
+	return fallback
 }
 
 // markAbandoned closes the record of a session that never ran.
@@ -317,7 +411,7 @@ func (m *Manager) launch(ctx context.Context, channel string, sess *Session, sta
 		m.mu.Unlock()
 		return false
 	}
-	l := &live{sess: sess, starter: starter, lease: lease, cancel: func() {}}
+	l := &live{sess: sess, starter: starter, lease: &heldLease{l: lease}, cancel: func() {}}
 	m.running[channel] = l
 	m.mu.Unlock()
 	sess.SetFence(lease.Token)
@@ -347,41 +441,12 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 	rctx, endRenewal := context.WithCancel(context.WithoutCancel(ctx))
 	defer endRenewal()
 	renewDone := make(chan struct{})
-	go func() { // the lease holder renews in its own goroutine and stops posting when renewal fails
+	go func() {
 		defer close(renewDone)
-		t := time.NewTicker(m.o.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-rctx.Done():
-				return
-			case <-t.C:
-				m.mu.Lock()
-				held := l.lease
-				m.mu.Unlock()
-				nl, err := m.store.RenewLease(rctx, held, m.o.LeaseTTL)
-				if err != nil {
-					if rctx.Err() != nil {
-						return
-					}
-					// A store that is slow or briefly away (a timeout under
-					// load, a Redis restart) does not end the session while the
-					// lease it holds outlasts the next try; a lease another
-					// process took, or one about to expire, does.
-					if !errors.Is(err, store.ErrLeaseLost) && m.deps.Now().Add(m.o.LeaseTTL/3).Before(held.ExpiresAt) {
-						m.log.Warn("lease renewal failed: trying again before it expires", "session", l.sess.ID(), "err", err)
-						continue
-					}
-					m.log.Error("lease renewal failed: stopping this copy of the session", "session", l.sess.ID(), "err", err)
-					l.sess.Suspend()
-					cancel()
-					return
-				}
-				m.mu.Lock()
-				l.lease = nl
-				m.mu.Unlock()
-			}
-		}
+		m.leases.keep(rctx, l.lease, l.sess.ID(), func() {
+			l.sess.Suspend()
+			cancel()
+		})
 	}()
 	m.o.OnSession("started")
 	err := l.sess.Run(sctx)
@@ -398,77 +463,13 @@ func (m *Manager) runSession(ctx context.Context, channel string, l *live) {
 	}
 	m.mu.Lock()
 	delete(m.running, channel)
-	lease, suspended := l.lease, l.sess.isSuspended()
 	m.mu.Unlock()
+	out := context.WithoutCancel(ctx)
 	switch {
-	case !suspended:
-		if err := m.store.ReleaseLease(context.WithoutCancel(ctx), lease); err != nil {
-			m.log.Warn("release lease", "session", l.sess.ID(), "err", err)
-		}
+	case !l.sess.isSuspended():
+		m.leases.release(out, l.lease, l.sess.ID())
 	case m.o.HandOff:
-		// A suspended session stays "running" with its checkpoint; letting
-		// its lease expire now makes it an orphan another replica resumes
-		// at its next scan rather than after LeaseTTL.
-		if _, err := m.store.RenewLease(context.WithoutCancel(ctx), lease, time.Millisecond); err != nil {
-			m.log.Warn("hand the session off", "session", l.sess.ID(), "err", err)
-		} else {
-			m.log.Info("session handed off to the next replica", "session", l.sess.ID())
-		}
+		// A suspended session stays "running" with its checkpoint.
+		m.leases.handOff(out, l.lease, l.sess.ID())
 	} // else the suspended session keeps its lease until it expires, then is resumed
-}
-
-// resumeOrphans takes over running sessions whose owner's lease expired.
-func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
-	orphans, err := m.store.Orphans(ctx, m.deps.Now(), 10)
-	if err != nil {
-		m.log.Warn("find orphans", "err", err)
-		return
-	}
-	for _, o := range orphans {
-		platform, _, _ := strings.Cut(o.Channel, ":")
-		resume := m.o.Resumers[platform]
-		if resume == nil {
-			continue
-		}
-		// Reserve the channel first, so two scans never resume it twice.
-		l := &live{cancel: func() {}, starter: bot.User{ID: o.StarterID, Name: o.StarterName}}
-		m.mu.Lock()
-		_, busy := m.running[o.Channel]
-		if !busy {
-			m.running[o.Channel] = l
-		}
-		m.mu.Unlock()
-		if busy {
-			continue
-		}
-		lease, err := m.store.AcquireLease(ctx, o.Channel, o.ID, m.o.Owner, m.o.LeaseTTL)
-		if err != nil {
-			m.unreserve(o.Channel, l)
-			continue // another process was quicker
-		}
-		conv, err := resume(ctx, o.Channel)
-		if err == nil {
-			var sess *Session
-			deps := m.deps
-			if o.StarterID != "" {
-				deps = m.sessionDeps(PersonKey(o.Channel, o.StarterID))
-			}
-			if sess, err = Resume(ctx, m.cfg, deps, conv, o.ID); err == nil {
-				m.log.Info("resuming orphaned session", "session", o.ID, "channel", o.Channel)
-				m.mu.Lock()
-				l.sess, l.lease = sess, lease
-				m.mu.Unlock()
-				sess.SetFence(lease.Token)
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					m.runSession(ctx, o.Channel, l)
-				}()
-				continue
-			}
-		}
-		m.unreserve(o.Channel, l)
-		m.log.Warn("cannot resume session", "session", o.ID, "err", err)
-		_ = m.store.ReleaseLease(ctx, lease)
-	}
 }

@@ -31,7 +31,7 @@ func TestStatusShowsAlertsToAdminsAndStageAges(t *testing.T) {
 	defer close(release)
 	start(t, m, "test:1", "kites", ann, &fakeConv{})
 	<-inDiscussion
-	e.clock.Add(90 * time.Second)
+	e.clock.Advance(90 * time.Second)
 	if got := m.StageAges()[StageDiscussion]; got != 90*time.Second {
 		t.Errorf("discussion age = %s, want 1m30s (%v)", got, m.StageAges())
 	}

@@ -70,14 +70,6 @@ func (m *Manager) remoteOwner(ctx context.Context, channel string) (string, bool
 	return l.Owner, true
 }
 
-// RunsElsewhere reports whether another replica holds channel's lease.
-func (m *Manager) RunsElsewhere(channel string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_, ok := m.remoteOwner(ctx, channel)
-	return ok
-}
-
 // forward relays req to owner and returns its reply.
 func (m *Manager) forward(ctx context.Context, owner string, req bot.Request) (bot.Reply, error) {
 	body, err := json.Marshal(relayed{Command: req.Command, Channel: req.Channel, User: req.User, Text: req.Text,

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/providers"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/store"
 )
 
@@ -25,7 +25,7 @@ func (r *memRelay) Holder(_ context.Context, channel string) (store.Lease, error
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for owner, m := range r.managers {
-		if m.IsRunning(channel) {
+		if m.live(channel) != nil {
 			return store.Lease{Channel: channel, Owner: owner, Token: 1}, nil
 		}
 	}
@@ -69,21 +69,14 @@ func (c *answerConv) SubmitAnswer(ref string, ans bot.Answer) bool {
 
 func TestCommandsReachTheReplicaRunningTheSession(t *testing.T) {
 	e := newManagerEnv(t)
-	release := make(chan struct{})
-	defer close(release)
-	e.model.fail = func(r providers.Request) error {
-		if stageOf(r) == StageDiscussion {
-			<-release
-		}
-		return nil
-	}
+	defer close(e.holdDiscussion())
 	relay := &memRelay{managers: map[string]*Manager{}, serving: map[string]func(context.Context, []byte) []byte{}}
 	m1, m2 := e.manager("p1", nil), e.manager("p2", nil)
 	m1.o.Relay, m2.o.Relay = relay, relay
 	relay.managers["p1"], relay.managers["p2"] = m1, m2
 	defer serve(t, m1)()
 	defer serve(t, m2)()
-	waitFor(t, "both relays serving", func() bool {
+	eventually.True(t, "both relays serving", func() bool {
 		relay.mu.Lock()
 		defer relay.mu.Unlock()
 		return len(relay.serving) == 2
@@ -92,8 +85,16 @@ func TestCommandsReachTheReplicaRunningTheSession(t *testing.T) {
 	id := start(t, m1, "test:1", "kites", ann, conv)
 	ctx := context.Background()
 
-	if !m2.RunsElsewhere("test:1") || m1.RunsElsewhere("test:1") {
-		t.Fatal("RunsElsewhere must be true on p2 only")
+	// A mention on either replica is an interjection: p2 relays it to p1.
+	for _, m := range []*Manager{m1, m2} {
+		r, err := m.Handle(ctx, bot.Request{Command: bot.CmdMention, Channel: "test:1", User: ann, Text: "hello table",
+			Open: func(context.Context) (bot.Conversation, string, error) {
+				t.Error("a mention where a session runs must not open a conversation")
+				return nil, "", errors.New("no")
+			}})
+		if err != nil || !strings.Contains(r.Text, "Passed to the table") {
+			t.Fatalf("mention through %s = %q, %v", m.o.Owner, r.Text, err)
+		}
 	}
 	r, err := m2.Handle(ctx, bot.Request{Command: bot.CmdSay, Channel: "test:1", User: ann, Text: "red please"})
 	if err != nil || !strings.Contains(r.Text, "Passed to the table") {
@@ -137,5 +138,5 @@ func TestCommandsReachTheReplicaRunningTheSession(t *testing.T) {
 	if !strings.Contains(r.Text, "Stopping roundtable "+id) {
 		t.Fatalf("stop through p2 = %q", r.Text)
 	}
-	waitFor(t, "the session to stop", func() bool { return status(e.store, id) == store.StatusStopped })
+	eventually.True(t, "the session to stop", func() bool { return status(e.store, id) == store.StatusStopped })
 }

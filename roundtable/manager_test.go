@@ -12,47 +12,28 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/clock"
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/store/bolt"
 	"github.com/tableround/tableround/transcript"
 )
 
-// testClock is a manual clock shared by the store and the manager.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// Sleep makes testClock a clock.Clock for the store (which never sleeps on it).
-func (c *testClock) Sleep(ctx context.Context, d time.Duration) error { c.Add(d); return ctx.Err() }
-
 type managerEnv struct {
 	store *bolt.Store
-	clock *testClock
+	clock *clock.Manual // shared by the store and the manager
 	model *scripted
 }
 
 func newManagerEnv(t *testing.T) *managerEnv {
-	clock := &testClock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{Clock: clock})
+	clk := clock.NewManual(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &managerEnv{store: st, clock: clock, model: newScripted()}
+	return &managerEnv{store: st, clock: clk, model: newScripted()}
 }
 
 func (e *managerEnv) manager(owner string, resume Resumer, mods ...func(*ManagerOptions)) *Manager {
@@ -85,17 +66,6 @@ func serve(t *testing.T, m *Manager) (stop func()) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func status(st *bolt.Store, id string) store.Status {
 	s, _ := st.GetSession(context.Background(), id)
 	return s.Status
@@ -105,7 +75,7 @@ var ann = bot.User{ID: "u1", Name: "Ann"}
 
 func start(t *testing.T, m *Manager, channel, topic string, u bot.User, conv bot.Conversation) string {
 	t.Helper()
-	r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: channel, User: u, Text: topic, Conv: conv})
+	r, err := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: channel, User: u, Text: topic, Open: bot.OpenIn(conv, channel)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +97,7 @@ func TestManagerRunsOneSessionPerChannel(t *testing.T) {
 	m := e.manager("p1", nil)
 	defer serve(t, m)()
 	id := start(t, m, "test:1", "kites", ann, &fakeConv{})
-	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:1", User: ann, Text: "again", Conv: &fakeConv{}})
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:1", User: ann, Text: "again", Open: bot.OpenIn(&fakeConv{}, "test:1")})
 	if !strings.Contains(r.Text, "already running") || !strings.Contains(r.Text, id) {
 		t.Fatalf("second start: %q", r.Text)
 	}
@@ -145,11 +115,11 @@ func TestManagerRunsOneSessionPerChannel(t *testing.T) {
 		t.Fatalf("say: %q", r.Text)
 	}
 	close(release)
-	waitFor(t, "the session to finish", func() bool { return status(e.store, id) == store.StatusFinished })
-	waitFor(t, "the channel to be free", func() bool { return m.Running() == 0 })
+	eventually.True(t, "the session to finish", func() bool { return status(e.store, id) == store.StatusFinished })
+	eventually.True(t, "the channel to be free", func() bool { return m.Running() == 0 })
 	// The lease was released: a new session may start at once.
 	id2 := start(t, m, "test:1", "fans", bot.User{ID: "u2", Name: "Bo"}, &fakeConv{})
-	waitFor(t, "the second session", func() bool { return status(e.store, id2) == store.StatusFinished })
+	eventually.True(t, "the second session", func() bool { return status(e.store, id2) == store.StatusFinished })
 	evs, _ := e.store.Events(context.Background(), id)
 	found := false
 	for _, ev := range evs {
@@ -175,13 +145,13 @@ func TestManagerStopExportForget(t *testing.T) {
 	m := e.manager("p1", nil)
 	defer serve(t, m)()
 	id := start(t, m, "test:2", "lanterns", ann, &fakeConv{})
-	waitFor(t, "keywords stage", func() bool { return m.live("test:2") != nil && m.live("test:2").sess.Status().Stage == StageKeywords })
+	eventually.True(t, "keywords stage", func() bool { return m.live("test:2") != nil && m.live("test:2").sess.Status().Stage == StageKeywords })
 	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStop, Channel: "test:2", User: ann})
 	if !strings.Contains(r.Text, "Stopping") {
 		t.Fatalf("stop: %q", r.Text)
 	}
 	close(block)
-	waitFor(t, "stopped", func() bool { return status(e.store, id) == store.StatusStopped })
+	eventually.True(t, "stopped", func() bool { return status(e.store, id) == store.StatusStopped })
 
 	r, _ = m.Handle(context.Background(), bot.Request{Command: bot.CmdExport, Channel: "test:2", Options: map[string]string{"format": "json"}})
 	if r.File == nil || string(r.File.Data) != "json:"+id+":lanterns" || r.File.Name != "tableround-"+id+".json" {
@@ -207,14 +177,14 @@ func TestManagerUserLimit(t *testing.T) {
 	defer serve(t, m)()
 	for i, ch := range []string{"test:a", "test:b"} {
 		id := start(t, m, ch, "t", ann, &fakeConv{})
-		waitFor(t, "session", func() bool { return status(e.store, id) == store.StatusFinished })
+		eventually.True(t, "session", func() bool { return status(e.store, id) == store.StatusFinished })
 		_ = i
 	}
-	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:c", User: ann, Text: "t", Conv: &fakeConv{}})
+	r, _ := m.Handle(context.Background(), bot.Request{Command: bot.CmdStart, Channel: "test:c", User: ann, Text: "t", Open: bot.OpenIn(&fakeConv{}, "test:c")})
 	if !strings.Contains(r.Text, "limit") {
 		t.Fatalf("third start within the hour: %q", r.Text)
 	}
-	e.clock.Add(61 * time.Minute)
+	e.clock.Advance(61 * time.Minute)
 	start(t, m, "test:c", "t", ann, &fakeConv{})
 }
 
@@ -267,9 +237,9 @@ func TestSuspendedSessionIsResumedByAnotherProcess(t *testing.T) {
 	stop2 := serve(t, m2)
 	defer stop2()
 	// Before the lease expires nobody takes it over; after, p2 does.
-	e.clock.Add(31 * time.Second)
+	e.clock.Advance(31 * time.Second)
 	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
-	waitFor(t, "the resumed session to finish", func() bool { return status(e.store, id) == store.StatusFinished })
+	eventually.True(t, "the resumed session to finish", func() bool { return status(e.store, id) == store.StatusFinished })
 
 	evs, _ := e.store.Events(context.Background(), id)
 	seen := map[string]int{}
@@ -319,7 +289,7 @@ func TestShutdownFinishesTheCurrentStep(t *testing.T) {
 	<-inDiscussion
 	stopped := make(chan struct{})
 	go func() { stop1(); close(stopped) }() // SIGTERM while the speech is being generated
-	waitFor(t, "the session to be told to suspend", func() bool {
+	eventually.True(t, "the session to be told to suspend", func() bool {
 		l := m1.live("test:7")
 		return l != nil && l.sess.isSuspended()
 	})
@@ -344,9 +314,9 @@ func TestShutdownFinishesTheCurrentStep(t *testing.T) {
 
 	m2 := e.manager("p2", func(context.Context, string) (bot.Conversation, error) { return &fakeConv{}, nil })
 	defer serve(t, m2)()
-	e.clock.Add(31 * time.Second)
+	e.clock.Advance(31 * time.Second)
 	m2.resumeOrphans(context.Background(), &sync.WaitGroup{})
-	waitFor(t, "the resumed session to finish", func() bool { return status(e.store, id) == store.StatusFinished })
+	eventually.True(t, "the resumed session to finish", func() bool { return status(e.store, id) == store.StatusFinished })
 	calls := 0
 	e.model.mu.Lock()
 	for _, r := range e.model.reqs {
@@ -431,21 +401,21 @@ func TestLeaseRenewalRidesOutAFlakyStore(t *testing.T) {
 			<-held
 			before := store.set(tc.err)
 			if tc.advance > 0 { // once a renewal has failed: no renewal that worked comes after
-				waitFor(t, "a failed renewal", func() bool { return store.triesSoFar() > before })
-				e.clock.Add(tc.advance)
+				eventually.True(t, "a failed renewal", func() bool { return store.triesSoFar() > before })
+				e.clock.Advance(tc.advance)
 			}
 			suspended := func() bool { l := m.live("test:r"); return l != nil && l.sess.isSuspended() }
 			if tc.suspend {
-				waitFor(t, "the session to stop this copy", suspended)
+				eventually.True(t, "the session to stop this copy", suspended)
 				return
 			}
-			waitFor(t, "three failed renewals", func() bool { return store.triesSoFar() >= before+3 })
+			eventually.True(t, "three failed renewals", func() bool { return store.triesSoFar() >= before+3 })
 			if suspended() {
 				t.Fatalf("suspended after failed renewals (%v) while the lease was still valid", tc.err)
 			}
 			store.set(nil)
 			after := store.triesSoFar()
-			waitFor(t, "a renewal after the store came back", func() bool { return store.triesSoFar() > after })
+			eventually.True(t, "a renewal after the store came back", func() bool { return store.triesSoFar() > after })
 			if suspended() {
 				t.Fatal("suspended once the store came back")
 			}

@@ -45,8 +45,12 @@ type step struct {
 // plan lists the steps of a session; it depends only on the state, so a
 // resumed session replays the same plan.
 func (s *Session) plan() []step {
-	p := []step{{stage: StageOpening}, {stage: StageIntro}}
-	if s.st.Photo != nil {
+	var p []step
+	if s.st.PhotoStep {
+		p = append(p, step{stage: stagePreparePhoto})
+	}
+	p = append(p, step{stage: StageOpening}, step{stage: StageIntro})
+	if s.st.Photo != nil || s.st.PhotoStep {
 		p = append(p, step{stage: StagePhoto})
 	}
 	n := len(s.st.Pack.Seats)
@@ -112,6 +116,19 @@ func (s *Session) Run(ctx context.Context) (err error) {
 			return &CapError{Reason: capped}
 		}
 		st := plan[s.st.Meta.Step]
+		if st.stage == stagePreparePhoto {
+			// Not a stage of the table: no banner, no speaker, no metric.
+			if err := s.preparePhoto(ctx); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			s.st.Meta.Step++
+			s.mu.Unlock()
+			if err := s.checkpoint(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		newStage := s.st.Meta.Step == 0 || plan[s.st.Meta.Step-1].stage != st.stage
 		if newStage || stageStart.IsZero() {
 			if newStage {

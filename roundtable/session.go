@@ -2,6 +2,12 @@
 // the stages of DESIGN §2, the persona packs, prompts, keyword parsing,
 // voting, the role switch and the KJ grouping.
 //
+// Its Manager is the bot.Handler of the chat adapters: it alone decides
+// what a request means (start, interjection, relay to another replica,
+// refusal) and asks an adapter to open a place for a session only once it
+// starts one. A photo is prepared by the session as its first step, never
+// inside Handle.
+//
 // It declares the small interfaces it needs (a Store, a model, an image
 // preparer) and talks to chats only through bot.Conversation. It must not
 // know any platform, provider or storage technology.
@@ -64,7 +70,13 @@ type Deps struct {
 	SeatModel func(seat string) (providers.ChatModel, string)
 	Vision    providers.ChatModel      // nil: Chat
 	Images    providers.ImageGenerator // nil: no image generation
-	Prepare   func(ctx context.Context, data []byte) (PreparedImage, error)
+	// Prepare decodes, orients, resizes and encodes a photo for the vision
+	// model: the session's first step, never run inside Handle.
+	Prepare func(ctx context.Context, data []byte) (PreparedImage, error)
+	// Inspect checks a photo's header (format, dimensions, size caps)
+	// without decoding it, so a bad photo is refused before a session
+	// starts; its errors may carry a UserMessage. nil: no check.
+	Inspect   func(data []byte) error
 	Store     Store
 	ModelName string // shown on the board
 	Demo      bool   // running on the demo model: labelled everywhere
@@ -124,6 +136,7 @@ type State struct {
 	Turns       int                        `json:"turns"`
 	Roles       []string                   `json:"roles"` // current role type per seat
 	Photo       *transcript.ImageRef       `json:"photo,omitempty"`
+	PhotoStep   bool                       `json:"photo_step,omitempty"` // the photo is prepared as the first step
 	PhotoText   string                     `json:"photo_text,omitempty"`
 	Memory      string                     `json:"memory,omitempty"` // what the channel remembers
 	Transcript  []Turn                     `json:"transcript"`
@@ -173,6 +186,12 @@ type Session struct {
 	suspended   bool
 	fence       int64
 	steps       int // len(plan()), fixed for the session
+
+	// upload is the raw photo until its preparing step; photo is the
+	// prepared one, kept for the stories stage (read back from the store
+	// only by a resumed session). Only the session's goroutine uses them.
+	upload []byte
+	photo  *PreparedImage
 }
 
 // ErrStopped ends a session that was stopped for good (not resumable).
@@ -183,8 +202,10 @@ var ErrStopped = errors.New("roundtable: session stopped")
 // (by this process or another) from the next step.
 var ErrSuspended = errors.New("roundtable: session suspended")
 
-// New prepares a session: the photo is prepared and stored before anything
-// is posted, so an unreadable photo is an error before the session starts.
+// New makes a session and records it in the store. It decodes nothing: a
+// photo (in.Image) is checked by its header (Deps.Inspect, microseconds),
+// kept as it came and prepared by the session's first step, so that
+// Handle, /stop and /status never wait behind a decode.
 func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in Start) (*Session, error) {
 	deps = withCallLimit(withDefaults(deps))
 	lang := in.Language
@@ -224,18 +245,12 @@ func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in S
 		if deps.Prepare == nil {
 			return nil, errors.New("prepare photo: no image pipeline configured")
 		}
-		img, err := deps.Prepare(ctx, in.Image)
-		if err != nil {
-			return nil, fmt.Errorf("prepare photo: %w", err)
+		if deps.Inspect != nil {
+			if err := deps.Inspect(in.Image); err != nil {
+				return nil, fmt.Errorf("inspect photo: %w", err)
+			}
 		}
-		s.st.Photo = &transcript.ImageRef{Blob: "photo", MIME: img.MIME, Width: img.Width, Height: img.Height}
-		if err := deps.Store.CreateSession(ctx, st.Meta); err != nil {
-			return nil, fmt.Errorf("create session: %w", err)
-		}
-		if err := deps.Store.PutBlob(ctx, st.Meta.ID, "photo", img.Data); err != nil {
-			return nil, fmt.Errorf("store photo: %w", err)
-		}
-		return s, nil
+		s.st.PhotoStep, s.upload = true, in.Image
 	}
 	if err := deps.Store.CreateSession(ctx, st.Meta); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)

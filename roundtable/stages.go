@@ -47,9 +47,9 @@ func (s *Session) introductions(ctx context.Context) error {
 var keywordsLine = regexp.MustCompile(`(?is)\n[^\n]*(?:keywords?|关键词)\s*[:：].*$`)
 
 func (s *Session) photoStories(ctx context.Context) error {
-	data, err := s.deps.Store.GetBlob(ctx, s.st.Meta.ID, s.st.Photo.Blob)
+	data, err := s.preparedPhoto(ctx)
 	if err != nil {
-		return fmt.Errorf("load photo: %w", err)
+		return err
 	}
 	if s.st.PhotoText == "" {
 		lang := s.lang()

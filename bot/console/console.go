@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/clock"
 )
 
 // Options configure the console.
@@ -34,6 +35,8 @@ type Options struct {
 	OnLine func(line string)
 	// ImageDir is where posted images are written.
 	ImageDir string
+	// Clock times the people's turn; the wall clock when nil.
+	Clock clock.Clock
 }
 
 // Console writes a session to a terminal.
@@ -254,8 +257,14 @@ func (c *Console) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, 
 		c.asking = nil
 		c.mu.Unlock()
 	}()
-	timer := time.NewTimer(q.Timeout)
-	defer timer.Stop()
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	timedOut := make(chan struct{})
+	go func() {
+		if clock.Or(c.o.Clock).Sleep(tctx, q.Timeout) == nil {
+			close(timedOut)
+		}
+	}()
 	select {
 	case line := <-ask:
 		switch {
@@ -273,7 +282,7 @@ func (c *Console) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, 
 			}
 		}
 		return bot.Answer{Action: bot.ActionEdit, Keywords: kws, By: "console"}, nil
-	case <-timer.C:
+	case <-timedOut:
 		return bot.Answer{Action: bot.ActionTimeout, Keywords: q.Keywords}, nil
 	case <-ctx.Done():
 		return bot.Answer{}, ctx.Err()

@@ -9,11 +9,15 @@
 // Session.Client (no discordgo bucket, no hidden 429 retry) and paced by a
 // bot.Scheduler per webhook under one per-token parent.
 //
-// Mentions: a mention of the bot in a thread the adapter opened for a
-// session (kept in a small in-memory map) is an interjection (CmdSay, with
-// Conv set so the manager may start a session there if none runs); any
-// other mention is CmdStart. After a restart the map is empty, so a mention
-// in an old session thread is a CmdStart in that thread.
+// Mentions: a mention of the bot is a bot.CmdMention in its channel; the
+// Handler (the session manager) decides whether it is an interjection (a
+// session runs there, on any replica) or a start, and only then does the
+// adapter open a thread and list its webhooks (Request.Open). The mention
+// is checked before anything else, so a message that does not concern the
+// bot costs no call. Gateway events are handled in order per channel
+// (bot.Queues); buttons, modals and control commands jump the queue. Each
+// map the adapter keeps is its own small type with its own lock
+// (threads.go, books.go).
 package discord
 
 import (
@@ -32,6 +36,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/internal/httpx"
 )
 
@@ -46,30 +51,26 @@ type Adapter struct {
 	http   *http.Client // attachments (no authorization, no rewrite)
 	global *bot.Scheduler
 
-	events   chan func(context.Context)
+	events   chan event
+	queues   *bot.Queues // per-channel order of events; control jumps it
 	stopped  chan struct{}
 	stopOnce sync.Once
 
-	mu        sync.Mutex
-	botID     string
-	appID     string
-	scheds    map[string]*bot.Scheduler // webhook ID or "ch:<id>" → budget
-	channels  map[string]*discordgo.Channel
-	threads   map[string]threadInfo // session threads we opened
-	latest    map[string]string     // parent channel → its newest session thread
-	pools     map[string]*hookPool  // parent channel → our webhooks
-	announced map[string]bool       // parent channels told about the fallback
-	asks      map[string]*pendingAsk
-	chans     map[string]*chanBudget // channel or thread → its message budget
+	mu    sync.Mutex             // guards chans only (budget.go)
+	chans map[string]*chanBudget // channel or thread → its message budget
+
+	// Owned states, each with its own lock (threads.go, books.go).
+	who       identity
+	threads   *threadBook
+	announced onceSet      // parent channels told about the fallback
+	asks      questionBook // open people's turns by channel
+	channels  channelCache
+	pools     poolBook  // parent channel → our webhooks
+	scheds    schedBook // webhook slot or ID, or "ch:<id>" → budget
 
 	editsCounted atomic.Bool // edits count toward the channel limit (set or learnt)
 	invalid      invalidCounter
 	shared       *sharedGate // nil: this process alone paces the token
-}
-
-type threadInfo struct {
-	parent string
-	opened time.Time
 }
 
 // New builds an adapter; nothing is connected until Run.
@@ -98,7 +99,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Clock == nil {
-		o.Clock = bot.RealClock{}
+		o.Clock = clock.Real
 	}
 	if o.PeopleTimeout <= 0 {
 		o.PeopleTimeout = 2 * time.Minute
@@ -131,21 +132,22 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	}
 	a := &Adapter{
 		cfg: cfg, h: h, o: o, lim: lim,
-		log:       o.Logger.With("component", "discord", "shard", cfg.ShardID),
-		s:         s,
-		http:      &http.Client{Timeout: 30 * time.Second},
-		global:    bot.NewScheduler(lim.Global, nil, o.Clock),
-		events:    make(chan func(context.Context)),
-		stopped:   make(chan struct{}),
-		scheds:    map[string]*bot.Scheduler{},
-		channels:  map[string]*discordgo.Channel{},
-		threads:   map[string]threadInfo{},
-		latest:    map[string]string{},
-		pools:     map[string]*hookPool{},
-		announced: map[string]bool{},
-		asks:      map[string]*pendingAsk{},
-		chans:     map[string]*chanBudget{},
+		log:     o.Logger.With("component", "discord", "shard", cfg.ShardID),
+		s:       s,
+		http:    &http.Client{Timeout: 30 * time.Second},
+		global:  bot.NewScheduler(lim.Global, nil, o.Clock),
+		events:  make(chan event),
+		stopped: make(chan struct{}),
+		chans:   map[string]*chanBudget{},
 	}
+	a.threads = newThreadBook(o.Clock.Now)
+	a.scheds.mk = func() *bot.Scheduler { return bot.NewScheduler(lim.Webhook, a.global, o.Clock) }
+	a.queues = bot.NewQueues(bot.QueueOptions{
+		OnPanic: func(ch string, r any, stack []byte) {
+			a.log.Error("event handler panicked", "channel", ch, "panic", r, "stack", string(stack))
+		},
+		OnDrop: func(ch string) { a.log.Warn("channel queue full: event dropped", "channel", ch) },
+	})
 	a.editsCounted.Store(lim.ChannelEdits)
 	a.shared = a.newSharedGate(o.SharedLimiter)
 	a.wireInvalid()
@@ -162,14 +164,15 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		s.Identify.Intents |= discordgo.IntentMessageContent
 	}
 	s.LogLevel = discordgo.LogError
-	s.AddHandler(a.onReady)
+	s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { a.who.ready(r) })
 	s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) {
-		a.enqueue(func(ctx context.Context) { a.onMessage(ctx, m.Message) })
+		a.enqueue(event{key: m.ChannelID, fn: func(ctx context.Context) { a.onMessage(ctx, m.Message) }})
 	})
 	s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) {
-		a.enqueue(func(ctx context.Context) { a.onInteraction(ctx, i.Interaction) })
+		a.enqueue(event{key: i.ChannelID, urgent: urgent(i.Interaction),
+			fn: func(ctx context.Context) { a.onInteraction(ctx, i.Interaction) }})
 	})
-	s.AddHandler(func(_ *discordgo.Session, t *discordgo.ThreadDelete) { a.forgetThread(t.ID) })
+	s.AddHandler(func(_ *discordgo.Session, t *discordgo.ThreadDelete) { a.threads.forget(t.ID) })
 	return a, nil
 }
 
@@ -182,19 +185,22 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	if err := a.registerCommands(ctx); err != nil {
 		_ = a.s.Close()
+		if ctx.Err() != nil {
+			return nil // stopped while registering: not a failure
+		}
 		return commandsError(err)
 	}
-	a.log.Info("discord connected", "bot_id", a.id(), "guild", a.cfg.GuildID)
+	a.log.Info("discord connected", "bot_id", a.who.bot(), "guild", a.cfg.GuildID)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		for {
 			select {
-			case fn := <-a.events:
-				g.Go(func() error {
-					defer a.recoverEvent()
-					fn(gctx)
-					return nil
-				})
+			case ev := <-a.events:
+				if ev.urgent {
+					a.queues.Urgent(gctx, ev.key, ev.fn)
+				} else {
+					a.queues.Add(gctx, ev.key, ev.fn)
+				}
 			case <-gctx.Done():
 				return nil
 			}
@@ -206,144 +212,48 @@ func (a *Adapter) Run(ctx context.Context) error {
 		a.log.Warn("close gateway", "err", err)
 	}
 	_ = g.Wait()
+	a.queues.Wait()
 	return nil
 }
 
-func (a *Adapter) recoverEvent() {
-	if r := recover(); r != nil {
-		a.log.Error("event handler panicked", "panic", r)
+// event is a gateway event to handle: in its channel's order (key), or at
+// once when urgent.
+type event struct {
+	key    string
+	urgent bool
+	fn     func(context.Context)
+}
+
+// urgent tells control, which must not wait behind a channel's starts and
+// mentions (an interaction is answered within 3 s): buttons, modals and
+// every slash command but start, say and forget.
+func urgent(i *discordgo.Interaction) bool {
+	if i.Type != discordgo.InteractionApplicationCommand {
+		return true
 	}
+	req, _, ok := parseCommand(i.ApplicationCommandData())
+	return !ok || req.Command != bot.CmdStart && req.Command != bot.CmdSay && req.Command != bot.CmdForget
 }
 
 // enqueue hands an event to Run; it runs on discordgo's reader goroutine.
-func (a *Adapter) enqueue(fn func(context.Context)) {
+func (a *Adapter) enqueue(ev event) {
 	select {
-	case a.events <- fn:
+	case a.events <- ev:
 	case <-a.stopped:
 	}
 }
 
-func (a *Adapter) onReady(_ *discordgo.Session, r *discordgo.Ready) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if r.User != nil {
-		a.botID = r.User.ID
-	}
-	a.appID = a.botID
-	if r.Application != nil && r.Application.ID != "" {
-		a.appID = r.Application.ID
-	}
-}
-
-func (a *Adapter) id() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.botID
-}
-
-func (a *Adapter) app() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.appID
-}
-
-// scheduler returns the budget of a webhook slot ("hook:<parent>#<slot>",
-// also reachable by the webhook's ID) or of a channel's bot messages
-// ("ch:<id>"), created on first use under the per-token parent.
-func (a *Adapter) scheduler(key string) *bot.Scheduler {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s, ok := a.scheds[key]
-	if !ok {
-		s = bot.NewScheduler(a.lim.Webhook, a.global, a.o.Clock)
-		a.scheds[key] = s
-	}
-	return s
-}
-
-// aliasScheduler lets a webhook's ID reach its slot's budget, so the
-// RoundTripper's header reports find it.
-func (a *Adapter) aliasScheduler(hookID string, s *bot.Scheduler) {
-	a.mu.Lock()
-	a.scheds[hookID] = s
-	a.mu.Unlock()
-}
-
-func (a *Adapter) existingScheduler(key string) *bot.Scheduler {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.scheds[key]
-}
-
 // channel returns a channel's type and parent, cached.
 func (a *Adapter) channel(ctx context.Context, id string) (*discordgo.Channel, error) {
-	a.mu.Lock()
-	c, ok := a.channels[id]
-	a.mu.Unlock()
-	if ok {
+	if c, ok := a.channels.get(id); ok {
 		return c, nil
 	}
-	c = &discordgo.Channel{}
+	c := &discordgo.Channel{}
 	if err := a.setupCall(ctx, http.MethodGet, discordgo.EndpointChannel(id), jsonBody{}, c); err != nil {
 		return nil, fmt.Errorf("get channel: %w", err)
 	}
-	a.mu.Lock()
-	if len(a.channels) > 10000 {
-		clear(a.channels)
-	}
-	a.channels[id] = c
-	a.mu.Unlock()
+	a.channels.put(id, c)
 	return c, nil
-}
-
-// rememberThread marks a thread as a session's home.
-func (a *Adapter) rememberThread(thread, parent string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.threads) > 10000 {
-		for id, t := range a.threads {
-			if time.Since(t.opened) > 24*time.Hour {
-				delete(a.threads, id)
-			}
-		}
-	}
-	a.threads[thread] = threadInfo{parent: parent, opened: time.Now()}
-	if parent != "" {
-		a.latest[parent] = thread
-	}
-}
-
-func (a *Adapter) forgetThread(id string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if t, ok := a.threads[id]; ok {
-		delete(a.threads, id)
-		if a.latest[t.parent] == id {
-			delete(a.latest, t.parent)
-		}
-	}
-}
-
-func (a *Adapter) isSessionThread(id string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.threads[id]
-	return ok
-}
-
-// sessionChannel maps where a command was used to the session's home: the
-// channel itself when it is a session thread, else the channel's newest
-// session thread, else the channel.
-func (a *Adapter) sessionChannel(id string) string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, ok := a.threads[id]; ok {
-		return id
-	}
-	if t, ok := a.latest[id]; ok {
-		return t
-	}
-	return id
 }
 
 func chanKey(id string) string { return "discord:" + id }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -18,7 +19,13 @@ import (
 type pendingAsk struct {
 	*bot.Pending
 	q     bot.Question
-	msgID string // the question's message, once sent (guarded by Adapter.mu)
+	msgID atomic.Value // string: the question's message, once sent
+}
+
+// messageID is the question's message ID ("" until it is sent).
+func (p *pendingAsk) messageID() string {
+	id, _ := p.msgID.Load().(string)
+	return id
 }
 
 // AskKeywords posts the people's turn as the bot (never a persona) with
@@ -29,16 +36,8 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 		q.Timeout = a.o.PeopleTimeout
 	}
 	p := &pendingAsk{Pending: bot.NewPending(), q: q}
-	a.mu.Lock()
-	a.asks[c.channel] = p
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		if a.asks[c.channel] == p {
-			delete(a.asks, c.channel)
-		}
-		a.mu.Unlock()
-	}()
+	a.asks.open(c.channel, p)
+	defer a.asks.close(c.channel, p)
 
 	comps := []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.Button{Label: "Keep", Style: discordgo.SuccessButton, CustomID: customID(actKeep, c.channel)},
@@ -49,9 +48,7 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	if err != nil {
 		return bot.Answer{}, err
 	}
-	a.mu.Lock()
-	p.msgID = msg.ID
-	a.mu.Unlock()
+	p.msgID.Store(msg.ID)
 
 	tctx, cancel := context.WithCancel(ctx)
 	timedOut := make(chan struct{})
@@ -99,11 +96,7 @@ func askText(q bot.Question, outcome string) string {
 	return truncate(b.String(), maxContent)
 }
 
-func (a *Adapter) pending(channel string) *pendingAsk {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.asks[channel]
-}
+func (a *Adapter) pending(channel string) *pendingAsk { return a.asks.of(channel) }
 
 // onAskButton answers Keep and Skip by updating the question in place,
 // and Edit with the keywords modal (a modal must be the first response).
@@ -206,13 +199,11 @@ func (a *Adapter) settle(ctx context.Context, i *discordgo.Interaction, channel 
 // (bot.Answerable): ref is the question's message ID.
 func (c *conv) SubmitAnswer(ref string, ans bot.Answer) bool {
 	a := c.a
-	a.mu.Lock()
-	p := a.asks[c.channel]
+	p := a.asks.of(c.channel)
 	msgID := ""
 	if p != nil {
-		msgID = p.msgID
+		msgID = p.messageID()
 	}
-	a.mu.Unlock()
 	if p == nil || (ref != "" && msgID != "" && ref != msgID) {
 		return false
 	}

@@ -53,7 +53,7 @@ func Commands() []*discordgo.ApplicationCommand {
 var publicReply = map[bot.Command]bool{bot.CmdExport: true, bot.CmdPersonas: true}
 
 func (a *Adapter) registerCommands(ctx context.Context) error {
-	app := a.app()
+	app := a.who.app()
 	if app == "" {
 		return fmt.Errorf("discord: register commands: READY carried no application")
 	}

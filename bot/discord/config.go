@@ -134,10 +134,6 @@ type Options struct {
 	Limits *Limits
 	// MaxImageBytes caps a downloaded attachment (default 25 MiB).
 	MaxImageBytes int64
-	// SessionRunning tells whether a channel ("discord:<id>") has a running
-	// session anywhere (on another replica too), so a mention there is an
-	// interjection. The adapter's own session threads always count.
-	SessionRunning func(channel string) bool
 	// WrapREST, when set, wraps the transport of REST calls (metrics count
 	// requests, 429s and invalid requests there).
 	WrapREST func(http.RoundTripper) http.RoundTripper

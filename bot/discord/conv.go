@@ -70,11 +70,7 @@ func (a *Adapter) announceFallback(ctx context.Context, c *conv) {
 	if key == "" {
 		key = c.channel
 	}
-	a.mu.Lock()
-	done := a.announced[key]
-	a.announced[key] = true
-	a.mu.Unlock()
-	if done {
+	if !a.announced.first(key) {
 		return
 	}
 	a.log.Info("no Manage Webhooks permission, personas post as the bot", "channel", key)
@@ -86,7 +82,7 @@ func (a *Adapter) announceFallback(ctx context.Context, c *conv) {
 }
 
 // fallbackScheduler is the budget of the bot messages in this place.
-func (c *conv) fallbackScheduler() *bot.Scheduler { return c.a.scheduler("ch:" + c.channel) }
+func (c *conv) fallbackScheduler() *bot.Scheduler { return c.a.scheds.get("ch:" + c.channel) }
 
 // Open starts a persona message streamed by a StreamWriter. With webhooks
 // the message goes through the pool's least busy webhook (and is edited
@@ -328,7 +324,7 @@ func (a *Adapter) botCaller(paced bool, channel string, pri bot.Priority) (calle
 	if !paced {
 		return a.setupCall, nil
 	}
-	return a.call, func(ctx context.Context) error { return a.scheduler("ch:"+channel).WaitPriority(ctx, pri) }
+	return a.call, func(ctx context.Context) error { return a.scheds.get("ch:"+channel).WaitPriority(ctx, pri) }
 }
 
 // caller is a.call (paced by the caller) or a.setupCall (paced here).

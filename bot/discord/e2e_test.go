@@ -36,7 +36,7 @@ func TestMentionWithPhotoStreamsSixPersonasWithoutRateLimits(t *testing.T) {
 	// message of its own (merged stages are TestMergedStages').
 	lim := DefaultLimits()
 	lim.GroupHorizon = -1
-	hs := newHarness(t, discordfake.DiscordLimits(), &lim)
+	hs := newFastHarness(t, discordfake.DiscordLimits(), &lim)
 	photo := discordfake.File{Name: "lantern.png", ContentType: "image/png", Data: []byte("\x89PNG fake photo bytes")}
 	id, _ := hs.fake.PostUser(hs.channel, hs.user, "six design a paper-cut lantern", true, photo)
 
@@ -399,7 +399,7 @@ func TestSlashCommands(t *testing.T) {
 		_, _ = hs.fake.PostUser(thread, hs.user, "what about blue?", true)
 		hs.eventually("CmdSay", func() bool { return len(hs.h.requests(bot.CmdSay)) == before+1 })
 		r := hs.h.requests(bot.CmdSay)[before]
-		if r.Text != "what about blue?" || r.Channel != "discord:"+thread || r.Conv == nil {
+		if r.Text != "what about blue?" || r.Channel != "discord:"+thread || r.Unaddressed {
 			t.Errorf("say = %+v", r)
 		}
 	})
@@ -437,11 +437,12 @@ func TestOneOffCallsWaitForTheTokenBudget(t *testing.T) {
 			return hs.a.deferReply(ctx, &discordgo.Interaction{ID: "1", Token: "itok"}, false)
 		}},
 		{"interaction edit", "PATCH /webhooks/{id}/{token}/messages/{id}", func(ctx context.Context, hs *harness) error {
-			u := discordgo.EndpointWebhookMessage(hs.a.app(), "itok", "@original")
+			u := discordgo.EndpointWebhookMessage(hs.a.who.app(), "itok", "@original")
 			return hs.a.sendInteraction(ctx, http.MethodPatch, u, webhookMessage{Content: "Done."}, nil)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each has its own fake; discordgo's Close sleeps 1 s
 			hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 			hs.a.global.Penalize(time.Hour, false) // the token's budget is spent for an hour
 			before := hs.clock.long.Load()

@@ -13,6 +13,8 @@ import (
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/discord/discordfake"
+	"github.com/tableround/tableround/internal/clock"
+	"github.com/tableround/tableround/internal/eventually"
 )
 
 const testToken = "test-token"
@@ -22,11 +24,17 @@ const testToken = "test-token"
 var fastLimits = Limits{Global: bot.Budget{Rate: 1000, Burst: 50}, Webhook: bot.Budget{Rate: 200, Burst: 5}, EditInterval: 5 * time.Millisecond,
 	Channel: bot.Budget{Rate: 1000, Burst: 50}}
 
-// testClock is the wall clock, except that waits of a minute or more (the
-// people's turn) last until the test fires them, and that the test can
-// move it forward (jump), waking the waits that end by then: the fake and
-// the adapter share it, so a 45 s retry_after passes at once.
+// fastTime is how much faster than the wall clock the adapter and the fake
+// both run in newFastHarness: Discord's budgets (a minute per channel, 2 s
+// per webhook, 1 s per message edit) are exercised in a tenth of the time.
+const fastTime = 10
+
+// testClock is a scaled clock shared by the fake and the adapter, except
+// that waits of a minute or more (the people's turn) last until the test
+// fires them, and that the test can move it forward (jump), waking the
+// waits that end by then, so a 45 s retry_after passes at once.
 type testClock struct {
+	*clock.Scaled
 	fire chan struct{}
 	long atomic.Int32 // waits of a minute or more begun
 
@@ -38,7 +46,7 @@ type testClock struct {
 func (c *testClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
+	return c.Scaled.Now().Add(c.off)
 }
 
 // jump moves the clock d forward.
@@ -68,12 +76,13 @@ func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
 		if c.jumped == nil {
 			c.jumped = make(chan struct{})
 		}
-		j, left := c.jumped, deadline.Sub(time.Now().Add(c.off))
+		j := c.jumped
 		c.mu.Unlock()
+		left := deadline.Sub(c.Now())
 		if left <= 0 {
 			return nil
 		}
-		t := time.NewTimer(left)
+		t := time.NewTimer(time.Duration(float64(left) / c.Factor))
 		select {
 		case <-t.C:
 		case <-j:
@@ -96,17 +105,36 @@ type harness struct {
 	channel string
 	user    discordfake.User
 	stop    func() // stops the running adapter
+	// messageContent starts the adapter with DISCORD_MESSAGE_CONTENT.
+	messageContent bool
 }
 
+// newHarness runs the adapter against the fake on the wall clock (tests
+// that measure a hold with time.Now).
 func newHarness(t *testing.T, fl discordfake.Limits, al *Limits) *harness {
 	t.Helper()
-	clock := &testClock{fire: make(chan struct{})}
-	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl, Now: clock.Now})
+	return newScaledHarness(t, fl, al, 1)
+}
+
+// newFastHarness runs the adapter and the fake fastTime times faster than
+// the wall clock.
+func newFastHarness(t *testing.T, fl discordfake.Limits, al *Limits) *harness {
+	t.Helper()
+	return newScaledHarness(t, fl, al, fastTime)
+}
+
+func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor float64, opts ...func(*harness)) *harness {
+	t.Helper()
+	tc := &testClock{Scaled: &clock.Scaled{Factor: factor}, fire: make(chan struct{})}
+	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl, Now: tc.Now})
 	t.Cleanup(fake.Close)
-	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: clock, limits: al}
+	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: tc, limits: al}
 	hs.guild = fake.NewID()
 	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
 	hs.user = discordfake.User{ID: fake.NewID(), Name: "ada"}
+	for _, o := range opts {
+		o(hs)
+	}
 	hs.start()
 	return hs
 }
@@ -116,7 +144,7 @@ func newHarness(t *testing.T, fl discordfake.Limits, al *Limits) *harness {
 func (hs *harness) start() {
 	t := hs.t
 	t.Helper()
-	a, err := New(Config{Token: testToken, APIURL: hs.fake.URL(), GuildID: hs.guild}, hs.h,
+	a, err := New(Config{Token: testToken, APIURL: hs.fake.URL(), GuildID: hs.guild, MessageContent: hs.messageContent}, hs.h,
 		Options{Clock: hs.clock, Limits: hs.limits, PeopleTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -153,13 +181,7 @@ func (hs *harness) restart() {
 // eventually polls cond until it holds or a generous deadline passes.
 func (hs *harness) eventually(what string, cond func() bool) {
 	hs.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			hs.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling, not synchronisation
-	}
+	eventually.Within(hs.t, 60*time.Second, what, cond)
 }
 
 // mention posts "@bot topic" and returns the script result of the session.
@@ -214,10 +236,13 @@ type scriptResult struct {
 	Err    error
 }
 
-// testHandler plays the session manager: CmdStart runs a script chosen by
-// the topic's first word in its own goroutine.
+// testHandler plays the session manager: a mention in a place where it
+// started a session is an interjection, else a start; a start opens its
+// place and runs a script chosen by the topic's first word in its own
+// goroutine.
 type testHandler struct {
 	mu      sync.Mutex
+	places  map[string]bool // channels sessions were started in
 	reqs    []bot.Request
 	results chan *scriptResult
 	file    *bot.Attachment
@@ -226,11 +251,27 @@ type testHandler struct {
 	relay func(req bot.Request) error
 }
 
-func newTestHandler() *testHandler { return &testHandler{results: make(chan *scriptResult, 16)} }
+func newTestHandler() *testHandler {
+	return &testHandler{results: make(chan *scriptResult, 16), places: map[string]bool{}}
+}
 
 func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	h.mu.Lock()
-	h.reqs = append(h.reqs, req)
+	if req.Command == bot.CmdMention {
+		switch {
+		case h.places[req.Channel]:
+			req.Command = bot.CmdSay
+		case req.Unaddressed:
+			h.reqs = append(h.reqs, req) // recorded as it came: nothing runs here
+			h.mu.Unlock()
+			return bot.Reply{}, nil
+		default:
+			req.Command = bot.CmdStart
+		}
+	}
+	if req.Command != bot.CmdStart {
+		h.reqs = append(h.reqs, req) // a start is recorded once its place is open
+	}
 	file, relay := h.file, h.relay
 	h.mu.Unlock()
 	switch req.Command {
@@ -240,7 +281,20 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 		}
 		return bot.Reply{}, relay(req)
 	case bot.CmdStart:
-		go func() { h.results <- runScript(context.WithoutCancel(ctx), req) }()
+		c, ch, err := req.Open(ctx)
+		if err != nil { // as the manager answers it
+			var um interface{ UserMessage() string }
+			if errors.As(err, &um) {
+				return bot.Reply{Text: um.UserMessage()}, nil
+			}
+			return bot.Reply{}, err
+		}
+		h.mu.Lock()
+		h.places[ch] = true
+		req.Channel = ch // the session lives in the place it opened
+		h.reqs = append(h.reqs, req)
+		h.mu.Unlock()
+		go func() { h.results <- runScript(context.WithoutCancel(ctx), req, c) }()
 		return bot.Reply{Text: "Started: " + req.Text}, nil
 	case bot.CmdExport:
 		return bot.Reply{Text: "Here is the export.", File: file}, nil
@@ -303,9 +357,8 @@ func stream(ctx context.Context, c bot.Conversation, p bot.Post, final string, s
 	return st.Close(ctx, final)
 }
 
-func runScript(ctx context.Context, req bot.Request) *scriptResult {
+func runScript(ctx context.Context, req bot.Request, c bot.Conversation) *scriptResult {
 	res := &scriptResult{Req: req, Finals: map[string]string{}}
-	c := req.Conv
 	word, _, _ := strings.Cut(req.Text, " ")
 	switch word {
 	case "quick":

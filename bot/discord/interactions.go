@@ -98,9 +98,10 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 		return
 	}
 	req.User = interactionUser(i)
-	req.Channel = chanKey(a.sessionChannel(i.ChannelID))
+	req.Channel = chanKey(a.threads.home(i.ChannelID))
 	suffix := ""
 	if req.Command == bot.CmdStart {
+		req.Channel = chanKey(i.ChannelID) // a new session: where it was asked for
 		if attachment != "" {
 			if at := i.ApplicationCommandData().Resolved; at != nil && at.Attachments[attachment] != nil {
 				img, err := a.download(ctx, at.Attachments[attachment])
@@ -112,15 +113,16 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 				req.Image = img
 			}
 		}
-		c, err := a.startPlace(ctx, i.ChannelID, req.Text)
-		if err != nil {
-			log.Warn("open session place", "err", err)
-			a.editOriginal(ctx, i, bot.Reply{Text: "I couldn't set up the table here. Check that I may send messages and manage webhooks in this channel."})
-			return
-		}
-		req.Channel, req.Conv = chanKey(c.channel), c
-		if c.channel != i.ChannelID {
-			suffix = "\n<#" + c.channel + ">"
+		topic := req.Text
+		req.Open = func(ctx context.Context) (bot.Conversation, string, error) {
+			c, err := a.startPlace(ctx, i.ChannelID, topic)
+			if err != nil {
+				return nil, "", &placeError{err: err}
+			}
+			if c.channel != i.ChannelID {
+				suffix = "\n<#" + c.channel + ">"
+			}
+			return c, chanKey(c.channel), nil
 		}
 	}
 	reply, err := a.h.Handle(ctx, req)
@@ -163,13 +165,13 @@ func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r 
 		files = uploadFiles(*r.File)
 	}
 	m := webhookMessage{Content: text}
-	url := discordgo.EndpointWebhookMessage(a.app(), i.Token, "@original")
+	url := discordgo.EndpointWebhookMessage(a.who.app(), i.Token, "@original")
 	if err := a.sendInteraction(ctx, http.MethodPatch, url, m, files[:min(1, len(files))]); err != nil {
 		a.log.Warn("edit interaction response", "err", err)
 		return
 	}
 	for _, f := range files[min(1, len(files)):] {
-		u := discordgo.EndpointWebhookToken(a.app(), i.Token) + "?wait=true"
+		u := discordgo.EndpointWebhookToken(a.who.app(), i.Token) + "?wait=true"
 		if err := a.sendInteraction(ctx, http.MethodPost, u, webhookMessage{}, []*discordgo.File{f}); err != nil {
 			a.log.Warn("send interaction followup", "err", err)
 			return
@@ -194,7 +196,10 @@ func (a *Adapter) sendInteraction(ctx context.Context, method, url string, m web
 
 // uploadFiles keeps a file under Discord's 10 MiB: as is, zipped, or the
 // zip split into numbered parts.
-func uploadFiles(f bot.Attachment) []*discordgo.File {
+func uploadFiles(f bot.Attachment) []*discordgo.File { return splitUpload(f, maxUpload) }
+
+// splitUpload is uploadFiles with the cap as a parameter.
+func splitUpload(f bot.Attachment, maxUpload int) []*discordgo.File {
 	one := func(name, mime string, data []byte) *discordgo.File {
 		return &discordgo.File{Name: name, ContentType: mime, Reader: bytes.NewReader(data)}
 	}

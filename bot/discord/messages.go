@@ -15,20 +15,22 @@ import (
 
 var mentionRe = regexp.MustCompile(`<@!?(\d+)>`)
 
-// onMessage turns a mention of the bot into CmdStart (or CmdSay inside a
-// session thread), and with DISCORD_MESSAGE_CONTENT plain messages in a
-// session thread into CmdSay. Bots and webhooks (our personas) are ignored.
+// onMessage turns a mention of the bot into CmdMention (the manager
+// decides whether it starts a session or speaks to the one running here),
+// and with DISCORD_MESSAGE_CONTENT a plain message in a session thread into
+// an unaddressed one. Bots and webhooks (our personas) are ignored. The
+// mention is checked first: a message that does not concern the bot costs
+// no call to the manager, the store or Discord.
 func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 	if m.Author == nil || m.Author.Bot || m.WebhookID != "" {
 		return
 	}
-	me := a.id()
+	me := a.who.bot()
 	mentioned := false
 	for _, u := range m.Mentions {
 		mentioned = mentioned || u.ID == me
 	}
-	inSession := a.isSessionThread(m.ChannelID) || (a.o.SessionRunning != nil && a.o.SessionRunning(chanKey(m.ChannelID)))
-	if !mentioned && !(a.cfg.MessageContent && inSession) {
+	if !mentioned && !(a.cfg.MessageContent && a.ownThread(ctx, m.ChannelID)) {
 		return
 	}
 	text := strings.TrimSpace(mentionRe.ReplaceAllStringFunc(m.Content, func(s string) string {
@@ -39,47 +41,62 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 	}))
 	user := bot.User{ID: m.Author.ID, Name: userName(m.Author)}
 	log := a.log.With("channel", m.ChannelID, "user", user.ID)
-
+	if text == "" && len(m.Attachments) == 0 {
+		if mentioned && !a.threads.has(m.ChannelID) {
+			reply, err := a.h.Handle(ctx, bot.Request{Command: bot.CmdHelp, Channel: chanKey(m.ChannelID), User: user})
+			a.answerMessage(ctx, log, m, "", reply, err)
+		}
+		return
+	}
 	img, err := a.firstImage(ctx, m.Attachments)
 	if err != nil {
 		log.Warn("attachment download failed", "err", err)
 		a.replyTo(ctx, m, "I couldn't download that picture; try again, or send a smaller image.")
 		return
 	}
-	if inSession {
-		c, err := a.placeIn(ctx, m.ChannelID)
-		if err != nil {
-			log.Warn("prepare session place", "err", err)
-			return
-		}
-		if text == "" && img == nil {
-			return
-		}
-		reply, err := a.h.Handle(ctx, bot.Request{Command: bot.CmdSay, Channel: chanKey(m.ChannelID), User: user, Text: text, Image: img, Conv: c})
-		a.answerMessage(ctx, log, m, m.ChannelID, reply, err)
-		return
-	}
-	req := bot.Request{Command: bot.CmdStart, User: user, Text: text, Image: img}
 	if text == "" && img == nil {
-		req.Command = bot.CmdHelp
-		req.Channel = chanKey(m.ChannelID)
-		reply, err := a.h.Handle(ctx, req)
-		a.answerMessage(ctx, log, m, "", reply, err)
 		return
 	}
-	c, err := a.openPlace(ctx, m.ChannelID, m.ID, text)
-	if err != nil {
-		log.Warn("open session place", "err", err)
-		a.replyTo(ctx, m, "I couldn't set up the table here. Check that I may send messages and manage webhooks in this channel.")
-		return
-	}
-	req.Channel, req.Conv = chanKey(c.channel), c
+	var opened *conv // set when the manager starts a session
+	req := bot.Request{Command: bot.CmdMention, Channel: chanKey(m.ChannelID), User: user, Text: text, Image: img,
+		Unaddressed: !mentioned,
+		Open: func(ctx context.Context) (bot.Conversation, string, error) {
+			c, err := a.openPlace(ctx, m.ChannelID, m.ID, text)
+			if err != nil {
+				return nil, "", &placeError{err: err}
+			}
+			opened = c
+			return c, chanKey(c.channel), nil
+		}}
 	reply, err := a.h.Handle(ctx, req)
 	home := ""
-	if c.thread != "" && c.thread != m.ChannelID {
-		home = c.thread
+	if opened != nil && opened.thread != "" && opened.thread != m.ChannelID {
+		home = opened.thread
 	}
 	a.answerMessage(ctx, log, m, home, reply, err)
+}
+
+// placeError is a session place that could not be made (no permission to
+// open a thread or send messages); its UserMessage is what the person sees.
+type placeError struct{ err error }
+
+func (e *placeError) Error() string { return "open session place: " + e.err.Error() }
+func (e *placeError) Unwrap() error { return e.err }
+
+// UserMessage says what to fix.
+func (e *placeError) UserMessage() string {
+	return "I couldn't set up the table here. Check that I may send messages and manage webhooks in this channel."
+}
+
+// ownThread reports whether a channel is a session thread: one this
+// process opened or resumed, or a thread our bot opened (on any replica),
+// by the channel cache. Only asked with DISCORD_MESSAGE_CONTENT.
+func (a *Adapter) ownThread(ctx context.Context, id string) bool {
+	if a.threads.has(id) {
+		return true
+	}
+	ch, err := a.channel(ctx, id)
+	return err == nil && ch.IsThread() && ch.OwnerID != "" && ch.OwnerID == a.who.bot()
 }
 
 // answerMessage posts a Reply in the session thread (home) or as a reply to
@@ -123,7 +140,7 @@ func (a *Adapter) openPlace(ctx context.Context, channelID, messageID, topic str
 	case ch.Type == discordgo.ChannelTypeDM || ch.Type == discordgo.ChannelTypeGroupDM:
 		return a.newConv(ctx, channelID, "", "")
 	case ch.IsThread():
-		a.rememberThread(channelID, ch.ParentID)
+		a.threads.remember(channelID, ch.ParentID)
 		return a.newConv(ctx, channelID, ch.ParentID, channelID)
 	}
 	name := truncate(strings.Join(strings.Fields(topic), " "), 100)
@@ -136,7 +153,7 @@ func (a *Adapter) openPlace(ctx context.Context, channelID, messageID, topic str
 		a.log.Info("cannot open a thread, the session runs in the channel", "channel", channelID, "err", err)
 		return a.newConv(ctx, channelID, channelID, "")
 	}
-	a.rememberThread(th.ID, channelID)
+	a.threads.remember(th.ID, channelID)
 	return a.newConv(ctx, th.ID, channelID, th.ID)
 }
 

@@ -24,7 +24,7 @@ func (a *Adapter) Resume(ctx context.Context, channel string) (bot.Conversation,
 		return nil, fmt.Errorf("resume %s: %w", channel, err)
 	}
 	if c.thread != "" {
-		a.rememberThread(c.thread, c.parent)
+		a.threads.remember(c.thread, c.parent)
 	}
 	return c, nil
 }

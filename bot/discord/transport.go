@@ -70,7 +70,7 @@ func (a *Adapter) observe(path string, h http.Header) {
 	if err != nil || reset <= 0 {
 		return
 	}
-	if s := a.existingScheduler(m[1]); s != nil {
+	if s := a.scheds.existing(m[1]); s != nil {
 		s.Penalize(seconds(reset), false)
 	}
 }

@@ -54,24 +54,13 @@ type hookSlot struct {
 
 // pool returns a parent channel's webhook pool; nothing is fetched yet.
 func (a *Adapter) pool(parent string) *hookPool {
-	a.mu.Lock()
-	p, ok := a.pools[parent]
-	a.mu.Unlock()
-	if ok {
+	return a.pools.get(parent, func() *hookPool {
+		p := &hookPool{parent: parent}
+		for i := range a.lim.Webhooks {
+			p.slots = append(p.slots, &hookSlot{index: i, sched: a.scheds.get(fmt.Sprintf("hook:%s#%d", parent, i))})
+		}
 		return p
-	}
-	n := a.lim.Webhooks
-	p = &hookPool{parent: parent}
-	for i := range n {
-		p.slots = append(p.slots, &hookSlot{index: i, sched: a.scheduler(fmt.Sprintf("hook:%s#%d", parent, i))})
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if q, ok := a.pools[parent]; ok {
-		return q
-	}
-	a.pools[parent] = p
-	return p
+	})
 }
 
 // choose picks the slot for a new message (p.pick held): the one with the
@@ -138,7 +127,7 @@ func (a *Adapter) listLocked(ctx context.Context, p *hookPool) error {
 		}
 		return fmt.Errorf("list webhooks: %w", err)
 	}
-	app, me := a.app(), a.id()
+	app, me := a.who.app(), a.who.bot()
 	var ours []*discordgo.Webhook
 	for _, w := range list {
 		if w.Token != "" && (app != "" && w.ApplicationID == app || me != "" && w.User != nil && w.User.ID == me) {
@@ -150,7 +139,7 @@ func (a *Adapter) listLocked(ctx context.Context, p *hookPool) error {
 	for i, w := range ours {
 		if i < len(p.slots) && p.slots[i].hook == nil {
 			p.slots[i].hook = w
-			a.aliasScheduler(w.ID, p.slots[i].sched)
+			a.scheds.alias(w.ID, p.slots[i].sched)
 		}
 	}
 	p.listed = true
@@ -194,7 +183,7 @@ func (a *Adapter) slotHook(ctx context.Context, p *hookPool, s *hookSlot) (*disc
 			p.mu.Lock()
 			s.hook = nw
 			p.mu.Unlock()
-			a.aliasScheduler(nw.ID, s.sched)
+			a.scheds.alias(nw.ID, s.sched)
 			return nw, nil
 		case isForbidden(err):
 			return nil, errNoWebhooks
@@ -234,9 +223,7 @@ func (a *Adapter) dropWebhook(parent, id string) {
 		}
 	}
 	p.mu.Unlock()
-	a.mu.Lock()
-	delete(a.scheds, id)
-	a.mu.Unlock()
+	a.scheds.drop(id)
 }
 
 // cmpSnowflake orders Discord IDs by age.

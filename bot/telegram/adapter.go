@@ -6,14 +6,19 @@
 // limits. With six persona tokens each seat posts from its own bot.
 //
 // It implements bot.Conversation for a session and calls a bot.Handler for
-// what people ask. It never imports the domain (roundtable) or another
-// adapter, and never runs a session inside an update handler: Handler.Handle
-// returns quickly and the session runs in the manager's goroutines.
+// what people ask: a mention, a reply, a photo or private text is a
+// bot.CmdMention, and the Handler (the session manager) decides whether it
+// starts a session or speaks to the one running. It never imports the domain
+// (roundtable) or another adapter, and never runs a session inside an update
+// handler: Handler.Handle returns quickly and the session runs in the
+// manager's goroutines.
 //
 // Order: updates of one chat are handled one after another in that chat's
-// queue (a goroutine per busy chat); the only slow step inside a queue is a
-// photo download, bounded by Options.DownloadTimeout, so a /stop sent while
-// a photo downloads waits for it at most that long.
+// queue (bot.Queues); control (/stop, /status, buttons, answers) jumps it.
+// The only slow step inside a queue is a photo download, bounded by
+// Options.DownloadTimeout; the photo is decoded by the session, never here.
+// Each map the adapter keeps is its own small type with its own lock
+// (books.go, merge.go).
 package telegram
 
 import (
@@ -25,7 +30,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
@@ -33,6 +38,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/internal/clock"
 )
 
 // client is one bot account we post from, with its own budget.
@@ -53,31 +59,22 @@ type Adapter struct {
 	httpc   *http.Client
 	main    *client
 	seats   map[string]*client // seat ID → persona bot
-	tokens  []string           // for redaction
+	red     *redactor          // every token we know, for redaction
+	pace    *budgets           // schedulers per bot and chat, one-off calls
 	allowed map[int64]bool
 	updates chan *models.Update
 	pipe    func(ctx context.Context, u *models.Update)
-	workers sync.WaitGroup
+	queues  *bot.Queues // per-chat order; control jumps it
 
-	mu       sync.Mutex
-	me       models.User
-	botIDs   map[int64]bool // our bots' user IDs
-	scheds   map[string]*bot.Scheduler
-	queues   map[int64]*chatQueue
-	boards   map[int64]int // open live boards per chat (a session runs)
-	merges   map[string]*merged
-	asks     map[int64]*pendingAsk
-	admins   map[[2]int64]adminEntry
-	albums   map[string]time.Time
-	seen     map[int64]bool
-	seenRing []int64
-	draftID  int64
-	noDrafts bool
-}
-
-type adminEntry struct {
-	admin bool
-	at    time.Time
+	// Owned states, each with its own lock (books.go, merge.go).
+	who      identity
+	merges   mergeBook
+	asks     questionBook
+	admins   adminCache
+	albums   albumBook
+	seen     seenUpdates
+	draftID  atomic.Int64
+	noDrafts atomic.Bool
 }
 
 // New builds an adapter; it does no I/O (Run does).
@@ -95,7 +92,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Clock == nil {
-		o.Clock = bot.RealClock{}
+		o.Clock = clock.Real
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}
@@ -119,11 +116,10 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	if o.Limits != nil {
 		lim = *o.Limits
 	}
-	a := &Adapter{cfg: cfg, h: h, o: o, lim: lim, log: o.Logger.With("component", "telegram"), httpc: o.HTTPClient,
+	a := &Adapter{cfg: cfg, h: h, o: o, lim: lim, red: &redactor{}, log: o.Logger.With("component", "telegram"), httpc: o.HTTPClient,
 		seats: map[string]*client{}, allowed: map[int64]bool{}, updates: make(chan *models.Update, 256),
-		botIDs: map[int64]bool{}, scheds: map[string]*bot.Scheduler{}, queues: map[int64]*chatQueue{},
-		boards: map[int64]int{}, merges: map[string]*merged{}, asks: map[int64]*pendingAsk{},
-		admins: map[[2]int64]adminEntry{}, albums: map[string]time.Time{}, seen: map[int64]bool{}}
+	}
+	a.pace = &budgets{lim: lim, clock: o.Clock, red: a.red}
 	for _, id := range cfg.AllowedChats {
 		a.allowed[id] = true
 	}
@@ -137,23 +133,29 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		return nil, err
 	}
 	a.main = &client{b: mb, global: bot.NewScheduler(lim.Bot, nil, o.Clock)}
-	a.tokens = append(a.tokens, cfg.Token)
+	a.red.add(cfg.Token)
 	if err := a.addPersonas(cfg.PersonaTokens); err != nil {
 		return nil, err
 	}
-	a.pipe = a.chain(a.route, a.recoverer, a.fifo, a.allowList, a.dedup)
+	a.queues = bot.NewQueues(bot.QueueOptions{
+		OnPanic: func(chat string, r any, stack []byte) {
+			a.log.Error("update handler panicked", "chat", chat, "panic", r, "stack", string(stack))
+		},
+		OnDrop: func(chat string) { a.log.Warn("chat queue full: update dropped", "chat", chat) },
+	})
+	a.pipe = chain(a.route, a.fifo, a.allowList, a.dedup)
 	return a, nil
 }
 
 func (a *Adapter) newBot(token string, hc *http.Client, extra ...tgbot.Option) (*tgbot.Bot, error) {
 	opts := []tgbot.Option{tgbot.WithSkipGetMe(), tgbot.WithHTTPClient(a.o.PollTimeout, hc),
-		tgbot.WithErrorsHandler(a.libError)}
+		tgbot.WithErrorsHandler(func(err error) { libError(a.log, a.red, err) })}
 	if a.cfg.APIURL != "" {
 		opts = append(opts, tgbot.WithServerURL(strings.TrimRight(a.cfg.APIURL, "/")))
 	}
 	b, err := tgbot.New(token, append(opts, extra...)...)
 	if err != nil {
-		return nil, fmt.Errorf("telegram: new bot: %w", a.redact(err))
+		return nil, fmt.Errorf("telegram: new bot: %w", a.red.redact(err))
 	}
 	return b, nil
 }
@@ -176,7 +178,7 @@ func (a *Adapter) addPersonas(tokens []string) error {
 		if err := checkToken(fmt.Sprintf("TELEGRAM_PERSONA_TOKENS[%d]", i), tok); err != nil {
 			return err
 		}
-		a.tokens = append(a.tokens, tok)
+		a.red.add(tok)
 		b, err := a.newBot(tok, a.httpc)
 		if err != nil {
 			return fmt.Errorf("telegram: TELEGRAM_PERSONA_TOKENS[%d]: %w", i, err)
@@ -195,9 +197,15 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	a.registerCommands(ctx)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		a.dispatch(gctx)
-		return nil
+	g.Go(func() error { // polled or webhook updates, one at a time, into the pipeline
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case u := <-a.updates:
+				a.pipe(gctx, u)
+			}
+		}
 	})
 	g.Go(func() error {
 		if a.cfg.WebhookURL != "" {
@@ -206,7 +214,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		return a.poll(gctx)
 	})
 	err := g.Wait()
-	a.workers.Wait()
+	a.queues.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -220,16 +228,13 @@ func (a *Adapter) hello(ctx context.Context) error {
 	for {
 		me, err := a.main.b.GetMe(ctx)
 		if err == nil {
-			a.mu.Lock()
-			a.me = *me
-			a.botIDs[me.ID] = true
-			a.mu.Unlock()
+			a.who.add(*me, true)
 			break
 		}
 		if errors.Is(err, tgbot.ErrorUnauthorized) || errors.Is(err, tgbot.ErrorNotFound) {
-			return fmt.Errorf("telegram: getMe: %w: %w", bot.ErrRejected, a.redact(err))
+			return fmt.Errorf("telegram: getMe: %w: %w", bot.ErrRejected, a.red.redact(err))
 		}
-		a.log.Warn("getMe failed, retrying", "err", a.redact(err), "in", wait)
+		a.log.Warn("getMe failed, retrying", "err", a.red.redact(err), "in", wait)
 		if err := a.o.Clock.Sleep(ctx, wait); err != nil {
 			return nil
 		}
@@ -237,20 +242,18 @@ func (a *Adapter) hello(ctx context.Context) error {
 	}
 	for seat, c := range a.seats {
 		if me, err := c.b.GetMe(ctx); err == nil {
-			a.mu.Lock()
-			a.botIDs[me.ID] = true
-			a.mu.Unlock()
+			a.who.add(*me, false)
 		} else {
-			a.log.Warn("persona bot getMe failed", "seat", seat, "err", a.redact(err))
+			a.log.Warn("persona bot getMe failed", "seat", seat, "err", a.red.redact(err))
 		}
 	}
-	a.log.Info("telegram bot ready", "username", a.me.Username, "personas", len(a.seats), "webhook", a.cfg.WebhookURL != "")
+	a.log.Info("telegram bot ready", "username", a.who.main().Username, "personas", len(a.seats), "webhook", a.cfg.WebhookURL != "")
 	return nil
 }
 
 func (a *Adapter) poll(ctx context.Context) error {
 	if _, err := a.main.b.DeleteWebhook(ctx, &tgbot.DeleteWebhookParams{}); err != nil && ctx.Err() == nil {
-		a.log.Warn("deleteWebhook failed", "err", a.redact(err))
+		a.log.Warn("deleteWebhook failed", "err", a.red.redact(err))
 	}
 	a.main.b.Start(ctx) // returns when ctx ends
 	return nil
@@ -260,7 +263,7 @@ func (a *Adapter) serveWebhook(ctx context.Context) error {
 	_, err := a.main.b.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: a.cfg.WebhookURL, SecretToken: a.cfg.WebhookSecret,
 		AllowedUpdates: []string{"message", "callback_query"}})
 	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("telegram: setWebhook: %w", a.redact(err))
+		return fmt.Errorf("telegram: setWebhook: %w", a.red.redact(err))
 	}
 	<-ctx.Done()
 	return nil
@@ -275,42 +278,37 @@ func (a *Adapter) fromLibrary(ctx context.Context, _ *tgbot.Bot, u *models.Updat
 	}
 }
 
-func (a *Adapter) dispatch(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case u := <-a.updates:
-			a.pipe(ctx, u)
-		}
-	}
-}
-
 // libError routes go-telegram/bot's errors to slog, tokens redacted.
-func (a *Adapter) libError(err error) {
+func libError(log *slog.Logger, red *redactor, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
 	var tm *tgbot.TooManyRequestsError
 	switch {
 	case errors.As(err, &tm):
-		a.log.Warn("telegram rate limited", "retry_after", tm.RetryAfter)
+		log.Warn("telegram rate limited", "retry_after", tm.RetryAfter)
 	case errors.Is(err, tgbot.ErrorConflict):
-		a.log.Error("another poller or a webhook uses this token (409)", "err", a.redact(err))
+		log.Error("another poller or a webhook uses this token (409)", "err", red.redact(err))
 	default:
-		a.log.Warn("telegram library error", "err", a.redact(err))
+		log.Warn("telegram library error", "err", red.redact(err))
 	}
 }
 
+// redactor replaces every bot token we know in errors (*url.Error URLs
+// carry them). Tokens are added while the adapter is built, never after.
+type redactor struct{ tokens []string }
+
+func (r *redactor) add(token string) { r.tokens = append(r.tokens, token) }
+
 // redact returns err with every token we know replaced, in *url.Error
 // URLs and in the message.
-func (a *Adapter) redact(err error) error {
+func (r *redactor) redact(err error) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
 	clean := msg
-	for _, t := range a.tokens {
+	for _, t := range r.tokens {
 		if t != "" {
 			clean = strings.ReplaceAll(clean, t, "<token>")
 		}
@@ -324,7 +322,7 @@ func (a *Adapter) redact(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		cp := *ue
-		for _, t := range a.tokens {
+		for _, t := range r.tokens {
 			if t != "" {
 				cp.URL = strings.ReplaceAll(cp.URL, t, "<token>")
 			}

@@ -56,16 +56,8 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
 		{Text: "✅ Keep", CallbackData: dataKeep}, {Text: "⏭ Skip", CallbackData: dataSkip}}}}
 	p := &pendingAsk{Pending: bot.NewPending(), ready: make(chan struct{})}
-	a.mu.Lock()
-	a.asks[c.chat] = p
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		if a.asks[c.chat] == p {
-			delete(a.asks, c.chat)
-		}
-		a.mu.Unlock()
-	}()
+	a.asks.open(c.chat, p)
+	defer a.asks.close(c.chat, p)
 	id, err := a.sendText(ctx, c.chat, askText(q), 0, kb)
 	p.msgID = id
 	close(p.ready)
@@ -127,7 +119,7 @@ func (a *Adapter) closeAsk(ctx context.Context, chat int64, msgID int, q bot.Que
 		out = "⌛ No answer in time; the vote stands."
 	}
 	text := body(truncateUTF16(askText(q)+"\n\n"+out, maxText))
-	err := a.call(ctx, a.main, chat, "editMessageText", func(ctx context.Context) error {
+	err := a.pace.call(ctx, a.main, chat, "editMessageText", func(ctx context.Context) error {
 		_, err := a.main.b.EditMessageText(ctx, &tgbot.EditMessageTextParams{ChatID: chat, MessageID: msgID, Text: text,
 			ParseMode: models.ParseModeHTML, LinkPreviewOptions: noPreview})
 		return err
@@ -141,7 +133,7 @@ func (a *Adapter) closeAsk(ctx context.Context, chat int64, msgID int, q bot.Que
 // chat: to the open question here, or, when this replica has none, to the
 // handler, which relays it to the replica running the session.
 func (a *Adapter) submitAnswer(ctx context.Context, chat int64, msgID int, u bot.User, ans bot.Answer) bool {
-	if p := a.askFor(chat); p != nil && p.messageID(ctx) == msgID {
+	if p := a.asks.of(chat); p != nil && p.messageID(ctx) == msgID {
 		return p.Submit(ans)
 	}
 	_, err := a.h.Handle(ctx, bot.Request{Command: bot.CmdAnswer, Channel: channel(chat), User: u,
@@ -154,7 +146,7 @@ func (a *Adapter) submitAnswer(ctx context.Context, chat int64, msgID int, u bot
 
 // SubmitAnswer takes an answer relayed from another replica (bot.Answerable).
 func (c *conv) SubmitAnswer(ref string, ans bot.Answer) bool {
-	p := c.a.askFor(c.chat)
+	p := c.a.asks.of(c.chat)
 	id, err := strconv.Atoi(ref)
 	if p == nil || err != nil || p.messageID(context.Background()) != id {
 		return false
@@ -178,13 +170,6 @@ func isQuestion(m *models.Message) bool {
 		}
 	}
 	return false
-}
-
-// askFor returns the open question of a chat, if any.
-func (a *Adapter) askFor(chat int64) *pendingAsk {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.asks[chat]
 }
 
 // parseKeywords splits a person's list on commas (ASCII and CJK),

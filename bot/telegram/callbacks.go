@@ -52,7 +52,8 @@ func (a *Adapter) onCallback(ctx context.Context, cq *models.CallbackQuery) {
 			a.reply(ctx, chat, msg.ID, bot.Reply{Text: problem})
 			return
 		}
-		a.handle(ctx, chat, ph.ID, bot.Request{Command: bot.CmdStart, Channel: channel(chat), User: user, Image: att, Conv: a.conv(chat)})
+		a.handle(ctx, chat, ph.ID, bot.Request{Command: bot.CmdStart, Channel: channel(chat), User: user, Image: att,
+			Open: bot.OpenIn(a.conv(chat), channel(chat))})
 	case strings.HasPrefix(data, "b:"):
 		cmd := bot.Command(strings.TrimPrefix(data, "b:"))
 		if cmd != bot.CmdStop {
@@ -76,7 +77,7 @@ func (a *Adapter) answerCallback(ctx context.Context, id, text string) {
 	defer cancel()
 	if _, err := a.main.b.AnswerCallbackQuery(cctx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: id,
 		Text: truncateUTF16(text, 190)}); err != nil {
-		a.log.Warn("answerCallbackQuery failed", "err", a.redact(err))
+		a.log.Warn("answerCallbackQuery failed", "err", a.red.redact(err))
 	}
 }
 
@@ -121,7 +122,7 @@ func (a *Adapter) registerCommands(ctx context.Context) {
 		_, err := a.main.b.SetMyCommands(cctx, &tgbot.SetMyCommandsParams{Commands: botCommands, Scope: scope})
 		cancel()
 		if err != nil {
-			a.log.Warn("setMyCommands failed", "err", a.redact(err))
+			a.log.Warn("setMyCommands failed", "err", a.red.redact(err))
 		}
 	}
 }

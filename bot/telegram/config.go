@@ -87,10 +87,6 @@ type Options struct {
 	// SeatOrder maps plain persona tokens to seat IDs (the persona pack's
 	// seats in order). Default: the papercut pack's seats.
 	SeatOrder []string
-	// SessionRunning tells whether a chat ("telegram:<id>") has a running
-	// session, so a mention becomes an interjection. When nil the adapter
-	// judges by the live board it keeps for the chat.
-	SessionRunning func(channel string) bool
 	// Limits override DefaultLimits.
 	Limits *Limits
 	// FirstSeen, when set, is asked after the adapter's own de-duplication

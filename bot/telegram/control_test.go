@@ -19,7 +19,7 @@ func TestControlJumpsTheSpeechQueue(t *testing.T) {
 	hs := newHarness(t, setup{fakeLimits: telegramfake.TelegramLimits()})
 	const n = 12
 	queued := make(chan struct{})
-	hs.h.setScript(func(ctx context.Context, req bot.Request) {
+	hs.h.setScript(func(ctx context.Context, req request) {
 		defer close(queued)
 		for i := range n {
 			st, err := req.Conv.Open(ctx, bot.Post{From: moderator, Kind: bot.KindNotice})

@@ -48,8 +48,8 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 	cl := c.client(p.From)
 	switch {
 	case p.Kind == bot.KindSpeech && p.Group != "" && !c.private() && cl == c.a.main:
-		return c.a.section(ctx, c, p), nil
-	case p.Kind == bot.KindSpeech && p.Group == "" && c.private() && c.a.draftsOn():
+		return c.section(ctx, p), nil
+	case p.Kind == bot.KindSpeech && p.Group == "" && c.private() && !c.a.noDrafts.Load():
 		return c.openDraft(ctx, cl, p), nil
 	}
 	return c.open(ctx, cl, p, nil), nil
@@ -70,8 +70,7 @@ func (c *conv) open(ctx context.Context, cl *client, p bot.Post, existing []stri
 	if p.Kind != bot.KindBoard {
 		return w
 	}
-	c.a.boardOpened(c.chat, +1)
-	return &board{w: w, s: s, c: c}
+	return &board{w: w, s: s}
 }
 
 func (c *conv) newSender(cl *client, p bot.Post) *sender {
@@ -85,7 +84,7 @@ func (c *conv) writerOptions(cl *client, from bot.Persona, placeholder string, i
 		Measure:     bot.UTF16Len,
 		Placeholder: placeholder,
 		MinInterval: interval,
-		Scheduler:   c.a.scheduler(cl, c.chat),
+		Scheduler:   c.a.pace.scheduler(cl, c.chat),
 		Clock:       c.a.o.Clock,
 		Logger:      c.a.log.With("chat", c.chat, "persona", from.ID),
 	}
@@ -93,40 +92,17 @@ func (c *conv) writerOptions(cl *client, from bot.Persona, placeholder string, i
 	return o
 }
 
-// board is the live board: while it is open a session runs in the chat
-// (mentions become interjections); its last edit drops the Stop button.
+// board is the live board: its last edit drops the Stop button.
 type board struct {
 	w *bot.StreamWriter
 	s *sender
-	c *conv
 }
 
 func (b *board) Update(text string) { b.w.Update(text) }
 
 func (b *board) Close(ctx context.Context, final string) error {
 	b.s.final.Store(true)
-	err := b.w.Close(ctx, final)
-	b.c.a.boardOpened(b.c.chat, -1)
-	return err
-}
-
-func (a *Adapter) boardOpened(chat int64, d int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.boards[chat] += d
-	if a.boards[chat] <= 0 {
-		delete(a.boards, chat)
-	}
-}
-
-// running reports whether a session runs in the chat.
-func (a *Adapter) running(chat int64) bool {
-	if a.o.SessionRunning != nil {
-		return a.o.SessionRunning(channel(chat))
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.boards[chat] > 0
+	return b.w.Close(ctx, final)
 }
 
 // SendImage posts a picture from the persona's bot: sendPhoto, or
@@ -139,7 +115,7 @@ func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachme
 		name = "image.png"
 	}
 	if len(img.Data) <= maxPhotoUpload {
-		err := c.a.call(ctx, cl, c.chat, "sendPhoto", func(ctx context.Context) error {
+		err := c.a.pace.call(ctx, cl, c.chat, "sendPhoto", func(ctx context.Context) error {
 			_, err := cl.b.SendPhoto(ctx, &tgbot.SendPhotoParams{ChatID: c.chat, Caption: capt, ParseMode: models.ParseModeHTML,
 				Photo: &models.InputFileUpload{Filename: name, Data: bytes.NewReader(img.Data)}})
 			return err
@@ -168,7 +144,7 @@ func (a *Adapter) sendDocument(ctx context.Context, cl *client, chat int64, f bo
 	if name == "" {
 		name = "file"
 	}
-	return a.call(ctx, cl, chat, "sendDocument", func(ctx context.Context) error {
+	return a.pace.call(ctx, cl, chat, "sendDocument", func(ctx context.Context) error {
 		p := &tgbot.SendDocumentParams{ChatID: chat, Caption: caption, ParseMode: models.ParseModeHTML,
 			Document: &models.InputFileUpload{Filename: name, Data: bytes.NewReader(f.Data)}}
 		if replyTo != 0 {

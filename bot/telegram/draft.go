@@ -21,19 +21,6 @@ import (
 // self-hosted Bot API server), the adapter stops using them and falls
 // back to send+edit for the rest of the process.
 
-func (a *Adapter) draftsOn() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return !a.noDrafts
-}
-
-func (a *Adapter) nextDraftID() int64 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.draftID++
-	return a.draftID
-}
-
 // draftSender is the bot.Sender of the preview: Send starts a draft, Edit
 // updates it. Once the stream closes it sends nothing more.
 type draftSender struct {
@@ -44,7 +31,7 @@ type draftSender struct {
 }
 
 func (d *draftSender) Send(ctx context.Context, text string) (string, error) {
-	id := strconv.FormatInt(d.c.a.nextDraftID(), 10)
+	id := strconv.FormatInt(d.c.a.draftID.Add(1), 10)
 	return id, d.Edit(ctx, id, text)
 }
 
@@ -57,14 +44,12 @@ func (d *draftSender) Edit(ctx context.Context, id, text string) error {
 	_, err := d.cl.b.SendMessageDraft(ctx, &tgbot.SendMessageDraftParams{ChatID: d.c.chat, DraftID: id,
 		Text: d.render(text), ParseMode: models.ParseModeHTML})
 	if refusedDraft(err) {
-		d.c.a.mu.Lock()
-		d.c.a.noDrafts = true
-		d.c.a.mu.Unlock()
-		d.c.a.log.Warn("sendMessageDraft refused; streaming with edits from now on", "err", d.c.a.redact(err))
+		d.c.a.noDrafts.Store(true)
+		d.c.a.log.Warn("sendMessageDraft refused; streaming with edits from now on", "err", d.c.a.red.redact(err))
 		d.done.Store(true)
 		return nil
 	}
-	return d.c.a.apiErr("sendMessageDraft", err)
+	return d.c.a.red.apiErr("sendMessageDraft", err)
 }
 
 // refusedDraft tells an API that does not take drafts from other errors.

@@ -14,8 +14,8 @@ import (
 // tableScript is a session as the engine drives one: a live board with a
 // Stop button, six concurrent speeches in one Group, a sequential speech,
 // the people's turn, and the board's final edit.
-func tableScript(t *testing.T, hs *harness, answers chan<- bot.Answer, ask bool) func(ctx context.Context, req bot.Request) {
-	return func(ctx context.Context, req bot.Request) {
+func tableScript(t *testing.T, hs *harness, answers chan<- bot.Answer, ask bool) func(ctx context.Context, req request) {
+	return func(ctx context.Context, req request) {
 		c := req.Conv
 		sleep := func(d time.Duration) { _ = hs.clock.Sleep(ctx, d) }
 		b, err := c.Open(ctx, bot.Post{From: moderator, Kind: bot.KindBoard, Placeholder: "Board: starting",
@@ -188,7 +188,7 @@ func TestCommandsMentionsAndReplies(t *testing.T) {
 func TestMentionDuringSessionIsInterjection(t *testing.T) {
 	hs := newHarness(t, setup{})
 	release := make(chan struct{})
-	hs.h.setScript(func(ctx context.Context, req bot.Request) {
+	hs.h.setScript(func(ctx context.Context, req request) {
 		b, _ := req.Conv.Open(ctx, bot.Post{From: moderator, Kind: bot.KindBoard, Placeholder: "Board"})
 		<-release
 		_ = b.Close(ctx, "Board: done")

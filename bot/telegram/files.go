@@ -73,7 +73,7 @@ func (a *Adapter) download(ctx context.Context, f *fileRef) (*bot.Attachment, st
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.o.DownloadTimeout)
 	defer cancel()
-	data, err := a.fetch(ctx, f.id)
+	data, err := fetch(ctx, a.main.b, a.httpc, a.o.MaxDownload, a.red, f.id)
 	switch {
 	case errors.Is(err, errTooBig):
 		return nil, tooBig
@@ -90,34 +90,36 @@ func (a *Adapter) download(ctx context.Context, f *fileRef) (*bot.Attachment, st
 
 var errTooBig = errors.New("file too big")
 
-func (a *Adapter) fetch(ctx context.Context, fileID string) ([]byte, error) {
-	file, err := a.main.b.GetFile(ctx, &tgbot.GetFileParams{FileID: fileID})
+// fetch downloads a file by ID with getFile and the file link (which
+// carries the token), at most limit bytes.
+func fetch(ctx context.Context, b *tgbot.Bot, httpc *http.Client, limit int64, red *redactor, fileID string) ([]byte, error) {
+	file, err := b.GetFile(ctx, &tgbot.GetFileParams{FileID: fileID})
 	if err != nil {
 		if errors.Is(err, tgbot.ErrorBadRequest) && strings.Contains(err.Error(), "too big") {
 			return nil, errTooBig
 		}
-		return nil, fmt.Errorf("getFile: %w", a.redact(err))
+		return nil, fmt.Errorf("getFile: %w", red.redact(err))
 	}
-	if file.FileSize > a.o.MaxDownload {
+	if file.FileSize > limit {
 		return nil, errTooBig
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.main.b.FileDownloadLink(file), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.FileDownloadLink(file), nil)
 	if err != nil {
-		return nil, fmt.Errorf("download: %w", a.redact(err))
+		return nil, fmt.Errorf("download: %w", red.redact(err))
 	}
-	resp, err := a.httpc.Do(req)
+	resp, err := httpc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("download: %w", a.redact(err)) // the link carries the token
+		return nil, fmt.Errorf("download: %w", red.redact(err)) // the link carries the token
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("download: HTTP %d", resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, a.o.MaxDownload+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("download: %w", a.redact(err))
+		return nil, fmt.Errorf("download: %w", red.redact(err))
 	}
-	if int64(len(data)) > a.o.MaxDownload {
+	if int64(len(data)) > limit {
 		return nil, errTooBig
 	}
 	return data, nil

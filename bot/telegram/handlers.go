@@ -39,7 +39,8 @@ type trigger struct {
 
 // onMessage turns a message into a Request: commands (also /cmd@botname),
 // a mention or a reply to the bot, a photo or image document with its
-// caption; in a private chat everything is addressed to the bot.
+// caption (CmdMention: the manager decides between a start and an
+// interjection); in a private chat everything is addressed to the bot.
 func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	if m.From == nil || m.From.IsBot {
 		return
@@ -53,7 +54,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	if forOther || t.unknown && !private {
 		return // /cmd@another_bot, or a command of some other bot in the group
 	}
-	replyToUs := m.ReplyToMessage != nil && m.ReplyToMessage.From != nil && a.isOurs(m.ReplyToMessage.From.ID)
+	replyToUs := m.ReplyToMessage != nil && m.ReplyToMessage.From != nil && a.who.ours(m.ReplyToMessage.From.ID)
 	if replyToUs {
 		if t.cmd == "" && isQuestion(m.ReplyToMessage) {
 			a.answerAsk(ctx, m)
@@ -65,7 +66,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	if !t.addressed && !private {
 		return // plain group chatter (seen only with privacy mode off)
 	}
-	if img != nil && m.MediaGroupID != "" && !a.firstOfAlbum(m.MediaGroupID) {
+	if img != nil && m.MediaGroupID != "" && !a.albums.first(m.MediaGroupID, a.o.Clock.Now()) {
 		return // the album's first picture started the session
 	}
 	if t.cmd == "" {
@@ -73,22 +74,19 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 		case img != nil && strings.TrimSpace(t.text) == "" && private:
 			a.offerPhoto(ctx, m)
 			return
-		case img != nil || !private:
-			t.cmd = bot.CmdStart
-		case strings.TrimSpace(t.text) == "":
+		case img == nil && private && strings.TrimSpace(t.text) == "":
 			return
-		default:
-			t.cmd = bot.CmdStart // private text: a topic, or an interjection below
 		}
-		if a.running(m.Chat.ID) {
-			t.cmd = bot.CmdSay
-		}
+		// A mention, a reply, a photo with a caption or private text: the
+		// manager decides whether it starts a session or speaks to the one
+		// running here.
+		t.cmd = bot.CmdMention
 	}
 	req := bot.Request{Command: t.cmd, Channel: channel(m.Chat.ID), User: a.user(ctx, m.Chat, m.From), Text: t.text}
 	if t.cmd == bot.CmdExport {
 		req.Options, req.Text = exportArgs(t.text)
 	}
-	if t.cmd == bot.CmdStart {
+	if t.cmd == bot.CmdStart || t.cmd == bot.CmdMention {
 		if img != nil {
 			att, msg := a.download(ctx, img)
 			if msg != "" {
@@ -97,7 +95,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 			}
 			req.Image = att
 		}
-		req.Conv = a.conv(m.Chat.ID)
+		req.Open = bot.OpenIn(a.conv(m.Chat.ID), req.Channel)
 	}
 	a.handle(ctx, m.Chat.ID, m.ID, req)
 }
@@ -132,9 +130,7 @@ func (a *Adapter) reply(ctx context.Context, chat int64, replyTo int, rep bot.Re
 // parse reads a leading bot_command entity (with or without @botname) and
 // mentions of our bot. forOther is a command addressed to another bot.
 func (a *Adapter) parse(text string, ents []models.MessageEntity) (t trigger, forOther bool) {
-	a.mu.Lock()
-	me := a.me
-	a.mu.Unlock()
+	me := a.who.main()
 	u16 := utf16.Encode([]rune(text))
 	sub := func(off, n int) string {
 		if off < 0 || off+n > len(u16) {
@@ -186,29 +182,6 @@ func (a *Adapter) parse(text string, ents []models.MessageEntity) (t trigger, fo
 	return t, false
 }
 
-func (a *Adapter) isOurs(id int64) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.botIDs[id]
-}
-
-// firstOfAlbum reports whether this is the first picture seen of an album.
-func (a *Adapter) firstOfAlbum(group string) bool {
-	now := a.o.Clock.Now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for g, at := range a.albums {
-		if now.Sub(at) > albumMemory {
-			delete(a.albums, g)
-		}
-	}
-	if _, seen := a.albums[group]; seen {
-		return false
-	}
-	a.albums[group] = now
-	return true
-}
-
 // user is the Request user; Admin comes from getChatMember (cached).
 func (a *Adapter) user(ctx context.Context, chat models.Chat, u *models.User) bot.User {
 	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
@@ -222,24 +195,19 @@ func (a *Adapter) user(ctx context.Context, chat models.Chat, u *models.User) bo
 	}
 	key := [2]int64{chat.ID, u.ID}
 	now := a.o.Clock.Now()
-	a.mu.Lock()
-	e, ok := a.admins[key]
-	a.mu.Unlock()
-	if ok && now.Sub(e.at) < adminCacheTTL {
-		out.Admin = e.admin
+	if admin, ok := a.admins.get(key, now); ok {
+		out.Admin = admin
 		return out
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	m, err := a.main.b.GetChatMember(cctx, &tgbot.GetChatMemberParams{ChatID: chat.ID, UserID: u.ID})
 	if err != nil {
-		a.log.Warn("getChatMember failed", "chat", chat.ID, "err", a.redact(err))
+		a.log.Warn("getChatMember failed", "chat", chat.ID, "err", a.red.redact(err))
 		return out
 	}
 	out.Admin = m.Type == models.ChatMemberTypeOwner || m.Type == models.ChatMemberTypeAdministrator
-	a.mu.Lock()
-	a.admins[key] = adminEntry{admin: out.Admin, at: now}
-	a.mu.Unlock()
+	a.admins.put(key, out.Admin, now)
 	return out
 }
 

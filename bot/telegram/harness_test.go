@@ -12,6 +12,8 @@ import (
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
+	"github.com/tableround/tableround/internal/clock"
+	"github.com/tableround/tableround/internal/eventually"
 )
 
 const (
@@ -51,14 +53,14 @@ type harness struct {
 	fake  *telegramfake.Server
 	a     *Adapter
 	h     *testHandler
-	clock *telegramfake.ScaledClock
+	clock *clock.Scaled
 	stop  context.CancelFunc
 	done  chan error
 }
 
 func newHarness(t *testing.T, s setup) *harness {
 	t.Helper()
-	clock := &telegramfake.ScaledClock{Factor: 20}
+	clock := &clock.Scaled{Factor: 20} // shared with the fake: a minute of flood limits in 3 s
 	fake := telegramfake.New(telegramfake.Options{Limits: s.fakeLimits, Now: clock.Now})
 	fake.AddBot(mainToken, botName)
 	fake.AddChat(telegramfake.Chat{ID: groupChat, Type: "supergroup", Title: "Makers"})
@@ -104,13 +106,7 @@ func newHarness(t *testing.T, s setup) *harness {
 // eventually polls cond until it holds or a deadline passes.
 func (hs *harness) eventually(what string, cond func() bool) {
 	hs.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			hs.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually.Within(hs.t, 30*time.Second, what, cond)
 }
 
 func (hs *harness) say(chat int64, from telegramfake.User, text string) int {
@@ -140,32 +136,61 @@ func (hs *harness) findText(chat int64, s string) []telegramfake.Message {
 	return out
 }
 
-// testHandler records requests and, on CmdStart, runs script (if set) in
-// its own goroutine like the session manager does.
-type testHandler struct {
-	mu     sync.Mutex
-	reqs   []bot.Request
-	script func(ctx context.Context, req bot.Request)
-	wg     sync.WaitGroup
-	reply  func(req bot.Request) bot.Reply
-	fail   func(req bot.Request) error // the handler's error, when set
+// request is a Request as the test handler decided it, with the
+// conversation it opened for a start.
+type request struct {
+	bot.Request
+	Conv bot.Conversation
 }
 
-func newTestHandler() *testHandler { return &testHandler{} }
+// testHandler plays the session manager: it decides a mention (a start
+// when no script runs in the chat, else an interjection), records the
+// decided requests and, on a start, opens the conversation and runs script
+// (if set) in its own goroutine like the manager does.
+type testHandler struct {
+	mu      sync.Mutex
+	reqs    []request
+	script  func(ctx context.Context, req request)
+	running map[string]bool
+	wg      sync.WaitGroup
+	reply   func(req bot.Request) bot.Reply
+	fail    func(req bot.Request) error // the handler's error, when set
+}
+
+func newTestHandler() *testHandler { return &testHandler{running: map[string]bool{}} }
 
 func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	h.mu.Lock()
+	if req.Command == bot.CmdMention {
+		req.Command = bot.CmdStart
+		if h.running[req.Channel] {
+			req.Command = bot.CmdSay
+		}
+	}
 	script, reply, fail := h.script, h.reply, h.fail
+	rec := request{Request: req}
+	if req.Command == bot.CmdStart && req.Open != nil {
+		conv, _, err := req.Open(ctx)
+		if err != nil {
+			h.mu.Unlock()
+			return bot.Reply{}, err
+		}
+		rec.Conv = conv
+	}
 	run := req.Command == bot.CmdStart && script != nil
 	if run {
 		h.wg.Add(1) // before the request is visible, so wait() never misses it
+		h.running[req.Channel] = true
 	}
-	h.reqs = append(h.reqs, req)
+	h.reqs = append(h.reqs, rec)
 	h.mu.Unlock()
 	if run {
 		go func() {
 			defer h.wg.Done()
-			script(context.Background(), req)
+			script(context.Background(), rec)
+			h.mu.Lock()
+			delete(h.running, req.Channel)
+			h.mu.Unlock()
 		}()
 	}
 	var err error
@@ -180,16 +205,16 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 
 func (h *testHandler) wait() { h.wg.Wait() }
 
-func (h *testHandler) setScript(f func(ctx context.Context, req bot.Request)) {
+func (h *testHandler) setScript(f func(ctx context.Context, req request)) {
 	h.mu.Lock()
 	h.script = f
 	h.mu.Unlock()
 }
 
-func (h *testHandler) requests(cmd bot.Command) []bot.Request {
+func (h *testHandler) requests(cmd bot.Command) []request {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []bot.Request
+	var out []request
 	for _, r := range h.reqs {
 		if cmd == "" || r.Command == cmd {
 			out = append(out, r)

@@ -18,9 +18,10 @@ const markerBase = 0xF0000
 // stage (Post.Group) as sections, edited at most every GroupEditInterval
 // (DESIGN §8): six personas cost one edit stream, not six.
 type merged struct {
-	a   *Adapter
-	key string
-	w   *bot.StreamWriter
+	a     *Adapter
+	key   string
+	w     *bot.StreamWriter // set once by the first section, then ready closes
+	ready chan struct{}
 
 	mu        sync.Mutex
 	secs      []*section
@@ -38,33 +39,40 @@ type section struct {
 }
 
 // section joins (or starts) the merged message of p.Group in c's chat.
-func (a *Adapter) section(ctx context.Context, c *conv, p bot.Post) bot.Stream {
+func (c *conv) section(ctx context.Context, p bot.Post) bot.Stream {
+	a := c.a
 	key := strconv.FormatInt(c.chat, 10) + "/" + p.Group
 	ph := p.Placeholder
 	if ph == "" {
 		ph = "…"
 	}
-	o := c.writerOptions(a.main, bot.Persona{Moderator: true}, "", a.lim.GroupEditInterval) // takes a.mu
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	m := a.merges[key]
-	if m == nil {
-		m = &merged{a: a, key: key, done: make(chan struct{})}
-		a.merges[key] = m
+	o := c.writerOptions(a.main, bot.Persona{Moderator: true}, "", a.lim.GroupEditInterval)
+	var m *merged
+	s := &section{p: p.From, text: ph}
+	var text string
+	first := false
+	for {
+		m, first = a.merges.join(key, func() *merged { return &merged{a: a, key: key, done: make(chan struct{}), ready: make(chan struct{})} })
+		m.mu.Lock()
+		if m.finishing { // its last section closed meanwhile: start another
+			m.mu.Unlock()
+			a.merges.drop(key, m)
+			continue
+		}
+		s.m = m
+		m.secs = append(m.secs, s)
+		text = m.combined()
+		m.mu.Unlock()
+		break
 	}
-	s := &section{m: m, p: p.From, text: ph}
-	m.mu.Lock()
-	m.secs = append(m.secs, s)
-	text := m.combined()
-	m.mu.Unlock()
-	if m.w == nil {
+	if first {
 		snd := &sender{c: c, cl: a.main, render: m.render}
 		o.Placeholder = text
 		o.Measure = m.measure
 		o.Logger = a.log.With("chat", c.chat, "group", p.Group)
-		m.w = bot.NewStreamWriter(ctx, snd, o)
+		m.setWriter(bot.NewStreamWriter(ctx, snd, o))
 	} else {
-		m.w.Update(text)
+		m.writer().Update(text)
 	}
 	return s
 }
@@ -80,7 +88,7 @@ func (s *section) Update(text string) {
 	s.text = clean(text)
 	t := m.combined()
 	m.mu.Unlock()
-	m.w.Update(t)
+	m.writer().Update(t)
 }
 
 // Close sets the section's final text; the merged message gets its final
@@ -88,7 +96,6 @@ func (s *section) Update(text string) {
 // shown (or failed), or ctx ends.
 func (s *section) Close(ctx context.Context, final string) error {
 	m := s.m
-	m.a.mu.Lock()
 	m.mu.Lock()
 	if !s.closed {
 		if final != "" {
@@ -104,22 +111,21 @@ func (s *section) Close(ctx context.Context, final string) error {
 	start := all && !m.finishing
 	if start {
 		m.finishing = true
-		if m.a.merges[m.key] == m {
-			delete(m.a.merges, m.key)
-		}
 	}
 	m.mu.Unlock()
-	m.a.mu.Unlock()
+	if start {
+		m.a.merges.drop(m.key, m)
+	}
 	if start {
 		go func() { // bounded by the writer's final delivery
-			err := m.w.Close(context.Background(), t)
+			err := m.writer().Close(context.Background(), t)
 			m.mu.Lock()
 			m.err = err
 			m.mu.Unlock()
 			close(m.done)
 		}()
 	} else if !all {
-		m.w.Update(t)
+		m.writer().Update(t)
 	}
 	select {
 	case <-m.done:
@@ -199,4 +205,48 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// setWriter gives the merged message its writer (by its first section).
+func (m *merged) setWriter(w *bot.StreamWriter) {
+	m.w = w
+	close(m.ready)
+}
+
+// writer waits until the first section has made the writer.
+func (m *merged) writer() *bot.StreamWriter {
+	<-m.ready
+	return m.w
+}
+
+// mergeBook holds the merged message of each chat's concurrent stage
+// ("<chat>/<group>") while sections may still join it.
+type mergeBook struct {
+	mu sync.Mutex
+	m  map[string]*merged
+}
+
+// join returns the key's merged message, made by mk when there is none
+// (first is then true).
+func (b *mergeBook) join(key string, mk func() *merged) (m *merged, first bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if m := b.m[key]; m != nil {
+		return m, false
+	}
+	if b.m == nil {
+		b.m = map[string]*merged{}
+	}
+	m = mk()
+	b.m[key] = m
+	return m, true
+}
+
+// drop forgets m once it is finishing (if it is still the key's).
+func (b *mergeBook) drop(key string, m *merged) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m[key] == m {
+		delete(b.m, key)
+	}
 }

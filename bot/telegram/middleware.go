@@ -2,7 +2,6 @@ package telegram
 
 import (
 	"context"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -18,30 +17,18 @@ type updateFunc func(ctx context.Context, u *models.Update)
 type middleware func(next updateFunc) updateFunc
 
 // chain composes the pipeline: the last middleware runs first.
-func (a *Adapter) chain(h updateFunc, mws ...middleware) updateFunc {
+func chain(h updateFunc, mws ...middleware) updateFunc {
 	for _, mw := range mws {
 		h = mw(h)
 	}
 	return h
 }
 
-const dedupWindow = 4096
-
 // dedup drops an update_id seen recently (webhook redeliveries, a
 // duplicate in a poll batch).
 func (a *Adapter) dedup(next updateFunc) updateFunc {
 	return func(ctx context.Context, u *models.Update) {
-		a.mu.Lock()
-		dup := a.seen[u.ID]
-		if !dup {
-			a.seen[u.ID] = true
-			a.seenRing = append(a.seenRing, u.ID)
-			if len(a.seenRing) > dedupWindow {
-				delete(a.seen, a.seenRing[0])
-				a.seenRing = a.seenRing[1:]
-			}
-		}
-		a.mu.Unlock()
+		dup := !a.seen.first(u.ID)
 		if !dup && a.o.FirstSeen != nil {
 			bot, _, _ := strings.Cut(a.cfg.Token, ":")
 			first, err := a.o.FirstSeen(ctx, "telegram:update:"+bot+":"+strconv.FormatInt(u.ID, 10))
@@ -76,56 +63,21 @@ func (a *Adapter) allowList(next updateFunc) updateFunc {
 	}
 }
 
-// chatQueue is the FIFO of one chat; a goroutine drains it while it has
-// work.
-type chatQueue struct {
-	items []*models.Update
-}
-
-// fifo enqueues the update on its chat's queue: updates of one chat are
-// handled in arrival order, chats in parallel. Control (see control) does
-// not queue: it is handled at once in its own goroutine, so a /stop is
-// never stuck behind a slow start or interjection of the same chat. The
-// dispatcher never waits.
+// fifo hands the update to its chat's queue (bot.Queues): updates of one
+// chat are handled in arrival order, chats in parallel, and a panic is
+// recovered there. Control (see control) does not queue: it is handled at
+// once in its own goroutine, so a /stop is never stuck behind a slow start
+// or interjection of the same chat. The dispatcher never waits.
 func (a *Adapter) fifo(next updateFunc) updateFunc {
 	return func(ctx context.Context, u *models.Update) {
 		chat, _ := chatOf(u)
+		key := strconv.FormatInt(chat, 10)
+		handle := func(ctx context.Context) { next(ctx, u) }
 		if a.control(u) {
-			a.workers.Add(1)
-			go func() {
-				defer a.workers.Done()
-				next(ctx, u)
-			}()
+			a.queues.Urgent(ctx, key, handle)
 			return
 		}
-		a.mu.Lock()
-		q, busy := a.queues[chat]
-		if !busy {
-			q = &chatQueue{}
-			a.queues[chat] = q
-		}
-		q.items = append(q.items, u)
-		if !busy {
-			a.workers.Add(1)
-			go a.drain(ctx, chat, q, next)
-		}
-		a.mu.Unlock()
-	}
-}
-
-func (a *Adapter) drain(ctx context.Context, chat int64, q *chatQueue, next updateFunc) {
-	defer a.workers.Done()
-	for {
-		a.mu.Lock()
-		if len(q.items) == 0 || ctx.Err() != nil {
-			delete(a.queues, chat)
-			a.mu.Unlock()
-			return
-		}
-		u := q.items[0]
-		q.items = q.items[1:]
-		a.mu.Unlock()
-		next(ctx, u)
+		a.queues.Add(ctx, key, handle)
 	}
 }
 
@@ -154,22 +106,9 @@ func (a *Adapter) control(u *models.Update) bool {
 		return true
 	case "":
 		r := m.ReplyToMessage
-		return r != nil && r.From != nil && a.isOurs(r.From.ID) && isQuestion(r)
+		return r != nil && r.From != nil && a.who.ours(r.From.ID) && isQuestion(r)
 	}
 	return false
-}
-
-// recoverer keeps a panicking handler from taking the process (and the
-// chat's queue) down.
-func (a *Adapter) recoverer(next updateFunc) updateFunc {
-	return func(ctx context.Context, u *models.Update) {
-		defer func() {
-			if r := recover(); r != nil {
-				a.log.Error("update handler panicked", "update_id", u.ID, "panic", r, "stack", string(debug.Stack()))
-			}
-		}()
-		next(ctx, u)
-	}
 }
 
 // chatOf is the chat an update belongs to.

@@ -107,7 +107,7 @@ func TestStormRiddenOut(t *testing.T) {
 func TestSplitAt4096KeepsEntities(t *testing.T) {
 	hs := newHarness(t, setup{})
 	long := strings.Repeat("Tom & Jerry <3 **bold** @someone — 剪纸 🎨. ", 200) // ~9000 units
-	hs.h.setScript(func(ctx context.Context, req bot.Request) {
+	hs.h.setScript(func(ctx context.Context, req request) {
 		st, _ := req.Conv.Open(ctx, bot.Post{From: seats[0], Kind: bot.KindNotice})
 		st.Update(long[:len(long)/2])
 		if err := st.Close(ctx, long); err != nil {
@@ -185,7 +185,7 @@ func TestAskKeywords(t *testing.T) {
 	// the last one is left to time out.
 	var timeout atomic.Int64
 	timeout.Store(int64(10 * time.Minute))
-	hs.h.setScript(func(ctx context.Context, req bot.Request) {
+	hs.h.setScript(func(ctx context.Context, req request) {
 		ans, err := req.Conv.AskKeywords(ctx, bot.Question{Text: "Your turn", Keywords: []string{"red", "lantern"}, Timeout: time.Duration(timeout.Load())})
 		if err != nil {
 			t.Errorf("ask: %v", err)

@@ -48,7 +48,7 @@ func (s *sender) Send(ctx context.Context, text string) (string, error) {
 	m, err := s.cl.b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: s.c.chat, Text: s.render(text),
 		ParseMode: models.ParseModeHTML, LinkPreviewOptions: noPreview, ReplyMarkup: s.markup()})
 	if err != nil {
-		return "", s.c.a.apiErr("sendMessage", err)
+		return "", s.c.a.red.apiErr("sendMessage", err)
 	}
 	return strconv.Itoa(m.ID), nil
 }
@@ -63,7 +63,7 @@ func (s *sender) Edit(ctx context.Context, id, text string) error {
 	defer cancel()
 	_, err = s.cl.b.EditMessageText(ctx, &tgbot.EditMessageTextParams{ChatID: s.c.chat, MessageID: mid,
 		Text: s.render(text), ParseMode: models.ParseModeHTML, LinkPreviewOptions: noPreview, ReplyMarkup: s.markup()})
-	return s.c.a.apiErr("editMessageText", err)
+	return s.c.a.red.apiErr("editMessageText", err)
 }
 
 // keyboard is one row of callback buttons; data is "b:<id>" (≤ 64 bytes,
@@ -83,7 +83,7 @@ func keyboard(bs []bot.Button) *models.InlineKeyboardMarkup {
 // apiErr maps go-telegram/bot errors to the bot package's contract:
 // "message is not modified" is success, a vanished message is bot.ErrGone,
 // a 429 is *bot.RateLimitError. Tokens are redacted.
-func (a *Adapter) apiErr(method string, err error) error {
+func (r *redactor) apiErr(method string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -102,45 +102,48 @@ func (a *Adapter) apiErr(method string, err error) error {
 		}
 	}
 	if errors.Is(err, tgbot.ErrorForbidden) { // kicked or blocked: nothing more to show there
-		return fmt.Errorf("telegram: %s: %w (%v)", method, bot.ErrGone, a.redact(err))
+		return fmt.Errorf("telegram: %s: %w (%v)", method, bot.ErrGone, r.redact(err))
 	}
-	return fmt.Errorf("telegram: %s: %w", method, a.redact(err))
+	return fmt.Errorf("telegram: %s: %w", method, r.redact(err))
 }
 
-// scheduler is the budget of one bot in one chat: the chat's pace, the
-// group's per-minute budget in groups, under the bot's global budget.
-func (a *Adapter) scheduler(cl *client, chat int64) *bot.Scheduler {
-	key := strconv.Itoa(cl.index) + ":" + strconv.FormatInt(chat, 10)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if s := a.scheds[key]; s != nil {
-		return s
-	}
-	parent := cl.global
-	if chat < 0 { // groups and supergroups have negative IDs
-		parent = bot.NewScheduler(a.lim.Group, parent, a.o.Clock)
-	}
-	s := bot.NewScheduler(a.lim.Chat, parent, a.o.Clock)
-	a.scheds[key] = s
-	return s
+// budgets paces every call of our bots: one scheduler per bot and chat
+// (the chat's pace, the group's per-minute budget in groups, under the
+// bot's global budget), and one-off calls that ride out 429s.
+type budgets struct {
+	lim    Limits
+	clock  bot.Clock
+	red    *redactor
+	scheds schedBook
+}
+
+// scheduler is the budget of one bot in one chat.
+func (b *budgets) scheduler(cl *client, chat int64) *bot.Scheduler {
+	return b.scheds.get(cl.index, chat, func() *bot.Scheduler {
+		parent := cl.global
+		if chat < 0 { // groups and supergroups have negative IDs
+			parent = bot.NewScheduler(b.lim.Group, parent, b.clock)
+		}
+		return bot.NewScheduler(b.lim.Chat, parent, b.clock)
+	})
 }
 
 // call runs a one-off request (a photo, a file, a question's edit) through
 // the chat's budget, riding out a bounded number of 429s.
-func (a *Adapter) call(ctx context.Context, cl *client, chat int64, method string, fn func(ctx context.Context) error) error {
-	return a.callAt(ctx, cl, chat, method, bot.PriorityRefresh, fn)
+func (b *budgets) call(ctx context.Context, cl *client, chat int64, method string, fn func(ctx context.Context) error) error {
+	return b.callAt(ctx, cl, chat, method, bot.PriorityRefresh, fn)
 }
 
 // callAt is call at scheduling priority pri.
-func (a *Adapter) callAt(ctx context.Context, cl *client, chat int64, method string, pri bot.Priority, fn func(ctx context.Context) error) error {
-	sch := a.scheduler(cl, chat)
+func (b *budgets) callAt(ctx context.Context, cl *client, chat int64, method string, pri bot.Priority, fn func(ctx context.Context) error) error {
+	sch := b.scheduler(cl, chat)
 	var err error
 	for range 10 {
 		if err := sch.WaitPriority(ctx, pri); err != nil {
 			return err
 		}
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		err = a.apiErr(method, fn(cctx))
+		err = b.red.apiErr(method, fn(cctx))
 		cancel()
 		var rl *bot.RateLimitError
 		if !errors.As(err, &rl) {
@@ -157,7 +160,7 @@ func (a *Adapter) callAt(ctx context.Context, cl *client, chat int64, method str
 // waiting for an answer is never kept behind the table's backlog.
 func (a *Adapter) sendText(ctx context.Context, chat int64, text string, replyTo int, kb models.ReplyMarkup) (int, error) {
 	var id int
-	err := a.callAt(ctx, a.main, chat, "sendMessage", bot.PriorityUrgent, func(ctx context.Context) error {
+	err := a.pace.callAt(ctx, a.main, chat, "sendMessage", bot.PriorityUrgent, func(ctx context.Context) error {
 		p := &tgbot.SendMessageParams{ChatID: chat, Text: body(truncateUTF16(text, maxText)), ParseMode: models.ParseModeHTML,
 			LinkPreviewOptions: noPreview, ReplyMarkup: kb}
 		if replyTo != 0 {

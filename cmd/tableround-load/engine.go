@@ -137,7 +137,8 @@ func (e *engine) finished(ctx context.Context, session int) (time.Time, store.St
 }
 
 // startLog passes requests to the manager and notes, for each load
-// session, the channel key its start used.
+// session, the channel key of the place its start opened (the manager
+// decides that a mention starts, then calls Open).
 type startLog struct {
 	next bot.Handler
 	mu   sync.Mutex
@@ -147,12 +148,17 @@ type startLog struct {
 var sessionTopicRe = regexp.MustCompile(`load s(\d+)`)
 
 func (l *startLog) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
-	if req.Command == bot.CmdStart {
-		if m := sessionTopicRe.FindStringSubmatch(req.Text); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			l.mu.Lock()
-			l.keys[n] = req.Channel
-			l.mu.Unlock()
+	if m := sessionTopicRe.FindStringSubmatch(req.Text); m != nil && req.Open != nil {
+		n, _ := strconv.Atoi(m[1])
+		open := req.Open
+		req.Open = func(ctx context.Context) (bot.Conversation, string, error) {
+			conv, ch, err := open(ctx)
+			if err == nil {
+				l.mu.Lock()
+				l.keys[n] = ch
+				l.mu.Unlock()
+			}
+			return conv, ch, err
 		}
 	}
 	return l.next.Handle(ctx, req)

@@ -75,7 +75,7 @@ func (m *models) deps(st roundtable.Store, logger *slog.Logger) roundtable.Deps 
 	d := roundtable.Deps{
 		Chat: m.Chat, SeatModel: m.Seat, Vision: m.Vision, Images: m.Images, Store: st,
 		ModelName: m.Name(), Demo: m.Demo, Logger: logger, Now: time.Now,
-		Prepare: preparePhoto,
+		Prepare: preparePhoto, Inspect: inspectPhoto,
 	}
 	if m.metrics != nil {
 		d.Prepare = observedPrepare(m.metrics)
@@ -90,6 +90,12 @@ func (m *models) deps(st roundtable.Store, logger *slog.Logger) roundtable.Deps 
 // photos queues instead of decoding together (memory and the streams'
 // cores).
 var photoGate = imagepipe.NewGate(0)
+
+// inspectPhoto checks a photo's header with the pipeline's defaults.
+func inspectPhoto(data []byte) error {
+	_, err := imagepipe.Inspect(data, imagepipe.DefaultOptions())
+	return err
+}
 
 // preparePhoto runs the image pipeline with its defaults.
 func preparePhoto(ctx context.Context, data []byte) (roundtable.PreparedImage, error) {

@@ -23,7 +23,6 @@ type platformDeps struct {
 	handler bot.Handler
 	logger  *slog.Logger
 	avatar  func(p bot.Persona) string
-	running func(channel string) bool // is a session running there (mentions become interjections)
 	// firstSeen de-duplicates Telegram updates across replicas (nil: one process).
 	firstSeen func(ctx context.Context, key string) (bool, error)
 	seats     []string
@@ -41,7 +40,7 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 		return nil, err
 	}
 	if dc.Token != "" {
-		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger, AvatarURL: d.avatar, SessionRunning: d.running,
+		a, err := discord.New(dc, d.handler, discord.Options{Logger: d.logger, AvatarURL: d.avatar,
 			WrapREST: func(rt http.RoundTripper) http.RoundTripper { return d.metrics.CountRequests("discord", rt) },
 			Hooks:    streamHooks(d.metrics, "discord"), SharedLimiter: d.shared})
 		if err != nil {
@@ -55,7 +54,7 @@ func buildPlatforms(ctx context.Context, l envconfig.Lookuper, d platformDeps, h
 	}
 	if tc.Token != "" {
 		a, err := telegram.New(tc, d.handler, telegram.Options{Logger: d.logger,
-			SeatOrder: d.seats, SessionRunning: d.running, FirstSeen: d.firstSeen,
+			SeatOrder: d.seats, FirstSeen: d.firstSeen,
 			HTTPClient: &http.Client{Transport: d.metrics.CountRequests("telegram", nil)},
 			Hooks:      streamHooks(d.metrics, "telegram")})
 		if err != nil {

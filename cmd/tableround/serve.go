@@ -19,6 +19,7 @@ import (
 	"github.com/tableround/tableround/bot/discord"
 	"github.com/tableround/tableround/bot/discord/redislimit"
 	"github.com/tableround/tableround/export"
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/roundtable"
 	"github.com/tableround/tableround/store/buffered"
@@ -144,10 +145,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		seats = append(seats, s.ID)
 	}
 
-	// Adapters are built first (they call the manager through a proxy), so
-	// the manager knows how to resume their sessions before its first scan.
-	// Replicas sharing Redis relay commands to the one running a session,
-	// and de-duplicate webhook updates across each other.
+	// The manager is built first: it is the Handler every adapter calls
+	// and decides every request itself. The adapters' Resume functions are
+	// handed to it before it runs. Replicas sharing Redis relay commands to
+	// the one running a session, and de-duplicate webhook updates.
 	relay := sh.Relay
 	var firstSeen func(ctx context.Context, key string) (bool, error)
 	var shared discord.SharedLimiter // Discord's budgets, one for all replicas
@@ -155,10 +156,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		firstSeen = func(ctx context.Context, key string) (bool, error) { return relay.Once(ctx, key, time.Hour) }
 		shared = redislimit.New(sh.Redis, "")
 	}
-	proxy := &handlerProxy{}
+	obs := metricsObserver{metrics}
+	deps := models.deps(store, logger)
+	deps.Observer = obs
+	mo := roundtable.ManagerOptions{
+		Owner: sc.InstanceID, MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
+		UserCallLimit: sc.UserCallLimit, Operators: operators,
+		LeaseTTL: sc.LeaseTTL, ScanEvery: min(10*time.Second, sc.LeaseTTL/3), HandOff: true,
+		Render: export.Render, Logger: logger, OnSession: obs.session,
+	}
+	if sc.StatusAlerts {
+		mo.Alerts = func() string { return metrics.Alerts().Summary(10) }
+	}
+	if relay != nil {
+		mo.Relay = relay
+	}
+	mgr := roundtable.NewManager(cfg.Session, deps, store, mo)
 	handlers := map[string]http.Handler{}
 	platforms, err := buildPlatforms(ctx, l, platformDeps{
-		handler: proxy, logger: logger, seats: seats, running: proxy.running, firstSeen: firstSeen, metrics: metrics, shared: shared,
+		handler: mgr, logger: logger, seats: seats, firstSeen: firstSeen, metrics: metrics, shared: shared,
 		avatar: func(p bot.Persona) string { return avatars.AvatarURL(pack.Name, p.ID) },
 	}, handlers)
 	if err != nil {
@@ -169,29 +185,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "tableround: serve needs DISCORD_TOKEN or TELEGRAM_TOKEN (for a terminal session use `tableround console`)")
 		return exitUsage
 	}
-	resumers := map[string]roundtable.Resumer{}
 	for _, p := range platforms {
 		if p.resume != nil {
-			resumers[p.name] = p.resume
+			mgr.AddResumer(p.name, p.resume)
 		}
 	}
-	obs := metricsObserver{metrics}
-	deps := models.deps(store, logger)
-	deps.Observer = obs
-	mo := roundtable.ManagerOptions{
-		Owner: sc.InstanceID, MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
-		UserCallLimit: sc.UserCallLimit, Operators: operators,
-		LeaseTTL: sc.LeaseTTL, ScanEvery: min(10*time.Second, sc.LeaseTTL/3), HandOff: true,
-		Render: export.Render, Logger: logger, Resumers: resumers, OnSession: obs.session,
-	}
-	if sc.StatusAlerts {
-		mo.Alerts = func() string { return metrics.Alerts().Summary(10) }
-	}
-	if relay != nil {
-		mo.Relay = relay
-	}
-	mgr := roundtable.NewManager(cfg.Session, deps, store, mo)
-	proxy.set(mgr)
 	metrics.Expose(monitoringLabels(platforms, models.Providers()))
 	metrics.ReportStages(mgr.StageAges)
 	server := ops.NewServer(oc, ops.ServerOptions{
@@ -272,37 +270,5 @@ func (p *platform) sleep(ctx context.Context, d time.Duration) error {
 	if p.wait != nil {
 		return p.wait(ctx, d)
 	}
-	return bot.RealClock{}.Sleep(ctx, d)
-}
-
-// handlerProxy lets adapters be built before the manager they call.
-type handlerProxy struct {
-	mu sync.RWMutex
-	h  bot.Handler
-}
-
-func (p *handlerProxy) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
-	p.mu.RLock()
-	h := p.h
-	p.mu.RUnlock()
-	if h == nil {
-		return bot.Reply{Text: "Starting up — please try again in a moment."}, nil
-	}
-	return h.Handle(ctx, req)
-}
-
-// running reports whether a session runs in channel, here or on another
-// replica.
-func (p *handlerProxy) running(channel string) bool {
-	p.mu.RLock()
-	h := p.h
-	p.mu.RUnlock()
-	m, ok := h.(*roundtable.Manager)
-	return ok && (m.IsRunning(channel) || m.RunsElsewhere(channel))
-}
-
-func (p *handlerProxy) set(h bot.Handler) {
-	p.mu.Lock()
-	p.h = h
-	p.mu.Unlock()
+	return clock.Sleep(ctx, d)
 }

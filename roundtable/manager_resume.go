@@ -1,0 +1,68 @@
+package roundtable
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/tableround/tableround/bot"
+)
+
+// resumeOrphans takes over running sessions whose owner's lease expired.
+func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
+	orphans, err := m.store.Orphans(ctx, m.deps.Now(), 10)
+	if err != nil {
+		m.log.Warn("find orphans", "err", err)
+		return
+	}
+	for _, o := range orphans {
+		platform, _, _ := strings.Cut(o.Channel, ":")
+		m.mu.Lock()
+		resume := m.resumers[platform]
+		m.mu.Unlock()
+		if resume == nil {
+			continue
+		}
+		// Reserve the channel first, so two scans never resume it twice.
+		l := &live{cancel: func() {}, starter: bot.User{ID: o.StarterID, Name: o.StarterName}, lease: &heldLease{}}
+		m.mu.Lock()
+		_, busy := m.running[o.Channel]
+		if !busy {
+			m.running[o.Channel] = l
+		}
+		m.mu.Unlock()
+		if busy {
+			continue
+		}
+		lease, err := m.store.AcquireLease(ctx, o.Channel, o.ID, m.o.Owner, m.o.LeaseTTL)
+		if err != nil {
+			m.unreserve(o.Channel, l)
+			continue // another process was quicker
+		}
+		conv, err := resume(ctx, o.Channel)
+		if err == nil {
+			var sess *Session
+			deps := m.deps
+			if o.StarterID != "" {
+				deps = m.sessionDeps(PersonKey(o.Channel, o.StarterID))
+			}
+			if sess, err = Resume(ctx, m.cfg, deps, conv, o.ID); err == nil {
+				m.log.Info("resuming orphaned session", "session", o.ID, "channel", o.Channel)
+				l.lease.set(lease)
+				m.mu.Lock()
+				l.sess = sess
+				m.mu.Unlock()
+				sess.SetFence(lease.Token)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					m.runSession(ctx, o.Channel, l)
+				}()
+				continue
+			}
+		}
+		m.unreserve(o.Channel, l)
+		m.log.Warn("cannot resume session", "session", o.ID, "err", err)
+		_ = m.store.ReleaseLease(ctx, lease)
+	}
+}
