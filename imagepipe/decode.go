@@ -11,17 +11,11 @@ import (
 	"image/jpeg"
 	"image/png"
 	"strings"
-	"sync"
 
-	"github.com/gen2brain/heic"
+	"github.com/tableround/tableround/imagepipe/internal/heicwasm"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 )
-
-// heicInit compiles the WebAssembly libheif (about a second) the first time
-// an HEIC arrives without a system libheif, once per process; it does
-// nothing when gen2brain/heic loaded a system libheif itself.
-var heicInit = sync.OnceFunc(heic.Init)
 
 // decoded is a decoded image, possibly already reduced (JPEG DCT scaling).
 type decoded struct {
@@ -75,8 +69,9 @@ func decode(format string, data []byte, w, h, maxSide int) (d decoded, err error
 		if img, release, ok, herr := decodeHEIFNative(data); ok {
 			return decoded{img: img, release: release}, herr
 		}
-		heicInit()
-		d.img, err = heic.Decode(r)
+		// Compiled on the first HEIC without a system libheif (~1 s), once
+		// per process.
+		d.img, err = heicwasm.Decode(data)
 	default:
 		return decoded{}, ErrUnknownFormat
 	}
