@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -177,5 +178,25 @@ func TestBadInputIsImageJPEGError(t *testing.T) {
 	var ue jpeg.UnsupportedError
 	if !errors.As(err, &ue) {
 		t.Fatalf("12-bit JPEG: err %v (%T), want jpeg.UnsupportedError", err, err)
+	}
+}
+
+// Memory is bounded by the output, not the input: a progressive 4:4:4
+// file decoded at 1/4 allocates a fraction of what image/jpeg does
+// (whose coefficients alone are 256 bytes per block).
+func TestProgressiveAllocatesLittle(t *testing.T) {
+	data := readTest(t, "prog444.jpg")
+	alloc := func(f func()) uint64 {
+		var a, b runtime.MemStats
+		runtime.ReadMemStats(&a)
+		f()
+		runtime.ReadMemStats(&b)
+		return b.TotalAlloc - a.TotalAlloc
+	}
+	full := alloc(func() { _, _ = jpeg.Decode(bytes.NewReader(data)) })
+	scaled := alloc(func() { _, _ = Decode(bytes.NewReader(data), 51) })
+	t.Logf("image/jpeg %d bytes, 1/4 scale %d bytes", full, scaled)
+	if scaled*5 > full {
+		t.Fatalf("1/4 decode allocated %d bytes, image/jpeg %d: want under a fifth", scaled, full)
 	}
 }
