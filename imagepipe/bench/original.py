@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The original's ImageCompressor.compress_for_api (shared/reference/original-program.md §6.2),
 re-written on PIL for side-by-side timing: 800x800, 1.5 MB, quality 85, optimize=True."""
 import io, sys
