@@ -28,7 +28,7 @@ func fitSize(w, h, maxSide int) (int, int) {
 // shrink returns img resized to fit maxSide as a fresh *image.NRGBA. Large
 // reductions first average k×k blocks in parallel, directly on the YCbCr or
 // Gray planes where the decoder produced them, and then resize the much
-// smaller intermediate with a linear filter (resize_linear.go when opaque).
+// smaller intermediate with Lanczos.
 func shrink(img image.Image, maxSide int) *image.NRGBA {
 	b := img.Bounds()
 	dw, dh := fitSize(b.Dx(), b.Dy(), maxSide)
@@ -37,15 +37,8 @@ func shrink(img image.Image, maxSide int) *image.NRGBA {
 		defer putNRGBA(inter)
 		src = inter
 	}
-	if conv, ok := ycbcrToNRGBA(src); ok {
-		src = conv
-	}
 	if sb := src.Bounds(); sb.Dx() == dw && sb.Dy() == dh {
 		return imaging.Clone(src)
-	}
-	if pix, stride, ok := opaquePix(src); ok {
-		sb := src.Bounds()
-		return resizeOpaque(pix, stride, sb.Dx(), sb.Dy(), dw, dh)
 	}
 	return imaging.Resize(src, dw, dh, imaging.Linear)
 }
