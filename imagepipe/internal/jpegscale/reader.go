@@ -153,6 +153,7 @@ type decoder struct {
 	adobeTransformValid bool
 	adobeTransform      uint8
 	eobRun              uint16 // End-of-Band run, specified in section G.1.2.2.
+	nz                  uint64 // zig-zag positions that became nonzero in the current block and scan
 
 	comp       [maxComponents]component
 	progCoeffs [maxComponents]coefStore // Saved state between progressive-mode scans.

@@ -46,41 +46,56 @@ func (s *coefStore) init(blocks, n int) {
 	}
 }
 
-// load fills b with block i: the kept coefficients, and 1 as a stand-in
-// for every other nonzero one.
+// load fills b with block i's kept coefficients, all that the scaled
+// reconstruction reads.
 func (s *coefStore) load(b *block, i int) {
 	*b = block{}
 	for z, v := range s.coef[i*s.k : i*s.k+s.k] {
 		b[unzig[z]] = int32(v)
 	}
+}
+
+// loadForScan fills b with block i as a scan over zigStart..zigEnd needs
+// it. Such a scan reads and writes only that band of b (and store saves
+// only that band), so only the band is set: zero for a first scan; for a
+// refinement scan, the kept coefficients and stand-ins (1) for the other
+// nonzero ones, which is all refinement needs to know of them.
+func (s *coefStore) loadForScan(b *block, i int, refine bool, zigStart, zigEnd int32) {
+	for z := zigStart; z <= zigEnd; z++ {
+		b[unzig[z]] = 0
+	}
+	if !refine {
+		return
+	}
+	c := s.coef[i*s.k : i*s.k+s.k]
+	for z := int(zigStart); z <= int(zigEnd) && z < s.k; z++ {
+		b[unzig[z]] = int32(c[z])
+	}
 	if s.mask != nil {
-		for m := s.mask[i]; m != 0; m &= m - 1 {
+		for m := s.mask[i] & bandMask(zigStart, zigEnd); m != 0; m &= m - 1 {
 			b[unzig[mbits.TrailingZeros64(m)]] = 1
 		}
 	}
 }
 
+// bandMask has the bits zigStart..zigEnd set.
+func bandMask(zigStart, zigEnd int32) uint64 {
+	return (^uint64(0) >> (63 - zigEnd)) &^ (1<<zigStart - 1)
+}
+
 // store saves the coefficients zigStart..zigEnd of b, the only ones a scan
-// over that band changes, into block i.
-func (s *coefStore) store(b *block, i int, zigStart, zigEnd int32) {
+// over that band changes, into block i. nz has a bit for each zig-zag
+// position that became nonzero in this scan; a coefficient once nonzero
+// stays nonzero, so the mask only gains bits.
+func (s *coefStore) store(b *block, i int, zigStart, zigEnd int32, nz uint64) {
 	c := s.coef[i*s.k : i*s.k+s.k]
-	z := int(zigStart)
-	for ; z <= int(zigEnd) && z < s.k; z++ {
+	for z := int(zigStart); z <= int(zigEnd) && z < s.k; z++ {
 		v := b[unzig[z]]
 		c[z] = int16(min(max(v, math.MinInt16), math.MaxInt16))
 	}
-	if s.mask == nil {
-		return
+	if s.mask != nil {
+		s.mask[i] |= nz &^ (1<<s.k - 1)
 	}
-	m := s.mask[i]
-	for ; z <= int(zigEnd); z++ {
-		if b[unzig[z]] != 0 {
-			m |= 1 << z
-		} else {
-			m &^= 1 << z
-		}
-	}
-	s.mask[i] = m
 }
 
 // zigOf maps a natural (row-major) coefficient index to its zig-zag index.
@@ -115,10 +130,37 @@ var idctTable = func() (t [5][]float32) {
 // qt in zig-zag order) and writes their n×n inverse DCT, level-shifted and
 // clamped, to dst (n = 1, 2 or 4).
 func scaledIDCT(b *block, qt *block, n int, dst []byte, stride int) {
-	if n == 1 {
+	switch n {
+	case 1:
 		dst[0] = clampPix(float32(b[0]*qt[0])/8 + 128)
-		return
+	case 2:
+		idct2(b, qt, dst, stride)
+	default:
+		idctFloat(b, qt, n, dst, stride)
 	}
+}
+
+// idct2 is scaledIDCT for n = 2, in integers: every entry of the 2-point
+// table is ±(1/2)·cos(π/4), so out = (F00 ± F01 ± F10 ± F11)/8.
+func idct2(b *block, qt *block, dst []byte, stride int) {
+	f00, f01 := b[0]*qt[0], b[1]*qt[zigOf[1]]
+	f10, f11 := b[8]*qt[zigOf[8]], b[9]*qt[zigOf[9]]
+	a, d := f00+f10, f00-f10 // rows y=0 and y=1, before the columns
+	e, g := f01+f11, f01-f11
+	dst[0] = clampInt(a + e)
+	dst[1] = clampInt(a - e)
+	dst[stride] = clampInt(d + g)
+	dst[stride+1] = clampInt(d - g)
+}
+
+// clampInt level-shifts and clamps 8× a sample, rounding half up.
+func clampInt(v8 int32) uint8 {
+	v := (v8+4)>>3 + 128
+	return uint8(min(max(v, 0), 255))
+}
+
+// idctFloat is scaledIDCT for n = 2 or 4, in float32.
+func idctFloat(b *block, qt *block, n int, dst []byte, stride int) {
 	var f, tmp [16]float32
 	for v := range n {
 		for u := range n {

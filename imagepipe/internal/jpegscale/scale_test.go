@@ -200,3 +200,28 @@ func TestProgressiveAllocatesLittle(t *testing.T) {
 		t.Fatalf("1/4 decode allocated %d bytes, image/jpeg %d: want under a fifth", scaled, full)
 	}
 }
+
+// The integer 2×2 transform gives the float one's pixels, within rounding.
+func TestIDCT2MatchesFloat(t *testing.T) {
+	seed := uint32(3)
+	rnd := func(r int32) int32 {
+		seed = seed*1664525 + 1013904223
+		return int32(seed>>8)%(2*r+1) - r
+	}
+	var qt block
+	for i := range qt {
+		qt[i] = 1 + rnd(20) + 20
+	}
+	for range 2000 {
+		var b block
+		b[0], b[1], b[8], b[9] = rnd(60), rnd(40), rnd(40), rnd(30)
+		var fast, slow [4]byte
+		idct2(&b, &qt, fast[:], 2)
+		idctFloat(&b, &qt, 2, slow[:], 2)
+		for i := range fast {
+			if d := int(fast[i]) - int(slow[i]); d < -1 || d > 1 {
+				t.Fatalf("block %v: integer %v, float %v", b[:10], fast, slow)
+			}
+		}
+	}
+}

@@ -212,7 +212,8 @@ func (d *decoder) processSOS(n int) error {
 
 					// Load the previous partially decoded coefficients, if applicable.
 					if d.progressive {
-						d.progCoeffs[compIndex].load(&b, by*mxx*hi+bx)
+						d.progCoeffs[compIndex].loadForScan(&b, by*mxx*hi+bx, ah != 0, zigStart, zigEnd)
+						d.nz = 0
 					} else {
 						b = block{}
 					}
@@ -263,6 +264,7 @@ func (d *decoder) processSOS(n int) error {
 										return err
 									}
 									b[unzig[zig]] = ac << al
+									d.nz |= 1 << zig
 								} else {
 									if val0 != 0x0f {
 										d.eobRun = uint16(1 << val0)
@@ -284,7 +286,7 @@ func (d *decoder) processSOS(n int) error {
 
 					if d.progressive {
 						// Save the coefficients.
-						d.progCoeffs[compIndex].store(&b, by*mxx*hi+bx, zigStart, zigEnd)
+						d.progCoeffs[compIndex].store(&b, by*mxx*hi+bx, zigStart, zigEnd, d.nz)
 						// At this point, we could call reconstructBlock to dequantize and perform the
 						// inverse DCT, to save early stages of a progressive image to the *image.YCbCr
 						// buffers (the whole point of progressive encoding), but in Go, the jpeg.Decode
@@ -394,6 +396,7 @@ func (d *decoder) refine(b *block, h *huffman, zigStart, zigEnd, delta int32) er
 			}
 			if z != 0 {
 				b[unzig[zig]] = z
+				d.nz |= 1 << zig
 			}
 		}
 	}
