@@ -87,5 +87,32 @@ for f in "$phone" "$CORPUS/photo-3840x2400.jpg" "$CACHE/photo-5184x3456-q100.jpg
 		;;
 	esac
 done
+
+# Warm: one process, the decoders loaded (and the WebAssembly HEIC compiled) before
+# timing; the original's best of N in one Python process, ours ms/op of N iterations.
+echo
+echo "| warm, in process | original | fast path | × | pure Go | × |"
+echo "|---|---:|---:|---:|---:|---:|"
+extra="$CACHE/photo-5184x3456-q100.jpg:$CACHE/phone-4032x3024.heic"
+gobench() {
+	(cd "$ROOT" && IMAGEPIPE_CORPUS=$CORPUS IMAGEPIPE_BENCH_EXTRA=$extra \
+		go test "$@" -run '^$' -bench Prepare -benchtime "${N}x" ./imagepipe) |
+		awk '/^BenchmarkPrepare\//{split($1, a, "/"); sub(/-[0-9]+$/, "", a[2]); for (i = 2; i < NF; i++) if ($(i+1) == "ms/op") print a[2], $i}'
+}
+gobench >"$CACHE/warm-fast"
+CGO_ENABLED=0 gobench -tags nodynamic >"$CACHE/warm-pure"
+/usr/bin/python3 "$ROOT/imagepipe/bench/original.py" --warm "$N" "$phone" "$CORPUS/photo-3840x2400.jpg" \
+	"$CACHE/photo-5184x3456-q100.jpg" "$CORPUS/rotated-exif6.jpg" "$CORPUS/photo-2560x1600.png" >"$CACHE/warm-orig"
+for name in phone-4032x3024.jpg photo-3840x2400.jpg photo-5184x3456-q100.jpg phone-4032x3024.heic \
+	rotated-exif6.jpg photo-2560x1600.png; do
+	o=$(awk -v n="$name" '$1 == n {print $2}' "$CACHE/warm-orig")
+	f=$(awk -v n="$name" '$1 == n {printf "%.0f", $2}' "$CACHE/warm-fast")
+	p=$(awk -v n="$name" '$1 == n {printf "%.0f", $2}' "$CACHE/warm-pure")
+	if [ -z "$o" ]; then
+		echo "| $name | cannot read it | $f ms | | $p ms | |"
+	else
+		echo "| $name | $o ms | $f ms | $(ratio "$o" "$f") | $p ms | $(ratio "$o" "$p") |"
+	fi
+done
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
