@@ -305,6 +305,14 @@ func (d *decoder) ignore(n int) error {
 		if n == 0 {
 			break
 		}
+		// TableRound: a large segment (camera files carry megabytes of
+		// APP1 metadata) is skipped, not copied, when the input seeks.
+		if s, ok := d.r.(io.Seeker); ok && n > len(d.bytes.buf) {
+			if _, err := s.Seek(int64(n), io.SeekCurrent); err != nil {
+				return err
+			}
+			break
+		}
 		if err := d.fill(); err != nil {
 			return err
 		}

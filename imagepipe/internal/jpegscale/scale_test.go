@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -223,5 +224,37 @@ func TestIDCT2MatchesFloat(t *testing.T) {
 				t.Fatalf("block %v: integer %v, float %v", b[:10], fast, slow)
 			}
 		}
+	}
+}
+
+// A large APP segment is skipped by seeking when the input can seek and by
+// reading when it cannot; the pixels are the same.
+func TestLargeSegmentSkipped(t *testing.T) {
+	data := readTest(t, "prog420.jpg")
+	var app []byte
+	for range 4 { // four 64 KB APP1 segments, as cameras write extended XMP
+		app = append(app, 0xFF, 0xE1, 0xFF, 0xFF)
+		app = append(app, bytes.Repeat([]byte{'x'}, 0xFFFF-2)...)
+	}
+	big := append(append(append([]byte{}, data[:2]...), app...), data[2:]...)
+	want, err := Decode(bytes.NewReader(data), 51)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seek, err := Decode(bytes.NewReader(big), 51)
+	if err != nil {
+		t.Fatalf("seeking: %v", err)
+	}
+	read, err := Decode(struct{ io.Reader }{bytes.NewReader(big)}, 51)
+	if err != nil {
+		t.Fatalf("reading: %v", err)
+	}
+	for _, got := range []image.Image{seek, read} {
+		if !bytes.Equal(got.(*image.YCbCr).Y, want.(*image.YCbCr).Y) || !bytes.Equal(got.(*image.YCbCr).Cr, want.(*image.YCbCr).Cr) {
+			t.Fatal("a file with large APP segments decodes differently")
+		}
+	}
+	if _, err := Decode(bytes.NewReader(big[:len(app)/2]), 51); err == nil {
+		t.Fatal("a file cut inside its APP segment decoded")
 	}
 }
