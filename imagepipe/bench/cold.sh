@@ -23,8 +23,9 @@ CORPUS=${IMAGEPIPE_CORPUS:-$ROOT/../../shared/corpus/images}
 CACHE=${BENCH_CACHE:-/tmp/imagepipe-bench}
 mkdir -p "$CACHE"
 
-(cd "$ROOT" && go build -o "$CACHE/tableround-fast" ./cmd/tableround &&
-	CGO_ENABLED=0 go build -tags nodynamic -o "$CACHE/tableround-pure" ./cmd/tableround)
+# Built as shipped: the Dockerfile's fast-path build, and .ci/run's static pure-Go one.
+(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$CACHE/tableround-fast" ./cmd/tableround &&
+	CGO_ENABLED=0 go build -tags nodynamic -trimpath -ldflags "-s -w" -o "$CACHE/tableround-pure" ./cmd/tableround)
 
 phone=$CORPUS/phone-4032x3024.jpg
 if [ ! -s "$CACHE/photo-5184x3456-q100.jpg" ]; then
