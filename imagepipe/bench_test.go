@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -17,7 +18,8 @@ func corpusDir() string {
 	return filepath.Join("..", "..", "shared", "corpus", "images")
 }
 
-// BenchmarkPrepare prepares every corpus file with the default options and
+// BenchmarkPrepare prepares every corpus file, and the files listed in
+// IMAGEPIPE_BENCH_EXTRA (separated by ':'), with the default options and
 // reports the output bytes and dimensions next to ms/op:
 //
 //	go test -run '^$' -bench Prepare -benchtime 20x ./imagepipe
@@ -30,15 +32,18 @@ func BenchmarkPrepare(b *testing.B) {
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
 		if !e.IsDir() {
-			names = append(names, e.Name())
+			names = append(names, filepath.Join(dir, e.Name()))
 		}
 	}
 	sort.Strings(names)
+	if extra := os.Getenv("IMAGEPIPE_BENCH_EXTRA"); extra != "" {
+		names = append(names, strings.Split(extra, ":")...)
+	}
 	ctx := context.Background()
 	opt := DefaultOptions()
 	// Warm the HEIC decoder once, as a long-running bot would be.
 	for _, name := range names {
-		if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+		if data, err := os.ReadFile(name); err == nil {
 			if f, _ := Sniff(data); f == FormatHEIC {
 				_, _ = Prepare(ctx, data, opt)
 				break
@@ -46,11 +51,11 @@ func BenchmarkPrepare(b *testing.B) {
 		}
 	}
 	for _, name := range names {
-		data, err := os.ReadFile(filepath.Join(dir, name))
+		data, err := os.ReadFile(name)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(name, func(b *testing.B) {
+		b.Run(filepath.Base(name), func(b *testing.B) {
 			var res *Result
 			for b.Loop() {
 				if res, err = Prepare(ctx, data, opt); err != nil {

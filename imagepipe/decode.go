@@ -11,17 +11,11 @@ import (
 	"image/jpeg"
 	"image/png"
 	"strings"
-	"sync"
 
-	"github.com/gen2brain/heic"
+	"github.com/tableround/tableround/imagepipe/internal/heicwasm"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 )
-
-// heicInit compiles the WebAssembly libheif (about a second) the first time
-// an HEIC arrives without a system libheif, once per process; it does
-// nothing when gen2brain/heic loaded a system libheif itself.
-var heicInit = sync.OnceFunc(heic.Init)
 
 // decoded is a decoded image, possibly already reduced (JPEG DCT scaling).
 type decoded struct {
@@ -43,13 +37,7 @@ func decode(format string, data []byte, w, h, maxSide int) (d decoded, err error
 	r := bytes.NewReader(data)
 	switch format {
 	case FormatJPEG:
-		if img, warn, ok := decodeJPEGTurbo(data, maxSide); ok {
-			return decoded{img: img, warn: warn}, nil
-		}
-		d.img, err = jpeg.Decode(r)
-		if err != nil && isArithmeticJPEG(data) {
-			err = &variantError{"an arithmetic-coded JPEG", err}
-		}
+		return decodeJPEG(data, maxSide)
 	case FormatPNG:
 		d.img, err = png.Decode(r)
 	case FormatGIF:
@@ -75,8 +63,9 @@ func decode(format string, data []byte, w, h, maxSide int) (d decoded, err error
 		if img, release, ok, herr := decodeHEIFNative(data); ok {
 			return decoded{img: img, release: release}, herr
 		}
-		heicInit()
-		d.img, err = heic.Decode(r)
+		// Compiled on the first HEIC without a system libheif (~1 s), once
+		// per process.
+		d.img, err = heicwasm.Decode(data)
 	default:
 		return decoded{}, ErrUnknownFormat
 	}
@@ -94,12 +83,13 @@ func (e *variantError) Error() string { return e.variant + ": " + e.err.Error() 
 func (e *variantError) Unwrap() error { return e.err }
 
 // jpegFrame walks the markers to the frame header (any SOFn) and returns
-// its dimensions and whether it is arithmetic-coded (SOF9–11, SOF13–15),
-// which image/jpeg does not decode but libjpeg-turbo does.
-func jpegFrame(data []byte) (w, h int, arith, ok bool) {
+// its dimensions and its marker: SOF2 is progressive; SOF9–11 and SOF13–15
+// are arithmetic-coded, which image/jpeg does not decode but libjpeg-turbo
+// does.
+func jpegFrame(data []byte) (w, h int, sof byte, ok bool) {
 	for i := 2; i+4 <= len(data); {
 		if data[i] != 0xFF {
-			return 0, 0, false, false
+			return 0, 0, 0, false
 		}
 		m := data[i+1]
 		switch {
@@ -108,22 +98,17 @@ func jpegFrame(data []byte) (w, h int, arith, ok bool) {
 			continue
 		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC:
 			if i+9 > len(data) {
-				return 0, 0, false, false
+				return 0, 0, 0, false
 			}
 			h = int(binary.BigEndian.Uint16(data[i+5:]))
 			w = int(binary.BigEndian.Uint16(data[i+7:]))
-			return w, h, m >= 0xC9, true
+			return w, h, m, true
 		case m == 0xDA || m == 0xD9:
-			return 0, 0, false, false
+			return 0, 0, 0, false
 		}
 		i += 2 + int(binary.BigEndian.Uint16(data[i+2:]))
 	}
-	return 0, 0, false, false
-}
-
-func isArithmeticJPEG(data []byte) bool {
-	_, _, arith, _ := jpegFrame(data)
-	return arith
+	return 0, 0, 0, false
 }
 
 // isRLEBMP reports a BMP with RLE8 or RLE4 compression.

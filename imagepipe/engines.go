@@ -5,9 +5,9 @@ package imagepipe
 // the pure-Go/WebAssembly fallback. fast is true when both system
 // libraries are in use. For `tableround doctor`.
 func Decoders() (summary string, fast bool) {
-	jpeg := "JPEG: pure Go (image/jpeg, full-size decode)"
+	jpeg := "JPEG: pure Go (DCT-scaled decode)"
 	if v := turboVersion(); v != "" {
-		jpeg = "JPEG: system libjpeg-turbo (" + v + ", DCT-scaled decode)"
+		jpeg = "JPEG: system libjpeg-turbo (" + v + ", DCT-scaled decode; progressive files in pure Go, scaled)"
 	}
 	heif := "HEIC: WebAssembly libheif (compiled once per process, on the first HEIC)"
 	if v := heifNativeVersion(); v != "" {

@@ -70,6 +70,7 @@ var heifLib = &nativeLib{
 		reg(&heif.imageHeight, "heif_image_get_height")
 		reg(&heif.planeReadonly, "heif_image_get_plane_readonly")
 		reg(&heif.imageRelease, "heif_image_release")
+		bindHEIFYCbCr(reg)
 		return nil
 	},
 }
@@ -113,6 +114,12 @@ func decodeHEIFNative(data []byte) (img image.Image, release func(), handled boo
 	if opts != nil {
 		opts.convertHDRTo8bit = 1
 		defer heif.optsFree(opts)
+	}
+	if m, ok := decodeHEIFPlanes(handle, &himg, opts); ok {
+		return m, done, true, nil
+	} else if himg != 0 {
+		heif.imageRelease(himg)
+		himg = 0
 	}
 	if heif.decodeImage(handle, &himg, heifColorspaceRGB, heifChromaInterleavedRGBA, opts).code() != 0 {
 		return fail("cannot decode the image")

@@ -77,7 +77,9 @@ func decodeJPEGTurbo(data []byte, maxSide int) (img image.Image, warn string, ha
 	}
 	num := jpegScale(int(w), int(ht), maxSide)
 	sw, sh := (int(w)*num+7)/8, (int(ht)*num+7)/8
-	m := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	// JPEG is opaque (TJPF_RGBA writes alpha 255): as NRGBA the resampler
+	// copies rows instead of un-premultiplying every pixel.
+	m := image.NewNRGBA(image.Rect(0, 0, sw, sh))
 	rc := turbo.decompress2(h, &data[0], uint64(len(data)), &m.Pix[0], int32(sw), int32(m.Stride), int32(sh), tjpfRGBA, 0)
 	runtime.KeepAlive(data)
 	if rc != 0 {

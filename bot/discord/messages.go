@@ -200,6 +200,9 @@ func (a *Adapter) download(ctx context.Context, at *discordgo.MessageAttachment)
 	if int64(at.Size) > a.o.MaxImageBytes {
 		return nil, fmt.Errorf("attachment %s is %d bytes, over the %d cap", at.Filename, at.Size, a.o.MaxImageBytes)
 	}
+	if img := a.tryResized(ctx, at); img != nil {
+		return img, nil
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, at.URL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("download attachment: %w", err)

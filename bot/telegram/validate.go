@@ -9,8 +9,10 @@ import (
 var (
 	// tokenRe is a Bot API token as @BotFather gives it: <bot ID>:<secret>.
 	tokenRe = regexp.MustCompile(`^[0-9]+:[A-Za-z0-9_-]+$`)
-	// secretRe is what setWebhook accepts as secret_token.
-	secretRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	// secretRe is what setWebhook accepts as secret_token, with its length
+	// (1-256) checked apart: `{1,256}` compiled to 256 copies, 4 ms and
+	// 250 KB in every process's init.
+	secretRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	// webhookPorts are the ports setWebhook accepts.
 	webhookPorts = map[string]bool{"443": true, "80": true, "88": true, "8443": true}
 )
@@ -33,7 +35,7 @@ func checkWebhook(rawURL, secret string) error {
 	if secret == "" {
 		return fmt.Errorf("telegram: TELEGRAM_WEBHOOK_SECRET is required with TELEGRAM_WEBHOOK_URL")
 	}
-	if !secretRe.MatchString(secret) {
+	if len(secret) > 256 || !secretRe.MatchString(secret) {
 		return fmt.Errorf("telegram: TELEGRAM_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - (1 to 256 characters; got %d characters)", len(secret))
 	}
 	u, err := url.Parse(rawURL)

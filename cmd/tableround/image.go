@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/tableround/tableround/imagepipe"
 )
@@ -58,14 +59,37 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
+// imageHeapLimit is the soft heap limit of the `tableround image`
+// process, under which it does not collect garbage.
+const imageHeapLimit = 40 << 20
+
+// tuneGCForOneImage is called by main (not run, which tests call) for
+// `tableround image`: one photo, then exit, so garbage is collected only
+// when the heap nears imageHeapLimit, not each time it doubles from the
+// ~4 MB it starts at (GC was ~7% of a 12 MP JPEG's cold run).
+func tuneGCForOneImage() {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(imageHeapLimit)
+}
+
 // readCapped reads at most limit+1 bytes of the file, so that an oversized
-// input is rejected by imagepipe without being read whole.
+// input is rejected by imagepipe without being read whole. A regular file
+// is read into one buffer of its size (io.ReadAll's doubling copied and
+// cleared ~8 MB for a 3.5 MB photo).
 func readCapped(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open input: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() <= limit {
+		data := make([]byte, st.Size())
+		n, err := io.ReadFull(f, data)
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return nil, fmt.Errorf("read input: %w", err)
+		}
+		return data[:n], nil // a file that shrank while read is read as it is
+	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("read input: %w", err)

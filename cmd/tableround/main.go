@@ -38,6 +38,9 @@ const (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "image" {
+		tuneGCForOneImage()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -27,8 +27,7 @@ func (s *Server) PostUser(channel string, u User, content string, mentionBot boo
 	for _, f := range files {
 		key := s.newID() + "/" + f.Name
 		s.attachments[key] = f
-		atts = append(atts, map[string]any{"id": s.newID(), "filename": f.Name, "content_type": f.ContentType,
-			"size": len(f.Data), "url": s.srv.URL + "/attachments/" + key})
+		atts = append(atts, s.attachmentJSON(s.newID(), key, f))
 	}
 	ev := map[string]any{"id": m.ID, "channel_id": channel, "content": m.Content, "type": 0,
 		"author": map[string]any{"id": u.ID, "username": u.Name}, "mentions": mentions, "attachments": atts}
@@ -90,8 +89,7 @@ func (s *Server) SlashCommand(c Slash) (string, error) {
 		id := s.newID()
 		key := id + "/" + c.Image.Name
 		s.attachments[key] = *c.Image
-		att := map[string]any{"id": id, "filename": c.Image.Name, "content_type": c.Image.ContentType,
-			"size": len(c.Image.Data), "url": s.srv.URL + "/attachments/" + key}
+		att := s.attachmentJSON(id, key, *c.Image)
 		s.mu.Unlock()
 		opts = append(opts, map[string]any{"name": "image", "type": 11, "value": id})
 		data["resolved"] = map[string]any{"attachments": map[string]any{id: att}}

@@ -14,12 +14,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case path == "/ws" || path == "/ws/":
 		s.serveGateway(w, r)
 		return
-	case strings.HasPrefix(path, "/attachments/"):
+	case strings.HasPrefix(path, "/attachments/"), strings.HasPrefix(path, "/media-proxy/attachments/"):
 		s.mu.Lock()
-		f, ok := s.attachments[strings.TrimPrefix(path, "/attachments/")]
+		f, ok := s.attachments[path[strings.Index(path, "/attachments/")+len("/attachments/"):]]
+		if !strings.HasPrefix(path, "/media-proxy/") {
+			s.requests["GET /attachments"]++
+		}
 		s.mu.Unlock()
 		if !ok {
 			http.NotFound(w, r)
+			return
+		}
+		if strings.HasPrefix(path, "/media-proxy/") {
+			s.serveMediaProxy(w, r, f)
 			return
 		}
 		w.Header().Set("Content-Type", f.ContentType)

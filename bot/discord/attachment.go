@@ -1,0 +1,102 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/imagepipe"
+)
+
+// Fetching less: Discord's media proxy (an attachment's proxy_url, on
+// media.discordapp.net) serves an image resized to the width and height in
+// its query — the parameters exist "for the client to pick the appropriate
+// resized image" (discord/discord-api-docs#6660). It serves only
+// attachments with a width and height (images, videos), 415 otherwise
+// (discord-api-docs#5174). A 12 MP phone photo of 3–5 MB comes back as
+// the ~100 KB the vision model needs; the original URL stays the fallback.
+
+// photoTarget is the longest side imagepipe prepares photos at.
+var photoTarget = imagepipe.DefaultOptions().MaxSide
+
+// proxyTypes are the formats the media proxy resizes in their own format
+// and imagepipe reads; HEIC, GIF (animation) and others take the original.
+var proxyTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true}
+
+// resizedURL returns at's media-proxy URL asking for the largest size that
+// fits target with at's aspect ratio, or "" when the original is the right
+// fetch: no proxy URL, no dimensions, a format the proxy does not resize
+// for us, or an image already no larger than target. The signature query
+// parameters of the proxy URL are kept.
+func resizedURL(at *discordgo.MessageAttachment, target int) string {
+	if at.ProxyURL == "" || at.Width <= 0 || at.Height <= 0 || target <= 0 ||
+		max(at.Width, at.Height) <= target || !proxyTypes[strings.ToLower(at.ContentType)] {
+		return ""
+	}
+	u, err := url.Parse(at.ProxyURL)
+	if err != nil {
+		return ""
+	}
+	w, h := target, max(1, (at.Height*target+at.Width/2)/at.Width)
+	if at.Height > at.Width {
+		w, h = max(1, (at.Width*target+at.Height/2)/at.Height), target
+	}
+	q := u.Query()
+	q.Set("width", strconv.Itoa(w))
+	q.Set("height", strconv.Itoa(h))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// downloadResized fetches at through the media proxy at the size the model
+// needs. It returns nil, nil when the original should be fetched instead,
+// and an error (for the log; the caller then fetches the original) when
+// the proxy fails.
+func (a *Adapter) downloadResized(ctx context.Context, at *discordgo.MessageAttachment) (*bot.Attachment, error) {
+	link := resizedURL(at, photoTarget)
+	if link == "" {
+		return nil, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+	if err != nil {
+		return nil, fmt.Errorf("media proxy: %w", err)
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) { // its URL carries the signature: not for logs
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("media proxy: %w", err)
+	}
+	defer resp.Body.Close()
+	mime := resp.Header.Get("Content-Type")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(mime, "image/") {
+		return nil, fmt.Errorf("media proxy: HTTP %d, %q", resp.StatusCode, mime)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, a.o.MaxImageBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("media proxy: %w", err)
+	}
+	if int64(len(data)) > a.o.MaxImageBytes || len(data) == 0 {
+		return nil, fmt.Errorf("media proxy: %d bytes", len(data))
+	}
+	return &bot.Attachment{Name: at.Filename, MIME: mime, Data: data}, nil
+}
+
+// tryResized is downloadResized for download: nil means fetch the
+// original, and a proxy failure is logged, not returned.
+func (a *Adapter) tryResized(ctx context.Context, at *discordgo.MessageAttachment) *bot.Attachment {
+	img, err := a.downloadResized(ctx, at)
+	if err != nil {
+		a.log.Warn("resized attachment failed, fetching the original", "attachment", at.Filename, "err", err)
+	}
+	return img
+}
