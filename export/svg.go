@@ -248,7 +248,9 @@ func writeSVG(w io.Writer, sc *scene, class string, standalone bool) error {
 }
 
 // KJSVG returns the KJ affinity diagram as a standalone SVG document.
-func KJSVG(kj memory.KJ, title string) string { return svgString(kjScene(kj, title), "kj-diagram", true) }
+func KJSVG(kj memory.KJ, title string) string {
+	return svgString(kjScene(kj, title), "kj-diagram", true)
+}
 
 // VoteSVG returns the vote chart as a standalone SVG document.
 func VoteSVG(r memory.VoteResult, title string) string {
