@@ -312,5 +312,4 @@ func (s *Server) handleRotate(_ context.Context, t *Table, _ actionBody) (int, a
 }
 
 // drain discards what is left of a body so the connection can be reused.
-// drain is used by form.go.
 func drain(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<20)) }

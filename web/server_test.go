@@ -181,8 +181,8 @@ func TestStartAndKeys(t *testing.T) {
 	}{
 		"participant page": {base + "?k=" + part, 200}, "viewer page": {base + "?k=" + view, 200},
 		"no key": {base, 404}, "wrong key": {base + "?k=" + strings.Repeat("0", 32), 404},
-		"unknown table": {f.srv.URL + "/s/nope?k=" + view, 404},
-		"viewer export": {base + "/export?format=md&k=" + view, 404},
+		"unknown table":      {f.srv.URL + "/s/nope?k=" + view, 404},
+		"viewer export":      {base + "/export?format=md&k=" + view, 404},
 		"participant export": {base + "/export?format=md&k=" + part, 200},
 	} {
 		if got := status(t, c.url); got != c.want {
