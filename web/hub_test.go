@@ -63,7 +63,7 @@ func readSSE(t *testing.T, body io.Reader, stop func(sseEvent) bool) []sseEvent 
 func streamServer(t *testing.T, log *Log, o StreamOptions, served *atomic.Int32) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveStream(w, r, log, nil, o)
+		serveStream(w, r, log, nil, nil, o)
 		if served != nil {
 			served.Add(1)
 		}

@@ -103,7 +103,7 @@ func (s *Server) Handler() http.Handler {
 		s.file("table.html")(w, r)
 	}))
 	mux.HandleFunc("GET /s/{id}/events", s.viewer(RoleViewer, func(w http.ResponseWriter, r *http.Request, t *Table, revoked <-chan struct{}) {
-		serveStream(w, r, t.Log, revoked, s.o.Stream)
+		serveStream(w, r, t.Log, revoked, s.o.Hub.dropped(), s.o.Stream)
 	}))
 	mux.HandleFunc("GET /s/{id}/img/{n}", s.viewer(RoleViewer, s.handleImage))
 	mux.HandleFunc("GET /s/{id}/role", s.viewer(RoleViewer, s.handleRole))

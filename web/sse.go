@@ -41,9 +41,9 @@ func resumeFrom(r *http.Request) int {
 }
 
 // serveStream sends log events after the resume point, then the live tail,
-// until the viewer leaves, revoked is closed or a write stalls. It holds no
+// until the viewer leaves, revoked or drop is closed, or a write stalls. It holds no
 // copy of the events: it writes the log's shared frames.
-func serveStream(w http.ResponseWriter, r *http.Request, log *Log, revoked <-chan struct{}, o StreamOptions) {
+func serveStream(w http.ResponseWriter, r *http.Request, log *Log, revoked, drop <-chan struct{}, o StreamOptions) {
 	o = o.withDefaults()
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -74,6 +74,8 @@ func serveStream(w http.ResponseWriter, r *http.Request, log *Log, revoked <-cha
 		select {
 		case <-wake:
 		case <-revoked:
+			return
+		case <-drop:
 			return
 		case <-r.Context().Done():
 			return

@@ -108,6 +108,7 @@ type Hub struct {
 	bySession map[string]*Table // by store session ID
 	order     []string          // table IDs, oldest first
 	other     map[string]bool   // store sessions of other channels
+	drop      chan struct{}     // closed by CloseStreams
 	// MaxTables is how many tables are kept; the oldest ended ones go
 	// first (default 200).
 	MaxTables int
@@ -115,7 +116,25 @@ type Hub struct {
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
-	return &Hub{tables: map[string]*Table{}, bySession: map[string]*Table{}, other: map[string]bool{}, MaxTables: 200}
+	return &Hub{tables: map[string]*Table{}, bySession: map[string]*Table{}, other: map[string]bool{}, MaxTables: 200,
+		drop: make(chan struct{})}
+}
+
+// CloseStreams ends every open viewer stream (their browsers reconnect
+// and resume from their last event). Call it before shutting the HTTP
+// server down, which otherwise waits for streams that never end.
+func (h *Hub) CloseStreams() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	close(h.drop)
+	h.drop = make(chan struct{})
+}
+
+// dropped returns the channel the current streams end on.
+func (h *Hub) dropped() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.drop
 }
 
 // Add registers a new table.

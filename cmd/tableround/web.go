@@ -62,6 +62,8 @@ type webRun struct {
 	// demo, when set, paces the demo model (tests stream fast but still
 	// token by token).
 	demo *demo.Options
+	// hub, when set, is told the hub (tests drop its streams).
+	hub func(*web.Hub)
 }
 
 func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -132,6 +134,9 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 	defer ln.Close()
 	return withStore(ctx, stderr, func(sh storeHandle) int {
 		hub := web.NewHub()
+		if wr.hub != nil {
+			wr.hub(hub)
+		}
 		store := web.Tap{Store: sh.Store, Hub: hub}
 		mgr := roundtable.NewManager(cfg.Session, models.deps(store, logger), store,
 			roundtable.ManagerOptions{Render: export.Render, Logger: logger, ScanEvery: time.Minute})
@@ -149,7 +154,7 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 		fmt.Fprintf(stdout, "TableRound web table: %s/  (store: %s, model: %s)\n", strings.TrimRight(url, "/"), sh.Where, models.Name())
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return mgr.Run(gctx) })
-		g.Go(func() error { return webServer(gctx, ln, srv.Handler(), logger) })
+		g.Go(func() error { return webServer(gctx, ln, srv.Handler(), hub, logger) })
 		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("web stopped", "err", err)
 			return exitFailure
@@ -160,7 +165,7 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 
 // webServer serves h on ln until ctx ends. The server has no write
 // timeout (event streams are long); each stream sets its own deadlines.
-func webServer(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+func webServer(ctx context.Context, ln net.Listener, h http.Handler, hub *web.Hub, logger *slog.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
@@ -171,8 +176,8 @@ func webServer(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx) // open event streams end with the context below
-		_ = srv.Close()
+		hub.CloseStreams() // or Shutdown would wait for them
+		_ = srv.Shutdown(sctx)
 		return ctx.Err()
 	}
 }

@@ -16,6 +16,7 @@ let stage = null; // the transcript section of the current stage
 let participant = false;
 let source = null;
 let lastID = 0;
+let connects = 0; // how many times the stream opened: more than 1 is a resume
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -225,7 +226,7 @@ function conn(state) {
 function connect() {
   source = new EventSource(`/s/${id}/events?${q(key)}`);
   source.onmessage = handle;
-  source.onopen = () => conn("live");
+  source.onopen = () => { connects++; document.body.dataset.connects = String(connects); conn("live"); };
   source.onerror = () => { if (!document.body.dataset.ended) conn("reconnecting"); };
 }
 
