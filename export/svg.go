@@ -109,8 +109,10 @@ func clip(s string, cols int) string {
 func kjScene(kj memory.KJ, title string) *scene {
 	sc := &scene{W: kjWidth, Title: title}
 	y := kjPad
-	sc.text("title", kjPad, y+18, clip(title, 60), 18, true, "start", "#222222")
-	y += 32
+	if title != "" {
+		sc.text("title", kjPad, y+18, clip(title, 60), 18, true, "start", "#222222")
+		y += 32
+	}
 	if core := strings.TrimSpace(kj.Core); core != "" {
 		sc.open("kj-core")
 		sc.rect("", kjPad, y, kjWidth-2*kjPad, 40, "#333333", "", 8)
@@ -174,8 +176,11 @@ func voteScene(r memory.VoteResult, title string) *scene {
 		passed[k] = true
 	}
 	sc := &scene{W: voteWidth, Title: title}
-	sc.text("title", kjPad, kjPad+18, clip(title, 60), 18, true, "start", "#222222")
-	top := kjPad + 36
+	top := kjPad
+	if title != "" {
+		sc.text("title", kjPad, kjPad+18, clip(title, 60), 18, true, "start", "#222222")
+		top += 36
+	}
 	labelW, barX := 200.0, 216.0
 	barMax := voteWidth - barX - 48
 	scale := 0.0
@@ -247,7 +252,8 @@ func writeSVG(w io.Writer, sc *scene, class string, standalone bool) error {
 	return err
 }
 
-// KJSVG returns the KJ affinity diagram as a standalone SVG document.
+// KJSVG returns the KJ affinity diagram as a standalone SVG document; an
+// empty title draws none (the page captions it in its own language).
 func KJSVG(kj memory.KJ, title string) string {
 	return svgString(kjScene(kj, title), "kj-diagram", true)
 }

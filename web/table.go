@@ -221,12 +221,12 @@ func (h *Hub) record(sessionID string, ev memory.Event) {
 	case memory.EventKJ:
 		var kj memory.KJ
 		if json.Unmarshal(ev.Data, &kj) == nil {
-			r.SVG = export.KJSVG(kj, "KJ")
+			r.SVG = export.KJSVG(kj, "")
 		}
 	case memory.EventVoteResult:
 		var vr memory.VoteResult
 		if json.Unmarshal(ev.Data, &vr) == nil {
-			r.SVG = export.VoteSVG(vr, "Votes")
+			r.SVG = export.VoteSVG(vr, "")
 		}
 	}
 	t.Log.Add(Event{T: "record", Record: r})

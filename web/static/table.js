@@ -84,12 +84,28 @@ function onOpen(e) {
   speaking(from.id);
 }
 
-// setText shows a message's text; the board and banners are plain lines,
-// speech keeps its line breaks (CSS pre-wrap).
+// inline renders the chat's **bold** and _italic_ as elements (never as
+// HTML): the moderator's board and notices use them.
+function inline(target, s) {
+  const parts = [];
+  const re = /\*\*([^*\n]+)\*\*|(?<![\w])_([^_\n]+)_(?![\w])/g;
+  let at = 0;
+  for (const m of s.matchAll(re)) {
+    if (m.index > at) parts.push(document.createTextNode(s.slice(at, m.index)));
+    parts.push(m[1] !== undefined ? el("b", "", m[1]) : el("i", "", m[2]));
+    at = m.index + m[0].length;
+  }
+  if (at < s.length) parts.push(document.createTextNode(s.slice(at)));
+  target.replaceChildren(...parts);
+}
+
+// setText shows a message's text; speech is the model's own, shown as
+// written with its line breaks (CSS pre-wrap).
 function setText(rec, s) {
   rec.text = s;
   if (rec.kind === "banner") return;
-  rec.el.textContent = rec.kind === "board" ? s.replace(/\*\*/g, "") : s;
+  if (rec.kind === "speech") rec.el.textContent = s;
+  else inline(rec.el, s);
   delete rec.el.dataset.placeholder;
 }
 
