@@ -215,6 +215,14 @@ func TestWebTableInABrowser(t *testing.T) {
 		}
 		onPage[sp]--
 	}
+	if v := evalJS[string](t, bctx, `document.body.dataset.cspViolations`); v != "0" {
+		t.Errorf("%s Content-Security-Policy violations on the page", v)
+	}
+	// A phone: one column, nothing wider than the screen.
+	run("phone layout", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	if w := evalJS[int](t, bctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("on a 390 px phone the page is %d px wide", w)
+	}
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("tableround web exited with %d", code)
