@@ -111,15 +111,21 @@ func (s *stream) Close(_ context.Context, final string) error {
 
 // SendImage keeps the picture for the page and announces it.
 func (c *Conv) SendImage(_ context.Context, from bot.Persona, img bot.Attachment, caption string) error {
-	c.mu.Lock()
-	n := 0
-	if len(img.Data) <= c.MaxImage {
-		c.images = append(c.images, image{MIME: img.MIME, Data: img.Data})
-		n = len(c.images)
-	}
-	c.mu.Unlock()
+	n := c.keepImage(img.MIME, img.Data)
 	c.log.Add(Event{T: "image", Image: n, From: speaker(from), S: caption})
 	return nil
+}
+
+// keepImage stores a picture for the page and returns its number, 0 when
+// it is over MaxImage.
+func (c *Conv) keepImage(mime string, data []byte) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(data) > c.MaxImage {
+		return 0
+	}
+	c.images = append(c.images, image{MIME: mime, Data: data})
+	return len(c.images)
 }
 
 // Image returns posted image n (from 1).

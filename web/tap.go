@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 
 	"github.com/tableround/tableround/memory"
 )
@@ -37,5 +39,29 @@ func (t Tap) Append(ctx context.Context, sessionID string, ev memory.Event) (mem
 		}
 	}
 	t.Hub.record(sessionID, out)
+	if out.Type == memory.EventPhoto {
+		t.showPhoto(ctx, sessionID, out)
+	}
 	return out, nil
+}
+
+// showPhoto puts the people's photo (as the vision model saw it) on the
+// page. The chats never post it back, so the conversation does not have
+// it; it is read once from the store.
+func (t Tap) showPhoto(ctx context.Context, sessionID string, ev memory.Event) {
+	tb := t.Hub.tableOf(sessionID)
+	if tb == nil {
+		return
+	}
+	var ref memory.ImageRef
+	if json.Unmarshal(ev.Data, &ref) != nil || ref.Blob == "" {
+		return
+	}
+	data, err := t.Store.GetBlob(ctx, sessionID, ref.Blob)
+	if err != nil {
+		return // the page shows the description without the picture
+	}
+	if n := tb.Conv.keepImage(http.DetectContentType(data), data); n > 0 {
+		tb.Log.Add(Event{T: "image", Kind: "photo", Image: n})
+	}
 }

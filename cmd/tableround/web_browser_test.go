@@ -165,6 +165,10 @@ func TestWebTableInABrowser(t *testing.T) {
 	)
 	kjW := evalJS[int](t, bctx, `document.querySelector('#kj img').naturalWidth`)
 	votesW := evalJS[int](t, bctx, `document.querySelector('#votes img').naturalWidth`)
+	// The HEIC photo, prepared by imagepipe, is on the page as a picture.
+	if w := evalJS[int](t, bctx, `(document.querySelector('figure.image img') || {}).naturalWidth || 0`); w == 0 {
+		t.Error("the photo is not shown")
+	}
 	if kjW == 0 || votesW == 0 {
 		t.Errorf("the diagrams did not render: KJ %d px, votes %d px wide", kjW, votesW)
 	}

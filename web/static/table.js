@@ -208,7 +208,8 @@ function onImage(e) {
     img.alt = e.s || "";
     f.append(img);
   }
-  if (e.s) f.append(el("figcaption", "", e.s));
+  const caption = e.kind === "photo" ? t("photo") : e.s;
+  if (caption) f.append(el("figcaption", "", caption));
   section().append(f);
 }
 
