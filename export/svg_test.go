@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -201,5 +202,22 @@ func TestFindPictures(t *testing.T) {
 	p := export.FindPictures(evs)
 	if p.KJ == nil || len(p.KJ.Groups) != 2 || p.Vote == nil || p.Vote.Counts["lantern"] != 2 {
 		t.Errorf("FindPictures = %+v", p)
+	}
+}
+
+// With a CJK font (Debian's fonts-droid-fallback, when installed; x/image
+// cannot parse wqy-microhei's collection) Chinese labels are drawn and no
+// notice is added.
+func TestDiagramPNGWithCJKFont(t *testing.T) {
+	font, err := os.ReadFile("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+	if err != nil {
+		t.Skip("no CJK font here (fonts-droid-fallback)")
+	}
+	b, err := export.DiagramPNG(export.Pictures{KJ: &hostileKJ}, export.PNGOptions{Font: font, Scale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := decodePNG(t, b).Bounds().Dy(), int(parseHeight(t, export.KJSVG(hostileKJ, "KJ affinity diagram"))); got != want {
+		t.Errorf("height %d, want %d (no notice)", got, want)
 	}
 }

@@ -251,3 +251,26 @@ func TestAskAndSubmitAnswer(t *testing.T) {
 		t.Error("a question was answered twice")
 	}
 }
+
+// CloseStreams ends every open stream (shutdown needs it) and later
+// streams work as before.
+func TestCloseStreams(t *testing.T) {
+	hub := NewHub()
+	log := NewLog()
+	log.Add(Event{T: "open", M: 1})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveStream(w, r, log, nil, hub.dropped(), StreamOptions{})
+	}))
+	t.Cleanup(srv.Close) // after the bodies close (cleanups run last first)
+	first := get(t, srv.URL, 0)
+	readSSE(t, first.Body, func(sseEvent) bool { return true }) // connected and served
+	hub.CloseStreams()
+	if _, err := io.Copy(io.Discard, first.Body); err != nil {
+		t.Errorf("the stream did not end cleanly: %v", err)
+	}
+	second := get(t, srv.URL, 1)
+	log.Add(Event{T: "end"})
+	if got := readSSE(t, second.Body, func(e sseEvent) bool { return e.Ev.T == "end" }); len(got) != 1 || got[0].ID != 2 {
+		t.Errorf("after CloseStreams a new stream got %+v", got)
+	}
+}
