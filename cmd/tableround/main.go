@@ -20,6 +20,7 @@ Usage:
   tableround serve                     run the Discord and/or Telegram bot (+ health and metrics)
   tableround console "topic" [--image PATH] [--lang en|zh] [--turns N] [--pack NAME|FILE] [--yes]
   tableround console --resume SESSION_ID
+  tableround web [--addr HOST:PORT]    the live web table: start and watch roundtables in a browser
   tableround export [--format md|json|html] [--out FILE] SESSION_ID
   tableround image prepare IN [OUT]
   tableround doctor [--images]          check the configuration and every dependency for real
