@@ -80,11 +80,13 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	s.o.Hub.Add(t)
 	reply, err := startSession(r.Context(), s.o.Handler, t, in)
 	if err != nil {
+		s.o.Hub.Remove(t.ID)
 		s.log.Error("start", "table", t, "err", err)
 		s.fail(w, http.StatusInternalServerError, "Sorry, the table could not start.")
 		return
 	}
 	if t.SessionID() == "" { // the manager said no (busy, a limit, a bad pack)
+		s.o.Hub.Remove(t.ID)
 		s.fail(w, http.StatusServiceUnavailable, "%s", reply.Text)
 		return
 	}

@@ -51,19 +51,18 @@ type Event struct {
 	M int `json:"m,omitempty"`
 	// O is the offset, in UTF-16 code units (what a browser's string
 	// length counts), at which a delta's S is appended.
-	O       int             `json:"o,omitempty"`
-	S       string          `json:"s,omitempty"`
-	Kind    string          `json:"kind,omitempty"`
-	Group   string          `json:"group,omitempty"`
-	From    *Speaker        `json:"from,omitempty"`
-	Ref     string          `json:"ref,omitempty"`
-	Words   []string        `json:"words,omitempty"`
-	Secs    int             `json:"secs,omitempty"`
-	Record  *Record         `json:"record,omitempty"`
-	Image   int             `json:"image,omitempty"`
-	Action  string          `json:"action,omitempty"`
-	By      string          `json:"by,omitempty"`
-	Payload json.RawMessage `json:"payload,omitempty"`
+	O      int      `json:"o,omitempty"`
+	S      string   `json:"s,omitempty"`
+	Kind   string   `json:"kind,omitempty"`
+	Group  string   `json:"group,omitempty"`
+	From   *Speaker `json:"from,omitempty"`
+	Ref    string   `json:"ref,omitempty"`
+	Words  []string `json:"words,omitempty"`
+	Secs   int      `json:"secs,omitempty"`
+	Record *Record  `json:"record,omitempty"`
+	Image  int      `json:"image,omitempty"`
+	Action string   `json:"action,omitempty"`
+	By     string   `json:"by,omitempty"`
 }
 
 // Speaker is how a persona looks on the page.

@@ -46,6 +46,9 @@ func resumeFrom(r *http.Request) int {
 func serveStream(w http.ResponseWriter, r *http.Request, log *Log, revoked, drop <-chan struct{}, o StreamOptions) {
 	o = o.withDefaults()
 	rc := http.NewResponseController(w)
+	// A server ReadTimeout (there for uploads) would otherwise end the
+	// stream: net/http cancels a request whose connection read times out.
+	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -155,6 +155,19 @@ func (h *Hub) Add(t *Table) {
 	}
 }
 
+// Remove forgets a table (one whose session never started).
+func (h *Hub) Remove(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.tables, id)
+	for i, o := range h.order {
+		if o == id {
+			h.order = append(h.order[:i], h.order[i+1:]...)
+			break
+		}
+	}
+}
+
 // Table returns a table by ID.
 func (h *Hub) Table(id string) *Table {
 	h.mu.Lock()
