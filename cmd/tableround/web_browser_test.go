@@ -222,6 +222,15 @@ func TestWebTableInABrowser(t *testing.T) {
 	if v := evalJS[string](t, bctx, `document.body.dataset.cspViolations`); v != "0" {
 		t.Errorf("%s Content-Security-Policy violations on the page", v)
 	}
+	// Chinese at the press of a button, and the projector layout.
+	run("switch to Chinese and the projector", chromedp.Click(chromedp.CSS("#langswitch")), chromedp.Click(chromedp.CSS("#projector")))
+	if got := evalJS[string](t, bctx, `document.querySelector('#stop').textContent`); got != "停止" {
+		t.Errorf("the Stop button reads %q in Chinese", got)
+	}
+	if !evalJS[bool](t, bctx, `document.body.classList.contains('projector') && parseFloat(getComputedStyle(document.body).fontSize) >= 24`) {
+		t.Error("the projector layout did not apply")
+	}
+	run("leave the projector layout", chromedp.Click(chromedp.CSS("#projector")))
 	// A phone: one column, nothing wider than the screen.
 	run("phone layout", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	if w := evalJS[int](t, bctx, `document.documentElement.scrollWidth`); w > 390 {
