@@ -24,6 +24,9 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 	"topic":  func(d *doc) string { return orDefault(d.Session.Topic, "Roundtable") },
 	"banner": func() string { return demoBanner },
 	"inc":    func(i int) int { return i + 1 },
+	// Safe: the SVG is drawn by svg.go, which escapes every label and
+	// writes no scripts, links or external references.
+	"svg": func(s string) template.HTML { return template.HTML(s) },
 }).Parse(`<!DOCTYPE html>
 <html lang="{{with .Session.Language}}{{.}}{{else}}en{{end}}">
 <head>
@@ -43,6 +46,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.3rem .6rem;t
 .text{white-space:pre-wrap;margin-top:.3rem}.failure,.note{color:#777;font-style:italic}
 pre{white-space:pre-wrap;background:#f0f0f0;padding:.7rem;border-radius:6px}
 img{max-width:100%;border-radius:6px}
+.picture svg{max-width:100%;height:auto}
 </style>
 </head>
 <body>
@@ -65,6 +69,6 @@ img{max-width:100%;border-radius:6px}
 {{else if eq .Kind "prompt"}}<h3>{{.Heading}}</h3><pre>{{.Text}}</pre>
 {{else if eq .Kind "people"}}<p><b>{{.Heading}}</b> — {{.Text}}</p>
 {{else if eq .Kind "image"}}<figure>{{with .Heading}}<h3>{{.}}</h3>{{end}}{{with dataURI .Image}}<img src="{{.}}" alt="image">{{else}}<p class="note">(image {{.Image.Ref.Blob}} is no longer stored)</p>{{end}}{{with .Text}}<figcaption class="text">{{.}}</figcaption>{{end}}</figure>
-{{else if .Items}}<h3>{{.Heading}}</h3>{{with .Text}}<p>{{.}}</p>{{end}}<ul>{{range .Items}}<li><b>{{.Label}}:</b> {{.Value}}</li>{{end}}</ul>
+{{else if .Items}}<h3>{{.Heading}}</h3>{{with .Picture}}<figure class="picture">{{svg .}}</figure>{{end}}{{with .Text}}<p>{{.}}</p>{{end}}<ul>{{range .Items}}<li><b>{{.Label}}:</b> {{.Value}}</li>{{end}}</ul>
 {{else}}<p class="note">{{.Text}}</p>
 {{end}}{{end}}`))

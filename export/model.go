@@ -40,6 +40,7 @@ type block struct {
 	Text    string
 	Items   []item
 	Image   *image
+	Picture string // the drawn SVG of a KJ or vote result block (HTML only)
 }
 
 type item struct{ Label, Value string }
@@ -145,10 +146,13 @@ func (d *doc) addBlock(st *stage, ev store.Event, blob func(string) ([]byte, err
 		return
 	case transcript.EventVoteResult:
 		b.Kind, b.Heading = "result", "Vote result"
-		b.Text, b.Items = resultText(decode[transcript.VoteResult](ev))
+		vr := decode[transcript.VoteResult](ev)
+		b.Text, b.Items = resultText(vr)
+		b.Picture = svgString(voteScene(vr, "Vote result"), "vote-chart", false)
 	case transcript.EventKJ:
 		kj := decode[transcript.KJ](ev)
 		b.Kind, b.Heading, b.Text = "kj", "KJ groups", kj.Core
+		b.Picture = svgString(kjScene(kj, "KJ affinity diagram"), "kj-diagram", false)
 		for _, g := range kj.Groups {
 			b.Items = append(b.Items, item{g.Name, strings.Join(g.Keywords, ", ")})
 		}

@@ -20,6 +20,7 @@ Usage:
   tableround serve                     run the Discord and/or Telegram bot (+ health and metrics)
   tableround console "topic" [--image PATH] [--lang en|zh] [--turns N] [--pack NAME|FILE] [--yes]
   tableround console --resume SESSION_ID
+  tableround web [--addr HOST:PORT]    the live web table: start and watch roundtables in a browser
   tableround export [--format md|json|html] [--out FILE] SESSION_ID
   tableround image prepare IN [OUT]
   tableround doctor [--images]          check the configuration and every dependency for real
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "console":
 		return runConsole(ctx, args[1:], stdin, stdout, stderr)
+	case "web":
+		return runWeb(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "export":

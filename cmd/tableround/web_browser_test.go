@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tableround/tableround/providers/demo"
+	"github.com/tableround/tableround/web"
+)
+
+// syncBuffer is a bytes.Buffer safe to write and read from two goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// chromium finds Debian's chromium. Under CI=1 (.ci/run installs it) a
+// missing browser fails the test instead of skipping it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed (.ci/run installs Debian's chromium)")
+	}
+	t.Skip("chromium is not installed")
+	return ""
+}
+
+var webURLLine = regexp.MustCompile(`web table: (http://[0-9.:]+)/`)
+
+// TestWebTableInABrowser starts `tableround web` on the demo model, starts
+// a table from the form with a HEIC photo in headless Chromium, watches a
+// persona's text grow while it streams, sees the KJ diagram and the vote
+// chart, answers the people's turn, survives the server dropping the
+// stream, and checks that the page's speeches are the export's.
+func TestWebTableInABrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the browser test runs a whole session")
+	}
+	exe := chromium(t)
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	heic := filepath.Join(repo, "imagepipe", "testdata", "mif1.heic")
+	shot := os.Getenv("TABLEROUND_SCREENSHOT") // e.g. docs/web-table.png, from the repo root
+	cleanEnv(t)
+	t.Setenv("MAX_TURNS", "1")
+	t.Setenv("USER_INPUT_TIMEOUT", "10m") // the browser answers it
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errs syncBuffer
+	hubc := make(chan *web.Hub, 1)
+	// Fast, but still token by token: 4 words a chunk, 400 tokens a second.
+	pace := demo.Options{FirstToken: 50 * time.Millisecond, TokensPerSecond: 400, ChunkTokens: 4}
+	done := make(chan int, 1)
+	go func() {
+		done <- runWebWith(ctx, []string{"--addr", "127.0.0.1:0"}, &out, &errs, webRun{demo: &pace, hub: func(h *web.Hub) { hubc <- h }})
+	}()
+	var base string
+	waitFor(t, "the web table prints its URL", func() bool {
+		if m := webURLLine.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+			return true
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("tableround web exited with %d: %s", code, errs.String())
+		default:
+		}
+		return false
+	})
+	hub := <-hubc
+
+	actx, acancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1400, 1000))...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	if err := chromedp.Do(bctx); err != nil { // the browser lives as long as this first call's context
+		t.Fatalf("start chromium: %v", err)
+	}
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		c, cc := context.WithTimeout(bctx, 3*time.Minute)
+		defer cc()
+		if err := chromedp.Do(c, actions...); err != nil {
+			t.Fatalf("%s: %v\nserver log:\n%s", what, err, errs.String())
+		}
+	}
+
+	// Start from the form, with a HEIC photo straight from an iPhone.
+	run("start from the form",
+		chromedp.Navigate(base+"/"),
+		chromedp.SetValue(chromedp.CSS("#topic"), "A paper-cut lantern for Spring Festival"),
+		chromedp.SetUploadFiles(chromedp.CSS("#photo"), []string{heic}),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#transcript .msg")),
+	)
+	location := evalJS[string](t, bctx, "location.href")
+	u, err := url.Parse(location)
+	if err != nil || !strings.HasPrefix(u.Path, "/s/") || len(u.Query().Get("k")) != 32 {
+		t.Fatalf("the form led to %q, want /s/<id>?k=<participant key>", location)
+	}
+
+	// A persona's text grows while it streams.
+	var firstM string
+	var firstLen int
+	grew := false
+	deadline := time.Now().Add(2 * time.Minute)
+	for !grew && time.Now().Before(deadline) {
+		cur := evalJS[[]any](t, bctx, `(() => {
+			const e = document.querySelector('.msg.speech.streaming');
+			if (!e) return ["", 0];
+			const t = e.querySelector('.text');
+			return [e.dataset.m, t.dataset.placeholder ? 0 : t.textContent.length];
+		})()`)
+		m, n := cur[0].(string), int(cur[1].(float64))
+		switch {
+		case m == "" || n == 0:
+		case m != firstM:
+			firstM, firstLen = m, n
+		case n > firstLen:
+			grew = true
+		}
+	}
+	if !grew {
+		t.Fatal("no persona's text was seen growing while it streamed")
+	}
+
+	// The KJ diagram and the vote chart are drawn (SVG images that loaded).
+	run("see the pictures",
+		chromedp.WaitVisible(chromedp.CSS("#kj img")),
+		chromedp.WaitVisible(chromedp.CSS("#votes img")),
+	)
+	kjW := evalJS[int](t, bctx, `document.querySelector('#kj img').naturalWidth`)
+	votesW := evalJS[int](t, bctx, `document.querySelector('#votes img').naturalWidth`)
+	// The HEIC photo, prepared by imagepipe, is on the page as a picture.
+	if w := evalJS[int](t, bctx, `(document.querySelector('figure.image img') || {}).naturalWidth || 0`); w == 0 {
+		t.Error("the photo is not shown")
+	}
+	if kjW == 0 || votesW == 0 {
+		t.Errorf("the diagrams did not render: KJ %d px, votes %d px wide", kjW, votesW)
+	}
+
+	// The people's turn: keep the vote.
+	run("answer the people's turn",
+		chromedp.WaitVisible(chromedp.CSS(`#answer button[data-action=keep]`)),
+		chromedp.Click(chromedp.CSS(`#answer button[data-action=keep]`)),
+		chromedp.WaitNotVisible(chromedp.CSS("#answer")),
+	)
+
+	// The server drops every stream; the page resumes from its last event.
+	hub.CloseStreams()
+	run("reconnect", chromedp.WaitVisible(chromedp.CSS(`body[data-connects="2"]`)))
+	if shot != "" {
+		evalJS[bool](t, bctx, `window.scrollTo(0, 0); document.querySelector('.side').scrollTo(0, 0); true`)
+		png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, shot), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("the session ends", chromedp.WaitVisible(chromedp.CSS(`body[data-ended="1"]`)))
+
+	page := evalJS[[]string](t, bctx, `[...document.querySelectorAll('.msg.speech .text')].map(e => e.textContent)`)
+	msgs := evalJS[int](t, bctx, `document.querySelectorAll('.msg').length`)
+	distinct := evalJS[int](t, bctx, `new Set([...document.querySelectorAll('.msg')].map(e => e.dataset.m)).size`)
+	if msgs != distinct {
+		t.Errorf("%d messages on the page but %d distinct: something was shown twice", msgs, distinct)
+	}
+	speeches := exportSpeeches(t, base+u.Path+"/export?format=json&k="+u.Query().Get("k"))
+	if len(speeches) < 6 {
+		t.Fatalf("the export has %d speeches", len(speeches))
+	}
+	// Every speech of the export is on the page, whole (concurrent stages
+	// log speeches as they finish, the page shows them as they opened, so
+	// the order within a stage may differ).
+	onPage := map[string]int{}
+	for _, p := range page {
+		onPage[p]++
+	}
+	for i, sp := range speeches {
+		if onPage[sp] == 0 {
+			t.Errorf("the page lacks the export's speech %d of %d:\n%q", i+1, len(speeches), sp)
+			continue
+		}
+		onPage[sp]--
+	}
+	if v := evalJS[string](t, bctx, `document.body.dataset.cspViolations`); v != "0" {
+		t.Errorf("%s Content-Security-Policy violations on the page", v)
+	}
+	// Chinese at the press of a button, and the projector layout.
+	run("switch to Chinese and the projector", chromedp.Click(chromedp.CSS("#langswitch")), chromedp.Click(chromedp.CSS("#projector")))
+	if got := evalJS[string](t, bctx, `document.querySelector('#stop').textContent`); got != "停止" {
+		t.Errorf("the Stop button reads %q in Chinese", got)
+	}
+	if !evalJS[bool](t, bctx, `document.body.classList.contains('projector') && parseFloat(getComputedStyle(document.body).fontSize) >= 24`) {
+		t.Error("the projector layout did not apply")
+	}
+	run("leave the projector layout", chromedp.Click(chromedp.CSS("#projector")))
+	// A phone: one column, nothing wider than the screen.
+	run("phone layout", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	if w := evalJS[int](t, bctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("on a 390 px phone the page is %d px wide", w)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("tableround web exited with %d", code)
+	}
+}
+
+// evalJS evaluates a JavaScript expression in the page.
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	v, err := chromedp.Run(c, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// exportSpeeches downloads the JSON export and returns its speeches' text.
+func exportSpeeches(t *testing.T, url string) []string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("export: %s", resp.Status)
+	}
+	var x struct {
+		Stages []struct {
+			Events []struct {
+				Type  string `json:"type"`
+				Stage string `json:"stage"`
+				Text  string `json:"text"`
+			} `json:"events"`
+		} `json:"stages"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&x); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, st := range x.Stages {
+		for _, ev := range st.Events {
+			// Keyword and ballot speeches are the model's JSON, which the
+			// chat (and so the page) shows parsed, as a list.
+			if ev.Type == "speech" && ev.Stage != "keywords" && ev.Stage != "voting" {
+				out = append(out, ev.Text)
+			}
+		}
+	}
+	return out
+}
+
+// waitFor polls cond until it holds, failing after a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting until %s", what)
+}

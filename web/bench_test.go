@@ -1,0 +1,153 @@
+package web
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Measurements, not tests: go test ./web -run '^$' -bench . -benchtime 1x
+// They run the server and the viewers in one process, so CPU figures mix
+// both sides; see README "Performance" for how to read them.
+
+// BenchmarkIdleViewerMemory connects idle viewers (raw connections that
+// read nothing after the first event, so the client side holds no
+// goroutine or buffer) and reports the server's heap and stack per viewer.
+func BenchmarkIdleViewerMemory(b *testing.B) {
+	const viewers = 1000
+	for range b.N {
+		log := NewLog()
+		log.Add(Event{T: "open", M: 1, S: "…"})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			serveStream(w, r, log, nil, nil, StreamOptions{})
+		}))
+		hb, sb := memUse()
+		conns := make([]net.Conn, 0, viewers)
+		for range viewers {
+			c, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			br := bufio.NewReaderSize(c, 512)
+			for { // until the first event: the stream is established
+				line, err := br.ReadString('\n')
+				if err != nil {
+					b.Fatal(err)
+				}
+				if strings.HasPrefix(line, "data: ") {
+					break
+				}
+			}
+			conns = append(conns, c)
+		}
+		ha, sa := memUse()
+		b.ReportMetric(float64(ha+sa-hb-sb)/viewers, "bytes/viewer")
+		b.ReportMetric(float64(sa-sb)/viewers, "stack-bytes/viewer")
+		for _, c := range conns {
+			c.Close()
+		}
+		srv.CloseClientConnections()
+		srv.Close()
+	}
+}
+
+// memUse is the heap and the goroutine stacks in use after a GC.
+func memUse() (heap, stack uint64) {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse, m.StackInuse
+}
+
+// BenchmarkTokenToViewer streams deltas at the load profile's pace (40
+// tokens/s in 4-token chunks, so 10 events a second) to many viewers of
+// one table and reports the p99 delay from Add to a viewer reading it.
+func BenchmarkTokenToViewer(b *testing.B) {
+	for _, viewers := range []int{100, 1000} {
+		b.Run(strconv.Itoa(viewers), func(b *testing.B) {
+			for range b.N {
+				p99, p50 := tokenToViewer(b, viewers, 100, 100*time.Millisecond)
+				b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+				b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+			}
+		})
+	}
+}
+
+func tokenToViewer(b *testing.B, viewers, events int, every time.Duration) (p99, p50 time.Duration) {
+	log := NewLog()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveStream(w, r, log, nil, nil, StreamOptions{})
+	}))
+	defer srv.Close()
+	var mu sync.Mutex
+	sent := make([]time.Time, events+2)
+	var delays []time.Duration
+	var ready, done sync.WaitGroup
+	for range viewers {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			br := bufio.NewReader(c)
+			first := true
+			var mine []time.Duration
+			id := 0
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				switch {
+				case strings.HasPrefix(line, "retry:") && first:
+					first = false
+					ready.Done()
+				case strings.HasPrefix(line, "id: "):
+					id, _ = strconv.Atoi(strings.TrimSpace(line[4:]))
+				case strings.HasPrefix(line, "data: "):
+					now := time.Now()
+					mu.Lock()
+					at := sent[id]
+					mu.Unlock()
+					if id > events {
+						mu.Lock()
+						delays = append(delays, mine...)
+						mu.Unlock()
+						return
+					}
+					mine = append(mine, now.Sub(at))
+				}
+			}
+		}()
+	}
+	ready.Wait()
+	for i := 1; i <= events+1; i++ {
+		mu.Lock()
+		sent[i] = time.Now()
+		mu.Unlock()
+		log.Add(Event{T: "delta", M: 1, O: i * 12, S: " four tokens"})
+		time.Sleep(every)
+	}
+	done.Wait()
+	sort.Slice(delays, func(i, j int) bool { return delays[i] < delays[j] })
+	if len(delays) == 0 {
+		b.Fatal("no deliveries")
+	}
+	return delays[len(delays)*99/100], delays[len(delays)/2]
+}

@@ -1,0 +1,158 @@
+// Package web is the live web table: an adapter beside console, Discord and
+// Telegram that shows a roundtable in a browser as it happens, and lets the
+// person who started it from the browser interject, answer the people's
+// turn, stop it and download its exports.
+//
+// A session posts into a Conv exactly as into a chat (bot.Conversation).
+// Everything a viewer needs goes into the table's append-only Log, each
+// event encoded once as a server-sent-events frame; viewers read the shared
+// log from their own position, so a viewer costs a goroutine and an index,
+// never a copy of the stream, and a slow viewer delays nobody.
+//
+// Why server-sent events and not WebSocket: the live stream goes one way;
+// the browser's EventSource reconnects by itself and sends Last-Event-ID,
+// which is exactly the resume offset (the event's index in the log), so a
+// dropped connection resumes with nothing lost and nothing doubled; it is
+// plain HTTP (proxies, HTTP/2, no upgrade); and the few actions a
+// participant takes are ordinary POSTs that carry the same-origin check.
+//
+// The package never imports the domain (roundtable): it talks to the
+// session manager through bot.Handler only (start.go is that one seam).
+// Keys in URLs are visible to whoever sees the URL (history, a shared
+// screen): the page sends no Referer, and the starter can rotate the view
+// key.
+package web
+
+import (
+	"encoding/json"
+	"strconv"
+	"sync"
+	"unicode/utf16"
+)
+
+// Log is one table's append-only event log. Each event is stored as the
+// SSE frame every viewer receives, so it is encoded once for all of them.
+type Log struct {
+	mu     sync.Mutex
+	frames [][]byte // frames[i] is event ID i+1
+	size   int      // bytes in frames
+	wake   chan struct{}
+	ended  bool
+}
+
+// NewLog returns an empty log.
+func NewLog() *Log { return &Log{wake: make(chan struct{})} }
+
+// Event is one thing a viewer sees; T says which (open, delta, reset,
+// close, image, ask, answered, record, end). Unused fields are omitted.
+type Event struct {
+	T string `json:"t"`
+	// M numbers the message an open/delta/reset/close event belongs to.
+	M int `json:"m,omitempty"`
+	// O is the offset, in UTF-16 code units (what a browser's string
+	// length counts), at which a delta's S is appended.
+	O      int      `json:"o,omitempty"`
+	S      string   `json:"s,omitempty"`
+	Kind   string   `json:"kind,omitempty"`
+	Group  string   `json:"group,omitempty"`
+	From   *Speaker `json:"from,omitempty"`
+	Ref    string   `json:"ref,omitempty"`
+	Words  []string `json:"words,omitempty"`
+	Secs   int      `json:"secs,omitempty"`
+	Record *Record  `json:"record,omitempty"`
+	Image  int      `json:"image,omitempty"`
+	Action string   `json:"action,omitempty"`
+	By     string   `json:"by,omitempty"`
+}
+
+// Speaker is how a persona looks on the page.
+type Speaker struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Emoji  string `json:"emoji,omitempty"`
+	Color  string `json:"color,omitempty"`
+	Avatar string `json:"avatar,omitempty"`
+	Role   string `json:"role,omitempty"`
+}
+
+// Record is a structured entry of the session's own log (what exports
+// read): stages, KJ, votes, role switches, cards. SVG is set for the KJ
+// grouping and the vote result.
+type Record struct {
+	Type  string          `json:"type"`
+	Stage string          `json:"stage,omitempty"`
+	Seat  string          `json:"seat,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Text  string          `json:"text,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	SVG   string          `json:"svg,omitempty"`
+}
+
+// Add appends an event and wakes every viewer. It never waits for one.
+func (l *Log) Add(ev Event) {
+	data, err := json.Marshal(ev)
+	if err != nil { // only plain data is logged; cannot happen
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id := len(l.frames) + 1
+	frame := make([]byte, 0, len(data)+24)
+	frame = append(frame, "id: "...)
+	frame = strconv.AppendInt(frame, int64(id), 10)
+	frame = append(frame, "\ndata: "...)
+	frame = append(frame, data...)
+	frame = append(frame, "\n\n"...)
+	l.frames = append(l.frames, frame)
+	l.size += len(frame)
+	if ev.T == "end" {
+		l.ended = true
+	}
+	close(l.wake)
+	l.wake = make(chan struct{})
+}
+
+// Since returns the frames after event ID after (0: all) and a channel
+// closed when more arrive. The frames are shared: callers must not modify
+// them.
+func (l *Log) Since(after int) ([][]byte, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if after < 0 {
+		after = 0
+	}
+	if after >= len(l.frames) {
+		return nil, l.wake
+	}
+	return l.frames[after:len(l.frames):len(l.frames)], l.wake
+}
+
+// Len is the number of events so far.
+func (l *Log) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.frames)
+}
+
+// Size is the encoded size of the log in bytes.
+func (l *Log) Size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.size
+}
+
+// Ended reports whether the session's end was logged.
+func (l *Log) Ended() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ended
+}
+
+// utf16Len is a string's length in UTF-16 code units.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}

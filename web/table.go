@@ -1,0 +1,250 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/tableround/tableround/export"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
+)
+
+// Table is one roundtable shown on the web: its log, its conversation and
+// its keys. Keys are 128 random bits in hex; they are never logged
+// (LogValue hides them).
+type Table struct {
+	ID   string // in the URL, /s/<ID>
+	Log  *Log
+	Conv *Conv
+
+	mu      sync.Mutex
+	viewKey string
+	partKey string
+	revoked chan struct{} // closed when the view key rotates
+	session string        // the session's ID in the store, once created
+}
+
+// Role is what a key lets its holder do.
+type Role int
+
+// Roles, weakest first.
+const (
+	RoleNone        Role = iota
+	RoleViewer           // watch
+	RoleParticipant      // watch, interject, answer, stop, export, rotate
+)
+
+// newKey returns 128 random bits in hex.
+func newKey() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("web: no randomness: " + err.Error()) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// NewTable returns a table with fresh keys.
+func NewTable() *Table {
+	log := NewLog()
+	return &Table{ID: newKey()[:16], Log: log, Conv: NewConv(log), viewKey: newKey(), partKey: newKey(),
+		revoked: make(chan struct{})}
+}
+
+// Channel is the table's channel for the session manager.
+func (t *Table) Channel() string { return "web:" + t.ID }
+
+// Keys returns the view and participant keys.
+func (t *Table) Keys() (view, participant string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.viewKey, t.partKey
+}
+
+// Check returns what key k allows, comparing in constant time, and, for a
+// viewer, a channel closed when that key is rotated away.
+func (t *Table) Check(k string) (Role, <-chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(k) == len(t.partKey) && subtle.ConstantTimeCompare([]byte(k), []byte(t.partKey)) == 1 {
+		return RoleParticipant, nil
+	}
+	if len(k) == len(t.viewKey) && subtle.ConstantTimeCompare([]byte(k), []byte(t.viewKey)) == 1 {
+		return RoleViewer, t.revoked
+	}
+	return RoleNone, nil
+}
+
+// RotateViewKey replaces the view key and cuts the streams of viewers
+// holding the old one.
+func (t *Table) RotateViewKey() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.viewKey = newKey()
+	close(t.revoked)
+	t.revoked = make(chan struct{})
+	return t.viewKey
+}
+
+// SessionID is the session's ID in the store, "" before it was created.
+func (t *Table) SessionID() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.session
+}
+
+// LogValue keeps the keys out of logs.
+func (t *Table) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("table", t.ID), slog.String("session", t.SessionID()))
+}
+
+// Hub holds the tables of this process.
+type Hub struct {
+	mu        sync.Mutex
+	tables    map[string]*Table // by table ID
+	bySession map[string]*Table // by store session ID
+	order     []string          // table IDs, oldest first
+	other     map[string]bool   // store sessions of other channels
+	drop      chan struct{}     // closed by CloseStreams
+	// MaxTables is how many tables are kept; the oldest ended ones go
+	// first (default 200).
+	MaxTables int
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub {
+	return &Hub{tables: map[string]*Table{}, bySession: map[string]*Table{}, other: map[string]bool{}, MaxTables: 200,
+		drop: make(chan struct{})}
+}
+
+// CloseStreams ends every open viewer stream (their browsers reconnect
+// and resume from their last event). Call it before shutting the HTTP
+// server down, which otherwise waits for streams that never end.
+func (h *Hub) CloseStreams() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	close(h.drop)
+	h.drop = make(chan struct{})
+}
+
+// dropped returns the channel the current streams end on.
+func (h *Hub) dropped() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.drop
+}
+
+// Add registers a new table.
+func (h *Hub) Add(t *Table) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.tables[t.ID] = t
+	h.order = append(h.order, t.ID)
+	for i := 0; len(h.tables) > h.MaxTables && i < len(h.order); {
+		old := h.tables[h.order[i]]
+		if old == nil || !old.Log.Ended() {
+			i++
+			continue
+		}
+		delete(h.tables, old.ID)
+		delete(h.bySession, old.SessionID())
+		h.order = append(h.order[:i], h.order[i+1:]...)
+	}
+}
+
+// Remove forgets a table (one whose session never started).
+func (h *Hub) Remove(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.tables, id)
+	for i, o := range h.order {
+		if o == id {
+			h.order = append(h.order[:i], h.order[i+1:]...)
+			break
+		}
+	}
+}
+
+// Table returns a table by ID.
+func (h *Hub) Table(id string) *Table {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.tables[id]
+}
+
+// byChannel finds the table of a "web:<id>" channel.
+func (h *Hub) byChannel(channel string) *Table {
+	id, ok := strings.CutPrefix(channel, "web:")
+	if !ok {
+		return nil
+	}
+	return h.Table(id)
+}
+
+// bind links a store session to its table; a session of another
+// channel is remembered as not ours, so it is never looked up again.
+func (h *Hub) bind(sessionID, channel string) {
+	t := h.byChannel(channel)
+	if t == nil {
+		h.mu.Lock()
+		if len(h.other) > 10000 {
+			h.other = map[string]bool{}
+		}
+		h.other[sessionID] = true
+		h.mu.Unlock()
+		return
+	}
+	t.mu.Lock()
+	t.session = sessionID
+	t.mu.Unlock()
+	h.mu.Lock()
+	h.bySession[sessionID] = t
+	h.mu.Unlock()
+}
+
+// known reports whether the session was bound, to a table or to none.
+func (h *Hub) known(sessionID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.bySession[sessionID] != nil || h.other[sessionID]
+}
+
+func (h *Hub) tableOf(sessionID string) *Table {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.bySession[sessionID]
+}
+
+// record adds a session log entry to its table, with the picture drawn
+// for the KJ grouping and the vote result.
+func (h *Hub) record(sessionID string, ev store.Event) {
+	t := h.tableOf(sessionID)
+	if t == nil {
+		return
+	}
+	switch ev.Type {
+	case transcript.EventOutbox, transcript.EventSpeech, transcript.EventNote:
+		return // the page has these from the conversation already
+	}
+	r := &Record{Type: ev.Type, Stage: ev.Stage, Seat: ev.Seat, Name: ev.Name, Text: ev.Text, Data: ev.Data}
+	switch ev.Type {
+	case transcript.EventKJ:
+		var kj transcript.KJ
+		if json.Unmarshal(ev.Data, &kj) == nil {
+			r.SVG = export.KJSVG(kj, "")
+		}
+	case transcript.EventVoteResult:
+		var vr transcript.VoteResult
+		if json.Unmarshal(ev.Data, &vr) == nil {
+			r.SVG = export.VoteSVG(vr, "")
+		}
+	}
+	t.Log.Add(Event{T: "record", Record: r})
+	if ev.Type == transcript.EventEnd {
+		t.Log.Add(Event{T: "end", S: ev.Text})
+	}
+}
