@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/tableround/tableround/store"
-	"github.com/tableround/tableround/transcript"
 	"github.com/tableround/tableround/store/bolt"
+	"github.com/tableround/tableround/transcript"
 )
 
 // countingStore counts GetSession calls, to check the tap looks a
