@@ -14,6 +14,7 @@ import (
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/discord/discordfake"
 	"github.com/tableround/tableround/bot/discord/redislimit"
+	"github.com/tableround/tableround/internal/clock"
 	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/store/redis/redistest"
 )
@@ -119,7 +120,7 @@ func TestSharedLimiterOutageFallsBackOnce(t *testing.T) {
 	port := redistest.FreePort()
 	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + itoa(port), MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	defer down.Close()
-	clk := &testClock{fire: make(chan struct{})}
+	clk := &testClock{Scaled: &clock.Scaled{Factor: 1}, fire: make(chan struct{})}
 	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: discordfake.DiscordLimits()})
 	defer fake.Close()
 	ch := fake.AddChannel(discordfake.Channel{GuildID: fake.NewID()}).ID
