@@ -41,6 +41,11 @@ type runOptions struct {
 	// cpuProfile and memProfile are files for a CPU profile of the
 	// measured span and a heap profile taken at the highest RSS.
 	cpuProfile, memProfile string
+	// platform is platformDiscord or platformTelegram; chats (Telegram)
+	// chatsPrivate or chatsGroup; personaBots gives the six seats their
+	// own Telegram bots.
+	platform, chats string
+	personaBots     bool
 	// memLimit is the Go runtime's soft memory limit for the run process,
 	// as GOMEMLIMIT sets it for serve (by default serve takes 90 % of a
 	// container's limit); 0 leaves the runtime's setting alone.
@@ -69,11 +74,14 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		o.memLimit = n
 		return err
 	})
+	fs.StringVar(&o.platform, "platform", platformDiscord, "discord or telegram")
+	fs.StringVar(&o.chats, "chats", chatsPrivate, "Telegram: private chats or groups")
+	fs.BoolVar(&o.personaBots, "persona-bots", false, "Telegram: six persona bots post the seats (TELEGRAM_PERSONA_TOKENS)")
 	o.pace.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if _, err := fakeLimits(o.limits); err != nil {
+	if err := o.checkPlatform(); err != nil {
 		return err
 	}
 	if o.sessions < 1 {
@@ -124,7 +132,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		llm.client = &http.Client{Transport: &http.Transport{TLSClientConfig: cert.tlsConfig()}}
 		llmTLS = cert.tlsConfig()
 	}
-	dargs := []string{"fake-discord", "-addr", "127.0.0.1:0", "-limits", o.limits}
+	dargs := o.platformFakeArgs()
 	dc, err := startChild(ctx, stderr, dargs...)
 	if err != nil {
 		return nil, err
@@ -159,7 +167,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		redisURL = rds.URL(0)
 	}
 	eng, err := newEngine(engineConfig{dir: dir, llmURL: llm.url, llmTLS: llmTLS, redisURL: redisURL, discordURL: dc.url, guild: setup.Guild,
-		people: o.people, stagger: o.stagger, limits: o.limits, logger: logger})
+		people: o.people, stagger: o.stagger, limits: o.limits, logger: logger, platform: o.platform, personaBots: o.personaBots})
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +288,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	}
 	in := runResult{opts: o, channels: setup.Channels, mentions: mentions, ends: ends, failed: failed, notStarted: len(notStarted),
 		calls: calls, writes: writes, stats: st, cpu: cpu, baseRSSKB: rss0, peakRSSKB: hwm,
-		peaks: pk, fakesCPU: fakesCPU}
+		peaks: pk, fakesCPU: fakesCPU, engineLags: eng.lags.all()}
 	return buildReport(in), nil
 }
 
