@@ -78,6 +78,7 @@ type Report struct {
 	EditsPerMsgSec float64 `json:"edits_per_message_per_second"`
 	MaxWritesIn1s  int     `json:"max_writes_per_message_in_1s"`
 	Writes         int     `json:"writes"`
+	Drafts         int     `json:"drafts,omitempty"` // of Writes, Telegram draft previews
 	RateLimited    int     `json:"rate_limited_429s"`
 	// RateLimitedBy counts the 429s by write ("edit", "create") and scope.
 	RateLimitedBy map[string]int `json:"rate_limited_by,omitempty"`
@@ -147,6 +148,9 @@ func buildReport(in runResult) *Report {
 	}
 	r.CacheUnit, r.CacheMin = o.pace.CacheUnit, o.pace.CacheMin
 	for _, w := range in.writes {
+		if w.Draft {
+			r.Drafts++
+		}
 		if w.Status == 429 {
 			r.RateLimited++
 			kind := "create"
@@ -269,7 +273,7 @@ func (r *Report) writeText(w io.Writer) {
 	row("chat lag (last token → final text shown) p50 / p99", "%.0f / %.0f ms (the engine's view: %.0f / %.0f ms)",
 		r.ChatLagP50Ms, r.ChatLagP99Ms, r.EngineLagP50Ms, r.EngineLagP99Ms)
 	row("edits per message per second", "%.2f (max %d writes in 1 s)", r.EditsPerMsgSec, r.MaxWritesIn1s)
-	row("message writes / 429s received", "%d / %d %v", r.Writes, r.RateLimited, r.RateLimitedBy)
+	row("message writes (drafts) / 429s received", "%d (%d) / %d %v", r.Writes, r.Drafts, r.RateLimited, r.RateLimitedBy)
 	row("rule violations at the fake", "%d", r.Violations)
 	row("bot CPU", "%.1f s (%.1f s per 100 sessions)", r.CPUSeconds, r.CPUPer100)
 	row("fakes' CPU (model / platform), niceness", "%.1f s / %.1f s, %d", r.FakeLLMCPU, r.FakeDiscordCPU, r.FakesNice)
