@@ -31,6 +31,7 @@ type Report struct {
 	NotStarted   int     `json:"not_started"` // mentions that never became a session
 	RampS        float64 `json:"ramp_s,omitempty"`
 	Platform     string  `json:"platform"`               // discord or telegram
+	Warm         bool    `json:"warm,omitempty"`         // one unmeasured session ran first (-warm)
 	Chats        string  `json:"chats,omitempty"`        // Telegram: private or group
 	PersonaBots  bool    `json:"persona_bots,omitempty"` // Telegram: six persona bots
 	Limits       string  `json:"limits"`                 // discord, telegram, raised or none
@@ -123,7 +124,7 @@ type Report struct {
 
 func buildReport(in runResult) *Report {
 	o := in.opts
-	r := &Report{Platform: o.platform, PersonaBots: o.personaBots, Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Limits: o.limits, FakesNice: o.nice, MemLimitMB: float64(o.memLimit) / (1 << 20), TTFTMs: ms(o.pace.TTFT),
+	r := &Report{Platform: o.platform, Warm: o.warm, PersonaBots: o.personaBots, Sessions: o.sessions, Failed: in.failed, NotStarted: in.notStarted, RampS: o.ramp.Seconds(), Limits: o.limits, FakesNice: o.nice, MemLimitMB: float64(o.memLimit) / (1 << 20), TTFTMs: ms(o.pace.TTFT),
 		TokensPerSec: o.pace.TPS, ChunkTokens: o.pace.Chunk, PeopleWaitS: o.people.Seconds(), ModelCalls: len(in.calls),
 		Writes: len(in.writes), Violations: len(in.stats.Violations), CPUSeconds: in.cpu,
 		CPUPer100: in.cpu * 100 / float64(max(o.sessions-in.notStarted, 1)),
@@ -256,6 +257,9 @@ func (r *Report) writeText(w io.Writer) {
 		limits = fmt.Sprintf("Telegram, %s chats (persona bots: %v), ", r.Chats, r.PersonaBots) + map[string]string{
 			limitsTelegram: "Telegram's budgets", limitsRaised: "per-chat and per-group budgets, per-bot limit raised",
 			limitsNone: "no limits"}[r.Limits]
+	}
+	if r.Warm {
+		limits += "; a warm process (one session ran first)"
 	}
 	fmt.Fprintf(w, "%d session(s), %s; model TTFT %.0f ms, %.0f tokens/s, %d tokens/chunk; people's turn %.1f s\n\n",
 		r.Sessions, limits, r.TTFTMs, r.TokensPerSec, r.ChunkTokens, r.PeopleWaitS)

@@ -46,6 +46,7 @@ type runOptions struct {
 	// own Telegram bots.
 	platform, chats string
 	personaBots     bool
+	warm            bool // one unmeasured session first
 	// memLimit is the Go runtime's soft memory limit for the run process,
 	// as GOMEMLIMIT sets it for serve (by default serve takes 90 % of a
 	// container's limit); 0 leaves the runtime's setting alone.
@@ -76,6 +77,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	})
 	fs.StringVar(&o.platform, "platform", platformDiscord, "discord or telegram")
 	fs.StringVar(&o.chats, "chats", chatsPrivate, "Telegram: private chats or groups")
+	fs.BoolVar(&o.warm, "warm", false, "run one session to its end before the measured ones (a warm process); without it the first sessions are a fresh process's")
 	fs.BoolVar(&o.personaBots, "persona-bots", false, "Telegram: six persona bots post the seats (TELEGRAM_PERSONA_TOKENS)")
 	o.pace.flags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -154,7 +156,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		}
 	}
 	var setup setupReply
-	if err := dc.call(ctx, "/_load/setup", setupRequest{Channels: o.sessions}, &setup); err != nil {
+	if err := dc.call(ctx, "/_load/setup", setupRequest{Channels: o.sessions + o.warmChannels()}, &setup); err != nil {
 		return nil, err
 	}
 	level := slog.LevelError + 4
@@ -184,6 +186,13 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	}); err != nil {
 		return nil, fmt.Errorf("wait for the gateway: %w", err)
 	}
+	if o.warm {
+		if err := warmUp(ctx, dc, eng, setup.Channels[o.sessions], o.sessions); err != nil {
+			return nil, err
+		}
+		setup.Channels = setup.Channels[:o.sessions]
+	}
+	measured := time.Now() // the warm-up's calls and writes are left out
 
 	cpu0, rss0 := cpuSeconds(), vmKB("VmRSS")
 	llmCPU0, discordCPU0 := llm.cpuSeconds(), dc.cpuSeconds()
@@ -286,6 +295,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	if err := dc.call(ctx, "/_load/stats", nil, &st); err != nil {
 		return nil, err
 	}
+	calls, writes = since(measured, calls, writes)
 	in := runResult{opts: o, channels: setup.Channels, mentions: mentions, ends: ends, failed: failed, notStarted: len(notStarted),
 		calls: calls, writes: writes, stats: st, cpu: cpu, baseRSSKB: rss0, peakRSSKB: hwm,
 		peaks: pk, fakesCPU: fakesCPU, engineLags: eng.lags.all()}
