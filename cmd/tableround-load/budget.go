@@ -155,23 +155,47 @@ func budgetBounds(o runOptions, writes []Write, sessionOf map[string]int) (bound
 }
 
 // chatLags are, in milliseconds, each shown speech's lag from its last
-// token (the fake model's last chunk) to its whole text visible in a
+// token (the fake model's last chunk) to its final text visible in a
 // message (drafts left out: they are previews), as roundtable's
-// LagObserver defines it, measured at the fakes.
+// LagObserver defines it, measured at the fakes. The final text is the
+// most the messages ever showed of the speech: the engine tidies a
+// speech's end (a few letters fewer than the model sent), so its last
+// chunk may never show whole. A speech shown at less than 95 % of what
+// the model sent (the summary, which is not shown) is left out.
 func chatLags(calls []Call, writes []Write) []float64 {
-	var final []Write
+	shown := map[string][]Write{} // marker → its non-draft accepted writes
 	for _, w := range writes {
-		if !w.Draft {
-			final = append(final, w)
+		if w.Draft || w.Status/100 != 2 || w.Marker == "" {
+			continue
+		}
+		shown[w.Marker] = append(shown[w.Marker], w)
+		for _, s := range w.More {
+			x := w
+			x.Marker, x.N, x.More = s.Marker, s.N, nil
+			shown[s.Marker] = append(shown[s.Marker], x)
 		}
 	}
 	var out []float64
-	for _, v := range correlate(calls, final) {
-		k := len(v.at) - 1
-		if k < 0 || v.at[k] < 0 {
+	for _, c := range calls {
+		ws := shown[c.Marker]
+		if c.Marker == "" || len(c.Chunks) == 0 || len(ws) == 0 {
 			continue
 		}
-		out = append(out, math.Max(0, float64(v.at[k]-v.call.Chunks[k].T)/1e6))
+		last := c.Chunks[len(c.Chunks)-1]
+		most := 0
+		for _, w := range ws {
+			most = max(most, w.N)
+		}
+		if float64(most) < 0.95*float64(last.N) {
+			continue
+		}
+		at := int64(math.MaxInt64)
+		for _, w := range ws {
+			if w.N >= min(most, last.N) {
+				at = min(at, w.T)
+			}
+		}
+		out = append(out, math.Max(0, float64(at-last.T)/1e6))
 	}
 	return out
 }

@@ -84,7 +84,7 @@ func newEngine(ec engineConfig) (*engine, error) {
 	}
 	cfg := roundtable.Config{MaxTurns: 2, MaxKeywords: 10, VotingThreshold: 0.6, UserInputTimeout: ec.people,
 		Language: "en", Pack: "papercut", MaxSessionTokens: 2_000_000, MaxSessionDuration: 30 * time.Minute, ContextBudget: 6000,
-		StaggerMinTokens: ec.stagger}
+		StaggerMinTokens: ec.stagger, DeliveryWindow: 1} // serve's DELIVERY_WINDOW default
 	lags := &lagLog{}
 	deps := roundtable.Deps{Chat: model, Vision: model, Store: store, ModelName: "fake-model", Logger: ec.logger,
 		Now: time.Now, Prepare: preparePhoto, Observer: lags}

@@ -46,7 +46,8 @@ type runOptions struct {
 	// own Telegram bots.
 	platform, chats string
 	personaBots     bool
-	warm            bool // one unmeasured session first
+	warm            bool   // one unmeasured session first
+	records         string // file for the raw calls and writes
 	// memLimit is the Go runtime's soft memory limit for the run process,
 	// as GOMEMLIMIT sets it for serve (by default serve takes 90 % of a
 	// container's limit); 0 leaves the runtime's setting alone.
@@ -77,6 +78,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	})
 	fs.StringVar(&o.platform, "platform", platformDiscord, "discord or telegram")
 	fs.StringVar(&o.chats, "chats", chatsPrivate, "Telegram: private chats or groups")
+	fs.StringVar(&o.records, "records", "", "write the fake model's calls and the fake platform's writes to this JSON file, for analysis")
 	fs.BoolVar(&o.warm, "warm", false, "run one session to its end before the measured ones (a warm process); without it the first sessions are a fresh process's")
 	fs.BoolVar(&o.personaBots, "persona-bots", false, "Telegram: six persona bots post the seats (TELEGRAM_PERSONA_TOKENS)")
 	o.pace.flags(fs)
@@ -296,6 +298,9 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		return nil, err
 	}
 	calls, writes = since(measured, calls, writes)
+	if err := saveRecords(o.records, calls, writes); err != nil {
+		return nil, err
+	}
 	in := runResult{opts: o, channels: setup.Channels, mentions: mentions, ends: ends, failed: failed, notStarted: len(notStarted),
 		calls: calls, writes: writes, stats: st, cpu: cpu, baseRSSKB: rss0, peakRSSKB: hwm,
 		peaks: pk, fakesCPU: fakesCPU, engineLags: eng.lags.all()}

@@ -122,3 +122,19 @@ func TestChatLagIsLastTokenToFinalTextNotDraft(t *testing.T) {
 		t.Errorf("chatLags = %v, want [2000]", got)
 	}
 }
+
+func TestChatLagTakesTheFinalTextAsShown(t *testing.T) {
+	ms := int64(time.Millisecond)
+	calls := []Call{
+		{Marker: "c1k", Chunks: []Chunk{{T: 0, N: 50}, {T: 100 * ms, N: 100}}},
+		{Marker: "c2k", Chunks: []Chunk{{T: 0, N: 100}}}, // never shown whole: left out
+	}
+	writes := []Write{
+		{T: 500 * ms, Marker: "c1k", N: 50, Status: 200},
+		{T: 1200 * ms, Marker: "c1k", N: 97, Status: 200}, // the engine tidied the end
+		{T: 1300 * ms, Marker: "c2k", N: 40, Status: 200},
+	}
+	if got := chatLags(calls, writes); !reflect.DeepEqual(got, []float64{1100}) {
+		t.Errorf("chatLags = %v, want [1100]", got)
+	}
+}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -49,4 +51,22 @@ func since(t time.Time, calls []Call, writes []Write) ([]Call, []Write) {
 		}
 	}
 	return cs, ws
+}
+
+// saveRecords writes the run's raw records to file ("": nothing).
+func saveRecords(file string, calls []Call, writes []Write) error {
+	if file == "" {
+		return nil
+	}
+	b, err := json.Marshal(struct {
+		Calls  []Call  `json:"calls"`
+		Writes []Write `json:"writes"`
+	}{calls, writes})
+	if err != nil {
+		return fmt.Errorf("records: %w", err)
+	}
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		return fmt.Errorf("records: %w", err)
+	}
+	return nil
 }
