@@ -124,25 +124,28 @@ func (o *runOptions) budgets() []budget {
 // the run, not of each session). sessionOf maps a write's channel to its
 // session.
 func budgetBounds(o runOptions, writes []Write, sessionOf map[string]int) (bounds []time.Duration, token time.Duration) {
-	creates := map[string]int{}
+	creates := map[string]int{} // channel and bot → creates: each bot has its own budget in a chat
 	chans := make([]map[string]bool, o.sessions)
-	all := 0
+	all := map[string]int{} // bot → creates
 	for _, w := range writes {
 		i, ok := sessionOf[w.Channel]
 		if !ok || w.Status/100 != 2 || w.Edit || w.Draft {
 			continue
 		}
-		creates[w.Channel]++
-		all++
+		key := w.Channel + "|" + w.Bot
+		creates[key]++
+		all[w.Bot]++
 		if chans[i] == nil {
 			chans[i] = map[string]bool{}
 		}
-		chans[i][w.Channel] = true
+		chans[i][key] = true
 	}
 	bounds = make([]time.Duration, o.sessions)
 	for _, b := range o.budgets() {
 		if !b.perChannel {
-			token = max(token, b.least(all))
+			for _, k := range all {
+				token = max(token, b.least(k))
+			}
 			continue
 		}
 		for i, cs := range chans {

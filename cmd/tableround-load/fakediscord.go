@@ -36,6 +36,9 @@ type Write struct {
 	// Draft marks a Telegram draft (sendMessageDraft): visible, but not
 	// the message's final text.
 	Draft bool `json:"draft,omitempty"`
+	// Bot is the Telegram bot account that wrote (its numeric ID): each
+	// has its own budgets, and with persona bots a chat has seven.
+	Bot string `json:"bot,omitempty"`
 	// More are the further markers a write showed (a Telegram group's
 	// merged message carries six speeches).
 	More []Section `json:"more,omitempty"`

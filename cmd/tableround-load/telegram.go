@@ -187,7 +187,8 @@ var tgWrites = map[string]bool{"sendMessage": true, "sendPhoto": true, "sendDocu
 // record passes a call to the fake and records it when it writes text.
 func (f *fakeTelegram) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, method, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/bot"), "/")
+		token, method, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/bot"), "/")
+		botID, _, _ := strings.Cut(token, ":")
 		if !strings.HasPrefix(r.URL.Path, "/bot") || !tgWrites[method] {
 			next.ServeHTTP(w, r)
 			return
@@ -203,7 +204,7 @@ func (f *fakeTelegram) record(next http.Handler) http.Handler {
 		fields := formFields(r.Header.Get("Content-Type"), raw)
 		chat := fields["chat_id"]
 		wr := Write{T: time.Now().UnixNano(), Edit: method == "editMessageText", Draft: method == "sendMessageDraft",
-			Status: rec.status, Channel: chat}
+			Status: rec.status, Channel: chat, Bot: botID}
 		if rec.status == http.StatusTooManyRequests {
 			wr.Limit = "flood"
 		}

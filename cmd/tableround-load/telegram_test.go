@@ -103,6 +103,18 @@ func TestBudgetBoundsCountCreatesPerChat(t *testing.T) {
 	if token != time.Second {
 		t.Errorf("token bound = %v, want 1s", token)
 	}
+	// With persona bots each bot has its own budget in the chat.
+	for i := range ws {
+		if i%2 == 1 {
+			ws[i].Bot = "201"
+		}
+	}
+	if got, _ := budgetBounds(o, ws, map[string]int{"-1": 0, "-2": 1}); got[0] != time.Minute {
+		t.Errorf("bound with two bots = %v, want 1m (21 and 20 creates)", got[0])
+	}
+	for i := range ws {
+		ws[i].Bot = ""
+	}
 	o.chats = chatsPrivate
 	if got, _ := budgetBounds(o, ws, map[string]int{"-1": 0, "-2": 1}); got[0] != 38*time.Second {
 		t.Errorf("private bound = %v, want 38s (41 creates at 1/s after a burst of 3)", got[0])
