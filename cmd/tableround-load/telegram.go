@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
 )
@@ -69,9 +70,22 @@ type fakeTelegram struct {
 	writes []Write
 	next   int64
 	shown  map[string]map[string]int // marker → message → letters and digits it shows
-	last   map[string]string         // chat → the last marker of its newest message with one
+	last   map[string]lastMarked     // chat → its newest message with a marker
 	cont   map[string]string         // message → the marker its unmarked start continues
 }
+
+// lastMarked is a chat's newest message with a marker: its last marker and
+// how long its text was, to tell a split's next part from a new message.
+type lastMarked struct {
+	marker string
+	runes  int
+}
+
+// splitRunes is how long a text must be for the next message to be its
+// continuation: the adapter splits at 4096 UTF-16 units less the header,
+// so a part it cut is at least this long and a whole speech (≤ 250
+// tokens) never is.
+const splitRunes = 3000
 
 func runFakeTelegram(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fake-telegram", flag.ContinueOnError)
@@ -93,7 +107,7 @@ func runFakeTelegram(ctx context.Context, args []string, stdout io.Writer) error
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	f := &fakeTelegram{chats: *chats, shown: map[string]map[string]int{}, last: map[string]string{}, cont: map[string]string{}}
+	f := &fakeTelegram{chats: *chats, shown: map[string]map[string]int{}, last: map[string]lastMarked{}, cont: map[string]string{}}
 	f.fake = telegramfake.New(telegramfake.Options{Limits: lim, Listener: ln, Wrap: f.wrap})
 	defer f.fake.Close()
 	f.fake.AddBot(loadTGToken, loadTGUsername)
@@ -240,15 +254,18 @@ func (f *fakeTelegram) record(next http.Handler) http.Handler {
 // over several messages (a group's merged stage over 4096 characters)
 // shows its marker once, and the next message goes on with its text. The
 // unmarked start of a new message is taken for the continuation of the
-// chat's last marker (its previous message's last section); a moderator's
-// message after a stage counts there too, harmlessly, since the session
-// shows its next stage only once the last one's texts are all shown.
-// Callers hold f.mu.
+// chat's last marker when the chat's newest marked message was long enough
+// to have been cut (splitRunes); otherwise it is a message of its own (a
+// moderator's). Callers hold f.mu.
 func (f *fakeTelegram) count(wr *Write, text string) {
-	lead, secs := tgSections(text)
+	lead, secs, runes := tgSections(text)
 	if lead > 0 && !wr.Draft {
 		if _, ok := f.cont[wr.Message]; !ok && !wr.Edit {
-			f.cont[wr.Message] = f.last[wr.Channel]
+			if l := f.last[wr.Channel]; l.runes >= splitRunes {
+				f.cont[wr.Message] = l.marker
+			} else {
+				f.cont[wr.Message] = ""
+			}
 		}
 		if m := f.cont[wr.Message]; m != "" {
 			secs = append([]Section{{Marker: m, N: lead}}, secs...)
@@ -285,7 +302,7 @@ func (f *fakeTelegram) count(wr *Write, text string) {
 		wr.More = out[1:]
 	}
 	if len(secs) > 0 && !wr.Draft {
-		f.last[wr.Channel] = secs[len(secs)-1].Marker
+		f.last[wr.Channel] = lastMarked{marker: secs[len(secs)-1].Marker, runes: runes}
 	}
 }
 
@@ -297,13 +314,14 @@ var tagRe = regexp.MustCompile(`<[^>]*>`)
 
 // tgSections reads a Telegram HTML text: the letters and digits before its
 // first marker, then each marker with the letters and digits after it up
-// to the next one.
-func tgSections(text string) (lead int, secs []Section) {
+// to the next one, and the length of the text as shown (runes).
+func tgSections(text string) (lead int, secs []Section, runes int) {
+	runes = utf8.RuneCountInString(html.UnescapeString(tagRe.ReplaceAllString(text, "")))
 	text = headerRe.ReplaceAllString(text, "")
 	text = html.UnescapeString(tagRe.ReplaceAllString(text, ""))
 	locs := markerRe.FindAllStringSubmatchIndex(text, -1)
 	if len(locs) == 0 {
-		return alnum(text), nil
+		return alnum(text), nil, runes
 	}
 	lead = alnum(text[:locs[0][2]])
 	for i, l := range locs {
@@ -313,7 +331,7 @@ func tgSections(text string) (lead int, secs []Section) {
 		}
 		secs = append(secs, Section{Marker: text[l[2]:l[3]], N: alnum(text[l[3]:end])})
 	}
-	return lead, secs
+	return lead, secs, runes
 }
 
 // formFields reads a call's scalar fields from a multipart (what

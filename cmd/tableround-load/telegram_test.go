@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,7 +22,7 @@ func TestTGSectionsSkipsHeadersAndSplitsMarkers(t *testing.T) {
 		{"bold in text is text", "c5k <b>strong</b> word", 0, []Section{{"c5k", 10}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			lead, secs := tgSections(tc.text)
+			lead, secs, _ := tgSections(tc.text)
 			if lead != tc.lead || !reflect.DeepEqual(secs, tc.secs) {
 				t.Errorf("tgSections = %d %v, want %d %v", lead, secs, tc.lead, tc.secs)
 			}
@@ -30,34 +31,42 @@ func TestTGSectionsSkipsHeadersAndSplitsMarkers(t *testing.T) {
 }
 
 func TestCountCarriesASplitSpeechAcrossMessages(t *testing.T) {
-	f := &fakeTelegram{shown: map[string]map[string]int{}, last: map[string]string{}, cont: map[string]string{}}
+	f := &fakeTelegram{shown: map[string]map[string]int{}, last: map[string]lastMarked{}, cont: map[string]string{}}
 	write := func(msg string, edit, draft bool, text string) Write {
 		w := Write{Channel: "-5", Message: msg, Edit: edit, Draft: draft, Status: 200}
 		f.count(&w, text)
 		return w
 	}
+	long := strings.Repeat("a", splitRunes)
 	board := write("-5/1", false, false, "Board: starting")
 	if board.Marker != "" {
 		t.Errorf("board got marker %q", board.Marker)
 	}
-	w := write("-5/2", false, false, "c1k aaaa\n\nc2k bb")
-	if w.Marker != "c1k" || w.N != 4 || !reflect.DeepEqual(w.More, []Section{{"c2k", 2}}) {
+	w := write("-5/2", false, false, "c1k aaaa\n\nc2k "+long)
+	if w.Marker != "c1k" || w.N != 4 || !reflect.DeepEqual(w.More, []Section{{"c2k", splitRunes}}) {
 		t.Errorf("first part: %+v", w)
 	}
 	// The merged text outgrows the message: the tail of c2k goes on in a
 	// new message, then c3k starts there.
 	w = write("-5/3", false, false, "cccc\n\nc3k d")
-	if w.Marker != "c2k" || w.N != 6 || !reflect.DeepEqual(w.More, []Section{{"c3k", 1}}) {
+	if w.Marker != "c2k" || w.N != splitRunes+4 || !reflect.DeepEqual(w.More, []Section{{"c3k", 1}}) {
 		t.Errorf("continuation: %+v", w)
 	}
 	w = write("-5/3", true, false, "ccccee\n\nc3k dd")
-	if w.Marker != "c2k" || w.N != 8 {
+	if w.Marker != "c2k" || w.N != splitRunes+6 {
 		t.Errorf("continuation edited: %+v", w)
 	}
 	// A draft shows its own text only and moves nothing.
 	d := write("-5/d9", false, true, "c4k xyz")
-	if d.Marker != "c4k" || d.N != 3 || f.last["-5"] != "c3k" {
-		t.Errorf("draft: %+v, last %q", d, f.last["-5"])
+	if d.Marker != "c4k" || d.N != 3 || f.last["-5"].marker != "c3k" {
+		t.Errorf("draft: %+v, last %+v", d, f.last["-5"])
+	}
+	// After a message too short to have been cut, a new unmarked message
+	// is a message of its own (a moderator's notice), and stays so.
+	for _, edit := range []bool{false, true} {
+		if w := write("-5/4", edit, false, "Keywords: red, paper"); w.Marker != "" {
+			t.Errorf("notice (edit %v) got marker %q", edit, w.Marker)
+		}
 	}
 	// An edit of the board is not a continuation (only a new message is).
 	if w := write("-5/1", true, false, "Board: stage 2"); w.Marker != "" {
