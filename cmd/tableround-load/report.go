@@ -88,7 +88,7 @@ type Report struct {
 	CPUPer100     float64        `json:"cpu_seconds_per_100_sessions"`
 	// The fakes' CPU over the same span: they share the machine's cores.
 	FakeLLMCPU     float64 `json:"fake_llm_cpu_seconds"`
-	FakeDiscordCPU float64 `json:"fake_discord_cpu_seconds"` // the fake platform's (Telegram's with -platform telegram)
+	FakeDiscordCPU float64 `json:"fake_discord_cpu_seconds"`    // the fake platform's (Telegram's with -platform telegram)
 	Store          string  `json:"store"`                       // bolt (embedded) or redis
 	RedisCPU       float64 `json:"redis_cpu_seconds,omitempty"` // redis-server's, with -redis
 	BaseRSSMB      float64 `json:"base_rss_mb"`
