@@ -57,10 +57,13 @@ type Limits struct {
 }
 
 // DefaultLimits returns budgets for 1 message/s per chat (burst 3), 20 per
-// minute per group and 30/s per bot.
+// minute per group and 30/s per bot. Telegram counts the group's and the
+// bot's budgets in sliding windows, where a bucket lets its burst and a
+// whole window's rate through: Burst + Rate × window stays under the limit
+// (2 + 26 = 28 of 30 a second; 1 + 18 = 19 of 20 a minute).
 func DefaultLimits() Limits {
 	return Limits{
-		Bot:               bot.Budget{Rate: 28, Burst: 3},
+		Bot:               bot.Budget{Rate: 26, Burst: 2},
 		Chat:              bot.Budget{Rate: 0.9, Burst: 2},
 		Group:             bot.Budget{Rate: 18.0 / 60, Burst: 1},
 		EditInterval:      time.Second,

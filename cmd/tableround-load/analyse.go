@@ -60,6 +60,11 @@ func correlate(calls []Call, writes []Write) []visibility {
 	for _, w := range writes {
 		if w.Marker != "" && w.Status/100 == 2 {
 			byMarker[w.Marker] = append(byMarker[w.Marker], w)
+			for _, s := range w.More {
+				x := w
+				x.Marker, x.N, x.More = s.Marker, s.N, nil
+				byMarker[s.Marker] = append(byMarker[s.Marker], x)
+			}
 		}
 	}
 	var out []visibility

@@ -35,8 +35,11 @@ type engine struct {
 	store   *buffered.Store
 	inner   io.Closer // the embedded store, or the Redis client
 	mgr     *roundtable.Manager
-	adapter *discord.Adapter
-	starts  *startLog
+	adapter interface {
+		Run(ctx context.Context) error
+	} // *discord.Adapter or *telegram.Adapter
+	starts *startLog
+	lags   *lagLog // the engine's own chat lags (roundtable.LagObserver)
 }
 
 // engineConfig is what the run varies.
@@ -48,6 +51,8 @@ type engineConfig struct {
 	stagger                        int           // roundtable.Config.StaggerMinTokens
 	limits                         string        // the regime: limitsDiscord, limitsRaised or limitsNone
 	logger                         *slog.Logger
+	platform                       string // platformDiscord or platformTelegram (discordURL is then the fake Telegram's)
+	personaBots                    bool   // Telegram: six persona bots post the seats
 }
 
 func newEngine(ec engineConfig) (*engine, error) {
@@ -81,13 +86,22 @@ func newEngine(ec engineConfig) (*engine, error) {
 	}
 	cfg := roundtable.Config{MaxTurns: 2, MaxKeywords: 10, VotingThreshold: 0.6, UserInputTimeout: ec.people,
 		Language: "en", Pack: "papercut", MaxSessionTokens: 2_000_000, MaxSessionDuration: 30 * time.Minute, ContextBudget: 6000,
-		StaggerMinTokens: ec.stagger}
+		StaggerMinTokens: ec.stagger, DeliveryWindow: 1} // serve's DELIVERY_WINDOW default
+	lags := &lagLog{}
 	deps := roundtable.Deps{Chat: model, Vision: model, Store: store, ModelName: "fake-model", Logger: ec.logger,
-		Now: time.Now, Prepare: preparePhoto}
+		Now: time.Now, Prepare: preparePhoto, Observer: lags}
 	starts := &startLog{keys: map[int]string{}}
 	mgr := roundtable.NewManager(cfg, deps, store, roundtable.ManagerOptions{MaxSessions: 100_000,
 		UserSessionLimit: 0, Render: export.Render, Logger: ec.logger})
 	starts.next = mgr
+	if ec.platform == platformTelegram {
+		a, err := newTelegramAdapter(ec, starts)
+		if err != nil {
+			_ = inner.Close()
+			return nil, err
+		}
+		return &engine{store: store, inner: inner, mgr: mgr, adapter: a, starts: starts, lags: lags}, nil
+	}
 	o := discord.Options{Logger: ec.logger.With("component", "discord"), PeopleTimeout: ec.people}
 	dc := discord.Config{Token: loadToken, APIURL: ec.discordURL, GuildID: ec.guild}
 	switch ec.limits {
@@ -102,7 +116,7 @@ func newEngine(ec engineConfig) (*engine, error) {
 		_ = inner.Close()
 		return nil, fmt.Errorf("build discord adapter: %w", err)
 	}
-	return &engine{store: store, inner: inner, mgr: mgr, adapter: a, starts: starts}, nil
+	return &engine{store: store, inner: inner, mgr: mgr, adapter: a, starts: starts, lags: lags}, nil
 }
 
 // run serves until ctx ends, then flushes and closes the store.

@@ -33,6 +33,22 @@ type Write struct {
 	Marker  string `json:"marker,omitempty"`
 	N       int    `json:"n"`
 	Limit   string `json:"limit,omitempty"` // a 429's X-RateLimit-Scope, or "global"
+	// Draft marks a Telegram draft (sendMessageDraft): visible, but not
+	// the message's final text.
+	Draft bool `json:"draft,omitempty"`
+	// Bot is the Telegram bot account that wrote (its numeric ID): each
+	// has its own budgets, and with persona bots a chat has seven.
+	Bot string `json:"bot,omitempty"`
+	// More are the further markers a write showed (a Telegram group's
+	// merged message carries six speeches).
+	More []Section `json:"more,omitempty"`
+}
+
+// Section is a call marker a write showed and the letters and digits of
+// its text shown so far.
+type Section struct {
+	Marker string `json:"marker"`
+	N      int    `json:"n"`
 }
 
 // fakeDiscord is discordfake with a recorder wrapped around its handler in

@@ -1,8 +1,8 @@
 // Command tableround-load measures TableRound under load (DESIGN §7): it
 // drives N concurrent sessions through the real engine and the real Discord
-// adapter against a fake OpenAI-compatible model and a fake Discord that
-// enforces Discord's limits, each fake in its own process so that the CPU
-// and memory measured are the bot's.
+// or Telegram adapter against a fake OpenAI-compatible model and a fake
+// platform that enforces the platform's limits, each fake in its own
+// process so that the CPU and memory measured are the bot's.
 //
 //	tableround-load run -sessions 10          # starts both fakes, reports
 //	tableround-load fake-llm -addr 127.0.0.1:0
@@ -51,6 +51,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		err = runFakeLLM(ctx, args[1:], stdout)
 	case "fake-discord":
 		err = runFakeDiscord(ctx, args[1:], stdout)
+	case "fake-telegram":
+		err = runFakeTelegram(ctx, args[1:], stdout)
 	case "run":
 		err = runLoad(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -69,5 +71,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 
 const usage = `usage:
   tableround-load run -sessions N [-json] [-limits discord|raised|none] [-ttft 300ms -tps 40 -chunk 4]
+  tableround-load run -platform telegram -chats private|group [-persona-bots] -sessions N [-limits telegram|raised|none]
   tableround-load fake-llm -addr 127.0.0.1:0 [-ttft 300ms -tps 40 -chunk 4 -min 120 -max 250]
-  tableround-load fake-discord -addr 127.0.0.1:0 [-limits discord|raised|none]`
+  tableround-load fake-discord -addr 127.0.0.1:0 [-limits discord|raised|none]
+  tableround-load fake-telegram -addr 127.0.0.1:0 [-limits telegram|raised|none] [-chats private|group] [-persona-bots]`

@@ -41,6 +41,13 @@ type runOptions struct {
 	// cpuProfile and memProfile are files for a CPU profile of the
 	// measured span and a heap profile taken at the highest RSS.
 	cpuProfile, memProfile string
+	// platform is platformDiscord or platformTelegram; chats (Telegram)
+	// chatsPrivate or chatsGroup; personaBots gives the six seats their
+	// own Telegram bots.
+	platform, chats string
+	personaBots     bool
+	warm            bool   // one unmeasured session first
+	records         string // file for the raw calls and writes
 	// memLimit is the Go runtime's soft memory limit for the run process,
 	// as GOMEMLIMIT sets it for serve (by default serve takes 90 % of a
 	// container's limit); 0 leaves the runtime's setting alone.
@@ -69,11 +76,16 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		o.memLimit = n
 		return err
 	})
+	fs.StringVar(&o.platform, "platform", platformDiscord, "discord or telegram")
+	fs.StringVar(&o.chats, "chats", chatsPrivate, "Telegram: private chats or groups")
+	fs.StringVar(&o.records, "records", "", "write the fake model's calls and the fake platform's writes to this JSON file, for analysis")
+	fs.BoolVar(&o.warm, "warm", false, "run one session to its end before the measured ones (a warm process); without it the first sessions are a fresh process's")
+	fs.BoolVar(&o.personaBots, "persona-bots", false, "Telegram: six persona bots post the seats (TELEGRAM_PERSONA_TOKENS)")
 	o.pace.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if _, err := fakeLimits(o.limits); err != nil {
+	if err := o.checkPlatform(); err != nil {
 		return err
 	}
 	if o.sessions < 1 {
@@ -124,7 +136,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		llm.client = &http.Client{Transport: &http.Transport{TLSClientConfig: cert.tlsConfig()}}
 		llmTLS = cert.tlsConfig()
 	}
-	dargs := []string{"fake-discord", "-addr", "127.0.0.1:0", "-limits", o.limits}
+	dargs := o.platformFakeArgs()
 	dc, err := startChild(ctx, stderr, dargs...)
 	if err != nil {
 		return nil, err
@@ -146,7 +158,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		}
 	}
 	var setup setupReply
-	if err := dc.call(ctx, "/_load/setup", setupRequest{Channels: o.sessions}, &setup); err != nil {
+	if err := dc.call(ctx, "/_load/setup", setupRequest{Channels: o.sessions + o.warmChannels()}, &setup); err != nil {
 		return nil, err
 	}
 	level := slog.LevelError + 4
@@ -159,7 +171,7 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 		redisURL = rds.URL(0)
 	}
 	eng, err := newEngine(engineConfig{dir: dir, llmURL: llm.url, llmTLS: llmTLS, redisURL: redisURL, discordURL: dc.url, guild: setup.Guild,
-		people: o.people, stagger: o.stagger, limits: o.limits, logger: logger})
+		people: o.people, stagger: o.stagger, limits: o.limits, logger: logger, platform: o.platform, personaBots: o.personaBots})
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +188,13 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	}); err != nil {
 		return nil, fmt.Errorf("wait for the gateway: %w", err)
 	}
+	if o.warm {
+		if err := warmUp(ctx, dc, eng, setup.Channels[o.sessions], o.sessions); err != nil {
+			return nil, err
+		}
+		setup.Channels = setup.Channels[:o.sessions]
+	}
+	measured := time.Now() // the warm-up's calls and writes are left out
 
 	cpu0, rss0 := cpuSeconds(), vmKB("VmRSS")
 	llmCPU0, discordCPU0 := llm.cpuSeconds(), dc.cpuSeconds()
@@ -278,9 +297,13 @@ func load(ctx context.Context, o runOptions, stderr io.Writer) (*Report, error) 
 	if err := dc.call(ctx, "/_load/stats", nil, &st); err != nil {
 		return nil, err
 	}
+	calls, writes = since(measured, calls, writes)
+	if err := saveRecords(o.records, calls, writes); err != nil {
+		return nil, err
+	}
 	in := runResult{opts: o, channels: setup.Channels, mentions: mentions, ends: ends, failed: failed, notStarted: len(notStarted),
 		calls: calls, writes: writes, stats: st, cpu: cpu, baseRSSKB: rss0, peakRSSKB: hwm,
-		peaks: pk, fakesCPU: fakesCPU}
+		peaks: pk, fakesCPU: fakesCPU, engineLags: eng.lags.all()}
 	return buildReport(in), nil
 }
 

@@ -7,12 +7,14 @@
 // group chat, 30 per second per bot) with Telegram's 429 body, answers edits
 // the way Telegram words its errors, and records every message with its
 // edit history. Tests inject user updates and read back what the bots did;
-// it is not a test-only package, so the load tool can reuse it.
+// it is not a test-only package, so the load tool can reuse it. Which
+// calls count against which budget, and why, is written at Limits.
 package telegramfake
 
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,17 +23,43 @@ import (
 )
 
 // Limits are the budgets the fake enforces. Zero values disable a limit.
+//
+// What counts, and the sources (../shared/reference/platform-facts.md §2.1):
+//   - Every message a bot sends (sendMessage, sendPhoto, sendDocument)
+//     counts against its chat's rate, its group's minute and its token's
+//     second (Bot FAQ: "avoid sending more than one message per second" in
+//     a chat, "no more than 20 messages per minute" in a group, ~30
+//     messages per second in bulk).
+//   - Edits count like sends in groups (grammY's flood page after tdlibchat
+//     146123: ~20 edits per minute per group). In private chats the FAQ is
+//     silent; Telegram's levlam answered that "the limits for message
+//     editing are the same as for message sending" and "they share the
+//     limit" (tdlib/td issues 2592 and 3034) and that an edit "is still
+//     subject to per chat limits" (tdlib/telegram-bot-api issue 648), so
+//     PrivateEditsCount is on by default; turn it off to model a lenient
+//     Telegram.
+//   - Drafts (sendMessageDraft) are not documented either. Bots streaming
+//     drafts report 429 RetryAfter on them, spent from the same bucket as
+//     their sends and edits (NousResearch/hermes-agent issue 54275), so
+//     DraftsCount is on by default: an assumption, on the strict side.
+//   - A call refused with a 429 costs nothing (it is checked against every
+//     budget before any is spent).
 type Limits struct {
 	ChatRate       float64 // messages or edits per second per chat and bot
 	ChatBurst      int     // bucket size of ChatRate
-	GroupPerMinute int     // per group chat and bot, sliding 60 s window
+	GroupPerMinute int     // per group chat and bot, sliding 60 s window, edits included
 	BotPerSecond   int     // per bot token, sliding 1 s window
-	DraftsCount    bool    // sendMessageDraft counts against the chat budget
+	DraftsCount    bool    // sendMessageDraft counts against the chat and bot budgets
+	// PrivateEditsCount: editMessageText in a private chat counts against
+	// the chat and bot budgets (edits in groups always count).
+	PrivateEditsCount bool
 }
 
-// TelegramLimits are the figures of DESIGN §7.
+// TelegramLimits are the figures of DESIGN §7: 1 message or edit per second
+// per chat with bursts of 3, 20 per minute per group (edits included), 30
+// per second per bot, drafts and private edits counted.
 func TelegramLimits() Limits {
-	return Limits{ChatRate: 1, ChatBurst: 3, GroupPerMinute: 20, BotPerSecond: 30, DraftsCount: true}
+	return Limits{ChatRate: 1, ChatBurst: 3, GroupPerMinute: 20, BotPerSecond: 30, DraftsCount: true, PrivateEditsCount: true}
 }
 
 // Options configure a Server.
@@ -44,6 +72,12 @@ type Options struct {
 	MaxDownload int64
 	// MaxPhoto is sendPhoto's cap (10 MB).
 	MaxPhoto int64
+	// Listener, when set, is where the fake serves (the load tool's
+	// fixed address); a loopback port otherwise.
+	Listener net.Listener
+	// Wrap, when set, wraps the fake's handler: the load tool records
+	// every write and serves its control API around it, in one process.
+	Wrap func(http.Handler) http.Handler
 }
 
 // Chat is a chat the fake knows. Type is "private", "group" or
@@ -164,7 +198,16 @@ func New(o Options) *Server {
 		msgs: map[int64][]*Message{}, nextMsg: map[int64]int{}, files: map[string]*File{}, filePaths: map[string]*File{},
 		calls: map[string]int{}, answered: map[string]string{}, buckets: map[string]*bucket{}, windows: map[string][]time.Time{}}
 	s.cond = sync.NewCond(&s.mu)
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	var h http.Handler = http.HandlerFunc(s.serve)
+	if o.Wrap != nil {
+		h = o.Wrap(h)
+	}
+	if o.Listener != nil {
+		s.srv = &httptest.Server{Listener: o.Listener, Config: &http.Server{Handler: h}}
+		s.srv.Start()
+	} else {
+		s.srv = httptest.NewServer(h)
+	}
 	return s
 }
 

@@ -46,9 +46,18 @@ func (s *Server) window(key string, now time.Time, max int, span time.Duration) 
 	return true, 0
 }
 
+// call is what kind of write a rate-limited call is.
+type call int
+
+const (
+	callSend call = iota
+	callEdit
+	callDraft
+)
+
 // admit applies the flood limits to one message-producing call of a bot in
 // a chat. It returns the retry_after to answer with, or 0. Callers hold mu.
-func (s *Server) admit(token string, chatID int64, draft bool) int {
+func (s *Server) admit(token string, chatID int64, kind call) int {
 	if len(s.storm) > 0 {
 		ra := s.storm[0]
 		s.storm = s.storm[1:]
@@ -56,7 +65,14 @@ func (s *Server) admit(token string, chatID int64, draft bool) int {
 		return ra
 	}
 	l := s.o.Limits
-	if draft && !l.DraftsCount {
+	if kind == callDraft && !l.DraftsCount {
+		return 0
+	}
+	group := false
+	if c := s.chats[chatID]; c != nil && c.Type != "private" {
+		group = true
+	}
+	if kind == callEdit && !group && !l.PrivateEditsCount {
 		return 0
 	}
 	now := s.o.Now()
@@ -79,10 +95,6 @@ func (s *Server) admit(token string, chatID int64, draft bool) int {
 		if ok, w := cp.take(now, l.ChatRate, l.ChatBurst); !ok {
 			wait = math.Max(wait, w)
 		}
-	}
-	group := false
-	if c := s.chats[chatID]; c != nil && c.Type != "private" {
-		group = true
 	}
 	if group && l.GroupPerMinute > 0 {
 		if ok, w := s.peekWindow("group:"+chatKey, now, l.GroupPerMinute, time.Minute); !ok {

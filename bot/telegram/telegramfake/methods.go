@@ -224,7 +224,7 @@ func (s *Server) send(w http.ResponseWriter, token string, b *botState, method s
 			m.Document = f
 		}
 	}
-	if ra := s.admit(token, chatID, false); ra > 0 {
+	if ra := s.admit(token, chatID, callSend); ra > 0 {
 		tooMany(w, ra)
 		return
 	}
@@ -280,7 +280,7 @@ func (s *Server) edit(w http.ResponseWriter, token string, p params) {
 		fail(w, http.StatusBadRequest, notModified)
 		return
 	}
-	if ra := s.admit(token, chatID, false); ra > 0 {
+	if ra := s.admit(token, chatID, callEdit); ra > 0 {
 		tooMany(w, ra)
 		return
 	}
@@ -314,7 +314,7 @@ func (s *Server) draft(w http.ResponseWriter, token string, p params) {
 		fail(w, http.StatusBadRequest, d)
 		return
 	}
-	if ra := s.admit(token, chatID, true); ra > 0 {
+	if ra := s.admit(token, chatID, callDraft); ra > 0 {
 		tooMany(w, ra)
 		return
 	}
