@@ -6,68 +6,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tableround/tableround/internal/clock"
 )
 
-// manualClock stands still until the test advances it: a Sleep blocks
-// until Advance passes its deadline, so the order in which waiters are
-// served is decided by the scheduler alone, never by timing.
-type manualClock struct {
-	mu       sync.Mutex
-	now      time.Time
-	sleepers map[*sleeper]bool
-}
-
-type sleeper struct {
-	until time.Time
-	done  chan struct{}
-}
-
-func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), sleepers: map[*sleeper]bool{}}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	c.mu.Lock()
-	s := &sleeper{until: c.now.Add(d), done: make(chan struct{})}
-	c.sleepers[s] = true
-	c.mu.Unlock()
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.sleepers, s)
-		c.mu.Unlock()
-		return ctx.Err()
-	}
-}
-
-// Advance moves time on and wakes every sleeper whose time has come.
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	for s := range c.sleepers {
-		if !s.until.After(c.now) {
-			close(s.done)
-			delete(c.sleepers, s)
-		}
-	}
-}
-
-func (c *manualClock) Sleepers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.sleepers)
+// newManualClock is a clock that stands still until the test advances it:
+// a Sleep blocks until Advance passes its deadline, so the order in which
+// waiters are served is decided by the scheduler alone, never by timing.
+func newManualClock() *clock.Manual {
+	return clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // queued is how many waiters a scheduler holds.
