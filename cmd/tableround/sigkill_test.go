@@ -122,6 +122,8 @@ func sigkillAndResume(t *testing.T, c sigkillCase) {
 		parent := fake.AddChannel(discordfake.Channel{GuildID: guild, Type: 0}).ID
 		env = append(env, "DISCORD_TOKEN=tok", "DISCORD_API_URL="+fake.URL(), "DISCORD_GUILD_ID="+guild)
 		start = func() {
+			// A mention sent before the gateway is up is lost, as on Discord.
+			eventually.True(t, "the gateway connection", func() bool { return fake.Connected() > 0 })
 			if _, err := fake.PostUser(parent, discordfake.User{ID: fake.NewID(), Name: "ada"}, "a paper-cut kite", true); err != nil {
 				t.Fatal(err)
 			}
