@@ -36,8 +36,8 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 		q.Timeout = a.o.PeopleTimeout
 	}
 	p := &pendingAsk{Pending: bot.NewPending(), q: q}
-	a.asks.open(c.channel, p)
-	defer a.asks.close(c.channel, p)
+	a.asks.Open(c.channel, p)
+	defer a.asks.Close(c.channel, p)
 
 	comps := []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.Button{Label: "Keep", Style: discordgo.SuccessButton, CustomID: customID(actKeep, c.channel)},
@@ -96,7 +96,7 @@ func askText(q bot.Question, outcome string) string {
 	return truncate(b.String(), maxContent)
 }
 
-func (a *Adapter) pending(channel string) *pendingAsk { return a.asks.of(channel) }
+func (a *Adapter) pending(channel string) *pendingAsk { return a.asks.Get(channel) }
 
 // onAskButton answers Keep and Skip by updating the question in place,
 // and Edit with the keywords modal (a modal must be the first response).
@@ -199,7 +199,7 @@ func (a *Adapter) settle(ctx context.Context, i *discordgo.Interaction, channel 
 // (bot.Answerable): ref is the question's message ID.
 func (c *conv) SubmitAnswer(ref string, ans bot.Answer) bool {
 	a := c.a
-	p := a.asks.of(c.channel)
+	p := a.asks.Get(c.channel)
 	msgID := ""
 	if p != nil {
 		msgID = p.messageID()

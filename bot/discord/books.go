@@ -165,31 +165,4 @@ func (o *onceSet) first(key string) bool {
 }
 
 // questionBook holds the open people's turn of each channel.
-type questionBook struct {
-	mu sync.Mutex
-	m  map[string]*pendingAsk
-}
-
-func (b *questionBook) open(channel string, p *pendingAsk) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.m == nil {
-		b.m = map[string]*pendingAsk{}
-	}
-	b.m[channel] = p
-}
-
-// close drops p if it is still the channel's open question.
-func (b *questionBook) close(channel string, p *pendingAsk) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.m[channel] == p {
-		delete(b.m, channel)
-	}
-}
-
-func (b *questionBook) of(channel string) *pendingAsk {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.m[channel]
-}
+type questionBook = bot.OpenSet[string, *pendingAsk]

@@ -56,8 +56,8 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{
 		{Text: "✅ Keep", CallbackData: dataKeep}, {Text: "⏭ Skip", CallbackData: dataSkip}}}}
 	p := &pendingAsk{Pending: bot.NewPending(), ready: make(chan struct{})}
-	a.asks.open(c.chat, p)
-	defer a.asks.close(c.chat, p)
+	a.asks.Open(c.chat, p)
+	defer a.asks.Close(c.chat, p)
 	id, err := a.sendText(ctx, c.chat, askText(q), 0, kb)
 	p.msgID = id
 	close(p.ready)
@@ -133,7 +133,7 @@ func (a *Adapter) closeAsk(ctx context.Context, chat int64, msgID int, q bot.Que
 // chat: to the open question here, or, when this replica has none, to the
 // handler, which relays it to the replica running the session.
 func (a *Adapter) submitAnswer(ctx context.Context, chat int64, msgID int, u bot.User, ans bot.Answer) bool {
-	if p := a.asks.of(chat); p != nil && p.messageID(ctx) == msgID {
+	if p := a.asks.Get(chat); p != nil && p.messageID(ctx) == msgID {
 		return p.Submit(ans)
 	}
 	_, err := a.h.Handle(ctx, bot.Request{Command: bot.CmdAnswer, Channel: channel(chat), User: u,
@@ -146,7 +146,7 @@ func (a *Adapter) submitAnswer(ctx context.Context, chat int64, msgID int, u bot
 
 // SubmitAnswer takes an answer relayed from another replica (bot.Answerable).
 func (c *conv) SubmitAnswer(ref string, ans bot.Answer) bool {
-	p := c.a.asks.of(c.chat)
+	p := c.a.asks.Get(c.chat)
 	id, err := strconv.Atoi(ref)
 	if p == nil || err != nil || p.messageID(context.Background()) != id {
 		return false

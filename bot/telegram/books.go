@@ -102,34 +102,7 @@ func (b *albumBook) first(group string, now time.Time) bool {
 }
 
 // questionBook holds the open people's turn of each chat.
-type questionBook struct {
-	mu sync.Mutex
-	m  map[int64]*pendingAsk
-}
-
-func (b *questionBook) open(chat int64, p *pendingAsk) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.m == nil {
-		b.m = map[int64]*pendingAsk{}
-	}
-	b.m[chat] = p
-}
-
-// close drops p if it is still the chat's open question.
-func (b *questionBook) close(chat int64, p *pendingAsk) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.m[chat] == p {
-		delete(b.m, chat)
-	}
-}
-
-func (b *questionBook) of(chat int64) *pendingAsk {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.m[chat]
-}
+type questionBook = bot.OpenSet[int64, *pendingAsk]
 
 // identity is who our bots are: the main bot (for /cmd@botname and
 // mentions) and every bot's user ID (replies to any of them).
