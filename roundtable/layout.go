@@ -45,9 +45,11 @@ func (s *speaker) systemPrompt(i int) string {
 // appendContext appends the context block every seat sees the same way:
 // the topic, the channel memory, the photo's description, the summary
 // blocks and the transcript since them, in the order they become known,
-// so that the block only grows by appending. (The photo is described after
-// the introductions, but the introductions' prompts carry no transcript,
-// so its line still lands before every turn any prompt has shown.) It is
+// so that the block only grows by appending. (The photo is described
+// alongside the introductions but its description enters the block only
+// in the stories stage, after the introductions' prompts were sent; those
+// carry no transcript, so its line still lands before every turn any
+// prompt has shown. See vision.go.) It is
 // built for every contextual call, so it is written in one buffer sized up
 // front rather than through fmt and string concatenation (it was a fifth
 // of the bytes a session allocated).

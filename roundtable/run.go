@@ -92,6 +92,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	}
 	s.board.open(ctx)
 	defer func() { s.finish(ctx, err) }()
+	defer s.talks.stopVision() // a photo's description still being made: ended before finish records the usage
 	var deadline <-chan time.Time
 	if left := s.t.cfg.MaxSessionDuration - s.t.st.Elapsed; s.t.cfg.MaxSessionDuration > 0 {
 		t := time.NewTimer(max(left, time.Millisecond))

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/transcript"
 )
@@ -37,6 +36,9 @@ type talks struct {
 	// only by a resumed session). Only the session's goroutine uses them.
 	upload []byte
 	photo  *PreparedImage
+	// vision is the photo's description in the making (vision.go),
+	// started with the introductions and awaited by the stories stage.
+	vision *visionCall
 }
 
 func (s *talks) opening(ctx context.Context) error {
@@ -63,6 +65,7 @@ func (s *talks) opening(ctx context.Context) error {
 }
 
 func (s *talks) introductions(ctx context.Context) error {
+	s.describeAlongside(ctx)
 	rs := s.spk.each(ctx, func(i int) call {
 		return call{seat: i, stage: StageIntro, prompt: say(s.lang(), "intro"), maxTokens: maxTokensFor(StageIntro), group: StageIntro, context: true, record: true}
 	})
@@ -77,40 +80,9 @@ func (s *talks) photoStories(ctx context.Context) error {
 		return err
 	}
 	if s.st.PhotoText == "" {
-		lang := s.lang()
-		req := providers.Request{Tag: "vision/moderator/" + lang, MaxTokens: 500, Messages: []providers.Message{
-			{Role: providers.RoleSystem, Content: say(lang, "reply_lang")},
-			{Role: providers.RoleUser, Content: say(lang, "vision"), Images: []providers.Image{{MIME: s.st.Photo.MIME, Data: data}}},
-		}}
-		st, err := s.out.open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindNotice, Placeholder: s.ui("looking")})
-		if err != nil {
-			return fmt.Errorf("open photo message: %w", err)
+		if err := s.describePhoto(ctx, data); err != nil {
+			return err
 		}
-		var text strings.Builder
-		resp, err := s.deps.Vision.Stream(ctx, req, func(d providers.Delta) error {
-			if d.Reset {
-				text.Reset()
-			}
-			text.WriteString(d.Text)
-			st.Update("📷 " + text.String())
-			return nil
-		})
-		s.addUsage(resp.Provider, resp.Usage)
-		desc := StripThink(resp.Text)
-		if err != nil || desc == "" {
-			if ctx.Err() != nil {
-				s.dl.closeLater(ctx, st, s.ui("cut"), false)
-				return ctx.Err()
-			}
-			s.log.Warn("vision failed", "err", err)
-			msg := fmt.Sprintf(s.ui("vision_failed"), providers.UserMessage(err), s.st.Meta.ID)
-			s.dl.closeLater(ctx, st, msg, false)
-			s.event(ctx, store.Event{Type: transcript.EventNote, Stage: StagePhoto, Text: msg})
-			return nil
-		}
-		s.dl.closeLater(ctx, st, "📷 "+desc, false)
-		s.st.PhotoText = desc
-		s.event(ctx, store.Event{Type: transcript.EventPhoto, Stage: StagePhoto, Text: desc, Data: mustJSON(s.st.Photo)})
 	}
 	rs := s.spk.each(ctx, func(i int) call {
 		return call{seat: i, stage: StagePhoto, prompt: say(s.lang(), "story"), maxTokens: maxTokensFor(StagePhoto), group: StagePhoto, context: true}
