@@ -127,6 +127,8 @@ type board struct {
 	*table
 	out *outbox
 
+	// mu guards the fields below. The State the board also shows is read
+	// under the table's lock, taken after this one is released: never both.
 	mu       sync.Mutex
 	stream   bot.Stream
 	stage    string
