@@ -50,10 +50,10 @@ func BenchmarkStreamedToken(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s.speak(context.Background(), call{seat: 0, stage: StageDiscussion, prompt: "p"})
+		s.talks.spk.speak(context.Background(), call{seat: 0, stage: StageDiscussion, prompt: "p"})
 	}
 	b.StopTimer()
-	s.closing.Wait()
+	s.dl.wait()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tokens), "ns/token")
 }
 

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/store"
 	"github.com/tableround/tableround/transcript"
 )
 
@@ -118,127 +118,200 @@ var stageTitles = map[string]map[string]string{
 		StageSwitch: "角色互换", StageWorkshop: "新角色工作坊", StageCards: "设计卡片", StageFinal: "最终设计", StageClosing: "结束"},
 }
 
-func (s *Session) ui(key string) string {
-	if v, ok := ui[s.lang()][key]; ok {
-		return v
-	}
-	return ui["en"][key]
-}
-
-func (s *Session) stageTitle(stage string) string {
-	if t, ok := stageTitles[s.lang()][stage]; ok {
-		return t
-	}
-	return stage
-}
-
-func (s *Session) stageBanner(ctx context.Context, stage string) {
-	title := s.stageTitle(stage)
-	s.post(ctx, bot.KindBanner, "── "+title+" ──")
-	s.event(ctx, store.Event{Type: transcript.EventStage, Stage: stage, Text: title})
-}
-
 // StopButton is the ID of the board's Stop button.
 const StopButton = "stop"
 
-func (s *Session) openBoard(ctx context.Context) {
-	st, err := s.open(ctx, bot.Post{From: s.moderator(), Kind: bot.KindBoard, Placeholder: s.boardText(false),
-		Buttons: []bot.Button{{ID: StopButton, Label: "⏹ Stop"}}})
-	if err != nil {
-		s.log.Warn("open board failed", "err", err)
-		return
-	}
-	s.mu.Lock()
-	s.board = st
-	s.mu.Unlock()
+// board is the session's live status message: the stage and its progress,
+// who speaks, the waits (a model slot, the chat), usage and overruns.
+type board struct {
+	*table
+	out *outbox
+
+	// mu guards the fields below. The State the board also shows is read
+	// under the table's lock, taken after this one is released: never both.
+	mu       sync.Mutex
+	stream   bot.Stream
+	stage    string
+	inStage  time.Time // when stage began in this process (stuck-stage metric)
+	speaker  string
+	slots    map[int]int // place in line for a model slot, per waiting seat (-1: the moderator)
+	chatWait bool        // the session waits for its chat
+	steps    int         // len(plan()), fixed for the session
 }
 
-// updateBoard refreshes the live board; final closes it.
-func (s *Session) updateBoard(final bool) {
-	s.mu.Lock()
-	b := s.board
-	s.mu.Unlock()
-	if b == nil {
+// open posts the board with its Stop button.
+func (b *board) open(ctx context.Context) {
+	st, err := b.out.open(ctx, bot.Post{From: b.moderator(), Kind: bot.KindBoard, Placeholder: b.text(false),
+		Buttons: []bot.Button{{ID: StopButton, Label: "⏹ Stop"}}})
+	if err != nil {
+		b.log.Warn("open board failed", "err", err)
 		return
 	}
-	text := s.boardText(final)
+	b.mu.Lock()
+	b.stream = st
+	b.mu.Unlock()
+}
+
+// update refreshes the live board; final closes it.
+func (b *board) update(final bool) {
+	b.mu.Lock()
+	st := b.stream
+	b.mu.Unlock()
+	if st == nil {
+		return
+	}
+	text := b.text(final)
 	if final {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := b.Close(cctx, text); err == nil || errors.Is(err, bot.ErrGone) {
-			if t, ok := b.(*tracked); ok {
-				s.outbox(cctx, transcript.Outbox{N: t.n, Op: transcript.OutboxShown})
+		if err := st.Close(cctx, text); err == nil || errors.Is(err, bot.ErrGone) {
+			if t, ok := st.(*tracked); ok {
+				b.out.record(cctx, transcript.Outbox{N: t.n, Op: transcript.OutboxShown})
 			}
 		}
 		return
 	}
-	b.Update(text)
+	st.Update(text)
 }
 
-// releaseBoard ends the board's stream when the session stops here without
+// release ends the board's stream when the session stops here without
 // a final board (suspended, or its lease lost; whoever resumes it opens a
 // new board): the message keeps the state it last showed, and the stream's
 // writer, which would otherwise wait for a Close for the rest of the
 // process's life, ends.
-func (s *Session) releaseBoard() {
-	s.mu.Lock()
-	b := s.board
-	s.board = nil
-	s.mu.Unlock()
-	if b == nil {
+func (b *board) release() {
+	b.mu.Lock()
+	st := b.stream
+	b.stream = nil
+	b.mu.Unlock()
+	if st == nil {
 		return
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := b.Close(cctx, ""); err != nil && !errors.Is(err, bot.ErrGone) {
-		s.log.Warn("release the board", "err", err)
+	if err := st.Close(cctx, ""); err != nil && !errors.Is(err, bot.ErrGone) {
+		b.log.Warn("release the board", "err", err)
 	}
 }
 
-func (s *Session) boardText(final bool) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var b strings.Builder
-	fmt.Fprintf(&b, s.ui("board_title"), s.st.Meta.Topic)
-	if s.deps.Demo {
-		b.WriteString("\n🧪 demo model")
+// setSteps sets how many steps the session has (the progress shown).
+func (b *board) setSteps(n int) {
+	b.mu.Lock()
+	b.steps = n
+	b.mu.Unlock()
+}
+
+// setStage records the stage now running; nobody speaks yet.
+func (b *board) setStage(stage string) {
+	b.mu.Lock()
+	if b.stage != stage || b.inStage.IsZero() {
+		b.inStage = b.deps.Now()
+	}
+	b.stage = stage
+	b.speaker = ""
+	b.mu.Unlock()
+}
+
+// setSpeaker shows who speaks now.
+func (b *board) setSpeaker(name string) {
+	b.mu.Lock()
+	b.speaker = name
+	b.mu.Unlock()
+	b.update(false)
+}
+
+// progress is the stage, the speaker and when the stage began here.
+func (b *board) progress() (stage, speaker string, inStage time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stage, b.speaker, b.inStage
+}
+
+// showChatWait shows (or clears) that the session waits for its chat.
+func (b *board) showChatWait(on bool) {
+	b.mu.Lock()
+	b.chatWait = on
+	b.mu.Unlock()
+	b.update(false)
+}
+
+// waitSlot is the onWait of a seat's model calls (-1: the moderator's): it
+// keeps the seat's place in line for a model slot (LLM_CONCURRENCY) and
+// refreshes the board, which shows the nearest place.
+func (b *board) waitSlot(seat int) func(place int) {
+	return func(place int) {
+		b.mu.Lock()
+		if place > 0 {
+			if b.slots == nil {
+				b.slots = map[int]int{}
+			}
+			b.slots[seat] = place
+		} else {
+			delete(b.slots, seat)
+		}
+		b.mu.Unlock()
+		b.update(false)
+	}
+}
+
+// text is the board's text; final is the closed board's.
+func (b *board) text(final bool) string {
+	b.mu.Lock()
+	stage, speaker, place, chatWait, total := b.stage, b.speaker, minPlace(b.slots), b.chatWait, b.steps
+	b.mu.Unlock()
+	b.table.mu.Lock()
+	defer b.table.mu.Unlock()
+	var w strings.Builder
+	fmt.Fprintf(&w, b.ui("board_title"), b.st.Meta.Topic)
+	if b.deps.Demo {
+		w.WriteString("\n🧪 demo model")
 	}
 	var seats []string
-	for i := range s.st.Pack.Seats {
-		p := s.persona(i)
+	for i := range b.st.Pack.Seats {
+		p := b.persona(i)
 		seats = append(seats, p.Emoji+" "+p.Name)
 	}
-	b.WriteString("\n" + strings.Join(seats, " · "))
+	w.WriteString("\n" + strings.Join(seats, " · "))
 	if final {
-		fmt.Fprintf(&b, "\n"+s.ui("board_end"), s.st.Meta.Status)
+		fmt.Fprintf(&w, "\n"+b.ui("board_end"), b.st.Meta.Status)
 	} else {
-		total := s.steps
-		stage := s.stage
 		if stage == "" {
 			stage = StageOpening
 		}
-		fmt.Fprintf(&b, "\n"+s.ui("board_stage"), s.stageTitle(stage), s.st.Meta.Step+1, total)
-		if s.speaker != "" {
-			fmt.Fprintf(&b, "\n"+s.ui("board_speak"), s.speaker)
+		fmt.Fprintf(&w, "\n"+b.ui("board_stage"), b.stageTitle(stage), b.st.Meta.Step+1, total)
+		if speaker != "" {
+			fmt.Fprintf(&w, "\n"+b.ui("board_speak"), speaker)
 		}
-		if place := minPlace(s.slots); place > 0 {
-			fmt.Fprintf(&b, "\n"+s.ui("board_wait"), place)
+		if place > 0 {
+			fmt.Fprintf(&w, "\n"+b.ui("board_wait"), place)
 		}
-		if s.waitingChat {
-			b.WriteString("\n" + s.ui("board_chat"))
+		if chatWait {
+			w.WriteString("\n" + b.ui("board_chat"))
 		}
 	}
-	u := s.st.Usage
-	line := usageLine(s.lang(), u)
-	if u.CostUSD == 0 && s.deps.ModelName != "" {
-		line += " · " + s.deps.ModelName
+	u := b.st.Usage
+	line := usageLine(b.lang(), u)
+	if u.CostUSD == 0 && b.deps.ModelName != "" {
+		line += " · " + b.deps.ModelName
 	}
-	if o := s.overrunLine(); o != "" {
-		fmt.Fprintf(&b, "\n"+s.ui("board_overrun"), o)
+	if o := b.overrunLine(); o != "" {
+		fmt.Fprintf(&w, "\n"+b.ui("board_overrun"), o)
 	}
-	fmt.Fprintf(&b, "\n"+s.ui("board_usage"), u.Calls, line)
-	fmt.Fprintf(&b, "\nID: %s", s.st.Meta.ID)
-	return b.String()
+	fmt.Fprintf(&w, "\n"+b.ui("board_usage"), u.Calls, line)
+	fmt.Fprintf(&w, "\nID: %s", b.st.Meta.ID)
+	return w.String()
+}
+
+// overrunLine names the seats whose speeches were cut, with a count;
+// the table's lock is held.
+func (b *board) overrunLine() string {
+	var parts []string
+	for i, seat := range b.st.Pack.Seats {
+		if n := b.st.Overruns[seat.ID]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s ×%d", b.persona(i).Name, n))
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // minPlace is the nearest place in line of the session's waiting calls,

@@ -3,6 +3,7 @@ package roundtable
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/tableround/tableround/bot"
@@ -25,20 +26,35 @@ type LagObserver interface {
 	ChatLag(d time.Duration)
 }
 
+// delivery keeps what the chat still owes and holds the session back
+// while it owes too much.
+type delivery struct {
+	*table
+	out   *outbox
+	board *board
+
+	closing sync.WaitGroup // final edits of finished messages
+
+	mu      sync.Mutex
+	owed    int           // messages closed whose final text is not shown yet
+	paidCh  chan struct{} // closed when owed drops
+	waiting bool          // the session waits for its chat (backpressure)
+}
+
 // owe counts one message more whose final text is on its way.
-func (s *Session) owe() {
-	s.mu.Lock()
-	s.owed++
-	s.mu.Unlock()
+func (d *delivery) owe() {
+	d.mu.Lock()
+	d.owed++
+	d.mu.Unlock()
 }
 
 // paid counts one message less and wakes a session waiting for its chat.
-func (s *Session) paid() {
-	s.mu.Lock()
-	s.owed--
-	ch := s.paidCh
-	s.paidCh = nil
-	s.mu.Unlock()
+func (d *delivery) paid() {
+	d.mu.Lock()
+	d.owed--
+	ch := d.paidCh
+	d.paidCh = nil
+	d.mu.Unlock()
 	if ch != nil {
 		close(ch)
 	}
@@ -46,32 +62,32 @@ func (s *Session) paid() {
 
 // catchUp waits until the chat owes at most window messages, or ctx ends.
 // The board shows the wait while it lasts.
-func (s *Session) catchUp(ctx context.Context, window int) error {
+func (d *delivery) catchUp(ctx context.Context, window int) error {
 	waited := false
 	defer func() {
 		if waited {
-			s.mu.Lock()
-			s.waitingChat = false
-			s.mu.Unlock()
-			s.updateBoard(false)
+			d.mu.Lock()
+			d.waiting = false
+			d.mu.Unlock()
+			d.board.showChatWait(false)
 		}
 	}()
 	for {
-		s.mu.Lock()
-		if s.owed <= window {
-			s.mu.Unlock()
+		d.mu.Lock()
+		if d.owed <= window {
+			d.mu.Unlock()
 			return nil
 		}
-		if s.paidCh == nil {
-			s.paidCh = make(chan struct{})
+		if d.paidCh == nil {
+			d.paidCh = make(chan struct{})
 		}
-		ch := s.paidCh
-		show := !s.waitingChat
-		s.waitingChat = true
-		s.mu.Unlock()
+		ch := d.paidCh
+		show := !d.waiting
+		d.waiting = true
+		d.mu.Unlock()
 		if show {
 			waited = true
-			s.updateBoard(false)
+			d.board.showChatWait(true)
 		}
 		select {
 		case <-ch:
@@ -81,43 +97,46 @@ func (s *Session) catchUp(ctx context.Context, window int) error {
 	}
 }
 
-// deliveryWindow is how many finished messages may still be on their way
-// when the session takes its next step within a stage.
-func (s *Session) deliveryWindow() int {
-	if s.cfg.DeliveryWindow < 0 {
+// window is how many finished messages may still be on their way when the
+// session takes its next step within a stage.
+func (d *delivery) window() int {
+	if d.cfg.DeliveryWindow < 0 {
 		return 0
 	}
-	return s.cfg.DeliveryWindow
+	return d.cfg.DeliveryWindow
 }
+
+// wait returns when every final edit has ended.
+func (d *delivery) wait() { d.closing.Wait() }
 
 // closeLater delivers a stream's final text without holding up the next
 // step (within the delivery window); Run waits for all of them before it
 // returns. A stream that can close asynchronously (bot.AsyncCloser) needs
 // no goroutine to wait. speech marks a persona's speech, whose chat lag
 // (from now, its last token, to its final text shown) is observed.
-func (s *Session) closeLater(ctx context.Context, st bot.Stream, final string, speech bool) {
-	s.closing.Add(1)
-	s.owe()
-	began := s.deps.Now()
+func (d *delivery) closeLater(ctx context.Context, st bot.Stream, final string, speech bool) {
+	d.closing.Add(1)
+	d.owe()
+	began := d.deps.Now()
 	out := context.WithoutCancel(ctx)
 	n := 0
 	if t, ok := st.(*tracked); ok {
 		n, st = t.n, t.Stream
-		s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxClosed, Text: final})
+		d.out.record(out, transcript.Outbox{N: n, Op: transcript.OutboxClosed, Text: final})
 	}
 	cctx, cancel := context.WithTimeout(out, 2*time.Minute)
 	finish := func(err error) {
 		cancel()
 		if err != nil && !errors.Is(err, bot.ErrGone) {
-			s.log.Warn("final edit failed", "err", err)
+			d.log.Warn("final edit failed", "err", err)
 		} else if n > 0 {
-			s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxShown})
+			d.out.record(out, transcript.Outbox{N: n, Op: transcript.OutboxShown})
 		}
-		if lo, ok := s.deps.Observer.(LagObserver); ok && speech && err == nil {
-			lo.ChatLag(s.deps.Now().Sub(began))
+		if lo, ok := d.deps.Observer.(LagObserver); ok && speech && err == nil {
+			lo.ChatLag(d.deps.Now().Sub(began))
 		}
-		s.paid()
-		s.closing.Done()
+		d.paid()
+		d.closing.Done()
 	}
 	if ac, ok := st.(bot.AsyncCloser); ok {
 		ac.CloseThen(cctx, final, finish)

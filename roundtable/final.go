@@ -13,7 +13,30 @@ import (
 	"github.com/tableround/tableround/transcript"
 )
 
-func (s *Session) finalDesign(ctx context.Context) error {
+// design runs the closing stages: the design cards, the final design and
+// its image, and the closing words.
+type design struct{ crew }
+
+func (s *design) designCards(ctx context.Context) error {
+	s.st.Roles = s.origRoles() // everyone back in their own seat for the cards
+	rs := s.spk.each(ctx, func(i int) call {
+		return call{seat: i, stage: StageCards, prompt: say(s.lang(), "card"), maxTokens: maxTokensFor(StageCards), group: StageCards, context: true}
+	})
+	if err := ctxErr(ctx, rs); err != nil {
+		return err
+	}
+	s.st.Cards = map[string]string{}
+	for i, r := range rs {
+		if r.err != nil {
+			continue
+		}
+		p := s.persona(i)
+		s.st.Cards[p.ID] = r.text
+		s.event(ctx, store.Event{Type: transcript.EventCard, Stage: StageCards, Seat: p.ID, Name: p.Name, Text: r.text})
+	}
+	return nil
+}
+func (s *design) finalDesign(ctx context.Context) error {
 	lang := s.lang()
 	designer := s.st.Pack.Designer()
 	idx := slices.IndexFunc(s.st.Pack.Seats, func(x Seat) bool { return x.ID == designer.ID })
@@ -30,7 +53,7 @@ func (s *Session) finalDesign(ctx context.Context) error {
 	if s.st.People != nil && s.st.People.Action == bot.ActionEdit {
 		prompt += "\n" + fmt.Sprintf(s.ui("people_chose"), strings.Join(s.st.People.Keywords, ", "))
 	}
-	r := s.one(ctx, call{seat: idx, stage: StageFinal, maxTokens: maxTokensFor(StageFinal), context: true, record: true, prompt: prompt})
+	r := s.spk.one(ctx, call{seat: idx, stage: StageFinal, maxTokens: maxTokensFor(StageFinal), context: true, record: true, prompt: prompt})
 	if r.err != nil && ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -41,10 +64,10 @@ func (s *Session) finalDesign(ctx context.Context) error {
 	})
 	s.event(ctx, store.Event{Type: transcript.EventImagePrompt, Stage: StageFinal, Text: s.st.ImagePrompt})
 	if s.deps.Images == nil {
-		s.note(ctx, fmt.Sprintf(s.ui("no_images"), s.st.ImagePrompt))
+		s.host.note(ctx, fmt.Sprintf(s.ui("no_images"), s.st.ImagePrompt))
 		return nil
 	}
-	s.setSpeaker(s.ui("drawing"))
+	s.board.setSpeaker(s.ui("drawing"))
 	imgs, usage, err := s.deps.Images.Generate(ctx, providers.ImageRequest{Prompt: s.st.ImagePrompt, Size: "1024x1024", N: 1})
 	s.addUsage("images", usage)
 	if err != nil {
@@ -52,7 +75,7 @@ func (s *Session) finalDesign(ctx context.Context) error {
 			return ctx.Err()
 		}
 		s.log.Warn("image generation failed", "err", err)
-		s.note(ctx, fmt.Sprintf(s.ui("image_failed"), providers.UserMessage(err), s.st.Meta.ID, s.st.ImagePrompt))
+		s.host.note(ctx, fmt.Sprintf(s.ui("image_failed"), providers.UserMessage(err), s.st.Meta.ID, s.st.ImagePrompt))
 		return nil
 	}
 	p := s.persona(idx)
@@ -81,7 +104,7 @@ func extFor(mime string) string {
 	return ".jpg"
 }
 
-func (s *Session) cardsInOrder() []string {
+func (s *design) cardsInOrder() []string {
 	var out []string
 	for _, seat := range s.st.Pack.Seats {
 		if c, ok := s.st.Cards[seat.ID]; ok {
@@ -91,7 +114,7 @@ func (s *Session) cardsInOrder() []string {
 	return out
 }
 
-func (s *Session) peopleKeywords() []string {
+func (s *design) peopleKeywords() []string {
 	if s.st.People == nil || s.st.People.Action != bot.ActionEdit {
 		return nil
 	}
@@ -155,7 +178,7 @@ func clip(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-func (s *Session) closingStage(ctx context.Context) error {
+func (s *design) closingStage(ctx context.Context) error {
 	u := s.st.Usage
 	var b strings.Builder
 	fmt.Fprintf(&b, s.ui("closing"), s.st.Meta.Topic, strings.Join(s.st.Final, " · "))
@@ -167,7 +190,7 @@ func (s *Session) closingStage(ctx context.Context) error {
 	if s.deps.Demo {
 		b.WriteString("\n" + s.ui("demo"))
 	}
-	s.note(ctx, b.String())
+	s.host.note(ctx, b.String())
 	summary := clip(oneLine(s.st.Design), 300)
 	if err := s.deps.Store.Remember(ctx, s.st.Meta.Channel, store.Memory{SessionID: s.st.Meta.ID, Topic: s.st.Meta.Topic,
 		Keywords: s.st.Final, Summary: summary, Time: s.deps.Now()}); err != nil {

@@ -2,7 +2,6 @@ package roundtable
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -126,27 +125,4 @@ func carried(text string) string {
 	}
 	r := []rune(text)
 	return string(r[:maxCarryRunes]) + "…"
-}
-
-// noteOverrun counts a seat's speech cut for length (shown on the board).
-func (s *Session) noteOverrun(seat string) {
-	s.mu.Lock()
-	if s.st.Overruns == nil {
-		s.st.Overruns = map[string]int{}
-	}
-	s.st.Overruns[seat]++
-	s.mu.Unlock()
-	s.updateBoard(false)
-}
-
-// overrunLine names the seats whose speeches were cut, with a count;
-// s.mu is held.
-func (s *Session) overrunLine() string {
-	var parts []string
-	for i, seat := range s.st.Pack.Seats {
-		if n := s.st.Overruns[seat.ID]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s ×%d", s.persona(i).Name, n))
-		}
-	}
-	return strings.Join(parts, " · ")
 }

@@ -88,11 +88,11 @@ func TestRunawaySeatIsCutNotFatal(t *testing.T) {
 	}
 	cuts := 0
 	for _, p := range conv.speeches() {
-		if p.p.From.Name != s.persona(0).Name || !strings.Contains(p.final, "cut: too long") {
+		if p.p.From.Name != s.t.persona(0).Name || !strings.Contains(p.final, "cut: too long") {
 			continue
 		}
 		cuts++
-		body := strings.TrimSuffix(p.final, " "+s.ui("overran"))
+		body := strings.TrimSuffix(p.final, " "+s.t.ui("overran"))
 		if !strings.HasSuffix(body, "about this.") || units(body) > speechLimit(StageDiscussion) {
 			t.Fatalf("cut speech (%d units): %q", units(body), body)
 		}
@@ -110,8 +110,8 @@ func TestRunawaySeatIsCutNotFatal(t *testing.T) {
 			t.Fatalf("a prompt carries %d sentences of the runaway", n)
 		}
 	}
-	board := s.boardText(true)
-	if !strings.Contains(board, "Cut for length: "+s.persona(0).Name+" ×") {
+	board := s.board.text(true)
+	if !strings.Contains(board, "Cut for length: "+s.t.persona(0).Name+" ×") {
 		t.Fatalf("board does not report the seat:\n%s", board)
 	}
 }

@@ -68,7 +68,7 @@ func (m *Manager) status(ctx context.Context, req bot.Request) (bot.Reply, error
 		if who == "" {
 			who = "—"
 		}
-		return m.withAlerts(req, m.text(req, "status", l.sess.ID(), l.sess.stageTitle(st.Stage), who,
+		return m.withAlerts(req, m.text(req, "status", l.sess.ID(), l.sess.t.stageTitle(st.Stage), who,
 			st.Elapsed.Round(time.Second), st.Usage.InputTokens+st.Usage.OutputTokens)), nil
 	}
 	list, err := m.store.ListSessions(ctx, req.Channel, 1)

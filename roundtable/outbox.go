@@ -3,7 +3,7 @@ package roundtable
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"sync"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/store"
@@ -16,7 +16,8 @@ import (
 // resuming after a crash first settles what the chat is still owed: it
 // completes cut-off messages and replaces orphan placeholders and the
 // stale board where the platform can edit them (bot.Reattacher), and posts
-// what was never delivered. Only then does it go on.
+// what was never delivered (delivery.settle, settle.go). Only then does
+// it go on.
 
 // tracked is a stream the outbox follows.
 type tracked struct {
@@ -24,30 +25,47 @@ type tracked struct {
 	n int
 }
 
+// outbox numbers the messages a session opens and logs their life.
+type outbox struct {
+	*table
+	conv bot.Conversation
+
+	mu sync.Mutex
+	n  int // the last message number used
+}
+
 // open opens a message and records it in the outbox.
-func (s *Session) open(ctx context.Context, p bot.Post) (bot.Stream, error) {
-	s.mu.Lock()
-	s.outN++
-	n := s.outN
-	s.mu.Unlock()
-	return s.openAs(ctx, n, p, nil)
+func (o *outbox) open(ctx context.Context, p bot.Post) (bot.Stream, error) {
+	o.mu.Lock()
+	o.n++
+	n := o.n
+	o.mu.Unlock()
+	return o.openAs(ctx, n, p, nil)
+}
+
+// skipTo makes the next message number follow top (the highest one a
+// previous process used).
+func (o *outbox) skipTo(top int) {
+	o.mu.Lock()
+	o.n = max(o.n, top)
+	o.mu.Unlock()
 }
 
 // openAs opens message n: a new one, or existing platform messages of a
 // previous process (ids, with a Reattacher).
-func (s *Session) openAs(ctx context.Context, n int, p bot.Post, ids []string) (bot.Stream, error) {
+func (o *outbox) openAs(ctx context.Context, n int, p bot.Post, ids []string) (bot.Stream, error) {
 	seat := p.From.ID
 	out := context.WithoutCancel(ctx)
 	if ids == nil {
-		s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxOpen, Kind: int(p.Kind), Seat: seat, Group: p.Group})
+		o.record(out, transcript.Outbox{N: n, Op: transcript.OutboxOpen, Kind: int(p.Kind), Seat: seat, Group: p.Group})
 	}
-	p.Created = func(id string) { s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxID, IDs: []string{id}}) }
+	p.Created = func(id string) { o.record(out, transcript.Outbox{N: n, Op: transcript.OutboxID, IDs: []string{id}}) }
 	var st bot.Stream
 	var err error
-	if ra, ok := s.conv.(bot.Reattacher); ok && len(ids) > 0 {
+	if ra, ok := o.conv.(bot.Reattacher); ok && len(ids) > 0 {
 		st, err = ra.Reattach(ctx, p, ids)
 	} else {
-		st, err = s.conv.Open(ctx, p)
+		st, err = o.conv.Open(ctx, p)
 	}
 	if err != nil {
 		return nil, err
@@ -55,9 +73,9 @@ func (s *Session) openAs(ctx context.Context, n int, p bot.Post, ids []string) (
 	return &tracked{Stream: st, n: n}, nil
 }
 
-// outbox appends one outbox record to the session's log.
-func (s *Session) outbox(ctx context.Context, o transcript.Outbox) {
-	s.event(ctx, store.Event{Type: transcript.EventOutbox, Data: mustJSON(o)})
+// record appends one outbox record to the session's log.
+func (o *outbox) record(ctx context.Context, rec transcript.Outbox) {
+	o.event(ctx, store.Event{Type: transcript.EventOutbox, Data: mustJSON(rec)})
 }
 
 // outMsg is what the log says of one message.
@@ -106,61 +124,4 @@ func owedMessages(evs []store.Event) ([]*outMsg, int) {
 		}
 	}
 	return owed, top
-}
-
-// settle brings the chat up to date with the log after a crash: a message
-// whose final text was decided is completed (edited where it exists,
-// posted where it never did); the old board and a message cut off before
-// its end (its step runs again) are closed with a short line where they
-// exist. It returns once all of it is shown (or failed for good).
-func (s *Session) settle(ctx context.Context) error {
-	evs, err := s.deps.Store.Events(ctx, s.st.Meta.ID)
-	if err != nil {
-		return fmt.Errorf("read the outbox: %w", err)
-	}
-	owed, top := owedMessages(evs)
-	s.mu.Lock()
-	s.outN = max(s.outN, top)
-	s.mu.Unlock()
-	_, canEdit := s.conv.(bot.Reattacher)
-	for _, m := range owed {
-		text := m.Text
-		switch {
-		case bot.Kind(m.Kind) == bot.KindBoard:
-			text = s.ui("board_moved")
-		case !m.closed:
-			text = s.ui("cut_restart")
-		}
-		if !m.closed && (!canEdit || len(m.IDs) == 0) {
-			// Nothing on screen to fix (or no way to fix it): the step runs again.
-			s.outbox(ctx, transcript.Outbox{N: m.N, Op: transcript.OutboxShown})
-			continue
-		}
-		ids := m.IDs
-		if !canEdit {
-			ids = nil
-		}
-		post := bot.Post{From: s.personaOf(m.Seat), Kind: bot.Kind(m.Kind), Group: m.Group, Placeholder: firstLine(text)}
-		st, err := s.openAs(ctx, m.N, post, ids)
-		if err != nil && ids != nil && m.closed {
-			s.log.Warn("settle the outbox: posting anew", "message", m.N, "err", err)
-			st, err = s.openAs(ctx, m.N, post, nil) // the old message is gone: post what it owed
-		}
-		if err != nil {
-			s.log.Warn("settle the outbox", "message", m.N, "err", err)
-			continue
-		}
-		s.closeLater(ctx, st, text, false)
-	}
-	return s.catchUp(ctx, 0)
-}
-
-// personaOf is how the speaker of a seat ID (or the moderator) looks now.
-func (s *Session) personaOf(seat string) bot.Persona {
-	for i, st := range s.st.Pack.Seats {
-		if st.ID == seat {
-			return s.persona(i)
-		}
-	}
-	return s.moderator()
 }

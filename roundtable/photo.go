@@ -19,7 +19,7 @@ const photoBlob = "photo"
 
 // preparePhoto prepares the raw upload, stores the result (for a resumed
 // session and for exports) and keeps it in memory for the stories stage.
-func (s *Session) preparePhoto(ctx context.Context) error {
+func (s *talks) preparePhoto(ctx context.Context) error {
 	if s.upload == nil {
 		// Resumed before the photo was prepared: the raw upload lived in
 		// the process that died (no checkpoint precedes this step, so this
@@ -31,7 +31,7 @@ func (s *Session) preparePhoto(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s.note(ctx, "⚠️ "+userMessage(err, s.ui("photo_failed")))
+		s.host.note(ctx, "⚠️ "+userMessage(err, s.ui("photo_failed")))
 		return fmt.Errorf("prepare photo: %w", err)
 	}
 	if err := s.deps.Store.PutBlob(ctx, s.st.Meta.ID, photoBlob, img.Data); err != nil {
@@ -46,7 +46,7 @@ func (s *Session) preparePhoto(ctx context.Context) error {
 
 // preparedPhoto is the prepared photo's bytes: from memory, or from the
 // store when the session was resumed.
-func (s *Session) preparedPhoto(ctx context.Context) ([]byte, error) {
+func (s *talks) preparedPhoto(ctx context.Context) ([]byte, error) {
 	if s.photo != nil {
 		return s.photo.Data, nil
 	}

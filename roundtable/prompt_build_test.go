@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // concatenation, in the cache-friendly order (topic, memory, photo,
 // summary, transcript): the one-buffer builder must produce the same text
 // byte for byte.
-func referenceContext(s *Session) string {
+func referenceContext(s *speaker) string {
 	lang := s.lang()
 	var b strings.Builder
 	b.WriteString(say(lang, "topic", s.st.Meta.Topic))
@@ -38,7 +38,7 @@ func referenceContext(s *Session) string {
 }
 
 // referenceTurn is one turn's line written with fmt.
-func referenceTurn(s *Session, t Turn) string {
+func referenceTurn(s *speaker, t Turn) string {
 	if t.Human {
 		return fmt.Sprintf("[%s] %s: «%s»\n", say(s.lang(), "people_who"), t.Name, t.Text)
 	}
@@ -46,7 +46,7 @@ func referenceTurn(s *Session, t Turn) string {
 }
 
 // referenceRenderTurns is renderTurns written with fmt.
-func referenceRenderTurns(s *Session, turns []Turn) string {
+func referenceRenderTurns(s *speaker, turns []Turn) string {
 	var b strings.Builder
 	for _, t := range turns {
 		b.WriteString(referenceTurn(s, t))
@@ -80,7 +80,7 @@ func promptCases() []struct {
 func TestContextMatchesReference(t *testing.T) {
 	for _, tc := range promptCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Session{st: tc.st}
+			s := &speaker{table: &table{st: tc.st}}
 			if got, want := s.contextPrompt(), referenceContext(s); got != want {
 				t.Errorf("context:\n%q\nwant\n%q", got, want)
 			}
@@ -115,7 +115,7 @@ func TestPromptGolden(t *testing.T) {
 			for _, seat := range pack.Seats {
 				st.Roles = append(st.Roles, seat.Role)
 			}
-			s := &Session{st: st}
+			s := &speaker{table: &table{st: st}}
 			got := renderRequest(s.messages(call{seat: 4, context: true, prompt: say(lang, "discuss", 1, 2)}))
 			path := filepath.Join("testdata", "prompt_"+lang+".golden")
 			if *update {
@@ -139,7 +139,7 @@ func BenchmarkContextPrompt(b *testing.B) {
 	for i := range 14 {
 		turns = append(turns, Turn{Name: fmt.Sprint("Seat", i%6), Role: "designer", Text: strings.Repeat("red paper folds well ", 40)})
 	}
-	s := &Session{st: State{Meta: store.Session{Topic: "a paper-cut bookmark", Language: "en"}, PhotoText: "a red fish", Transcript: turns}}
+	s := &speaker{table: &table{st: State{Meta: store.Session{Topic: "a paper-cut bookmark", Language: "en"}, PhotoText: "a red fish", Transcript: turns}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = s.contextPrompt()

@@ -86,7 +86,7 @@ func TestBoardShowsPlaceInLine(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	<-otherDone
-	if text := s.boardText(false); strings.Contains(text, "Waiting for a model slot") {
+	if text := s.board.text(false); strings.Contains(text, "Waiting for a model slot") {
 		t.Errorf("the board still shows a place in line after the session:\n%s", text)
 	}
 }

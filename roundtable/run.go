@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tableround/tableround/bot"
@@ -46,15 +45,15 @@ type step struct {
 // resumed session replays the same plan.
 func (s *Session) plan() []step {
 	var p []step
-	if s.st.PhotoStep {
+	if s.t.st.PhotoStep {
 		p = append(p, step{stage: stagePreparePhoto})
 	}
 	p = append(p, step{stage: StageOpening}, step{stage: StageIntro})
-	if s.st.Photo != nil || s.st.PhotoStep {
+	if s.t.st.Photo != nil || s.t.st.PhotoStep {
 		p = append(p, step{stage: StagePhoto})
 	}
-	n := len(s.st.Pack.Seats)
-	for r := 1; r <= s.st.Turns; r++ {
+	n := len(s.t.st.Pack.Seats)
+	for r := 1; r <= s.t.st.Turns; r++ {
 		for k := 0; k < n; k++ {
 			p = append(p, step{stage: StageDiscussion, seat: k, round: r})
 		}
@@ -74,35 +73,34 @@ func (s *Session) plan() []step {
 // resumed), ErrStopped when it was stopped for good, or the error that
 // failed it. The state is checkpointed after every step and on the way out.
 func (s *Session) Run(ctx context.Context) (err error) {
-	ctx = providers.WithQueue(ctx, s.ID(), s.waitSlot(-1)) // the moderator's calls; speak sets each seat's
+	ctx = providers.WithQueue(ctx, s.ID(), s.board.waitSlot(-1)) // the moderator's calls; speak sets each seat's
 	s.mu.Lock()
-	s.started = s.deps.Now()
+	s.started = s.t.deps.Now()
 	s.mu.Unlock()
-	defer s.closing.Wait()
+	defer s.dl.wait()
 	plan := s.plan()
-	s.mu.Lock()
-	s.steps = len(plan) // the board shows progress against it
-	s.mu.Unlock()
+	s.board.setSteps(len(plan)) // the board shows progress against it
 	if s.resumed {
-		if err := s.settle(ctx); err != nil {
+		if err := s.dl.settle(ctx); err != nil {
 			return err
 		}
 	}
-	if s.st.Meta.Step == 0 {
-		s.event(ctx, store.Event{Type: transcript.EventSession, Text: s.st.Meta.Topic, Data: mustJSON(s.startInfo())})
-	} else if s.st.Meta.Step < len(plan) {
-		s.note(ctx, fmt.Sprintf(s.ui("resuming"), s.stageTitle(plan[s.st.Meta.Step].stage)))
+	if s.t.st.Meta.Step == 0 {
+		s.t.event(ctx, store.Event{Type: transcript.EventSession, Text: s.t.st.Meta.Topic, Data: mustJSON(s.startInfo())})
+	} else if s.t.st.Meta.Step < len(plan) {
+		s.host.note(ctx, fmt.Sprintf(s.t.ui("resuming"), s.t.stageTitle(plan[s.t.st.Meta.Step].stage)))
 	}
-	s.openBoard(ctx)
+	s.board.open(ctx)
 	defer func() { s.finish(ctx, err) }()
+	defer s.talks.stopVision() // a photo's description still being made: ended before finish records the usage
 	var deadline <-chan time.Time
-	if left := s.cfg.MaxSessionDuration - s.st.Elapsed; s.cfg.MaxSessionDuration > 0 {
+	if left := s.t.cfg.MaxSessionDuration - s.t.st.Elapsed; s.t.cfg.MaxSessionDuration > 0 {
 		t := time.NewTimer(max(left, time.Millisecond))
 		defer t.Stop()
 		deadline = t.C
 	}
 	var stageStart time.Time
-	for s.st.Meta.Step < len(plan) {
+	for s.t.st.Meta.Step < len(plan) {
 		if s.isStopped() {
 			return ErrStopped
 		}
@@ -115,36 +113,36 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		if capped := s.capReached(deadline); capped != "" {
 			return &CapError{Reason: capped}
 		}
-		st := plan[s.st.Meta.Step]
+		st := plan[s.t.st.Meta.Step]
 		if st.stage == stagePreparePhoto {
 			// Not a stage of the table: no banner, no speaker, no metric.
-			if err := s.preparePhoto(ctx); err != nil {
+			if err := s.talks.preparePhoto(ctx); err != nil {
 				return err
 			}
-			s.mu.Lock()
-			s.st.Meta.Step++
-			s.mu.Unlock()
+			s.t.mu.Lock()
+			s.t.st.Meta.Step++
+			s.t.mu.Unlock()
 			if err := s.checkpoint(ctx); err != nil {
 				return err
 			}
 			continue
 		}
-		newStage := s.st.Meta.Step == 0 || plan[s.st.Meta.Step-1].stage != st.stage
+		newStage := s.t.st.Meta.Step == 0 || plan[s.t.st.Meta.Step-1].stage != st.stage
 		if newStage || stageStart.IsZero() {
 			if newStage {
 				// The previous stage is shown in full before the next banner.
-				if err := s.catchUp(ctx, 0); err != nil {
+				if err := s.dl.catchUp(ctx, 0); err != nil {
 					return err
 				}
-				s.stageBanner(ctx, st.stage)
+				s.host.banner(ctx, st.stage)
 			}
-			stageStart = s.deps.Now()
+			stageStart = s.t.deps.Now()
 		}
-		if err := s.catchUp(ctx, s.deliveryWindow()); err != nil {
+		if err := s.dl.catchUp(ctx, s.dl.window()); err != nil {
 			return err
 		}
 		s.takeInterjections(ctx)
-		s.setProgress(st, len(plan))
+		s.setProgress(st)
 		if err := s.runStep(ctx, st); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -154,11 +152,11 @@ func (s *Session) Run(ctx context.Context) (err error) {
 			}
 			return err
 		}
-		s.mu.Lock()
-		s.st.Meta.Step++
-		s.mu.Unlock()
-		if next := s.st.Meta.Step; next == len(plan) || plan[next].stage != st.stage {
-			s.deps.Observer.StageDone(st.stage, s.deps.Now().Sub(stageStart))
+		s.t.mu.Lock()
+		s.t.st.Meta.Step++
+		s.t.mu.Unlock()
+		if next := s.t.st.Meta.Step; next == len(plan) || plan[next].stage != st.stage {
+			s.t.deps.Observer.StageDone(st.stage, s.t.deps.Now().Sub(stageStart))
 		}
 		if err := s.checkpoint(ctx); err != nil {
 			return err
@@ -175,16 +173,16 @@ func (e *CapError) Error() string { return "roundtable: " + e.Reason }
 func (s *Session) capReached(deadline <-chan time.Time) string {
 	select {
 	case <-deadline:
-		return fmt.Sprintf("the session reached its time limit (%s)", s.cfg.MaxSessionDuration)
+		return fmt.Sprintf("the session reached its time limit (%s)", s.t.cfg.MaxSessionDuration)
 	default:
 	}
-	s.mu.Lock()
-	used := s.st.Usage.GuardTokens()
-	s.mu.Unlock()
-	if s.cfg.MaxSessionTokens > 0 && used >= s.cfg.MaxSessionTokens {
-		return fmt.Sprintf("the session reached its token limit (%d)", s.cfg.MaxSessionTokens)
+	s.t.mu.Lock()
+	used := s.t.st.Usage.GuardTokens()
+	s.t.mu.Unlock()
+	if s.t.cfg.MaxSessionTokens > 0 && used >= s.t.cfg.MaxSessionTokens {
+		return fmt.Sprintf("the session reached its token limit (%d)", s.t.cfg.MaxSessionTokens)
 	}
-	if le := s.deps.Calls.reached(); le != nil {
+	if le := s.t.deps.Calls.reached(); le != nil {
 		return fmt.Sprintf("the person who started it reached %d model calls in an hour; they can start again at %s UTC",
 			le.Limit, le.RetryAt.UTC().Format("15:04"))
 	}
@@ -194,31 +192,31 @@ func (s *Session) capReached(deadline <-chan time.Time) string {
 func (s *Session) runStep(ctx context.Context, st step) error {
 	switch st.stage {
 	case StageOpening:
-		return s.opening(ctx)
+		return s.talks.opening(ctx)
 	case StageIntro:
-		return s.introductions(ctx)
+		return s.talks.introductions(ctx)
 	case StagePhoto:
-		return s.photoStories(ctx)
+		return s.talks.photoStories(ctx)
 	case StageDiscussion:
-		return s.discuss(ctx, st.seat, st.round)
+		return s.talks.discuss(ctx, st.seat, st.round)
 	case StageKeywords:
-		return s.extractKeywords(ctx)
+		return s.decide.extractKeywords(ctx)
 	case StageKJ:
-		return s.groupKJ(ctx)
+		return s.decide.groupKJ(ctx)
 	case StageVoting:
-		return s.vote(ctx)
+		return s.decide.vote(ctx)
 	case StagePeople:
-		return s.peoplesTurn(ctx)
+		return s.decide.peoplesTurn(ctx)
 	case StageSwitch:
-		return s.switchRole(ctx, st.seat)
+		return s.talks.switchRole(ctx, st.seat)
 	case StageWorkshop:
-		return s.workshop(ctx, st.seat)
+		return s.talks.workshop(ctx, st.seat)
 	case StageCards:
-		return s.designCards(ctx)
+		return s.design.designCards(ctx)
 	case StageFinal:
-		return s.finalDesign(ctx)
+		return s.design.finalDesign(ctx)
 	case StageClosing:
-		return s.closingStage(ctx)
+		return s.design.closingStage(ctx)
 	}
 	return fmt.Errorf("unknown stage %q", st.stage)
 }
@@ -227,23 +225,23 @@ func (s *Session) runStep(ctx context.Context, st step) error {
 func (s *Session) finish(ctx context.Context, runErr error) {
 	out := context.WithoutCancel(ctx)
 	if errors.Is(runErr, store.ErrLeaseLost) {
-		s.log.Error("lease lost: another process owns this session now", "err", runErr)
-		s.releaseBoard()
+		s.t.log.Error("lease lost: another process owns this session now", "err", runErr)
+		s.board.release()
 		return
 	}
 	if runErr != nil && s.isStopped() {
 		runErr = ErrStopped
 	}
 	if runErr != nil && !errors.Is(runErr, ErrStopped) && s.isSuspended() {
-		s.post(out, bot.KindNotice, s.ui("suspended"))
-		s.mu.Lock()
-		s.st.Elapsed += s.since()
-		s.started = time.Time{}
-		s.mu.Unlock()
+		s.host.post(out, bot.KindNotice, s.t.ui("suspended"))
+		ran := s.stopClock()
+		s.t.mu.Lock()
+		s.t.st.Elapsed += ran
+		s.t.mu.Unlock()
 		if err := s.checkpoint(out); err != nil && !errors.Is(err, store.ErrLeaseLost) {
-			s.log.Error("suspend checkpoint failed", "err", err)
+			s.t.log.Error("suspend checkpoint failed", "err", err)
 		}
-		s.releaseBoard()
+		s.board.release()
 		return
 	}
 	status := store.StatusFinished
@@ -252,74 +250,68 @@ func (s *Session) finish(ctx context.Context, runErr error) {
 	case runErr == nil:
 	case errors.Is(runErr, ErrStopped):
 		status = store.StatusStopped
-		s.note(out, s.ui("stopped"))
+		s.host.note(out, s.t.ui("stopped"))
 	case errors.As(runErr, &capErr):
 		status = store.StatusStopped
-		s.note(out, fmt.Sprintf(s.ui("capped"), capErr.Reason, s.st.Meta.ID))
+		s.host.note(out, fmt.Sprintf(s.t.ui("capped"), capErr.Reason, s.t.st.Meta.ID))
 	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded):
 		status = store.StatusInterrupted
-		s.note(out, fmt.Sprintf(s.ui("interrupted"), s.st.Meta.ID))
+		s.host.note(out, fmt.Sprintf(s.t.ui("interrupted"), s.t.st.Meta.ID))
 	default:
 		status = store.StatusFailed
-		s.log.Error("session failed", "err", runErr)
-		s.note(out, fmt.Sprintf(s.ui("failed"), s.st.Meta.ID))
+		s.t.log.Error("session failed", "err", runErr)
+		s.host.note(out, fmt.Sprintf(s.t.ui("failed"), s.t.st.Meta.ID))
 	}
-	s.mu.Lock()
-	s.st.Meta.Status = status
+	ran := s.stopClock()
+	s.t.mu.Lock()
+	s.t.st.Meta.Status = status
 	if runErr != nil && status != store.StatusInterrupted {
-		s.st.Meta.Error = publicError(runErr)
+		s.t.st.Meta.Error = publicError(runErr)
 	}
-	s.st.Elapsed += s.since()
-	s.started = time.Time{}
-	u := s.st.Usage
-	s.mu.Unlock()
+	s.t.st.Elapsed += ran
+	u := s.t.st.Usage
+	s.t.mu.Unlock()
 	if status != store.StatusInterrupted {
-		s.event(out, store.Event{Type: transcript.EventEnd, Text: string(status), Data: mustJSON(transcript.SessionEnd{
+		s.t.event(out, store.Event{Type: transcript.EventEnd, Text: string(status), Data: mustJSON(transcript.SessionEnd{
 			Status: status, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CostUSD: u.CostUSD, Calls: u.Calls,
 			CachedInputTokens: u.CachedInputTokens})})
 	}
-	s.updateBoard(true)
+	s.board.update(true)
 	if err := s.checkpoint(out); err != nil {
-		s.log.Error("final checkpoint failed", "err", err)
+		s.t.log.Error("final checkpoint failed", "err", err)
 	}
 }
 
 // checkpoint stores the state and the metadata after a step.
 func (s *Session) checkpoint(ctx context.Context) error {
 	s.mu.Lock()
-	s.st.Meta.UpdatedAt = s.deps.Now()
-	s.st.Meta.InputTokens, s.st.Meta.OutputTokens = s.st.Usage.InputTokens, s.st.Usage.OutputTokens
-	s.st.Meta.CostUSD, s.st.Meta.Calls = s.st.Usage.CostUSD, s.st.Usage.Calls
-	s.st.Meta.CachedInputTokens = s.st.Usage.CachedInputTokens
-	state, err := json.Marshal(s.st)
-	meta, step, fence := s.st.Meta, s.st.Meta.Step, s.fence
+	fence := s.fence
 	s.mu.Unlock()
+	s.t.mu.Lock()
+	s.t.st.Meta.UpdatedAt = s.t.deps.Now()
+	s.t.st.Meta.InputTokens, s.t.st.Meta.OutputTokens = s.t.st.Usage.InputTokens, s.t.st.Usage.OutputTokens
+	s.t.st.Meta.CostUSD, s.t.st.Meta.Calls = s.t.st.Usage.CostUSD, s.t.st.Usage.Calls
+	s.t.st.Meta.CachedInputTokens = s.t.st.Usage.CachedInputTokens
+	state, err := json.Marshal(s.t.st)
+	meta, step := s.t.st.Meta, s.t.st.Meta.Step
+	s.t.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
-	if err := s.deps.Store.SaveCheckpoint(ctx, meta.ID, store.Checkpoint{Step: step, State: state, Fence: fence}); err != nil {
+	if err := s.t.deps.Store.SaveCheckpoint(ctx, meta.ID, store.Checkpoint{Step: step, State: state, Fence: fence}); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
-	if err := s.deps.Store.UpdateSession(ctx, meta); err != nil {
+	if err := s.t.deps.Store.UpdateSession(ctx, meta); err != nil {
 		return fmt.Errorf("update session: %w", err)
 	}
 	return nil
 }
 
-// event appends to the session's log. A failing store is logged; the
-// checkpoint after the step reports it as the session's error.
-func (s *Session) event(ctx context.Context, ev store.Event) {
-	ev.Time = s.deps.Now()
-	if _, err := s.deps.Store.Append(ctx, s.st.Meta.ID, ev); err != nil {
-		s.log.Error("append event failed", "type", ev.Type, "err", err)
-	}
-}
-
 func (s *Session) startInfo() transcript.SessionStart {
-	info := transcript.SessionStart{Demo: s.deps.Demo, Model: s.deps.ModelName, Image: s.st.Photo != nil}
-	for _, seat := range s.st.Pack.Seats {
-		_, model := s.model(seat.ID)
-		info.Seats = append(info.Seats, transcript.SeatInfo{ID: seat.ID, Name: seat.Name.In(s.lang()), Role: seat.Role,
+	info := transcript.SessionStart{Demo: s.t.deps.Demo, Model: s.t.deps.ModelName, Image: s.t.st.Photo != nil}
+	for _, seat := range s.t.st.Pack.Seats {
+		_, model := s.t.model(seat.ID)
+		info.Seats = append(info.Seats, transcript.SeatInfo{ID: seat.ID, Name: seat.Name.In(s.t.lang()), Role: seat.Role,
 			Emoji: seat.Emoji, Color: seat.Color, Model: model})
 	}
 	return info
@@ -332,31 +324,23 @@ func (s *Session) takeInterjections(ctx context.Context) {
 	p := s.pending
 	s.pending = nil
 	s.mu.Unlock()
-	for _, t := range p {
-		t.Stage = s.stage
-		s.st.Transcript = append(s.st.Transcript, t)
-		s.st.Unanswered = append(s.st.Unanswered, t)
-		s.event(ctx, store.Event{Type: transcript.EventInterjection, Stage: t.Stage, Name: t.Name, Text: t.Text})
+	stage, _, _ := s.board.progress()
+	for _, turn := range p {
+		turn.Stage = stage
+		s.t.mu.Lock()
+		s.t.st.Transcript = append(s.t.st.Transcript, turn)
+		s.t.st.Unanswered = append(s.t.st.Unanswered, turn)
+		s.t.mu.Unlock()
+		s.t.event(ctx, store.Event{Type: transcript.EventInterjection, Stage: turn.Stage, Name: turn.Name, Text: turn.Text})
 	}
 }
 
-func (s *Session) setProgress(st step, total int) {
-	s.mu.Lock()
-	if s.stage != st.stage || s.inStage.IsZero() {
-		s.inStage = s.deps.Now()
-	}
-	s.stage = st.stage
-	s.speaker = ""
-	s.st.Meta.Stage = st.stage
-	s.mu.Unlock()
-	s.updateBoard(false)
-}
-
-func (s *Session) setSpeaker(name string) {
-	s.mu.Lock()
-	s.speaker = name
-	s.mu.Unlock()
-	s.updateBoard(false)
+func (s *Session) setProgress(st step) {
+	s.board.setStage(st.stage)
+	s.t.mu.Lock()
+	s.t.st.Meta.Stage = st.stage
+	s.t.mu.Unlock()
+	s.board.update(false)
 }
 
 func mustJSON(v any) json.RawMessage {
@@ -365,47 +349,6 @@ func mustJSON(v any) json.RawMessage {
 		panic(err) // only our own plain structs are marshalled
 	}
 	return b
-}
-
-func (s *Session) lang() string { return s.st.Meta.Language }
-
-// persona returns how seat i appears in chat.
-func (s *Session) persona(i int) bot.Persona {
-	seat := s.st.Pack.Seats[i]
-	return bot.Persona{ID: seat.ID, Name: seat.Name.In(s.lang()), Emoji: seat.Emoji, Color: seat.Color,
-		AvatarURL: seat.AvatarURL, Role: s.st.Pack.RoleLabel(s.st.Roles[i], s.lang())}
-}
-
-func (s *Session) moderator() bot.Persona {
-	m := s.st.Pack.Moderator
-	name := m.Name.In(s.lang())
-	if name == "" {
-		name = "Moderator"
-	}
-	return bot.Persona{ID: "moderator", Name: name, Emoji: m.Emoji, Color: m.Color, Moderator: true}
-}
-
-// note posts a moderator line and logs it.
-func (s *Session) note(ctx context.Context, text string) {
-	s.post(ctx, bot.KindNotice, text)
-	s.event(ctx, store.Event{Type: transcript.EventNote, Stage: s.stage, Text: text})
-}
-
-// post sends a complete moderator message.
-func (s *Session) post(ctx context.Context, kind bot.Kind, text string) {
-	st, err := s.open(ctx, bot.Post{From: s.moderator(), Kind: kind, Placeholder: firstLine(text)})
-	if err != nil {
-		s.log.Warn("post failed", "err", err)
-		return
-	}
-	s.closeLater(ctx, st, text, false)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i > 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // publicError is what the session's record (and so its export) keeps of

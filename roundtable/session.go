@@ -8,6 +8,14 @@
 // starts one. A photo is prepared by the session as its first step, never
 // inside Handle.
 //
+// A Session is not one large type: it keeps the orchestration (the plan
+// of steps, the run loop, checkpoints, stop and suspend) and wires small
+// parts, each with its own job, file and lock — the stage runners (talks,
+// decisions, design), the speaker, the moderator's host, the live board,
+// the delivery bookkeeping and the outbox. They share the table (the
+// configuration, dependencies and checkpointed State), handed to each when
+// the session is wired; none holds the Session. table.go lists them.
+//
 // It declares the small interfaces it needs (a Store, a model, an image
 // preparer) and talks to chats only through bot.Conversation. It must not
 // know any platform, provider or storage technology.
@@ -159,39 +167,40 @@ type State struct {
 	Elapsed     time.Duration              `json:"elapsed"`            // running time before this process
 }
 
-// Session runs one roundtable.
+// Session runs one roundtable. It keeps the orchestration (the plan of
+// steps, the run loop, checkpoints, stop and suspend, /status) and wires
+// the parts that do the work (see table.go for the layout); what they
+// share is the table.
 type Session struct {
-	st   State
-	cfg  Config
-	deps Deps
-	conv bot.Conversation
-	log  *slog.Logger
+	t      *table
+	conv   bot.Conversation
+	out    *outbox
+	dl     *delivery
+	board  *board
+	host   *host
+	talks  *talks
+	decide *decisions
+	design *design
 
-	mu      sync.Mutex
-	pending []Turn
-	stage   string
-	inStage time.Time // when stage began in this process (stuck-stage metric)
-	speaker string
-	slots   map[int]int // place in line for a model slot, per waiting seat (-1: the moderator)
+	mu        sync.Mutex
+	pending   []Turn // interjections not taken into the transcript yet
+	started   time.Time
+	stopped   bool
+	suspended bool
+	fence     int64
+	resumed   bool // made by Resume: the outbox is settled first
+}
 
-	closing     sync.WaitGroup // final edits of finished speeches
-	owed        int            // messages closed whose final text is not shown yet
-	paidCh      chan struct{}  // closed when owed drops
-	waitingChat bool           // the session waits for its chat (backpressure)
-	outN        int            // the last outbox message number used
-	resumed     bool           // made by Resume: the outbox is settled first
-	board       bot.Stream
-	started     time.Time
-	stopped     bool
-	suspended   bool
-	fence       int64
-	steps       int // len(plan()), fixed for the session
-
-	// upload is the raw photo until its preparing step; photo is the
-	// prepared one, kept for the stories stage (read back from the store
-	// only by a resumed session). Only the session's goroutine uses them.
-	upload []byte
-	photo  *PreparedImage
+// wire makes a session's parts around its table.
+func wire(t *table, conv bot.Conversation) *Session {
+	out := &outbox{table: t, conv: conv}
+	b := &board{table: t, out: out}
+	dl := &delivery{table: t, out: out, board: b}
+	h := &host{table: t, out: out, dl: dl, board: b}
+	spk := &speaker{table: t, out: out, dl: dl, board: b}
+	c := crew{table: t, spk: spk, host: h, out: out, dl: dl, board: b, conv: conv}
+	return &Session{t: t, conv: conv, out: out, dl: dl, board: b, host: h,
+		talks: &talks{crew: c}, decide: &decisions{crew: c}, design: &design{crew: c}}
 }
 
 // ErrStopped ends a session that was stopped for good (not resumable).
@@ -239,8 +248,7 @@ func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in S
 	for _, seat := range pack.Seats {
 		st.Roles = append(st.Roles, seat.Role)
 	}
-	s := &Session{st: st, cfg: cfg, deps: deps, conv: conv}
-	s.log = deps.Logger.With("session", st.Meta.ID, "channel", st.Meta.Channel)
+	s := wire(&table{st: st, cfg: cfg, deps: deps, log: deps.Logger.With("session", st.Meta.ID, "channel", st.Meta.Channel)}, conv)
 	if len(in.Image) > 0 {
 		if deps.Prepare == nil {
 			return nil, errors.New("prepare photo: no image pipeline configured")
@@ -250,7 +258,7 @@ func New(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, in S
 				return nil, fmt.Errorf("inspect photo: %w", err)
 			}
 		}
-		s.st.PhotoStep, s.upload = true, in.Image
+		s.t.st.PhotoStep, s.talks.upload = true, in.Image
 	}
 	if err := deps.Store.CreateSession(ctx, st.Meta); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
@@ -275,8 +283,8 @@ func Resume(ctx context.Context, cfg Config, deps Deps, conv bot.Conversation, i
 	}
 	st.Meta.Step = cp.Step
 	st.Meta.Status = store.StatusRunning
-	s := &Session{st: st, cfg: cfg, deps: deps, conv: conv, resumed: true}
-	s.log = deps.Logger.With("session", id, "channel", st.Meta.Channel)
+	s := wire(&table{st: st, cfg: cfg, deps: deps, log: deps.Logger.With("session", id, "channel", st.Meta.Channel)}, conv)
+	s.resumed = true
 	return s, nil
 }
 
@@ -304,15 +312,16 @@ func NewID() string {
 }
 
 // ID returns the session ID.
-func (s *Session) ID() string { return s.st.Meta.ID }
+func (s *Session) ID() string { return s.t.id() }
 
 // Meta returns a copy of the session's metadata.
 func (s *Session) Meta() store.Session {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.st.Meta
-	m.InputTokens, m.OutputTokens, m.CostUSD, m.Calls = s.st.Usage.InputTokens, s.st.Usage.OutputTokens, s.st.Usage.CostUSD, s.st.Usage.Calls
-	m.CachedInputTokens = s.st.Usage.CachedInputTokens
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	u := s.t.st.Usage
+	m := s.t.st.Meta
+	m.InputTokens, m.OutputTokens, m.CostUSD, m.Calls = u.InputTokens, u.OutputTokens, u.CostUSD, u.Calls
+	m.CachedInputTokens = u.CachedInputTokens
 	return m
 }
 
@@ -326,20 +335,35 @@ type Status struct {
 
 // Status reports where the session is.
 func (s *Session) Status() Status {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	stage, speaker, inStage := s.board.progress()
 	var in time.Duration
-	if !s.inStage.IsZero() {
-		in = s.deps.Now().Sub(s.inStage)
+	if !inStage.IsZero() {
+		in = s.t.deps.Now().Sub(inStage)
 	}
-	return Status{Stage: s.stage, Speaker: s.speaker, Elapsed: s.st.Elapsed + s.since(), InStage: in, Usage: s.st.Usage}
+	s.mu.Lock()
+	ran := s.since()
+	s.mu.Unlock()
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	return Status{Stage: stage, Speaker: speaker, Elapsed: s.t.st.Elapsed + ran, InStage: in, Usage: s.t.st.Usage}
 }
 
+// since is how long the session has run in this process; s.mu is held.
 func (s *Session) since() time.Duration {
 	if s.started.IsZero() {
 		return 0
 	}
-	return s.deps.Now().Sub(s.started)
+	return s.t.deps.Now().Sub(s.started)
+}
+
+// stopClock ends the session's run in this process and says how long it
+// was.
+func (s *Session) stopClock() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ran := s.since()
+	s.started = time.Time{}
+	return ran
 }
 
 // Interject passes a person's message to the table: the next speaker sees

@@ -1,11 +1,9 @@
 package roundtable
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
@@ -41,149 +39,23 @@ type result struct {
 	err  error
 }
 
-// model returns the chat model of a seat and its display name.
-func (s *Session) model(seat string) (providers.ChatModel, string) {
-	if s.deps.SeatModel != nil {
-		if m, name := s.deps.SeatModel(seat); m != nil {
-			return m, name
-		}
-	}
-	return s.deps.Chat, s.deps.ModelName
-}
-
-// The prompts of a seat's call are laid out for the providers' prompt
-// caches (OpenAI, DeepSeek, Gemini, OpenRouter and Ark reuse a prompt
-// prefix they have already processed, at a fraction of the price):
-//
-//  1. system: the table's rules, the same for every seat and every call;
-//  2. user: the context every seat sees the same way (topic, channel
-//     memory, photo, summary blocks, transcript), which within a session
-//     only grows by appending, except when a summary block replaces turns;
-//  3. system: the persona card, who is speaking now, in the current role;
-//  4. user: the people's unanswered words and the call's task.
-//
-// 1 and 2 are identical byte for byte across the seats of a stage and are
-// a prefix of every later contextual call until the next summary block;
-// 3 and 4 differ per seat and per call. TestPromptLayout holds this.
-
-// tableRules is the first system message: the rules of the table, shared
-// by every seat's call.
-func (s *Session) tableRules() string {
-	lang := s.lang()
-	return say(lang, "table") + "\n" + say(lang, "data_rule") + "\n" + say(lang, "reply_lang")
-}
-
-// systemPrompt is the persona card: who speaks, in the current role.
-func (s *Session) systemPrompt(i int) string {
-	seat := s.st.Pack.Seats[i]
-	lang := s.lang()
-	role := s.st.Pack.Roles[s.st.Roles[i]]
-	return strings.Join([]string{
-		say(lang, "persona", seat.Name.In(lang), seat.Age, seat.Bio.In(lang), role.Label.In(lang), role.Focus.In(lang), role.Style.In(lang)),
-		say(lang, "your_turn"),
-		say(lang, "reply_lang"),
-	}, "\n")
-}
-
-// appendContext appends the context block every seat sees the same way:
-// the topic, the channel memory, the photo's description, the summary
-// blocks and the transcript since them, in the order they become known,
-// so that the block only grows by appending. (The photo is described after
-// the introductions, but the introductions' prompts carry no transcript,
-// so its line still lands before every turn any prompt has shown.) It is
-// built for every contextual call, so it is written in one buffer sized up
-// front rather than through fmt and string concatenation (it was a fifth
-// of the bytes a session allocated).
-func (s *Session) appendContext(b []byte) []byte {
-	lang := s.lang()
-	turns := s.st.Transcript[s.st.SummaryUpTo:]
-	b = slices.Grow(b, len(s.st.Meta.Topic)+len(s.st.PhotoText)+len(s.st.Memory)+len(s.st.Summary)+turnsSize(turns)+256)
-	b = append(b, say(lang, "topic", s.st.Meta.Topic)...)
-	if s.st.Memory != "" {
-		b = append(append(b, '\n'), say(lang, "memory", s.st.Memory)...)
-	}
-	if s.st.PhotoText != "" {
-		b = append(append(b, '\n'), say(lang, "photo", s.st.PhotoText)...)
-	}
-	if s.st.Summary != "" {
-		b = append(append(b, "\n\n"...), say(lang, "summary", s.st.Summary)...)
-	}
-	if len(turns) > 0 {
-		mark := len(b)
-		b = append(append(append(b, "\n\n"...), say(lang, "transcript")...), '\n')
-		start := len(b)
-		b = s.appendTurns(b, turns)
-		t := bytes.TrimSpace(b[start:])
-		if len(t) == 0 {
-			return b[:mark]
-		}
-		b = b[:start+copy(b[start:], t)]
-	}
-	return b
-}
-
-// turnsSize is about the bytes appendTurns writes for turns.
-func turnsSize(turns []Turn) int {
-	n := 0
-	for _, t := range turns {
-		n += len(t.Name) + len(t.Role) + len(t.Text) + 24
-	}
-	return n
-}
-
-// appendTurns appends one line per turn: "Name (Role): text", or for
-// people "[who] Name: «text»".
-func (s *Session) appendTurns(b []byte, turns []Turn) []byte {
-	for _, t := range turns {
-		if t.Human {
-			b = append(append(append(b, '['), say(s.lang(), "people_who")...), "] "...)
-			b = append(append(append(append(b, t.Name...), ": «"...), t.Text...), "»\n"...)
-			continue
-		}
-		b = append(append(append(append(b, t.Name...), " ("...), t.Role...), "): "...)
-		b = append(append(b, t.Text...), '\n')
-	}
-	return b
-}
-
-func (s *Session) renderTurns(turns []Turn) string {
-	return string(bytes.TrimSpace(s.appendTurns(make([]byte, 0, turnsSize(turns)), turns)))
-}
-
-// contextPrompt is the shared context message of contextual calls.
-func (s *Session) contextPrompt() string {
-	return string(s.appendContext(make([]byte, 0, 1024)))
-}
-
-// messages lays out a seat's call (see the comment above tableRules).
-// The caller holds s.mu.
-func (s *Session) messages(c call) []providers.Message {
-	shared := ""
-	if c.context {
-		shared = s.contextPrompt()
-	}
-	return s.messagesWith(c, shared)
-}
-
-// messagesWith lays out a call with the shared context already built.
-func (s *Session) messagesWith(c call, shared string) []providers.Message {
-	msgs := make([]providers.Message, 0, 4)
-	msgs = append(msgs, providers.Message{Role: providers.RoleSystem, Content: s.tableRules()})
-	if c.context {
-		msgs = append(msgs, providers.Message{Role: providers.RoleUser, Content: shared})
-	}
-	return append(msgs,
-		providers.Message{Role: providers.RoleSystem, Content: s.systemPrompt(c.seat)},
-		providers.Message{Role: providers.RoleUser, Content: s.answerPeople() + c.prompt})
+// speaker streams the personas' speeches into the chat, one call at a
+// time (one), or the six of a concurrent stage together (each), and lays
+// out their prompts (layout.go).
+type speaker struct {
+	*table
+	out   *outbox
+	dl    *delivery
+	board *board
 }
 
 // speak streams one persona's reply into the conversation. A failed call
 // shows a short, kind line in the persona's message, is logged as a
 // failure event, and returns the error; it is never passed off as speech.
-func (s *Session) speak(ctx context.Context, c call) result {
+func (s *speaker) speak(ctx context.Context, c call) result {
 	p := s.persona(c.seat)
 	seat := s.st.Pack.Seats[c.seat]
-	stream, err := s.open(ctx, bot.Post{From: p, Kind: bot.KindSpeech, Group: c.group, Placeholder: "…"})
+	stream, err := s.out.open(ctx, bot.Post{From: p, Kind: bot.KindSpeech, Group: c.group, Placeholder: "…"})
 	if err != nil {
 		return result{err: fmt.Errorf("open message for %s: %w", seat.ID, err)}
 	}
@@ -201,7 +73,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	}
 	var text strings.Builder
 	limit := speechLimit(c.stage)
-	qctx := providers.WithQueue(ctx, s.ID(), s.waitSlot(c.seat))
+	qctx := providers.WithQueue(ctx, s.id(), s.board.waitSlot(c.seat))
 	began := s.deps.Now()
 	answered := func() {}
 	if c.answered != nil {
@@ -248,11 +120,11 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			s.closeLater(ctx, stream, strings.TrimSpace(text.String()+" "+s.ui("cut")), false)
+			s.dl.closeLater(ctx, stream, strings.TrimSpace(text.String()+" "+s.ui("cut")), false)
 			return result{err: ctx.Err()}
 		}
 		msg := fmt.Sprintf(s.ui("seat_failed"), p.Name, providers.UserMessage(err), s.st.Meta.ID)
-		s.closeLater(ctx, stream, msg, false)
+		s.dl.closeLater(ctx, stream, msg, false)
 		s.log.Warn("seat failed", "seat", seat.ID, "stage", c.stage, "err", err)
 		s.event(ctx, store.Event{Type: transcript.EventFailure, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: msg,
 			Data: mustJSON(transcript.Failure{Kind: providers.KindOf(err).String(), Cause: providers.UserMessage(err)})})
@@ -265,7 +137,7 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	if resp.Regenerated {
 		shown += "\n" + s.ui("regenerated")
 	}
-	s.closeLater(ctx, stream, shown, true)
+	s.dl.closeLater(ctx, stream, shown, true)
 	s.event(ctx, store.Event{Type: transcript.EventSpeech, Stage: c.stage, Seat: seat.ID, Name: p.Name, Text: out,
 		Data: mustJSON(transcript.Speech{Role: s.st.Roles[c.seat], Model: resp.Model, InputTokens: resp.Usage.InputTokens,
 			OutputTokens: resp.Usage.OutputTokens, CachedTokens: resp.Usage.CachedInputTokens, Regenerated: resp.Regenerated, Round: c.round})})
@@ -277,41 +149,13 @@ func (s *Session) speak(ctx context.Context, c call) result {
 	return result{text: out}
 }
 
-// waitSlot is the onWait of a seat's model calls (-1: the moderator's): it
-// keeps the seat's place in line for a model slot (LLM_CONCURRENCY) and
-// refreshes the board, which shows the nearest place.
-func (s *Session) waitSlot(seat int) func(place int) {
-	return func(place int) {
-		s.mu.Lock()
-		if place > 0 {
-			if s.slots == nil {
-				s.slots = map[int]int{}
-			}
-			s.slots[seat] = place
-		} else {
-			delete(s.slots, seat)
-		}
-		s.mu.Unlock()
-		s.updateBoard(false)
-	}
-}
-
-// answerPeople is the instruction to answer unanswered interjections.
-func (s *Session) answerPeople() string {
-	var b strings.Builder
-	for _, t := range s.st.Unanswered {
-		b.WriteString(say(s.lang(), "people", t.Name, t.Text) + "\n")
-	}
-	return b.String()
-}
-
 // each runs calls concurrently (one goroutine per seat) and returns their
 // results in seat order. Interjections are answered by all of them. When
 // the shared prefix is long enough to be cached (StaggerMinTokens), the
 // first seat's call goes alone and the others follow once it has been
 // answered: six calls sent in the same millisecond would all miss the
 // provider's prompt cache.
-func (s *Session) each(ctx context.Context, build func(i int) call) []result {
+func (s *speaker) each(ctx context.Context, build func(i int) call) []result {
 	n := len(s.st.Pack.Seats)
 	out := make([]result, n)
 	var wg sync.WaitGroup
@@ -353,8 +197,8 @@ func (s *Session) each(ctx context.Context, build func(i int) call) []result {
 }
 
 // one runs a sequential speaker; the interjections it saw are answered.
-func (s *Session) one(ctx context.Context, c call) result {
-	s.setSpeaker(s.persona(c.seat).Name)
+func (s *speaker) one(ctx context.Context, c call) result {
+	s.board.setSpeaker(s.persona(c.seat).Name)
 	if c.context {
 		s.fitContext(ctx)
 	}
@@ -365,20 +209,20 @@ func (s *Session) one(ctx context.Context, c call) result {
 	return r
 }
 
-// addUsage adds a call's usage to the session's and tells an Observer
-// that counts usage (UsageObserver).
-func (s *Session) addUsage(provider string, u providers.Usage) {
+// noteOverrun counts a seat's speech cut for length (shown on the board).
+func (s *speaker) noteOverrun(seat string) {
 	s.mu.Lock()
-	s.st.Usage = s.st.Usage.Add(u)
-	s.mu.Unlock()
-	if o, ok := s.deps.Observer.(UsageObserver); ok {
-		o.ModelUsage(provider, u)
+	if s.st.Overruns == nil {
+		s.st.Overruns = map[string]int{}
 	}
+	s.st.Overruns[seat]++
+	s.mu.Unlock()
+	s.board.update(false)
 }
 
 // fitContext summarises early turns when the transcript would not fit the
 // context budget, keeping the most recent turns verbatim.
-func (s *Session) fitContext(ctx context.Context) {
+func (s *speaker) fitContext(ctx context.Context) {
 	budget := s.cfg.ContextBudget
 	if budget <= 0 || EstimateTokens(s.renderTurns(s.st.Transcript[s.st.SummaryUpTo:])) <= budget {
 		return
