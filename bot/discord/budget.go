@@ -3,7 +3,9 @@ package discord
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tableround/tableround/bot"
@@ -37,15 +39,40 @@ const (
 	recoverOver  = 10 * time.Minute
 )
 
-// chanBudget returns a channel's budget.
-func (a *Adapter) chanBudget(channel string) *chanBudget {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	b, ok := a.chans[channel]
+// pacer is the adapter's rate-limit state beyond single webhooks: the
+// token's global budget, each channel's message budget, what it has
+// learnt (edits count), the invalid-request count and the budget shared
+// with the token's other replicas.
+type pacer struct {
+	lim    Limits
+	clock  bot.Clock
+	log    *slog.Logger
+	global *bot.Scheduler
+
+	chans        chanBook
+	editsCounted atomic.Bool // edits count toward the channel limit (set or learnt)
+	invalid      invalidCounter
+	shared       *sharedGate // nil: this process alone paces the token
+}
+
+// chanBook holds each channel's (and thread's) message budget.
+type chanBook struct {
+	mu sync.Mutex
+	m  map[string]*chanBudget
+}
+
+// budget returns a channel's budget, made the first time.
+func (p *pacer) budget(channel string) *chanBudget {
+	p.chans.mu.Lock()
+	defer p.chans.mu.Unlock()
+	b, ok := p.chans.m[channel]
 	if !ok {
-		b = &chanBudget{id: channel, sched: bot.NewScheduler(a.lim.Channel, nil, a.o.Clock),
-			max: a.lim.Channel.Rate, min: a.lim.ChannelMin, clock: a.o.Clock}
-		a.chans[channel] = b
+		b = &chanBudget{id: channel, sched: bot.NewScheduler(p.lim.Channel, nil, p.clock),
+			max: p.lim.Channel.Rate, min: p.lim.ChannelMin, clock: p.clock}
+		if p.chans.m == nil {
+			p.chans.m = map[string]*chanBudget{}
+		}
+		p.chans.m[channel] = b
 	}
 	return b
 }
@@ -108,18 +135,20 @@ type ChannelPacing struct {
 
 // Pacing reports a channel's (or thread's) message budget by its Discord
 // ID.
-func (a *Adapter) Pacing(channel string) ChannelPacing {
-	b := a.chanBudget(channel)
-	p := ChannelPacing{Rate: b.sched.Rate(), Waiting: b.sched.Waiting()}
-	if u := b.sched.Blocked(); u.After(a.o.Clock.Now()) {
-		p.Until = u
+func (a *Adapter) Pacing(channel string) ChannelPacing { return a.pace.pacing(channel) }
+
+func (p *pacer) pacing(channel string) ChannelPacing {
+	b := p.budget(channel)
+	cp := ChannelPacing{Rate: b.sched.Rate(), Waiting: b.sched.Waiting()}
+	if u := b.sched.Blocked(); u.After(p.clock.Now()) {
+		cp.Until = u
 	}
-	return p
+	return cp
 }
 
 // editsCount tells whether edits count toward the channel limit: set in
 // Limits, or learnt from a shared 429.
-func (a *Adapter) editsCount() bool { return a.editsCounted.Load() }
+func (p *pacer) editsCount() bool { return p.editsCounted.Load() }
 
 // sharedLimit is a 429 of the per-channel limit (X-RateLimit-Scope
 // shared). It unwraps to the *bot.RateLimitError.
@@ -135,8 +164,8 @@ func (e *sharedLimit) Unwrap() error { return e.rl }
 // request really leaves. Shared 429s are ridden out here (each lowers the
 // channel's rate and holds the channel alone until retry_after); every
 // other error is the caller's.
-func (a *Adapter) channelWrite(ctx context.Context, channel string, edit bool, pri bot.Priority, rewait func(context.Context) error, call func(context.Context) error) error {
-	b := a.chanBudget(channel)
+func (a *pacer) write(ctx context.Context, channel string, edit bool, pri bot.Priority, rewait func(context.Context) error, call func(context.Context) error) error {
+	b := a.budget(channel)
 	for attempt := 0; ; attempt++ {
 		if !edit || a.editsCount() {
 			waited, err := b.wait(ctx, pri)

@@ -265,7 +265,7 @@ func TestSessionLearnsThatEditsCount(t *testing.T) {
 			if n > 2 {
 				t.Errorf("fake sent %d 429s, want at most 2 (the adapter learns that edits count)", n)
 			}
-			if n > 0 && !hs.a.editsCount() {
+			if n > 0 && !hs.a.pace.editsCount() {
 				t.Error("a shared 429 came, and the adapter did not learn that edits count")
 			}
 		})

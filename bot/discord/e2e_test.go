@@ -427,24 +427,24 @@ func TestOneOffCallsWaitForTheTokenBudget(t *testing.T) {
 		call  func(ctx context.Context, hs *harness) error
 	}{
 		{"bot message", "POST /channels/{id}/messages", func(ctx context.Context, hs *harness) error {
-			_, err := hs.a.sendBot(ctx, hs.channel, botMessage{Content: "Started."}, nil)
+			_, err := hs.a.botMsgs.send(ctx, hs.channel, botMessage{Content: "Started."}, nil)
 			return err
 		}},
 		{"bot message edit", "PATCH /channels/{id}/messages/{id}", func(ctx context.Context, hs *harness) error {
-			return hs.a.editBot(ctx, hs.channel, "123", botMessage{Content: "closed"})
+			return hs.a.botMsgs.edit(ctx, hs.channel, "123", botMessage{Content: "closed"})
 		}},
 		{"interaction response", "POST /interactions/{id}/{token}/callback", func(ctx context.Context, hs *harness) error {
-			return hs.a.deferReply(ctx, &discordgo.Interaction{ID: "1", Token: "itok"}, false)
+			return hs.a.replies.deferReply(ctx, &discordgo.Interaction{ID: "1", Token: "itok"}, false)
 		}},
 		{"interaction edit", "PATCH /webhooks/{id}/{token}/messages/{id}", func(ctx context.Context, hs *harness) error {
 			u := discordgo.EndpointWebhookMessage(hs.a.who.app(), "itok", "@original")
-			return hs.a.sendInteraction(ctx, http.MethodPatch, u, webhookMessage{Content: "Done."}, nil)
+			return hs.a.replies.sendInteraction(ctx, http.MethodPatch, u, webhookMessage{Content: "Done."}, nil)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each has its own fake; discordgo's Close sleeps 1 s
 			hs := newHarness(t, discordfake.Limits{}, &fastLimits)
-			hs.a.global.Penalize(time.Hour, false) // the token's budget is spent for an hour
+			hs.a.pace.global.Penalize(time.Hour, false) // the token's budget is spent for an hour
 			before := hs.clock.long.Load()
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -60,8 +61,17 @@ func (a *Adapter) onInteraction(ctx context.Context, i *discordgo.Interaction) {
 	}
 }
 
+// responder answers interactions: the first response within Discord's
+// 3 s, and the edits and followups of a deferred one through the
+// interaction's webhook.
+type responder struct {
+	rest *rest
+	who  *identity
+	log  *slog.Logger
+}
+
 // respond sends the interaction's first response within Discord's 3 s.
-func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse) error {
+func (a *responder) respond(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse) error {
 	if r.Data != nil && r.Type != respondModal {
 		r.Data.AllowedMentions = noMentions()
 	}
@@ -71,13 +81,13 @@ func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, r *disc
 	if err != nil {
 		return fmt.Errorf("encode interaction response: %w", err)
 	}
-	if err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), body, nil); err != nil {
+	if err := a.rest.setupCall(ctx, http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), body, nil); err != nil {
 		return fmt.Errorf("respond to interaction: %w", err)
 	}
 	return nil
 }
 
-func (a *Adapter) deferReply(ctx context.Context, i *discordgo.Interaction, public bool) error {
+func (a *responder) deferReply(ctx context.Context, i *discordgo.Interaction, public bool) error {
 	data := &discordgo.InteractionResponseData{}
 	if !public {
 		data.Flags = ephemeral
@@ -93,7 +103,7 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 		return
 	}
 	log := a.log.With("channel", i.ChannelID, "command", string(req.Command))
-	if err := a.deferReply(ctx, i, publicReply[req.Command]); err != nil {
+	if err := a.replies.deferReply(ctx, i, publicReply[req.Command]); err != nil {
 		log.Warn("defer failed", "err", err)
 		return
 	}
@@ -104,10 +114,10 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 		req.Channel = chanKey(i.ChannelID) // a new session: where it was asked for
 		if attachment != "" {
 			if at := i.ApplicationCommandData().Resolved; at != nil && at.Attachments[attachment] != nil {
-				img, err := a.download(ctx, at.Attachments[attachment])
+				img, err := a.fetch.download(ctx, at.Attachments[attachment])
 				if err != nil {
 					log.Warn("attachment download failed", "err", err)
-					a.editOriginal(ctx, i, bot.Reply{Text: "I couldn't download that picture; try a smaller image."})
+					a.replies.editOriginal(ctx, i, bot.Reply{Text: "I couldn't download that picture; try a smaller image."})
 					return
 				}
 				req.Image = img
@@ -133,7 +143,7 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 	if reply.Text != "" {
 		reply.Text += suffix
 	}
-	a.editOriginal(ctx, i, reply)
+	a.replies.editOriginal(ctx, i, reply)
 }
 
 // startPlace opens a session's place for a slash command: in a thread the
@@ -146,7 +156,7 @@ func (a *Adapter) startPlace(ctx context.Context, channelID, topic string) (*con
 	if ch.IsThread() || ch.Type == discordgo.ChannelTypeDM || ch.Type == discordgo.ChannelTypeGroupDM {
 		return a.openPlace(ctx, channelID, "", topic)
 	}
-	starter, err := a.sendBot(ctx, channelID, botMessage{Content: truncate("🪑 **Roundtable** — "+topic, maxContent)}, nil)
+	starter, err := a.botMsgs.send(ctx, channelID, botMessage{Content: truncate("🪑 **Roundtable** — "+topic, maxContent)}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("post starter message: %w", err)
 	}
@@ -155,7 +165,7 @@ func (a *Adapter) startPlace(ctx context.Context, channelID, topic string) (*con
 
 // editOriginal replaces the deferred response with the reply; a file goes
 // with it (zipped or split to stay under 10 MiB, extra parts as followups).
-func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r bot.Reply) {
+func (a *responder) editOriginal(ctx context.Context, i *discordgo.Interaction, r bot.Reply) {
 	text := truncate(r.Text, maxContent)
 	if text == "" && r.File == nil {
 		text = "Done."
@@ -179,7 +189,7 @@ func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r 
 	}
 }
 
-func (a *Adapter) sendInteraction(ctx context.Context, method, url string, m webhookMessage, files []*discordgo.File) error {
+func (a *responder) sendInteraction(ctx context.Context, method, url string, m webhookMessage, files []*discordgo.File) error {
 	m.AllowedMentions = noMentions()
 	var body jsonBody
 	var err error
@@ -191,7 +201,7 @@ func (a *Adapter) sendInteraction(ctx context.Context, method, url string, m web
 	if err != nil {
 		return fmt.Errorf("encode interaction message: %w", err)
 	}
-	return a.setupCall(ctx, method, url, body, nil)
+	return a.rest.setupCall(ctx, method, url, body, nil)
 }
 
 // uploadFiles keeps a file under Discord's 10 MiB: as is, zipped, or the
@@ -243,7 +253,7 @@ func (a *Adapter) onComponent(ctx context.Context, i *discordgo.Interaction) {
 	default:
 		return
 	}
-	if err := a.deferReply(ctx, i, false); err != nil {
+	if err := a.replies.deferReply(ctx, i, false); err != nil {
 		a.log.Warn("defer failed", "err", err)
 		return
 	}
@@ -252,5 +262,5 @@ func (a *Adapter) onComponent(ctx context.Context, i *discordgo.Interaction) {
 		a.log.Warn("handler failed", "err", err, "command", string(cmd))
 		reply = bot.Reply{Text: sorry}
 	}
-	a.editOriginal(ctx, i, reply)
+	a.replies.editOriginal(ctx, i, reply)
 }

@@ -72,7 +72,7 @@ func (c *conv) Reattach(ctx context.Context, p bot.Post, refs []string) (bot.Str
 		}
 		s.hooks[id] = w
 		if s.slot == nil {
-			s.pool, s.slot = c.a.pool(c.parent), slot
+			s.pool, s.slot = c.a.hooks.pool(c.parent), slot
 		}
 	}
 	o := bot.WriterOptions{
@@ -96,8 +96,8 @@ func (c *conv) ourHook(ctx context.Context, id string) (*discordgo.Webhook, *hoo
 	if c.parent == "" {
 		return nil, nil, fmt.Errorf("webhook %s: no webhooks here: %w", id, bot.ErrGone)
 	}
-	p := c.a.pool(c.parent)
-	if err := c.a.ensureListed(ctx, p); err != nil {
+	p := c.a.hooks.pool(c.parent)
+	if err := c.a.hooks.ensureListed(ctx, p); err != nil {
 		return nil, nil, err
 	}
 	p.mu.Lock()

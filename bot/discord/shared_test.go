@@ -72,7 +72,7 @@ func hammer(t *testing.T, channel string, n int, as ...*Adapter) {
 			defer wg.Done()
 			for range n {
 				var out map[string]any
-				if err := a.setupCall(ctx, "GET", "https://discord.com/api/v9/channels/"+channel, jsonBody{}, &out); err != nil {
+				if err := a.rest.setupCall(ctx, "GET", "https://discord.com/api/v9/channels/"+channel, jsonBody{}, &out); err != nil {
 					t.Error(err)
 					return
 				}
@@ -137,7 +137,7 @@ func TestTwoReplicasShareAChannelsBudget(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for j := range 6 {
-						if _, err := r.sendBot(ctx, ch, botMessage{Content: fmt.Sprintf("replica %d, message %d", i, j)}, nil); err != nil {
+						if _, err := r.botMsgs.send(ctx, ch, botMessage{Content: fmt.Sprintf("replica %d, message %d", i, j)}, nil); err != nil {
 							t.Error(err)
 							return
 						}
@@ -179,13 +179,13 @@ func TestInteractionResponsesSkipTheSharedGlobalBudget(t *testing.T) {
 		t.Cleanup(cancel)
 		return r.WithContext(ctx)
 	}
-	if err := a.gateRequest(req("/channels/1/messages")); err != nil {
+	if err := a.pace.gateRequest(req("/channels/1/messages")); err != nil {
 		t.Fatalf("first call: %v", err)
 	}
-	if err := a.gateRequest(req("/interactions/1/tok/callback")); err != nil {
+	if err := a.pace.gateRequest(req("/interactions/1/tok/callback")); err != nil {
 		t.Errorf("interaction answer with the budget spent: %v, want it to go at once", err)
 	}
-	if err := a.gateRequest(req("/channels/1/messages")); err == nil {
+	if err := a.pace.gateRequest(req("/channels/1/messages")); err == nil {
 		t.Errorf("a second call within the second went through a budget of 1/s")
 	}
 }
