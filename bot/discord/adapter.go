@@ -110,7 +110,8 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		lim = *o.Limits
 	}
 	if lim.Channel.Rate <= 0 {
-		lim.Channel = DefaultChannel
+		d := DefaultLimits()
+		lim.Channel, lim.ChannelWindow = d.Channel, d.ChannelWindow
 	}
 	if lim.ChannelMin <= 0 || lim.ChannelMin > lim.Channel.Rate {
 		lim.ChannelMin = lim.Channel.Rate / 8

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,18 +18,22 @@ import (
 // warning header. Its rate adapts: each shared 429 halves it (not below
 // Limits.ChannelMin) and blocks this channel alone until retry_after; a
 // minute without one lets it grow back linearly, to Limits.Channel.Rate
-// over ten minutes.
+// over ten minutes. Under the rate, a sliding window
+// (Limits.ChannelWindow) holds the writes of any window to its limit, as
+// Discord counts them, so that a burst on top of the rate never overshoots.
 type chanBudget struct {
 	id    string
 	sched *bot.Scheduler // no parent: the token's budget is waited on after it
 	max   float64
 	min   float64
+	win   Window
 	clock bot.Clock
 
 	mu      sync.Mutex
 	last429 time.Time
-	grown   time.Time // when the rate last grew
-	limited int       // shared 429s taken
+	grown   time.Time   // when the rate last grew
+	limited int         // shared 429s taken
+	sent    []time.Time // writes admitted within the window, oldest first
 }
 
 // recoverAfter is how long a channel goes without a shared 429 before its
@@ -68,7 +73,7 @@ func (p *pacer) budget(channel string) *chanBudget {
 	b, ok := p.chans.m[channel]
 	if !ok {
 		b = &chanBudget{id: channel, sched: bot.NewScheduler(p.lim.Channel, nil, p.clock),
-			max: p.lim.Channel.Rate, min: p.lim.ChannelMin, clock: p.clock}
+			max: p.lim.Channel.Rate, min: p.lim.ChannelMin, win: p.lim.ChannelWindow, clock: p.clock}
 		if p.chans.m == nil {
 			p.chans.m = map[string]*chanBudget{}
 		}
@@ -86,7 +91,76 @@ func (b *chanBudget) wait(ctx context.Context, pri bot.Priority) (bool, error) {
 	if err := b.sched.WaitPriority(ctx, pri); err != nil {
 		return false, err
 	}
+	if err := b.admit(ctx); err != nil {
+		return false, err
+	}
 	return b.clock.Now().Sub(start) > 20*time.Millisecond, nil
+}
+
+// admit counts a write in the window, first waiting while the window is
+// full. When the write fills the window it holds the scheduler until the
+// oldest write leaves it, so the channel's other writers wait there, in
+// priority order, rather than here.
+func (b *chanBudget) admit(ctx context.Context) error {
+	if b.win.Limit <= 0 || b.win.Per <= 0 {
+		return nil
+	}
+	for {
+		now := b.clock.Now()
+		b.mu.Lock()
+		b.prune(now)
+		if len(b.sent) < b.win.Limit {
+			b.sent = append(b.sent, now)
+			var hold time.Duration
+			if len(b.sent) >= b.win.Limit {
+				hold = b.sent[0].Add(b.win.Per).Sub(now)
+			}
+			b.mu.Unlock()
+			if hold > 0 {
+				b.sched.Penalize(hold, false)
+			}
+			return nil
+		}
+		wait := b.sent[0].Add(b.win.Per).Sub(now)
+		b.mu.Unlock()
+		if err := b.clock.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// prune drops the writes that left the window (b.mu held).
+func (b *chanBudget) prune(now time.Time) {
+	i := 0
+	for i < len(b.sent) && now.Sub(b.sent[i]) >= b.win.Per {
+		i++
+	}
+	b.sent = b.sent[i:]
+}
+
+// free is how many writes the channel can make at once now: its
+// scheduler's free slots, no more than the window has room for.
+func (b *chanBudget) free() int {
+	n := b.sched.Free()
+	if b.win.Limit <= 0 {
+		return n
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.prune(b.clock.Now())
+	return max(0, min(n, b.win.Limit-len(b.sent)))
+}
+
+// shareable is the budget the token's replicas share for this channel
+// (SharedLimiter): the rate it has now, with the burst cut so that the
+// burst and a window's worth of the rate stay within the window's limit,
+// which a replica's own window cannot see to.
+func (b *chanBudget) shareable(burst int) bot.Budget {
+	r := b.sched.Rate()
+	if b.win.Limit > 0 {
+		burst = min(burst, b.win.Limit-int(math.Ceil(r*b.win.Per.Seconds())))
+	}
+	return bot.Budget{Rate: r, Burst: max(1, burst)}
 }
 
 // grow is the additive increase.

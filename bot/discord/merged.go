@@ -77,7 +77,7 @@ func (a *pacer) groupTight(channel string) bool {
 		h = DefaultGroupHorizon
 	}
 	b := a.budget(channel)
-	return float64(b.sched.Free())+b.sched.Rate()*h.Seconds() < groupSeats
+	return float64(b.free())+b.sched.Rate()*h.Seconds() < groupSeats
 }
 
 // openSection joins (or starts) the merged message of p.Group when the

@@ -191,7 +191,7 @@ func (a *pacer) takeChannel(ctx context.Context, b *chanBudget) (bool, error) {
 	if a.shared == nil {
 		return false, nil
 	}
-	return a.shared.take(ctx, a.shared.channelKey(b.id), bot.Budget{Rate: b.sched.Rate(), Burst: a.lim.Channel.Burst})
+	return a.shared.take(ctx, a.shared.channelKey(b.id), b.shareable(a.lim.Channel.Burst))
 }
 
 // interactionPath is an interaction's callback route.
