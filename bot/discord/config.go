@@ -111,13 +111,13 @@ const maxWebhooks = 15
 // 5 requests per 2 s per webhook and one edit per second per message.
 func DefaultLimits() Limits {
 	return Limits{
-		Global:       globalBudget(DefaultGlobalRate), // every authorised call is paced; 5/s of headroom for network jitter
-		Webhook:      bot.Budget{Rate: 2.25, Burst: 1},
-		EditInterval: 1050 * time.Millisecond, // measured from the previous edit's response
+		Global:        globalBudget(DefaultGlobalRate), // every authorised call is paced; 5/s of headroom for network jitter
+		Webhook:       bot.Budget{Rate: 2.25, Burst: 1},
+		EditInterval:  1050 * time.Millisecond, // measured from the previous edit's response
 		Channel:       bot.Budget{Rate: channelLimit / channelPer.Seconds(), Burst: 5},
 		ChannelWindow: Window{Limit: channelLimit, Per: channelPer},
 		ChannelMin:    1.0 / 20, // 3 per minute
-		Webhooks:     DefaultWebhooks,
+		Webhooks:      DefaultWebhooks,
 	}
 }
 
