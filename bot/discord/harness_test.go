@@ -129,6 +129,7 @@ func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor fl
 	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl, Now: tc.Now})
 	t.Cleanup(fake.Close)
 	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: tc, limits: al}
+	hs.h.clock = tc
 	hs.guild = fake.NewID()
 	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
 	hs.user = discordfake.User{ID: fake.NewID(), Name: "ada"}
@@ -249,6 +250,8 @@ type testHandler struct {
 	// relay answers CmdAnswer (another replica's question); by default no
 	// question is open anywhere else (bot.ErrNoQuestion), as the manager says.
 	relay func(req bot.Request) error
+	// clock paces the scripts' model (the harness's; the wall clock when nil).
+	clock bot.Clock
 }
 
 func newTestHandler() *testHandler {
@@ -294,7 +297,7 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 		req.Channel = ch // the session lives in the place it opened
 		h.reqs = append(h.reqs, req)
 		h.mu.Unlock()
-		go func() { h.results <- runScript(context.WithoutCancel(ctx), req, c) }()
+		go func() { h.results <- runScript(context.WithoutCancel(ctx), req, c, clock.Or(h.clock)) }()
 		return bot.Reply{Text: "Started: " + req.Text}, nil
 	case bot.CmdExport:
 		return bot.Reply{Text: "Here is the export.", File: file}, nil
@@ -357,7 +360,7 @@ func stream(ctx context.Context, c bot.Conversation, p bot.Post, final string, s
 	return st.Close(ctx, final)
 }
 
-func runScript(ctx context.Context, req bot.Request, c bot.Conversation) *scriptResult {
+func runScript(ctx context.Context, req bot.Request, c bot.Conversation, clk bot.Clock) *scriptResult {
 	res := &scriptResult{Req: req, Finals: map[string]string{}}
 	word, _, _ := strings.Cut(req.Text, " ")
 	switch word {
@@ -370,7 +373,7 @@ func runScript(ctx context.Context, req bot.Request, c bot.Conversation) *script
 	case "ask":
 		res.Answer, res.Err = c.AskKeywords(ctx, bot.Question{Text: "Keep these keywords?", Keywords: []string{"red", "lantern", "spring"}})
 	case "session":
-		res.Err = sessionScript(ctx, c, res, shapeOf(req.Text))
+		res.Err = sessionScript(ctx, c, res, shapeOf(req.Text), clk)
 	case "six", "storm", "table":
 		res.Err = sixScript(ctx, c, res, word == "six")
 	default:
