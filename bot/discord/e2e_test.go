@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"image"
+	"image/png"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -391,6 +393,31 @@ func TestSlashCommands(t *testing.T) {
 		f := in.Original.Files[0]
 		if in.Ephemeral || f.Name != "session.md.zip" || len(f.Data) > 10<<20 {
 			t.Errorf("export file %s (%d bytes), ephemeral=%v", f.Name, len(f.Data), in.Ephemeral)
+		}
+	})
+
+	t.Run("export attaches the diagram as a PNG", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 40, 30))); err != nil {
+			t.Fatal(err)
+		}
+		hs.h.mu.Lock()
+		hs.h.file = &bot.Attachment{Name: "session.md", MIME: "text/markdown", Data: []byte("# Lanterns")}
+		hs.h.images = []bot.Attachment{{Name: "diagram.png", MIME: "image/png", Data: b.Bytes()}}
+		hs.h.mu.Unlock()
+		defer func() { hs.h.mu.Lock(); hs.h.images = nil; hs.h.mu.Unlock() }()
+		tok, _ := hs.fake.SlashCommand(discordfake.Slash{Channel: thread, User: hs.user, Command: "roundtable", Sub: "export", Options: map[string]any{"format": "md"}})
+		in := hs.interaction(tok, func(in discordfake.Interaction) bool { return in.Original != nil && len(in.Original.Files) > 0 })
+		names := map[string][]byte{}
+		for _, f := range in.Original.Files {
+			names[f.Name] = f.Data
+		}
+		if string(names["session.md"]) != "# Lanterns" {
+			t.Errorf("export file missing beside the diagram: %d files", len(in.Original.Files))
+		}
+		cfg, err := png.DecodeConfig(bytes.NewReader(names["diagram.png"]))
+		if err != nil || cfg.Width != 40 || cfg.Height != 30 {
+			t.Errorf("diagram.png in the response: %dx%d, %v; want a 40x30 PNG", cfg.Width, cfg.Height, err)
 		}
 	})
 

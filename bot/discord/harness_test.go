@@ -247,6 +247,7 @@ type testHandler struct {
 	reqs    []bot.Request
 	results chan *scriptResult
 	file    *bot.Attachment
+	images  []bot.Attachment // sent with an export
 	// relay answers CmdAnswer (another replica's question); by default no
 	// question is open anywhere else (bot.ErrNoQuestion), as the manager says.
 	relay func(req bot.Request) error
@@ -275,7 +276,7 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 	if req.Command != bot.CmdStart {
 		h.reqs = append(h.reqs, req) // a start is recorded once its place is open
 	}
-	file, relay := h.file, h.relay
+	file, images, relay := h.file, h.images, h.relay
 	h.mu.Unlock()
 	switch req.Command {
 	case bot.CmdAnswer:
@@ -300,7 +301,7 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 		go func() { h.results <- runScript(context.WithoutCancel(ctx), req, c, clock.Or(h.clock)) }()
 		return bot.Reply{Text: "Started: " + req.Text}, nil
 	case bot.CmdExport:
-		return bot.Reply{Text: "Here is the export.", File: file}, nil
+		return bot.Reply{Text: "Here is the export.", File: file, Images: images}, nil
 	case bot.CmdSay:
 		return bot.Reply{}, nil
 	}

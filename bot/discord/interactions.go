@@ -164,19 +164,25 @@ func (a *Adapter) startPlace(ctx context.Context, channelID, topic string) (*con
 }
 
 // editOriginal replaces the deferred response with the reply; a file goes
-// with it (zipped or split to stay under 10 MiB, extra parts as followups).
+// with it (zipped or split to stay under 10 MiB, extra parts as followups),
+// and so do its images (the export's diagram).
 func (a *responder) editOriginal(ctx context.Context, i *discordgo.Interaction, r bot.Reply) {
 	text := truncate(r.Text, maxContent)
-	if text == "" && r.File == nil {
+	if text == "" && r.File == nil && len(r.Images) == 0 {
 		text = "Done."
 	}
 	var files []*discordgo.File
 	if r.File != nil {
 		files = uploadFiles(*r.File)
 	}
+	var first []*discordgo.File // the export's first part and the images
+	if len(files) > 0 {
+		first = append(first, files[0])
+	}
+	first = append(first, imageFiles(r.Images, a.log)...)
 	m := webhookMessage{Content: text}
 	url := discordgo.EndpointWebhookMessage(a.who.app(), i.Token, "@original")
-	if err := a.sendInteraction(ctx, http.MethodPatch, url, m, files[:min(1, len(files))]); err != nil {
+	if err := a.sendInteraction(ctx, http.MethodPatch, url, m, first); err != nil {
 		a.log.Warn("edit interaction response", "err", err)
 		return
 	}
@@ -202,6 +208,24 @@ func (a *responder) sendInteraction(ctx context.Context, method, url string, m w
 		return fmt.Errorf("encode interaction message: %w", err)
 	}
 	return a.rest.setupCall(ctx, method, url, body, nil)
+}
+
+// maxFiles is how many attachments Discord takes in one message.
+const maxFiles = 10
+
+// imageFiles are a reply's images as attachments of its first message:
+// those over the upload cap, or beyond Discord's ten files per message
+// (the export's first part counted), are left out and logged.
+func imageFiles(imgs []bot.Attachment, log *slog.Logger) []*discordgo.File {
+	var out []*discordgo.File
+	for _, img := range imgs {
+		if len(img.Data) > maxUpload || len(out) >= maxFiles-1 {
+			log.Warn("reply image left out", "image", img.Name, "bytes", len(img.Data))
+			continue
+		}
+		out = append(out, &discordgo.File{Name: img.Name, ContentType: img.MIME, Reader: bytes.NewReader(img.Data)})
+	}
+	return out
 }
 
 // uploadFiles keeps a file under Discord's 10 MiB: as is, zipped, or the

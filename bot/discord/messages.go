@@ -104,13 +104,14 @@ func (a *Adapter) answerMessage(ctx context.Context, log interface{ Warn(string,
 		log.Warn("handler failed", "err", err)
 		reply = bot.Reply{Text: "Sorry, something went wrong. Please try again."}
 	}
-	if reply.Text == "" && reply.File == nil {
+	if reply.Text == "" && reply.File == nil && len(reply.Images) == 0 {
 		return
 	}
 	var files []*discordgo.File
 	if reply.File != nil {
 		files = uploadFiles(*reply.File)[:1]
 	}
+	files = append(files, imageFiles(reply.Images, a.log)...)
 	msg := botMessage{Content: truncate(reply.Text, maxContent)}
 	ch := home
 	if ch == "" {
