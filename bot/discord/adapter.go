@@ -144,6 +144,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	a.hooks = &webhooks{n: lim.Webhooks, rest: a.rest, who: a.who, scheds: a.scheds, log: log}
 	a.botMsgs = &botPoster{rest: a.rest, pace: a.pace, scheds: a.scheds}
 	a.replies = &responder{rest: a.rest, who: a.who, log: log}
+	a.replies.upload.Store(maxUpload)
 	a.queues = bot.NewQueues(bot.QueueOptions{
 		OnPanic: func(ch string, r any, stack []byte) {
 			a.log.Error("event handler panicked", "channel", ch, "panic", r, "stack", string(stack))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/discord/discordfake"
+	"github.com/tableround/tableround/internal/clock"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -385,13 +386,17 @@ func TestSlashCommands(t *testing.T) {
 	})
 
 	t.Run("export zips a big file", func(t *testing.T) {
+		// The upload cap is scaled down tenfold: zipping 11 MB under the
+		// race detector took seconds.
+		hs.a.replies.upload.Store(maxUpload / 10)
+		defer hs.a.replies.upload.Store(maxUpload)
 		hs.h.mu.Lock()
-		hs.h.file = &bot.Attachment{Name: "session.md", MIME: "text/markdown", Data: bytes.Repeat([]byte("lantern "), 11<<17)}
+		hs.h.file = &bot.Attachment{Name: "session.md", MIME: "text/markdown", Data: bytes.Repeat([]byte("lantern "), 11<<14)}
 		hs.h.mu.Unlock()
 		tok, _ := hs.fake.SlashCommand(discordfake.Slash{Channel: thread, User: hs.user, Command: "roundtable", Sub: "export", Options: map[string]any{"format": "md"}})
 		in := hs.interaction(tok, func(in discordfake.Interaction) bool { return in.Original != nil && len(in.Original.Files) > 0 })
 		f := in.Original.Files[0]
-		if in.Ephemeral || f.Name != "session.md.zip" || len(f.Data) > 10<<20 {
+		if in.Ephemeral || f.Name != "session.md.zip" || len(f.Data) > maxUpload/10 {
 			t.Errorf("export file %s (%d bytes), ephemeral=%v", f.Name, len(f.Data), in.Ephemeral)
 		}
 	})
@@ -446,44 +451,56 @@ func TestGatewayDropIsResumed(t *testing.T) {
 // Every request that carries the bot's authorization counts against the
 // token's 50/s, so one-off calls (replies, the people's turn, interaction
 // answers) wait for the token's budget too: with the budget blocked for an
-// hour, none of them reaches Discord.
+// hour, none of them reaches Discord. The adapter runs on a manual clock
+// and no gateway: the call is seen asleep on the clock, then cancelled.
 func TestOneOffCallsWaitForTheTokenBudget(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		route string
-		call  func(ctx context.Context, hs *harness) error
+		call  func(ctx context.Context, a *Adapter, channel string) error
 	}{
-		{"bot message", "POST /channels/{id}/messages", func(ctx context.Context, hs *harness) error {
-			_, err := hs.a.botMsgs.send(ctx, hs.channel, botMessage{Content: "Started."}, nil)
+		{"bot message", "POST /channels/{id}/messages", func(ctx context.Context, a *Adapter, ch string) error {
+			_, err := a.botMsgs.send(ctx, ch, botMessage{Content: "Started."}, nil)
 			return err
 		}},
-		{"bot message edit", "PATCH /channels/{id}/messages/{id}", func(ctx context.Context, hs *harness) error {
-			return hs.a.botMsgs.edit(ctx, hs.channel, "123", botMessage{Content: "closed"})
+		{"bot message edit", "PATCH /channels/{id}/messages/{id}", func(ctx context.Context, a *Adapter, ch string) error {
+			return a.botMsgs.edit(ctx, ch, "123", botMessage{Content: "closed"})
 		}},
-		{"interaction response", "POST /interactions/{id}/{token}/callback", func(ctx context.Context, hs *harness) error {
-			return hs.a.replies.deferReply(ctx, &discordgo.Interaction{ID: "1", Token: "itok"}, false)
+		{"interaction response", "POST /interactions/{id}/{token}/callback", func(ctx context.Context, a *Adapter, _ string) error {
+			return a.replies.deferReply(ctx, &discordgo.Interaction{ID: "1", Token: "itok"}, false)
 		}},
-		{"interaction edit", "PATCH /webhooks/{id}/{token}/messages/{id}", func(ctx context.Context, hs *harness) error {
-			u := discordgo.EndpointWebhookMessage(hs.a.who.app(), "itok", "@original")
-			return hs.a.replies.sendInteraction(ctx, http.MethodPatch, u, webhookMessage{Content: "Done."}, nil)
+		{"interaction edit", "PATCH /webhooks/{id}/{token}/messages/{id}", func(ctx context.Context, a *Adapter, _ string) error {
+			u := discordgo.EndpointWebhookMessage(a.who.app(), "itok", "@original")
+			return a.replies.sendInteraction(ctx, http.MethodPatch, u, webhookMessage{Content: "Done."}, nil)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel() // each has its own fake; discordgo's Close sleeps 1 s
-			hs := newHarness(t, discordfake.Limits{}, &fastLimits)
-			hs.a.pace.global.Penalize(time.Hour, false) // the token's budget is spent for an hour
-			before := hs.clock.long.Load()
+			t.Parallel()
+			fake := discordfake.New(discordfake.Options{Token: testToken})
+			defer fake.Close()
+			ch := fake.AddChannel(discordfake.Channel{GuildID: fake.NewID()}).ID
+			clk := clock.NewManual(time.Time{})
+			a, err := New(Config{Token: testToken, APIURL: fake.URL()}, newTestHandler(), Options{Clock: clk, Limits: &fastLimits})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.who.ready(&discordgo.Ready{User: &discordgo.User{ID: "4242"}, Application: &discordgo.Application{ID: "4242"}})
+			a.pace.global.Penalize(time.Hour, false) // the token's budget is spent for an hour
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
-			go func() { errc <- tc.call(ctx, hs) }()
-			hs.eventually("the call waits for the token's budget (or reaches Discord)", func() bool {
-				return hs.clock.long.Load() > before || hs.fake.Requests(tc.route) > 0
-			})
+			go func() { errc <- tc.call(ctx, a, ch) }()
+			for clk.Sleepers() == 0 { // the call waits on the clock for the token's budget
+				select {
+				case err := <-errc:
+					t.Fatalf("the call returned (%v) without waiting for the token's budget", err)
+				case <-time.After(time.Millisecond):
+				}
+			}
 			cancel()
 			if err := <-errc; err == nil {
 				t.Error("the call succeeded while the token's budget was blocked")
 			}
-			if n := hs.fake.Requests(tc.route); n != 0 {
+			if n := fake.Requests(tc.route); n != 0 {
 				t.Errorf("%d requests %s reached Discord outside the token's budget", n, tc.route)
 			}
 		})

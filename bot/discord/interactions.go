@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -65,9 +66,10 @@ func (a *Adapter) onInteraction(ctx context.Context, i *discordgo.Interaction) {
 // 3 s, and the edits and followups of a deferred one through the
 // interaction's webhook.
 type responder struct {
-	rest *rest
-	who  *identity
-	log  *slog.Logger
+	rest   *rest
+	who    *identity
+	log    *slog.Logger
+	upload atomic.Int64 // the upload cap a file is zipped or split under (maxUpload)
 }
 
 // respond sends the interaction's first response within Discord's 3 s.
@@ -173,7 +175,7 @@ func (a *responder) editOriginal(ctx context.Context, i *discordgo.Interaction, 
 	}
 	var files []*discordgo.File
 	if r.File != nil {
-		files = uploadFiles(*r.File)
+		files = splitUpload(*r.File, int(a.upload.Load()))
 	}
 	var first []*discordgo.File // the export's first part and the images
 	if len(files) > 0 {
@@ -228,11 +230,8 @@ func imageFiles(imgs []bot.Attachment, log *slog.Logger) []*discordgo.File {
 	return out
 }
 
-// uploadFiles keeps a file under Discord's 10 MiB: as is, zipped, or the
-// zip split into numbered parts.
-func uploadFiles(f bot.Attachment) []*discordgo.File { return splitUpload(f, maxUpload) }
-
-// splitUpload is uploadFiles with the cap as a parameter.
+// splitUpload keeps a file under the upload cap (Discord's 10 MiB): as
+// is, zipped, or the zip split into numbered parts.
 func splitUpload(f bot.Attachment, maxUpload int) []*discordgo.File {
 	one := func(name, mime string, data []byte) *discordgo.File {
 		return &discordgo.File{Name: name, ContentType: mime, Reader: bytes.NewReader(data)}

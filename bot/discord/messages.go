@@ -109,7 +109,7 @@ func (a *Adapter) answerMessage(ctx context.Context, log interface{ Warn(string,
 	}
 	var files []*discordgo.File
 	if reply.File != nil {
-		files = uploadFiles(*reply.File)[:1]
+		files = splitUpload(*reply.File, int(a.replies.upload.Load()))[:1]
 	}
 	files = append(files, imageFiles(reply.Images, a.log)...)
 	msg := botMessage{Content: truncate(reply.Text, maxContent)}
