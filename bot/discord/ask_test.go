@@ -13,6 +13,7 @@ import (
 )
 
 func TestAskKeywords(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	original := []string{"red", "lantern", "spring"}
 
@@ -85,6 +86,7 @@ func TestAskKeywords(t *testing.T) {
 }
 
 func TestRunFailsOnBadToken(t *testing.T) {
+	t.Parallel()
 	fake := discordfake.New(discordfake.Options{Token: "right"})
 	defer fake.Close()
 	a, err := New(Config{Token: "wrong", APIURL: fake.URL()}, newTestHandler(), Options{})

@@ -300,6 +300,7 @@ func TestSessionLearnsThatEditsCount(t *testing.T) {
 // the clock the fake and the adapter share (testClock.jump), not in real
 // time.
 func TestSharedLimitHoldsOnlyItsChannel(t *testing.T) {
+	t.Parallel()
 	hs := newScaledHarness(t, scaledFake(false), scaledAdapter(false), budgetTime)
 	other := hs.channel
 	held, err := hs.fake.PostUser(hs.channel, hs.user, "table in the held channel", true)

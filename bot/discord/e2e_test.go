@@ -35,6 +35,7 @@ func personaMessages(msgs []discordfake.Message) map[string]discordfake.Message 
 }
 
 func TestMentionWithPhotoStreamsSixPersonasWithoutRateLimits(t *testing.T) {
+	t.Parallel()
 	// Discord's real limits, our default pacing; every persona in a
 	// message of its own (merged stages are TestMergedStages').
 	lim := DefaultLimits()
@@ -149,6 +150,7 @@ func keys(m map[string]discordfake.Message) []string {
 }
 
 func TestWebhookReusedAndRecreatedAfter404(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	hs.mention("quick one")
 	hs.mention("quick two")
@@ -170,6 +172,7 @@ func TestWebhookReusedAndRecreatedAfter404(t *testing.T) {
 }
 
 func TestWebhooksReusedAfterRestart(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	hs.mention("table before the restart")
 	created := hs.fake.WebhookCreates()
@@ -197,6 +200,7 @@ func TestWebhooksReusedAfterRestart(t *testing.T) {
 }
 
 func TestWebhookPoolStopsAtDiscordsCap(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	for range discordfake.MaxWebhooksPerChannel - 1 { // other integrations hold 14 of the 15
 		hs.fake.AddWebhook(discordfake.Webhook{ChannelID: hs.channel, ApplicationID: "42"})
@@ -230,6 +234,7 @@ func TestWebhookPoolStopsAtDiscordsCap(t *testing.T) {
 }
 
 func TestRateLimitStormIsRiddenOut(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	hs.fake.Storm(12, 20e6) // 12 × 429 with retry_after 20 ms
 	id, res := hs.mention("storm")
@@ -246,6 +251,7 @@ func TestRateLimitStormIsRiddenOut(t *testing.T) {
 }
 
 func TestLongSpeechSplitsAt2000WithCodeBlocksIntact(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	id, res := hs.mention("split the plan")
 	var parts []string
@@ -291,6 +297,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestFallbackWithoutManageWebhooks(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	hs.fake.SetChannel(hs.channel, true, false)
 	id1, res := hs.mention("quick first")
@@ -329,6 +336,7 @@ func TestFallbackWithoutManageWebhooks(t *testing.T) {
 }
 
 func TestSlashCommands(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	var cmds []map[string]any
 	if err := json.Unmarshal(hs.fake.Commands(hs.guild), &cmds); err != nil || len(cmds) != 1 || cmds[0]["name"] != "roundtable" {
@@ -439,6 +447,7 @@ func TestSlashCommands(t *testing.T) {
 }
 
 func TestGatewayDropIsResumed(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	hs.fake.DropConnections()
 	hs.eventually("resume", func() bool { return hs.fake.Resumes() == 1 && hs.fake.Connected() == 1 })

@@ -165,8 +165,11 @@ func (hs *harness) start() {
 		})
 	}
 	t.Cleanup(hs.stop)
+	// Ready is seen when the adapter knows who it is (a restarted adapter
+	// finds the commands registered by the one before it).
 	hs.eventually("gateway ready and commands registered", func() bool {
-		return hs.fake.Identifies() > identifies && hs.fake.Connected() == 1 && hs.fake.Commands(hs.guild) != nil
+		return hs.fake.Identifies() > identifies && hs.fake.Connected() == 1 && hs.fake.Commands(hs.guild) != nil &&
+			a.who.app() != ""
 	})
 }
 

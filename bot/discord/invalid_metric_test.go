@@ -48,6 +48,7 @@ func invalidMetric(t *testing.T, m *ops.Metrics) int {
 // to a call discordgo makes itself (the gateway lookup at login), which
 // the adapter's request code never sees.
 func TestInvalidCountMatchesTheMetric(t *testing.T) {
+	t.Parallel()
 	fake := discordfake.New(discordfake.Options{Token: testToken})
 	defer fake.Close()
 	guild := fake.NewID()
@@ -92,6 +93,7 @@ func TestInvalidCountMatchesTheMetric(t *testing.T) {
 // replica's invalid requests count in the other's 10-minute count (the
 // ban is per IP).
 func TestInvalidCountIsSharedAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	rdb := redisClient(t, 3)
 	fake := discordfake.New(discordfake.Options{Token: testToken})
 	defer fake.Close()
@@ -114,6 +116,7 @@ func TestInvalidCountIsSharedAcrossReplicas(t *testing.T) {
 // rate), and the outage is logged once; once Redis answers again (asked
 // after sharedRetry), the token's full rate is back.
 func TestSharedLimiterOutageFallsBackOnce(t *testing.T) {
+	t.Parallel()
 	if redisSkip != "" {
 		t.Skip(redisSkip)
 	}

@@ -87,9 +87,11 @@ func hammer(t *testing.T, channel string, n int, as ...*Adapter) {
 // requests/s per token: the fake (which enforces it) sends no global 429.
 // Without the shared limiter the same load draws global 429s.
 func TestTwoReplicasShareTheTokensGlobalLimit(t *testing.T) {
+	t.Parallel()
 	rdb := redisClient(t, 1)
 	for _, shared := range []bool{true, false} {
 		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
+			t.Parallel()
 			fake := discordfake.New(discordfake.Options{Token: testToken, Limits: discordfake.DiscordLimits()})
 			defer fake.Close()
 			ch := fake.AddChannel(discordfake.Channel{GuildID: fake.NewID()}).ID
@@ -114,9 +116,11 @@ func TestTwoReplicasShareTheTokensGlobalLimit(t *testing.T) {
 // channel share its message budget through Redis and draw no shared 429;
 // without sharing they do.
 func TestTwoReplicasShareAChannelsBudget(t *testing.T) {
+	t.Parallel()
 	rdb := redisClient(t, 2)
 	for _, shared := range []bool{true, false} {
 		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
+			t.Parallel()
 			fl := discordfake.DiscordLimits()
 			fl.ChannelMessages, fl.ChannelWindow = 10, 3*time.Second
 			fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl})
@@ -166,6 +170,7 @@ func itoa(n int) string { return fmt.Sprint(n) }
 // shared budget spent, an interaction's answer (not bound to the global
 // limit, and due within 3 s) goes at once; any other call waits.
 func TestInteractionResponsesSkipTheSharedGlobalBudget(t *testing.T) {
+	t.Parallel()
 	rdb := redisClient(t, 4)
 	fake := discordfake.New(discordfake.Options{Token: testToken})
 	defer fake.Close()

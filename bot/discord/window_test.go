@@ -15,6 +15,7 @@ import (
 // window's limit in any window, and the next write goes once the oldest
 // has left it. The clock is manual: the test moves it.
 func TestChannelWindowHoldsABurstOnTopOfTheRate(t *testing.T) {
+	t.Parallel()
 	clk := clock.NewManual(time.Time{})
 	lim := DefaultLimits()
 	p := &pacer{lim: lim, clock: clk}
