@@ -3,7 +3,6 @@ package discord
 import (
 	"bytes"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"net/url"
 	"testing"
@@ -54,7 +53,8 @@ func testJPEG(t *testing.T, w, h int) []byte {
 	m := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {
-			m.Set(x, y, color.RGBA{uint8(x), uint8(y), 90, 255})
+			i := m.PixOffset(x, y)
+			m.Pix[i], m.Pix[i+1], m.Pix[i+2], m.Pix[i+3] = uint8(x), uint8(y), 90, 255
 		}
 	}
 	var b bytes.Buffer
@@ -69,7 +69,7 @@ func testJPEG(t *testing.T, w, h int) []byte {
 func TestLargePhotoFetchedResized(t *testing.T) {
 	t.Parallel()
 	hs := newFastHarness(t, discordfake.DiscordLimits(), nil)
-	photo := discordfake.File{Name: "big.jpg", ContentType: "image/jpeg", Data: testJPEG(t, 1200, 900)}
+	photo := discordfake.File{Name: "big.jpg", ContentType: "image/jpeg", Data: testJPEG(t, 1000, 750)}
 	_, res := hs.mention("quick big photo", photo)
 	if res.Req.Image == nil {
 		t.Fatal("no image in the request")
@@ -91,7 +91,7 @@ func TestLargePhotoFetchedResized(t *testing.T) {
 func TestMediaProxyFailureFallsBackToOriginal(t *testing.T) {
 	t.Parallel()
 	hs := newFastHarness(t, discordfake.DiscordLimits(), nil)
-	data := testJPEG(t, 1200, 900)
+	data := testJPEG(t, 1000, 750)
 	data = append(data[:len(data)/3:len(data)/3], bytes.Repeat([]byte{0}, 64)...) // header intact, scan data broken
 	photo := discordfake.File{Name: "broken.jpg", ContentType: "image/jpeg", Data: data}
 	_, res := hs.mention("quick broken photo", photo)
