@@ -90,7 +90,7 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 	if st, ok, err := c.openSection(ctx, p); ok {
 		return st, err
 	}
-	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}, after: c.finals.before()}
+	s := &sender{c: c, post: p, msgs: map[string]sentMsg{}, after: c.finals.before()}
 	o := bot.WriterOptions{
 		Limit:       maxContent,
 		Placeholder: p.Placeholder,

@@ -26,10 +26,17 @@ type sender struct {
 	// its first create waits for them (see finals).
 	after []chan struct{}
 
-	mu    sync.Mutex
-	sent  int
-	hooks map[string]*discordgo.Webhook // message → the webhook that wrote it
-	remap map[string]string             // message → its re-post after the webhook was recreated
+	mu   sync.Mutex
+	sent int
+	msgs map[string]sentMsg // message ID → how it was written
+}
+
+// sentMsg is what a sender knows of a message it wrote: the webhook that
+// wrote it (nil: a bot message), and the message it was posted anew as
+// after that webhook was deleted ("" when not).
+type sentMsg struct {
+	hook   *discordgo.Webhook
+	repost string
 }
 
 var _ bot.Sender = (*sender)(nil)
@@ -121,7 +128,7 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 			return "", gone(err)
 		}
 		s.mu.Lock()
-		s.hooks[msg.ID] = w
+		s.msgs[msg.ID] = sentMsg{hook: w}
 		s.mu.Unlock()
 		return msg.ID, nil
 	}
@@ -130,10 +137,10 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 func (s *sender) Edit(ctx context.Context, id, text string) error {
 	c := s.c
 	s.mu.Lock()
-	if r, ok := s.remap[id]; ok {
+	if r := s.msgs[id].repost; r != "" {
 		id = r
 	}
-	w := s.hooks[id]
+	w := s.msgs[id].hook
 	s.mu.Unlock()
 	pri := bot.PriorityRefresh
 	if s.lane != nil {
@@ -159,12 +166,15 @@ func (s *sender) Edit(ctx context.Context, id, text string) error {
 		return err
 	}
 	s.mu.Lock()
-	for old, cur := range s.remap {
-		if cur == id {
-			s.remap[old] = nid
+	for old, m := range s.msgs {
+		if m.repost == id {
+			m.repost = nid
+			s.msgs[old] = m
 		}
 	}
-	s.remap[id] = nid
+	m := s.msgs[id]
+	m.repost = nid
+	s.msgs[id] = m
 	s.mu.Unlock()
 	return nil
 }
