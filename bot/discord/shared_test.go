@@ -2,9 +2,12 @@ package discord
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +26,21 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelWaits()
 	os.Exit(redistest.Main(m, func(s *redistest.Server, skip string) { redisSrv, redisSkip = s, skip }))
+}
+
+// parallelWaits runs twice as many parallel tests at once as there are
+// CPUs (go test's default is as many), unless -parallel is given: most
+// of this package's tests wait rather than compute (discordgo's Close
+// sleeps a second, budgets pace on scaled clocks), so the CPUs stay busy.
+func parallelWaits() {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+	}
 }
 
 // redisClient is a client of the test's redis-server on its own database,
