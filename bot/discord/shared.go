@@ -42,11 +42,12 @@ const (
 // sharedGate asks the shared limiter and falls back to in-process pacing
 // when it fails. A nil gate lets everything through (one process).
 type sharedGate struct {
-	l      SharedLimiter
-	token  string // the key part naming the bot token (a hash, never the token)
-	clock  bot.Clock
-	log    func(err error, down bool)
-	retune func()
+	l       SharedLimiter
+	timeout time.Duration // per call (sharedTimeout)
+	token   string        // the key part naming the bot token (a hash, never the token)
+	clock   bot.Clock
+	log     func(err error, down bool)
+	retune  func()
 
 	mu    sync.Mutex
 	until time.Time // no asking before this (after an error)
@@ -76,7 +77,7 @@ func (g *sharedGate) take(ctx context.Context, key string, b bot.Budget) (bool, 
 		if g.paused() {
 			return waited(), nil
 		}
-		cctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+		cctx, cancel := context.WithTimeout(ctx, g.timeout)
 		wait, err := g.l.Take(cctx, key, b)
 		cancel()
 		if err != nil {
@@ -133,7 +134,7 @@ func (g *sharedGate) count(ctx context.Context, n int) (total int, ok bool) {
 	if g == nil || g.paused() {
 		return 0, false
 	}
-	cctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+	cctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	total, err := g.l.CountInvalid(cctx, n)
 	if err != nil {
@@ -162,7 +163,7 @@ func (a *pacer) newSharedGate(l SharedLimiter, token string) *sharedGate {
 	if l == nil {
 		return nil
 	}
-	return &sharedGate{l: l, token: tokenKey(token), clock: a.clock, retune: a.retuneGlobal,
+	return &sharedGate{l: l, timeout: sharedTimeout, token: tokenKey(token), clock: a.clock, retune: a.retuneGlobal,
 		log: func(err error, down bool) {
 			if down {
 				a.log.Error("shared rate limiter unreachable: pacing this process alone at a fallback share of the token's rate", "err", err, "share", fallbackShare)

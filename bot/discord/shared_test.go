@@ -59,12 +59,18 @@ func redisClient(t *testing.T, db int) *goredis.Client {
 }
 
 // replica is an adapter as another process would build it: its own
-// schedulers, sharing only Redis (when l is set) and the token.
+// schedulers, sharing only Redis (when l is set) and the token. It waits
+// for Redis up to a second, not the production 250 ms: on a test machine
+// loaded by other packages' tests a slow answer would make it pace alone
+// (by design) and draw the 429s the sharing tests look for.
 func replica(t *testing.T, fake *discordfake.Server, lim Limits, l SharedLimiter) *Adapter {
 	t.Helper()
 	a, err := New(Config{Token: testToken, APIURL: fake.URL()}, newTestHandler(), Options{Limits: &lim, SharedLimiter: l})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if a.pace.shared != nil {
+		a.pace.shared.timeout = time.Second
 	}
 	return a
 }
