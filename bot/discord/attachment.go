@@ -25,11 +25,17 @@ import (
 // the ~100 KB the vision model needs; the original URL stays the fallback.
 
 // photoTarget is the longest side imagepipe prepares photos at.
-var photoTarget = imagepipe.DefaultOptions().MaxSide
+func photoTarget() int { return imagepipe.DefaultOptions().MaxSide }
 
-// proxyTypes are the formats the media proxy resizes in their own format
+// proxyType tells the formats the media proxy resizes in their own format
 // and imagepipe reads; HEIC, GIF (animation) and others take the original.
-var proxyTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true}
+func proxyType(mime string) bool {
+	switch strings.ToLower(mime) {
+	case "image/jpeg", "image/png", "image/webp":
+		return true
+	}
+	return false
+}
 
 // resizedURL returns at's media-proxy URL asking for the largest size that
 // fits target with at's aspect ratio, or "" when the original is the right
@@ -38,7 +44,7 @@ var proxyTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/w
 // parameters of the proxy URL are kept.
 func resizedURL(at *discordgo.MessageAttachment, target int) string {
 	if at.ProxyURL == "" || at.Width <= 0 || at.Height <= 0 || target <= 0 ||
-		max(at.Width, at.Height) <= target || !proxyTypes[strings.ToLower(at.ContentType)] {
+		max(at.Width, at.Height) <= target || !proxyType(at.ContentType) {
 		return ""
 	}
 	u, err := url.Parse(at.ProxyURL)
@@ -69,7 +75,7 @@ type fetcher struct {
 // and an error (for the log; the caller then fetches the original) when
 // the proxy fails.
 func (a *fetcher) downloadResized(ctx context.Context, at *discordgo.MessageAttachment) (*bot.Attachment, error) {
-	link := resizedURL(at, photoTarget)
+	link := resizedURL(at, photoTarget())
 	if link == "" {
 		return nil, nil
 	}

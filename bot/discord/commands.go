@@ -49,8 +49,9 @@ func Commands() []*discordgo.ApplicationCommand {
 	}}
 }
 
-// subcommands that answer publicly; the others are acknowledgements.
-var publicReply = map[bot.Command]bool{bot.CmdExport: true, bot.CmdPersonas: true}
+// publicReply tells the subcommands that answer publicly; the others are
+// acknowledgements.
+func publicReply(c bot.Command) bool { return c == bot.CmdExport || c == bot.CmdPersonas }
 
 // register puts the /roundtable definition in guild (globally when
 // empty) with a bulk overwrite.

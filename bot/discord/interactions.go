@@ -105,7 +105,7 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 		return
 	}
 	log := a.log.With("channel", i.ChannelID, "command", string(req.Command))
-	if err := a.replies.deferReply(ctx, i, publicReply[req.Command]); err != nil {
+	if err := a.replies.deferReply(ctx, i, publicReply(req.Command)); err != nil {
 		log.Warn("defer failed", "err", err)
 		return
 	}
