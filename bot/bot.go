@@ -232,6 +232,9 @@ func OpenIn(conv Conversation, channel string) Opener {
 type Reply struct {
 	Text string
 	File *Attachment
+	// Images are pictures sent with the reply, beside its File (the
+	// export's KJ diagram and vote chart as a PNG).
+	Images []Attachment
 }
 
 // Handler serves requests; the session manager implements it. Adapters call

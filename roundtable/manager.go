@@ -33,7 +33,10 @@ type ManagerOptions struct {
 	LeaseTTL  time.Duration // default 30s, renewed every third
 	ScanEvery time.Duration // orphan scan period, default 10s
 	Render    Renderer
-	Resumers  map[string]Resumer // by platform ("discord", "telegram")
+	// Diagram, when set, draws the KJ diagram and the vote chart that an
+	// export sends beside its file (export_diagram.go).
+	Diagram  Diagrammer
+	Resumers map[string]Resumer // by platform ("discord", "telegram")
 	// Relay, when set, carries commands for sessions that run on another
 	// replica to it, and serves the ones relayed to this process.
 	Relay Relay

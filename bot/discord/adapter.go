@@ -29,7 +29,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -42,35 +41,33 @@ import (
 
 // Adapter connects one bot token (one shard) to a bot.Handler.
 type Adapter struct {
-	cfg    Config
-	h      bot.Handler
-	o      Options
-	lim    Limits
-	log    *slog.Logger
-	s      *discordgo.Session
-	http   *http.Client // attachments (no authorization, no rewrite)
-	global *bot.Scheduler
+	cfg Config
+	h   bot.Handler
+	o   Options
+	lim Limits
+	log *slog.Logger
+	s   *discordgo.Session
 
 	events   chan event
 	queues   *bot.Queues // per-channel order of events; control jumps it
 	stopped  chan struct{}
 	stopOnce sync.Once
 
-	mu    sync.Mutex             // guards chans only (budget.go)
-	chans map[string]*chanBudget // channel or thread → its message budget
+	// Owned parts, each a small type by job with its own lock where it
+	// keeps a map (see their files).
+	rest    *rest       // REST calls (transport.go)
+	pace    *pacer      // token, channel and shared budgets (budget.go, shared.go)
+	hooks   *webhooks   // webhook pools (webhook.go)
+	botMsgs *botPoster  // messages as the bot (botmsg.go)
+	replies *responder  // interaction answers (interactions.go)
+	fetch   *fetcher    // attachments (attachment.go)
+	scheds  *schedBook  // webhook slot or ID, or "ch:<id>" → budget (books.go)
+	who     *identity   // who the bot is (books.go)
+	threads *threadBook // session threads (threads.go)
 
-	// Owned states, each with its own lock (threads.go, books.go).
-	who       identity
-	threads   *threadBook
 	announced onceSet      // parent channels told about the fallback
 	asks      questionBook // open people's turns by channel
 	channels  channelCache
-	pools     poolBook  // parent channel → our webhooks
-	scheds    schedBook // webhook slot or ID, or "ch:<id>" → budget
-
-	editsCounted atomic.Bool // edits count toward the channel limit (set or learnt)
-	invalid      invalidCounter
-	shared       *sharedGate // nil: this process alone paces the token
 }
 
 // New builds an adapter; nothing is connected until Run.
@@ -113,7 +110,8 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		lim = *o.Limits
 	}
 	if lim.Channel.Rate <= 0 {
-		lim.Channel = DefaultChannel
+		d := DefaultLimits()
+		lim.Channel, lim.ChannelWindow = d.Channel, d.ChannelWindow
 	}
 	if lim.ChannelMin <= 0 || lim.ChannelMin > lim.Channel.Rate {
 		lim.ChannelMin = lim.Channel.Rate / 8
@@ -130,33 +128,43 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discord: new session: %w", err)
 	}
+	log := o.Logger.With("component", "discord", "shard", cfg.ShardID)
+	global := bot.NewScheduler(lim.Global, nil, o.Clock)
 	a := &Adapter{
-		cfg: cfg, h: h, o: o, lim: lim,
-		log:     o.Logger.With("component", "discord", "shard", cfg.ShardID),
-		s:       s,
-		http:    &http.Client{Timeout: 30 * time.Second},
-		global:  bot.NewScheduler(lim.Global, nil, o.Clock),
+		cfg: cfg, h: h, o: o, lim: lim, log: log, s: s,
 		events:  make(chan event),
 		stopped: make(chan struct{}),
-		chans:   map[string]*chanBudget{},
+		rest:    &rest{s: s, global: global, clock: o.Clock},
+		pace:    &pacer{lim: lim, clock: o.Clock, log: log, global: global},
+		fetch:   &fetcher{http: &http.Client{Timeout: 30 * time.Second}, max: o.MaxImageBytes, log: log},
+		scheds:  &schedBook{mk: func() *bot.Scheduler { return bot.NewScheduler(lim.Webhook, global, o.Clock) }},
+		who:     &identity{},
+		threads: newThreadBook(o.Clock.Now),
 	}
-	a.threads = newThreadBook(o.Clock.Now)
-	a.scheds.mk = func() *bot.Scheduler { return bot.NewScheduler(lim.Webhook, a.global, o.Clock) }
+	a.hooks = &webhooks{n: lim.Webhooks, rest: a.rest, who: a.who, scheds: a.scheds, log: log}
+	a.botMsgs = &botPoster{rest: a.rest, pace: a.pace, scheds: a.scheds}
+	a.replies = &responder{rest: a.rest, who: a.who, log: log}
+	a.replies.upload.Store(maxUpload)
 	a.queues = bot.NewQueues(bot.QueueOptions{
 		OnPanic: func(ch string, r any, stack []byte) {
 			a.log.Error("event handler panicked", "channel", ch, "panic", r, "stack", string(stack))
 		},
 		OnDrop: func(ch string) { a.log.Warn("channel queue full: event dropped", "channel", ch) },
 	})
-	a.editsCounted.Store(lim.ChannelEdits)
-	a.shared = a.newSharedGate(o.SharedLimiter)
-	a.wireInvalid()
-	var rest http.RoundTripper = restTransport
+	a.pace.editsCounted.Store(lim.ChannelEdits)
+	a.pace.shared = a.pace.newSharedGate(o.SharedLimiter, cfg.Token)
+	a.pace.wireInvalid()
+	// REST calls get their own pooled transport: Discord's API speaks
+	// HTTP/2 and multiplexes; over HTTP/1.1 (a REST proxy, the fakes)
+	// DefaultTransport's 2 idle connections made a busy process dial for
+	// most calls (15 % of its CPU at 500 sessions in the load tool).
+	var base http.RoundTripper = httpx.PooledTransport(256)
 	if o.WrapREST != nil {
-		rest = o.WrapREST(rest)
+		base = o.WrapREST(base)
 	}
-	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: &transport{base: rest, api: api, observe: a.observe,
-		gate: a.gateRequest, status: func(code int) { a.invalid.observe(a.o.Clock.Now(), code) }}}
+	pace := a.pace
+	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: &transport{base: base, api: api, observe: a.scheds.observe,
+		gate: pace.gateRequest, status: func(code int) { pace.invalid.observe(o.Clock.Now(), code) }}}
 	s.SyncEvents = true // handlers only enqueue; Run's errgroup runs the work
 	s.ShardID, s.ShardCount = cfg.ShardID, cfg.ShardCount
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages
@@ -183,7 +191,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	if err := a.s.Open(); err != nil {
 		return fmt.Errorf("discord: open gateway: %w", loginError(err))
 	}
-	if err := a.registerCommands(ctx); err != nil {
+	if err := a.replies.register(ctx, a.cfg.GuildID); err != nil {
 		_ = a.s.Close()
 		if ctx.Err() != nil {
 			return nil // stopped while registering: not a failure
@@ -249,7 +257,7 @@ func (a *Adapter) channel(ctx context.Context, id string) (*discordgo.Channel, e
 		return c, nil
 	}
 	c := &discordgo.Channel{}
-	if err := a.setupCall(ctx, http.MethodGet, discordgo.EndpointChannel(id), jsonBody{}, c); err != nil {
+	if err := a.rest.setupCall(ctx, http.MethodGet, discordgo.EndpointChannel(id), jsonBody{}, c); err != nil {
 		return nil, fmt.Errorf("get channel: %w", err)
 	}
 	a.channels.put(id, c)
@@ -257,9 +265,3 @@ func (a *Adapter) channel(ctx context.Context, id string) (*discordgo.Channel, e
 }
 
 func chanKey(id string) string { return "discord:" + id }
-
-// restTransport carries REST calls. Discord's API speaks HTTP/2 and
-// multiplexes; over HTTP/1.1 (a REST proxy, the fakes) DefaultTransport's 2
-// idle connections made a busy process dial for most calls (15 % of its CPU
-// at 500 sessions in the load tool).
-var restTransport = httpx.PooledTransport(256)

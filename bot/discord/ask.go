@@ -44,7 +44,7 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 		discordgo.Button{Label: "Edit", Style: discordgo.PrimaryButton, CustomID: customID(actEdit, c.channel)},
 		discordgo.Button{Label: "Skip", Style: discordgo.SecondaryButton, CustomID: customID(actSkip, c.channel)},
 	}}}
-	msg, err := a.sendBot(ctx, c.channel, botMessage{Content: askText(q, ""), Components: &comps}, nil)
+	msg, err := a.botMsgs.send(ctx, c.channel, botMessage{Content: askText(q, ""), Components: &comps}, nil)
 	if err != nil {
 		return bot.Answer{}, err
 	}
@@ -75,7 +75,7 @@ func (c *conv) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, err
 	ans := bot.Answer{Action: bot.ActionTimeout, Keywords: q.Keywords}
 	none := []discordgo.MessageComponent{}
 	final := context.WithoutCancel(ctx)
-	if err := a.editBot(final, c.channel, msg.ID, botMessage{Content: askText(q, "⏱ No answer in time: the vote stands."), Components: &none}); err != nil {
+	if err := a.botMsgs.edit(final, c.channel, msg.ID, botMessage{Content: askText(q, "⏱ No answer in time: the vote stands."), Components: &none}); err != nil {
 		a.log.Warn("close people's turn", "err", err)
 	}
 	if ctx.Err() != nil {
@@ -114,7 +114,7 @@ func (a *Adapter) onAskButton(ctx context.Context, i *discordgo.Interaction, act
 		} else {
 			kws = keywordsOf(i.Message)
 		}
-		err := a.respond(ctx, i, &discordgo.InteractionResponse{Type: respondModal, Data: &discordgo.InteractionResponseData{
+		err := a.replies.respond(ctx, i, &discordgo.InteractionResponse{Type: respondModal, Data: &discordgo.InteractionResponseData{
 			CustomID: customID(actKeywords, channel),
 			Title:    "Edit the keywords",
 			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
@@ -187,7 +187,7 @@ func (a *Adapter) settle(ctx context.Context, i *discordgo.Interaction, channel 
 		}
 		content = settledText(i.Message, outcome)
 	}
-	err := a.respond(ctx, i, &discordgo.InteractionResponse{Type: respondUpdateMessage, Data: &discordgo.InteractionResponseData{
+	err := a.replies.respond(ctx, i, &discordgo.InteractionResponse{Type: respondUpdateMessage, Data: &discordgo.InteractionResponseData{
 		Content: content, Components: []discordgo.MessageComponent{},
 	}})
 	if err != nil {
@@ -240,7 +240,7 @@ func settledText(m *discordgo.Message, outcome string) string {
 }
 
 func (a *Adapter) closedQuestion(ctx context.Context, i *discordgo.Interaction) {
-	err := a.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+	err := a.replies.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Content: questionClosedMessage, Flags: ephemeral}})
 	if err != nil {
 		a.log.Warn("answer closed question", "err", err)

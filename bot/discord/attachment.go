@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,11 +25,17 @@ import (
 // the ~100 KB the vision model needs; the original URL stays the fallback.
 
 // photoTarget is the longest side imagepipe prepares photos at.
-var photoTarget = imagepipe.DefaultOptions().MaxSide
+func photoTarget() int { return imagepipe.DefaultOptions().MaxSide }
 
-// proxyTypes are the formats the media proxy resizes in their own format
+// proxyType tells the formats the media proxy resizes in their own format
 // and imagepipe reads; HEIC, GIF (animation) and others take the original.
-var proxyTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true}
+func proxyType(mime string) bool {
+	switch strings.ToLower(mime) {
+	case "image/jpeg", "image/png", "image/webp":
+		return true
+	}
+	return false
+}
 
 // resizedURL returns at's media-proxy URL asking for the largest size that
 // fits target with at's aspect ratio, or "" when the original is the right
@@ -37,7 +44,7 @@ var proxyTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/w
 // parameters of the proxy URL are kept.
 func resizedURL(at *discordgo.MessageAttachment, target int) string {
 	if at.ProxyURL == "" || at.Width <= 0 || at.Height <= 0 || target <= 0 ||
-		max(at.Width, at.Height) <= target || !proxyTypes[strings.ToLower(at.ContentType)] {
+		max(at.Width, at.Height) <= target || !proxyType(at.ContentType) {
 		return ""
 	}
 	u, err := url.Parse(at.ProxyURL)
@@ -55,12 +62,20 @@ func resizedURL(at *discordgo.MessageAttachment, target int) string {
 	return u.String()
 }
 
+// fetcher downloads people's attachments (no authorization: attachment
+// and media-proxy URLs are signed), capped in size.
+type fetcher struct {
+	http *http.Client
+	max  int64 // bytes (Options.MaxImageBytes)
+	log  *slog.Logger
+}
+
 // downloadResized fetches at through the media proxy at the size the model
 // needs. It returns nil, nil when the original should be fetched instead,
 // and an error (for the log; the caller then fetches the original) when
 // the proxy fails.
-func (a *Adapter) downloadResized(ctx context.Context, at *discordgo.MessageAttachment) (*bot.Attachment, error) {
-	link := resizedURL(at, photoTarget)
+func (a *fetcher) downloadResized(ctx context.Context, at *discordgo.MessageAttachment) (*bot.Attachment, error) {
+	link := resizedURL(at, photoTarget())
 	if link == "" {
 		return nil, nil
 	}
@@ -81,11 +96,11 @@ func (a *Adapter) downloadResized(ctx context.Context, at *discordgo.MessageAtta
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(mime, "image/") {
 		return nil, fmt.Errorf("media proxy: HTTP %d, %q", resp.StatusCode, mime)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, a.o.MaxImageBytes+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, a.max+1))
 	if err != nil {
 		return nil, fmt.Errorf("media proxy: %w", err)
 	}
-	if int64(len(data)) > a.o.MaxImageBytes || len(data) == 0 {
+	if int64(len(data)) > a.max || len(data) == 0 {
 		return nil, fmt.Errorf("media proxy: %d bytes", len(data))
 	}
 	return &bot.Attachment{Name: at.Filename, MIME: mime, Data: data}, nil
@@ -93,10 +108,67 @@ func (a *Adapter) downloadResized(ctx context.Context, at *discordgo.MessageAtta
 
 // tryResized is downloadResized for download: nil means fetch the
 // original, and a proxy failure is logged, not returned.
-func (a *Adapter) tryResized(ctx context.Context, at *discordgo.MessageAttachment) *bot.Attachment {
+func (a *fetcher) tryResized(ctx context.Context, at *discordgo.MessageAttachment) *bot.Attachment {
 	img, err := a.downloadResized(ctx, at)
 	if err != nil {
 		a.log.Warn("resized attachment failed, fetching the original", "attachment", at.Filename, "err", err)
 	}
 	return img
+}
+
+// firstImage downloads the first image attachment at once (URLs expire),
+// capped in size. nil when there is none.
+func (a *fetcher) firstImage(ctx context.Context, atts []*discordgo.MessageAttachment) (*bot.Attachment, error) {
+	for _, at := range atts {
+		if isImage(at) {
+			return a.download(ctx, at)
+		}
+	}
+	return nil, nil
+}
+
+func isImage(at *discordgo.MessageAttachment) bool {
+	if strings.HasPrefix(at.ContentType, "image/") {
+		return true
+	}
+	n := strings.ToLower(at.Filename)
+	for _, ext := range []string{".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".heic", ".heif"} {
+		if strings.HasSuffix(n, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *fetcher) download(ctx context.Context, at *discordgo.MessageAttachment) (*bot.Attachment, error) {
+	if int64(at.Size) > a.max {
+		return nil, fmt.Errorf("attachment %s is %d bytes, over the %d cap", at.Filename, at.Size, a.max)
+	}
+	if img := a.tryResized(ctx, at); img != nil {
+		return img, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, at.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("download attachment: %w", err)
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download attachment %s: %w", at.Filename, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download attachment %s: HTTP %d", at.Filename, resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, a.max+1))
+	if err != nil {
+		return nil, fmt.Errorf("download attachment %s: %w", at.Filename, err)
+	}
+	if int64(len(data)) > a.max {
+		return nil, fmt.Errorf("attachment %s is over the %d byte cap", at.Filename, a.max)
+	}
+	mime := at.ContentType
+	if mime == "" {
+		mime = http.DetectContentType(data)
+	}
+	return &bot.Attachment{Name: at.Filename, MIME: mime, Data: data}, nil
 }

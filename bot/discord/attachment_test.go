@@ -3,7 +3,6 @@ package discord
 import (
 	"bytes"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"net/url"
 	"testing"
@@ -54,7 +53,8 @@ func testJPEG(t *testing.T, w, h int) []byte {
 	m := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {
-			m.Set(x, y, color.RGBA{uint8(x), uint8(y), 90, 255})
+			i := m.PixOffset(x, y)
+			m.Pix[i], m.Pix[i+1], m.Pix[i+2], m.Pix[i+3] = uint8(x), uint8(y), 90, 255
 		}
 	}
 	var b bytes.Buffer
@@ -67,8 +67,9 @@ func testJPEG(t *testing.T, w, h int) []byte {
 // A large photo is fetched resized through the media proxy, the original
 // never.
 func TestLargePhotoFetchedResized(t *testing.T) {
-	hs := newHarness(t, discordfake.DiscordLimits(), nil)
-	photo := discordfake.File{Name: "big.jpg", ContentType: "image/jpeg", Data: testJPEG(t, 2000, 1500)}
+	t.Parallel()
+	hs := newFastHarness(t, discordfake.DiscordLimits(), nil)
+	photo := discordfake.File{Name: "big.jpg", ContentType: "image/jpeg", Data: testJPEG(t, 1000, 750)}
 	_, res := hs.mention("quick big photo", photo)
 	if res.Req.Image == nil {
 		t.Fatal("no image in the request")
@@ -88,8 +89,9 @@ func TestLargePhotoFetchedResized(t *testing.T) {
 // When the proxy cannot serve the image (here: it cannot decode it, 415),
 // the original is fetched.
 func TestMediaProxyFailureFallsBackToOriginal(t *testing.T) {
-	hs := newHarness(t, discordfake.DiscordLimits(), nil)
-	data := testJPEG(t, 1600, 1200)
+	t.Parallel()
+	hs := newFastHarness(t, discordfake.DiscordLimits(), nil)
+	data := testJPEG(t, 1000, 750)
 	data = append(data[:len(data)/3:len(data)/3], bytes.Repeat([]byte{0}, 64)...) // header intact, scan data broken
 	photo := discordfake.File{Name: "broken.jpg", ContentType: "image/jpeg", Data: data}
 	_, res := hs.mention("quick broken photo", photo)

@@ -49,17 +49,20 @@ func Commands() []*discordgo.ApplicationCommand {
 	}}
 }
 
-// subcommands that answer publicly; the others are acknowledgements.
-var publicReply = map[bot.Command]bool{bot.CmdExport: true, bot.CmdPersonas: true}
+// publicReply tells the subcommands that answer publicly; the others are
+// acknowledgements.
+func publicReply(c bot.Command) bool { return c == bot.CmdExport || c == bot.CmdPersonas }
 
-func (a *Adapter) registerCommands(ctx context.Context) error {
+// register puts the /roundtable definition in guild (globally when
+// empty) with a bulk overwrite.
+func (a *responder) register(ctx context.Context, guild string) error {
 	app := a.who.app()
 	if app == "" {
 		return fmt.Errorf("discord: register commands: READY carried no application")
 	}
 	var u string
-	if a.cfg.GuildID != "" {
-		u = discordgo.EndpointApplicationGuildCommands(app, a.cfg.GuildID)
+	if guild != "" {
+		u = discordgo.EndpointApplicationGuildCommands(app, guild)
 	} else {
 		u = discordgo.EndpointApplicationGlobalCommands(app)
 	}
@@ -67,7 +70,7 @@ func (a *Adapter) registerCommands(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discord: encode commands: %w", err)
 	}
-	if err := a.setupCall(ctx, http.MethodPut, u, body, nil); err != nil {
+	if err := a.rest.setupCall(ctx, http.MethodPut, u, body, nil); err != nil {
 		return fmt.Errorf("discord: register commands: %w", err)
 	}
 	return nil

@@ -66,11 +66,15 @@ type Limits struct {
 	Global       bot.Budget    // per bot token: every request of the process that carries its authorization
 	Webhook      bot.Budget    // per webhook
 	EditInterval time.Duration // between two edits of one message
-	// Channel is each channel's (and each thread's) share of Discord's
-	// per-channel message limit: creates, and edits once they count (see
-	// ChannelEdits). It is where a shared 429 lowers the rate; a zero Rate
-	// means DefaultLimits'.
+	// Channel paces each channel's (and each thread's) writes under
+	// Discord's per-channel message limit: creates, and edits once they
+	// count (see ChannelEdits). It is where a shared 429 lowers the rate;
+	// a zero Rate means DefaultLimits'.
 	Channel bot.Budget
+	// ChannelWindow caps a channel's writes in any window of its length,
+	// as Discord counts them; a zero Limit means DefaultLimits' (when
+	// Channel is DefaultLimits' too) or no cap.
+	ChannelWindow Window
 	// ChannelMin is the lowest rate a channel's budget falls to.
 	ChannelMin float64
 	// ChannelEdits counts edits toward the channel's budget from the
@@ -107,19 +111,34 @@ const maxWebhooks = 15
 // 5 requests per 2 s per webhook and one edit per second per message.
 func DefaultLimits() Limits {
 	return Limits{
-		Global:       globalBudget(DefaultGlobalRate), // every authorised call is paced; 5/s of headroom for network jitter
-		Webhook:      bot.Budget{Rate: 2.25, Burst: 1},
-		EditInterval: 1050 * time.Millisecond, // measured from the previous edit's response
-		Channel:      DefaultChannel,
-		ChannelMin:   1.0 / 20, // 3 per minute
-		Webhooks:     DefaultWebhooks,
+		Global:        globalBudget(DefaultGlobalRate), // every authorised call is paced; 5/s of headroom for network jitter
+		Webhook:       bot.Budget{Rate: 2.25, Burst: 1},
+		EditInterval:  1050 * time.Millisecond, // measured from the previous edit's response
+		Channel:       bot.Budget{Rate: channelLimit / channelPer.Seconds(), Burst: 5},
+		ChannelWindow: Window{Limit: channelLimit, Per: channelPer},
+		ChannelMin:    1.0 / 20, // 3 per minute
+		Webhooks:      DefaultWebhooks,
 	}
 }
 
-// DefaultChannel paces a channel under the reported 30 messages per 60 s:
-// a burst of 5 (a concurrent stage's placeholders) and 0.4/s, so that no
-// 60 s ever holds more than 5 + 24 = 29.
-var DefaultChannel = bot.Budget{Rate: 0.4, Burst: 5}
+// Window is a sliding-window limit: at most Limit writes in any span of
+// Per.
+type Window struct {
+	Limit int
+	Per   time.Duration
+}
+
+// channelLimit per channelPer is Discord's reported per-channel limit, 30 messages per
+// 60 s, with a margin: two writes fewer, and a window a second longer
+// than Discord's so that a request delayed on its way never lands in a
+// window of Discord's that holds 31. A channel's budget (DefaultLimits)
+// spends it at a steady 28 per 61 s after a burst of 5 (a concurrent
+// stage's placeholders), the window holding the total; a token bucket
+// alone had to stay at 0.4/s (24 a minute) for its burst to fit.
+const (
+	channelLimit = 28
+	channelPer   = 61 * time.Second
+)
 
 // Options are the adapter's collaborators.
 type Options struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +38,7 @@ func (a *Adapter) newConv(ctx context.Context, channel, parent, thread string) (
 	if parent == "" {
 		return c, nil
 	}
-	if err := a.ensureListed(ctx, a.pool(parent)); err != nil {
+	if err := a.hooks.ensureListed(ctx, a.hooks.pool(parent)); err != nil {
 		if !errors.Is(err, errNoWebhooks) {
 			return nil, err
 		}
@@ -76,7 +75,7 @@ func (a *Adapter) announceFallback(ctx context.Context, c *conv) {
 	a.log.Info("no Manage Webhooks permission, personas post as the bot", "channel", key)
 	text := "I can't manage webhooks here, so the whole table speaks through me. " +
 		"Give me the **Manage Webhooks** permission and each persona posts under its own name and avatar."
-	if _, err := a.sendBot(ctx, c.channel, botMessage{Content: text}, nil); err != nil {
+	if _, err := a.botMsgs.send(ctx, c.channel, botMessage{Content: text}, nil); err != nil {
 		a.log.Warn("announce fallback", "err", err)
 	}
 }
@@ -91,7 +90,7 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 	if st, ok, err := c.openSection(ctx, p); ok {
 		return st, err
 	}
-	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}, after: c.finals.before()}
+	s := &sender{c: c, post: p, msgs: map[string]sentMsg{}, after: c.finals.before()}
 	o := bot.WriterOptions{
 		Limit:       maxContent,
 		Placeholder: p.Placeholder,
@@ -110,7 +109,7 @@ func (c *conv) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
 		o.Scheduler = s.lane
 		return &orderedStream{StreamWriter: bot.NewStreamWriter(ctx, s, o), f: &c.finals}, nil
 	}
-	pool := c.a.pool(c.parent)
+	pool := c.a.hooks.pool(c.parent)
 	pool.pick.Lock() // the writer joins the chosen slot before the next choice
 	defer pool.pick.Unlock()
 	s.pool, s.slot = pool, pool.choose()
@@ -137,27 +136,27 @@ func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachme
 			return c.fallbackScheduler()
 		}
 		if slot == nil {
-			slot = c.a.pool(c.parent).chooseSlot()
+			slot = c.a.hooks.pool(c.parent).chooseSlot()
 		}
 		return slot.sched
 	}
 	return c.withRetry(ctx, sched, func(ctx context.Context) error {
 		if c.isFallback() {
-			_, err := c.a.postBot(ctx, c.channel, botMessage{Content: truncate("**"+displayName(from)+"** — "+caption, maxContent)}, files())
+			_, err := c.a.botMsgs.post(ctx, c.channel, botMessage{Content: truncate("**"+displayName(from)+"** — "+caption, maxContent)}, files())
 			return err
 		}
-		w, err := c.a.slotHook(ctx, c.a.pool(c.parent), slot)
+		w, err := c.a.hooks.slotHook(ctx, c.a.hooks.pool(c.parent), slot)
 		if err != nil {
 			return err
 		}
-		err = c.a.channelWrite(ctx, c.channel, false, bot.PriorityFirst, func(ctx context.Context) error {
+		err = c.a.pace.write(ctx, c.channel, false, bot.PriorityFirst, func(ctx context.Context) error {
 			return slot.sched.WaitPriority(ctx, bot.PriorityFirst)
 		}, func(ctx context.Context) error {
-			_, err := c.a.execute(ctx, w, c.thread, c.render(from, caption, nil), files())
+			_, err := c.a.hooks.execute(ctx, w, c.thread, c.render(from, caption, nil), files())
 			return err
 		})
 		if isUnknownWebhook(err) {
-			c.a.dropWebhook(c.parent, w.ID)
+			c.a.hooks.drop(c.parent, w.ID)
 		}
 		return err
 	})
@@ -283,84 +282,4 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
-}
-
-// botMessage is a message sent as the bot itself.
-type botMessage struct {
-	Content         string                            `json:"content,omitempty"`
-	Embeds          []*discordgo.MessageEmbed         `json:"embeds,omitempty"`
-	Components      *[]discordgo.MessageComponent     `json:"components,omitempty"`
-	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
-	Reference       *discordgo.MessageReference       `json:"message_reference,omitempty"`
-}
-
-// sendBot posts a one-off bot message (a reply, the people's turn, a
-// notice) under the channel's and the token's budgets, riding out a few
-// 429s.
-func (a *Adapter) sendBot(ctx context.Context, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
-	return a.writeBot(ctx, false, bot.PriorityUrgent, channel, m, files)
-}
-
-// postBot posts a bot message of a stream, which its StreamWriter has
-// already paced on the place's bot-message scheduler.
-func (a *Adapter) postBot(ctx context.Context, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
-	return a.writeBot(ctx, true, bot.PriorityFirst, channel, m, files)
-}
-
-// editBot edits a one-off bot message under the token's budget.
-func (a *Adapter) editBot(ctx context.Context, channel, id string, m botMessage) error {
-	return a.rewriteBot(ctx, false, bot.PriorityUrgent, channel, id, m)
-}
-
-// patchBot edits a bot message of a stream (already paced) at pri.
-func (a *Adapter) patchBot(ctx context.Context, pri bot.Priority, channel, id string, m botMessage) error {
-	return a.rewriteBot(ctx, true, pri, channel, id, m)
-}
-
-// botCaller is a.call when the caller paced the request on the place's
-// bot-message scheduler (which is taken again when the channel's budget
-// made it wait), else a.setupCall (paced on the token's).
-func (a *Adapter) botCaller(paced bool, channel string, pri bot.Priority) (caller, func(context.Context) error) {
-	if !paced {
-		return a.setupCall, nil
-	}
-	return a.call, func(ctx context.Context) error { return a.scheds.get("ch:"+channel).WaitPriority(ctx, pri) }
-}
-
-// caller is a.call (paced by the caller) or a.setupCall (paced here).
-type caller func(ctx context.Context, method, rawURL string, body jsonBody, out any) error
-
-func (a *Adapter) writeBot(ctx context.Context, paced bool, pri bot.Priority, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
-	do, rewait := a.botCaller(paced, channel, pri)
-	m.AllowedMentions = noMentions()
-	var body jsonBody
-	var err error
-	if len(files) > 0 {
-		body.ct, body.data, err = discordgo.MultipartBodyWithJSON(m, files)
-	} else {
-		body, err = jsonOf(m)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("encode message: %w", err)
-	}
-	msg := &discordgo.Message{}
-	err = a.channelWrite(ctx, channel, false, pri, rewait, func(ctx context.Context) error {
-		return do(ctx, http.MethodPost, discordgo.EndpointChannelMessages(channel), body, msg)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return msg, nil
-}
-
-func (a *Adapter) rewriteBot(ctx context.Context, paced bool, pri bot.Priority, channel, id string, m botMessage) error {
-	do, rewait := a.botCaller(paced, channel, pri)
-	m.AllowedMentions = noMentions()
-	body, err := jsonOf(m)
-	if err != nil {
-		return fmt.Errorf("encode message edit: %w", err)
-	}
-	return a.channelWrite(ctx, channel, true, pri, rewait, func(ctx context.Context) error {
-		return do(ctx, http.MethodPatch, discordgo.EndpointChannelMessage(channel, id), body, nil)
-	})
 }

@@ -129,6 +129,7 @@ func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor fl
 	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl, Now: tc.Now})
 	t.Cleanup(fake.Close)
 	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: tc, limits: al}
+	hs.h.clock = tc
 	hs.guild = fake.NewID()
 	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
 	hs.user = discordfake.User{ID: fake.NewID(), Name: "ada"}
@@ -164,8 +165,11 @@ func (hs *harness) start() {
 		})
 	}
 	t.Cleanup(hs.stop)
+	// Ready is seen when the adapter knows who it is (a restarted adapter
+	// finds the commands registered by the one before it).
 	hs.eventually("gateway ready and commands registered", func() bool {
-		return hs.fake.Identifies() > identifies && hs.fake.Connected() == 1 && hs.fake.Commands(hs.guild) != nil
+		return hs.fake.Identifies() > identifies && hs.fake.Connected() == 1 && hs.fake.Commands(hs.guild) != nil &&
+			a.who.app() != ""
 	})
 }
 
@@ -246,9 +250,12 @@ type testHandler struct {
 	reqs    []bot.Request
 	results chan *scriptResult
 	file    *bot.Attachment
+	images  []bot.Attachment // sent with an export
 	// relay answers CmdAnswer (another replica's question); by default no
 	// question is open anywhere else (bot.ErrNoQuestion), as the manager says.
 	relay func(req bot.Request) error
+	// clock paces the scripts' model (the harness's; the wall clock when nil).
+	clock bot.Clock
 }
 
 func newTestHandler() *testHandler {
@@ -272,7 +279,7 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 	if req.Command != bot.CmdStart {
 		h.reqs = append(h.reqs, req) // a start is recorded once its place is open
 	}
-	file, relay := h.file, h.relay
+	file, images, relay := h.file, h.images, h.relay
 	h.mu.Unlock()
 	switch req.Command {
 	case bot.CmdAnswer:
@@ -294,10 +301,10 @@ func (h *testHandler) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 		req.Channel = ch // the session lives in the place it opened
 		h.reqs = append(h.reqs, req)
 		h.mu.Unlock()
-		go func() { h.results <- runScript(context.WithoutCancel(ctx), req, c) }()
+		go func() { h.results <- runScript(context.WithoutCancel(ctx), req, c, clock.Or(h.clock)) }()
 		return bot.Reply{Text: "Started: " + req.Text}, nil
 	case bot.CmdExport:
-		return bot.Reply{Text: "Here is the export.", File: file}, nil
+		return bot.Reply{Text: "Here is the export.", File: file, Images: images}, nil
 	case bot.CmdSay:
 		return bot.Reply{}, nil
 	}
@@ -357,7 +364,7 @@ func stream(ctx context.Context, c bot.Conversation, p bot.Post, final string, s
 	return st.Close(ctx, final)
 }
 
-func runScript(ctx context.Context, req bot.Request, c bot.Conversation) *scriptResult {
+func runScript(ctx context.Context, req bot.Request, c bot.Conversation, clk bot.Clock) *scriptResult {
 	res := &scriptResult{Req: req, Finals: map[string]string{}}
 	word, _, _ := strings.Cut(req.Text, " ")
 	switch word {
@@ -370,7 +377,7 @@ func runScript(ctx context.Context, req bot.Request, c bot.Conversation) *script
 	case "ask":
 		res.Answer, res.Err = c.AskKeywords(ctx, bot.Question{Text: "Keep these keywords?", Keywords: []string{"red", "lantern", "spring"}})
 	case "session":
-		res.Err = sessionScript(ctx, c, res, shapeOf(req.Text))
+		res.Err = sessionScript(ctx, c, res, shapeOf(req.Text), clk)
 	case "six", "storm", "table":
 		res.Err = sixScript(ctx, c, res, word == "six")
 	default:

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -60,8 +62,18 @@ func (a *Adapter) onInteraction(ctx context.Context, i *discordgo.Interaction) {
 	}
 }
 
+// responder answers interactions: the first response within Discord's
+// 3 s, and the edits and followups of a deferred one through the
+// interaction's webhook.
+type responder struct {
+	rest   *rest
+	who    *identity
+	log    *slog.Logger
+	upload atomic.Int64 // the upload cap a file is zipped or split under (maxUpload)
+}
+
 // respond sends the interaction's first response within Discord's 3 s.
-func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse) error {
+func (a *responder) respond(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse) error {
 	if r.Data != nil && r.Type != respondModal {
 		r.Data.AllowedMentions = noMentions()
 	}
@@ -71,13 +83,13 @@ func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, r *disc
 	if err != nil {
 		return fmt.Errorf("encode interaction response: %w", err)
 	}
-	if err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), body, nil); err != nil {
+	if err := a.rest.setupCall(ctx, http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), body, nil); err != nil {
 		return fmt.Errorf("respond to interaction: %w", err)
 	}
 	return nil
 }
 
-func (a *Adapter) deferReply(ctx context.Context, i *discordgo.Interaction, public bool) error {
+func (a *responder) deferReply(ctx context.Context, i *discordgo.Interaction, public bool) error {
 	data := &discordgo.InteractionResponseData{}
 	if !public {
 		data.Flags = ephemeral
@@ -93,7 +105,7 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 		return
 	}
 	log := a.log.With("channel", i.ChannelID, "command", string(req.Command))
-	if err := a.deferReply(ctx, i, publicReply[req.Command]); err != nil {
+	if err := a.replies.deferReply(ctx, i, publicReply(req.Command)); err != nil {
 		log.Warn("defer failed", "err", err)
 		return
 	}
@@ -104,10 +116,10 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 		req.Channel = chanKey(i.ChannelID) // a new session: where it was asked for
 		if attachment != "" {
 			if at := i.ApplicationCommandData().Resolved; at != nil && at.Attachments[attachment] != nil {
-				img, err := a.download(ctx, at.Attachments[attachment])
+				img, err := a.fetch.download(ctx, at.Attachments[attachment])
 				if err != nil {
 					log.Warn("attachment download failed", "err", err)
-					a.editOriginal(ctx, i, bot.Reply{Text: "I couldn't download that picture; try a smaller image."})
+					a.replies.editOriginal(ctx, i, bot.Reply{Text: "I couldn't download that picture; try a smaller image."})
 					return
 				}
 				req.Image = img
@@ -133,7 +145,7 @@ func (a *Adapter) onCommand(ctx context.Context, i *discordgo.Interaction) {
 	if reply.Text != "" {
 		reply.Text += suffix
 	}
-	a.editOriginal(ctx, i, reply)
+	a.replies.editOriginal(ctx, i, reply)
 }
 
 // startPlace opens a session's place for a slash command: in a thread the
@@ -146,7 +158,7 @@ func (a *Adapter) startPlace(ctx context.Context, channelID, topic string) (*con
 	if ch.IsThread() || ch.Type == discordgo.ChannelTypeDM || ch.Type == discordgo.ChannelTypeGroupDM {
 		return a.openPlace(ctx, channelID, "", topic)
 	}
-	starter, err := a.sendBot(ctx, channelID, botMessage{Content: truncate("🪑 **Roundtable** — "+topic, maxContent)}, nil)
+	starter, err := a.botMsgs.send(ctx, channelID, botMessage{Content: truncate("🪑 **Roundtable** — "+topic, maxContent)}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("post starter message: %w", err)
 	}
@@ -154,19 +166,25 @@ func (a *Adapter) startPlace(ctx context.Context, channelID, topic string) (*con
 }
 
 // editOriginal replaces the deferred response with the reply; a file goes
-// with it (zipped or split to stay under 10 MiB, extra parts as followups).
-func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r bot.Reply) {
+// with it (zipped or split to stay under 10 MiB, extra parts as followups),
+// and so do its images (the export's diagram).
+func (a *responder) editOriginal(ctx context.Context, i *discordgo.Interaction, r bot.Reply) {
 	text := truncate(r.Text, maxContent)
-	if text == "" && r.File == nil {
+	if text == "" && r.File == nil && len(r.Images) == 0 {
 		text = "Done."
 	}
 	var files []*discordgo.File
 	if r.File != nil {
-		files = uploadFiles(*r.File)
+		files = splitUpload(*r.File, int(a.upload.Load()))
 	}
+	var first []*discordgo.File // the export's first part and the images
+	if len(files) > 0 {
+		first = append(first, files[0])
+	}
+	first = append(first, imageFiles(r.Images, a.log)...)
 	m := webhookMessage{Content: text}
 	url := discordgo.EndpointWebhookMessage(a.who.app(), i.Token, "@original")
-	if err := a.sendInteraction(ctx, http.MethodPatch, url, m, files[:min(1, len(files))]); err != nil {
+	if err := a.sendInteraction(ctx, http.MethodPatch, url, m, first); err != nil {
 		a.log.Warn("edit interaction response", "err", err)
 		return
 	}
@@ -179,7 +197,7 @@ func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r 
 	}
 }
 
-func (a *Adapter) sendInteraction(ctx context.Context, method, url string, m webhookMessage, files []*discordgo.File) error {
+func (a *responder) sendInteraction(ctx context.Context, method, url string, m webhookMessage, files []*discordgo.File) error {
 	m.AllowedMentions = noMentions()
 	var body jsonBody
 	var err error
@@ -191,14 +209,29 @@ func (a *Adapter) sendInteraction(ctx context.Context, method, url string, m web
 	if err != nil {
 		return fmt.Errorf("encode interaction message: %w", err)
 	}
-	return a.setupCall(ctx, method, url, body, nil)
+	return a.rest.setupCall(ctx, method, url, body, nil)
 }
 
-// uploadFiles keeps a file under Discord's 10 MiB: as is, zipped, or the
-// zip split into numbered parts.
-func uploadFiles(f bot.Attachment) []*discordgo.File { return splitUpload(f, maxUpload) }
+// maxFiles is how many attachments Discord takes in one message.
+const maxFiles = 10
 
-// splitUpload is uploadFiles with the cap as a parameter.
+// imageFiles are a reply's images as attachments of its first message:
+// those over the upload cap, or beyond Discord's ten files per message
+// (the export's first part counted), are left out and logged.
+func imageFiles(imgs []bot.Attachment, log *slog.Logger) []*discordgo.File {
+	var out []*discordgo.File
+	for _, img := range imgs {
+		if len(img.Data) > maxUpload || len(out) >= maxFiles-1 {
+			log.Warn("reply image left out", "image", img.Name, "bytes", len(img.Data))
+			continue
+		}
+		out = append(out, &discordgo.File{Name: img.Name, ContentType: img.MIME, Reader: bytes.NewReader(img.Data)})
+	}
+	return out
+}
+
+// splitUpload keeps a file under the upload cap (Discord's 10 MiB): as
+// is, zipped, or the zip split into numbered parts.
 func splitUpload(f bot.Attachment, maxUpload int) []*discordgo.File {
 	one := func(name, mime string, data []byte) *discordgo.File {
 		return &discordgo.File{Name: name, ContentType: mime, Reader: bytes.NewReader(data)}
@@ -243,7 +276,7 @@ func (a *Adapter) onComponent(ctx context.Context, i *discordgo.Interaction) {
 	default:
 		return
 	}
-	if err := a.deferReply(ctx, i, false); err != nil {
+	if err := a.replies.deferReply(ctx, i, false); err != nil {
 		a.log.Warn("defer failed", "err", err)
 		return
 	}
@@ -252,5 +285,5 @@ func (a *Adapter) onComponent(ctx context.Context, i *discordgo.Interaction) {
 		a.log.Warn("handler failed", "err", err, "command", string(cmd))
 		reply = bot.Reply{Text: sorry}
 	}
-	a.editOriginal(ctx, i, reply)
+	a.replies.editOriginal(ctx, i, reply)
 }

@@ -150,14 +150,14 @@ func (c *invalidCounter) check(now time.Time) {
 // process's, or with a shared limiter the replicas' together. The
 // tableround_platform_invalid_requests_total metric counts the same
 // responses as they happen.
-func (a *Adapter) InvalidRequests() int { return a.invalid.count(a.o.Clock.Now()) }
+func (a *Adapter) InvalidRequests() int { return a.pace.invalid.count(a.o.Clock.Now()) }
 
 // wireInvalid connects the counter to the slowdown and to the shared
 // count.
-func (a *Adapter) wireInvalid() {
+func (a *pacer) wireInvalid() {
 	a.invalid.slow = func(slow bool) {
 		if slow {
-			a.log.Warn("invalid requests near Discord's ban threshold: slowing every request", "last_10m", a.invalid.count(a.o.Clock.Now()))
+			a.log.Warn("invalid requests near Discord's ban threshold: slowing every request", "last_10m", a.invalid.count(a.clock.Now()))
 		}
 		a.retuneGlobal()
 	}

@@ -48,6 +48,7 @@ func invalidMetric(t *testing.T, m *ops.Metrics) int {
 // to a call discordgo makes itself (the gateway lookup at login), which
 // the adapter's request code never sees.
 func TestInvalidCountMatchesTheMetric(t *testing.T) {
+	t.Parallel()
 	fake := discordfake.New(discordfake.Options{Token: testToken})
 	defer fake.Close()
 	guild := fake.NewID()
@@ -65,10 +66,10 @@ func TestInvalidCountMatchesTheMetric(t *testing.T) {
 	a := newAdapter(testToken)
 	ctx := context.Background()
 	fake.Storm(3, 10*time.Millisecond)
-	if _, err := a.sendBot(ctx, ch, botMessage{Content: "after a storm"}, nil); err != nil {
+	if _, err := a.botMsgs.send(ctx, ch, botMessage{Content: "after a storm"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.ensureListed(ctx, a.pool(locked)); err != errNoWebhooks {
+	if err := a.hooks.ensureListed(ctx, a.hooks.pool(locked)); err != errNoWebhooks {
 		t.Fatalf("webhook list in a channel without Manage Webhooks: %v, want errNoWebhooks", err)
 	}
 	if _, err := a.s.GatewayBot(); err != nil {
@@ -92,15 +93,16 @@ func TestInvalidCountMatchesTheMetric(t *testing.T) {
 // replica's invalid requests count in the other's 10-minute count (the
 // ban is per IP).
 func TestInvalidCountIsSharedAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	rdb := redisClient(t, 3)
 	fake := discordfake.New(discordfake.Options{Token: testToken})
 	defer fake.Close()
 	a := replica(t, fake, fastLimits, redislimit.New(rdb, "t3:"))
 	b := replica(t, fake, fastLimits, redislimit.New(rdb, "t3:"))
 	for range 4 {
-		a.invalid.observe(time.Now(), http.StatusTooManyRequests)
+		a.pace.invalid.observe(time.Now(), http.StatusTooManyRequests)
 	}
-	b.invalid.observe(time.Now(), http.StatusForbidden)
+	b.pace.invalid.observe(time.Now(), http.StatusForbidden)
 	if n := b.InvalidRequests(); n != 5 {
 		t.Errorf("replica b counts %d invalid requests, want 5 (4 of a's and its own)", n)
 	}
@@ -114,6 +116,7 @@ func TestInvalidCountIsSharedAcrossReplicas(t *testing.T) {
 // rate), and the outage is logged once; once Redis answers again (asked
 // after sharedRetry), the token's full rate is back.
 func TestSharedLimiterOutageFallsBackOnce(t *testing.T) {
+	t.Parallel()
 	if redisSkip != "" {
 		t.Skip(redisSkip)
 	}
@@ -133,7 +136,7 @@ func TestSharedLimiterOutageFallsBackOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	hammer(t, ch, 8, a)
-	if r := a.global.Rate(); r != 40*fallbackShare {
+	if r := a.pace.global.Rate(); r != 40*fallbackShare {
 		t.Errorf("token rate during the outage %.1f/s, want %.1f", r, 40*fallbackShare)
 	}
 	if n := strings.Count(logs.String(), "shared rate limiter unreachable"); n != 1 {
@@ -146,7 +149,7 @@ func TestSharedLimiterOutageFallsBackOnce(t *testing.T) {
 	defer srv.Stop()
 	clk.jump(sharedRetry)
 	hammer(t, ch, 2, a)
-	if r := a.global.Rate(); r != 40 {
+	if r := a.pace.global.Rate(); r != 40 {
 		t.Errorf("token rate after Redis came back %.1f/s, want 40", r)
 	}
 	if !strings.Contains(logs.String(), "reachable again") {

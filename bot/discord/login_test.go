@@ -18,6 +18,7 @@ import (
 // A token the fake rejects makes Run return bot.ErrRejected at once, with
 // no secret in the message.
 func TestRunRejectedToken(t *testing.T) {
+	t.Parallel()
 	fake := discordfake.New(discordfake.Options{Token: testToken})
 	t.Cleanup(fake.Close)
 	a, err := New(Config{Token: "wrong-token", APIURL: fake.URL()}, newTestHandler(), Options{})

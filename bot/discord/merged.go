@@ -68,7 +68,7 @@ var (
 // groupTight tells whether a channel's budget cannot afford a concurrent
 // stage's messages now: the slots free at once plus those it earns over
 // the horizon fall short of one per seat.
-func (a *Adapter) groupTight(channel string) bool {
+func (a *pacer) groupTight(channel string) bool {
 	h := a.lim.GroupHorizon
 	if h < 0 {
 		return false
@@ -76,8 +76,8 @@ func (a *Adapter) groupTight(channel string) bool {
 	if h == 0 {
 		h = DefaultGroupHorizon
 	}
-	b := a.chanBudget(channel)
-	return float64(b.sched.Free())+b.sched.Rate()*h.Seconds() < groupSeats
+	b := a.budget(channel)
+	return float64(b.free())+b.sched.Rate()*h.Seconds() < groupSeats
 }
 
 // openSection joins (or starts) the merged message of p.Group when the
@@ -96,7 +96,7 @@ func (c *conv) openSection(ctx context.Context, p bot.Post) (bot.Stream, bool, e
 			g.split[p.Group] = now.Add(groupDecision)
 			return nil, false, nil
 		}
-		if !c.a.groupTight(c.channel) {
+		if !c.a.pace.groupTight(c.channel) {
 			if g.split == nil {
 				g.split = map[string]time.Time{}
 			}

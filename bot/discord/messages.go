@@ -2,8 +2,6 @@ package discord
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -48,7 +46,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 		}
 		return
 	}
-	img, err := a.firstImage(ctx, m.Attachments)
+	img, err := a.fetch.firstImage(ctx, m.Attachments)
 	if err != nil {
 		log.Warn("attachment download failed", "err", err)
 		a.replyTo(ctx, m, "I couldn't download that picture; try again, or send a smaller image.")
@@ -106,20 +104,21 @@ func (a *Adapter) answerMessage(ctx context.Context, log interface{ Warn(string,
 		log.Warn("handler failed", "err", err)
 		reply = bot.Reply{Text: "Sorry, something went wrong. Please try again."}
 	}
-	if reply.Text == "" && reply.File == nil {
+	if reply.Text == "" && reply.File == nil && len(reply.Images) == 0 {
 		return
 	}
 	var files []*discordgo.File
 	if reply.File != nil {
-		files = uploadFiles(*reply.File)[:1]
+		files = splitUpload(*reply.File, int(a.replies.upload.Load()))[:1]
 	}
+	files = append(files, imageFiles(reply.Images, a.log)...)
 	msg := botMessage{Content: truncate(reply.Text, maxContent)}
 	ch := home
 	if ch == "" {
 		ch = m.ChannelID
 		msg.Reference = &discordgo.MessageReference{MessageID: m.ID, ChannelID: m.ChannelID, FailIfNotExists: new(bool)}
 	}
-	if _, err := a.sendBot(ctx, ch, msg, files); err != nil {
+	if _, err := a.botMsgs.send(ctx, ch, msg, files); err != nil {
 		log.Warn("reply failed", "err", err)
 	}
 }
@@ -149,7 +148,7 @@ func (a *Adapter) openPlace(ctx context.Context, channelID, messageID, topic str
 	}
 	body, _ := jsonOf(map[string]any{"name": name, "auto_archive_duration": 1440})
 	th := &discordgo.Channel{}
-	if err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointChannelMessageThread(channelID, messageID), body, th); err != nil {
+	if err := a.rest.setupCall(ctx, http.MethodPost, discordgo.EndpointChannelMessageThread(channelID, messageID), body, th); err != nil {
 		a.log.Info("cannot open a thread, the session runs in the channel", "channel", channelID, "err", err)
 		return a.newConv(ctx, channelID, channelID, "")
 	}
@@ -170,61 +169,4 @@ func (a *Adapter) placeIn(ctx context.Context, channelID string) (*conv, error) 
 		return a.newConv(ctx, channelID, ch.ParentID, channelID)
 	}
 	return a.newConv(ctx, channelID, channelID, "")
-}
-
-// firstImage downloads the first image attachment at once (URLs expire),
-// capped in size. nil when there is none.
-func (a *Adapter) firstImage(ctx context.Context, atts []*discordgo.MessageAttachment) (*bot.Attachment, error) {
-	for _, at := range atts {
-		if isImage(at) {
-			return a.download(ctx, at)
-		}
-	}
-	return nil, nil
-}
-
-func isImage(at *discordgo.MessageAttachment) bool {
-	if strings.HasPrefix(at.ContentType, "image/") {
-		return true
-	}
-	n := strings.ToLower(at.Filename)
-	for _, ext := range []string{".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".heic", ".heif"} {
-		if strings.HasSuffix(n, ext) {
-			return true
-		}
-	}
-	return false
-}
-
-func (a *Adapter) download(ctx context.Context, at *discordgo.MessageAttachment) (*bot.Attachment, error) {
-	if int64(at.Size) > a.o.MaxImageBytes {
-		return nil, fmt.Errorf("attachment %s is %d bytes, over the %d cap", at.Filename, at.Size, a.o.MaxImageBytes)
-	}
-	if img := a.tryResized(ctx, at); img != nil {
-		return img, nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, at.URL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("download attachment: %w", err)
-	}
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("download attachment %s: %w", at.Filename, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download attachment %s: HTTP %d", at.Filename, resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, a.o.MaxImageBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("download attachment %s: %w", at.Filename, err)
-	}
-	if int64(len(data)) > a.o.MaxImageBytes {
-		return nil, fmt.Errorf("attachment %s is over the %d byte cap", at.Filename, a.o.MaxImageBytes)
-	}
-	mime := at.ContentType
-	if mime == "" {
-		mime = http.DetectContentType(data)
-	}
-	return &bot.Attachment{Name: at.Filename, MIME: mime, Data: data}, nil
 }

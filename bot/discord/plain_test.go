@@ -13,6 +13,7 @@ import (
 // mention the manager turns into an interjection); anywhere else it costs
 // no call at all, so no store round trip either.
 func TestPlainMessagesCountOnlyInSessionThreads(t *testing.T) {
+	t.Parallel()
 	hs := newScaledHarness(t, discordfake.Limits{}, &fastLimits, 1, func(hs *harness) { hs.messageContent = true })
 	hs.mention("quick plain lantern")
 	thread := ""

@@ -3,8 +3,8 @@ package discord
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/discord/discordfake"
@@ -13,8 +13,12 @@ import (
 // A process posts a persona's message through a webhook and dies with it
 // half written; a new process reattaches to it by the ID the first one
 // reported and completes it in place, through the same webhook: no
-// message is added.
+// message is added. The half-written text is the message's first write
+// (its placeholder) and nothing is left to send when the first process
+// dies, so no late write of the dead process can land after the new
+// one's: the outcome does not depend on timing.
 func TestReattachCompletesCutOffMessages(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	ctx1, kill := context.WithCancel(context.Background())
 	defer kill()
@@ -22,28 +26,25 @@ func TestReattachCompletesCutOffMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var ids []string
+	created := make(chan string, 4)
 	speaker := bot.Persona{ID: "craftsman", Name: "Bayar", Emoji: "✂️"}
-	post := bot.Post{From: speaker, Kind: bot.KindSpeech, Placeholder: "…",
-		Created: func(id string) { mu.Lock(); ids = append(ids, id); mu.Unlock() }}
-	st, err := conv1.Open(ctx1, post)
-	if err != nil {
+	post := bot.Post{From: speaker, Kind: bot.KindSpeech, Placeholder: "Half a sentence, and then",
+		Created: func(id string) { created <- id }}
+	if _, err := conv1.Open(ctx1, post); err != nil {
 		t.Fatal(err)
 	}
-	st.Update("Half a sentence, and then")
-	hs.findMessage(hs.channel, "the half-written speech", func(m discordfake.Message) bool {
-		return strings.Contains(m.Content, "Half a sentence")
-	})
 	var got []string
-	hs.eventually("the message ID reported", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append([]string(nil), ids...)
-		return len(got) > 0
-	})
-	if len(got) != 1 {
-		t.Fatalf("Created told %v", got)
+	select {
+	case id := <-created:
+		got = append(got, id)
+	case <-time.After(time.Minute):
+		t.Fatal("the message ID was never reported")
+	}
+	if ms := hs.fake.Messages(hs.channel); len(ms) != 1 || !strings.Contains(ms[0].Content, "Half a sentence") {
+		t.Fatalf("the half-written speech is not what Discord holds: %+v", ms)
+	}
+	if len(created) != 0 {
+		t.Fatalf("Created told more: %v", <-created)
 	}
 	kill() // the first process is gone
 

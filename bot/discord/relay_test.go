@@ -17,6 +17,7 @@ import (
 // question's message ID, the relay hands them to b's conversation, and the
 // question is updated in place from its own text.
 func TestAnswersToAnotherReplicasQuestion(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, discordfake.Limits{}, &fastLimits)
 	b, err := New(Config{Token: testToken, APIURL: hs.fake.URL(), GuildID: hs.guild}, newTestHandler(),
 		Options{Clock: hs.clock, Limits: &fastLimits})

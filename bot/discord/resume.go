@@ -41,7 +41,7 @@ func (s *sender) reportCreated(id string) {
 		return
 	}
 	s.mu.Lock()
-	w := s.hooks[id]
+	w := s.msgs[id].hook
 	s.mu.Unlock()
 	hook := ""
 	if w != nil {
@@ -55,7 +55,7 @@ func (s *sender) reportCreated(id string) {
 // through the webhook that wrote it, one of ours found among the channel's
 // webhooks, or as a bot message.
 func (c *conv) Reattach(ctx context.Context, p bot.Post, refs []string) (bot.Stream, error) {
-	s := &sender{c: c, post: p, hooks: map[string]*discordgo.Webhook{}, remap: map[string]string{}, sent: len(refs)}
+	s := &sender{c: c, post: p, msgs: map[string]sentMsg{}, sent: len(refs)}
 	ids := make([]string, 0, len(refs))
 	for _, ref := range refs {
 		hook, id, ok := strings.Cut(ref, "/")
@@ -70,9 +70,9 @@ func (c *conv) Reattach(ctx context.Context, p bot.Post, refs []string) (bot.Str
 		if err != nil {
 			return nil, fmt.Errorf("reattach message %s: %w", id, err)
 		}
-		s.hooks[id] = w
+		s.msgs[id] = sentMsg{hook: w}
 		if s.slot == nil {
-			s.pool, s.slot = c.a.pool(c.parent), slot
+			s.pool, s.slot = c.a.hooks.pool(c.parent), slot
 		}
 	}
 	o := bot.WriterOptions{
@@ -96,8 +96,8 @@ func (c *conv) ourHook(ctx context.Context, id string) (*discordgo.Webhook, *hoo
 	if c.parent == "" {
 		return nil, nil, fmt.Errorf("webhook %s: no webhooks here: %w", id, bot.ErrGone)
 	}
-	p := c.a.pool(c.parent)
-	if err := c.a.ensureListed(ctx, p); err != nil {
+	p := c.a.hooks.pool(c.parent)
+	if err := c.a.hooks.ensureListed(ctx, p); err != nil {
 		return nil, nil, err
 	}
 	p.mu.Lock()

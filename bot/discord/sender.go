@@ -26,10 +26,17 @@ type sender struct {
 	// its first create waits for them (see finals).
 	after []chan struct{}
 
-	mu    sync.Mutex
-	sent  int
-	hooks map[string]*discordgo.Webhook // message → the webhook that wrote it
-	remap map[string]string             // message → its re-post after the webhook was recreated
+	mu   sync.Mutex
+	sent int
+	msgs map[string]sentMsg // message ID → how it was written
+}
+
+// sentMsg is what a sender knows of a message it wrote: the webhook that
+// wrote it (nil: a bot message), and the message it was posted anew as
+// after that webhook was deleted ("" when not).
+type sentMsg struct {
+	hook   *discordgo.Webhook
+	repost string
 }
 
 var _ bot.Sender = (*sender)(nil)
@@ -85,17 +92,17 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 			if comps != nil {
 				m.Components = &comps
 			}
-			msg, err := c.a.postBot(ctx, c.channel, m, nil)
+			msg, err := c.a.botMsgs.post(ctx, c.channel, m, nil)
 			if err != nil {
 				return "", gone(err)
 			}
 			return msg.ID, nil
 		}
 		if s.slot == nil { // Open always chooses one outside the fallback; be safe
-			s.pool = c.a.pool(c.parent)
+			s.pool = c.a.hooks.pool(c.parent)
 			s.slot = s.pool.chooseSlot()
 		}
-		w, err := c.a.slotHook(ctx, s.pool, s.slot)
+		w, err := c.a.hooks.slotHook(ctx, s.pool, s.slot)
 		if errors.Is(err, errNoWebhooks) {
 			c.setFallback(ctx)
 			continue
@@ -105,23 +112,23 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 		}
 		var msg *discordgo.Message
 		slot := s.slot
-		err = c.a.channelWrite(ctx, c.channel, false, bot.PriorityFirst, func(ctx context.Context) error {
+		err = c.a.pace.write(ctx, c.channel, false, bot.PriorityFirst, func(ctx context.Context) error {
 			return slot.sched.WaitPriority(ctx, bot.PriorityFirst)
 		}, func(ctx context.Context) error {
 			var err error
-			msg, err = c.a.execute(ctx, w, c.thread, c.render(s.post.From, text, buttons), nil)
+			msg, err = c.a.hooks.execute(ctx, w, c.thread, c.render(s.post.From, text, buttons), nil)
 			return err
 		})
 		if isUnknownWebhook(err) && attempt == 0 {
 			c.a.log.Warn("webhook is gone, recreating it", "channel", c.parent)
-			c.a.dropWebhook(c.parent, w.ID)
+			c.a.hooks.drop(c.parent, w.ID)
 			continue
 		}
 		if err != nil {
 			return "", gone(err)
 		}
 		s.mu.Lock()
-		s.hooks[msg.ID] = w
+		s.msgs[msg.ID] = sentMsg{hook: w}
 		s.mu.Unlock()
 		return msg.ID, nil
 	}
@@ -130,41 +137,44 @@ func (s *sender) create(ctx context.Context, text string, buttons []bot.Button) 
 func (s *sender) Edit(ctx context.Context, id, text string) error {
 	c := s.c
 	s.mu.Lock()
-	if r, ok := s.remap[id]; ok {
+	if r := s.msgs[id].repost; r != "" {
 		id = r
 	}
-	w := s.hooks[id]
+	w := s.msgs[id].hook
 	s.mu.Unlock()
 	pri := bot.PriorityRefresh
 	if s.lane != nil {
 		pri = s.lane.LastPriority()
 	}
 	if w == nil { // a bot message (fallback)
-		return gone(c.a.patchBot(ctx, pri, c.channel, id, botMessage{Embeds: c.embed(s.post.From, text)}))
+		return gone(c.a.botMsgs.patch(ctx, pri, c.channel, id, botMessage{Embeds: c.embed(s.post.From, text)}))
 	}
 	slot := s.slot
-	err := c.a.channelWrite(ctx, c.channel, true, pri, func(ctx context.Context) error {
+	err := c.a.pace.write(ctx, c.channel, true, pri, func(ctx context.Context) error {
 		return slot.sched.WaitPriority(ctx, pri)
 	}, func(ctx context.Context) error {
-		return c.a.editHook(ctx, w, c.thread, id, webhookMessage{Content: text, Flags: discordgo.MessageFlagsSuppressEmbeds})
+		return c.a.hooks.edit(ctx, w, c.thread, id, webhookMessage{Content: text, Flags: discordgo.MessageFlagsSuppressEmbeds})
 	})
 	if !isUnknownWebhook(err) {
 		return gone(err)
 	}
 	// The webhook was deleted: its messages cannot be edited any more.
 	// Post the text anew through a fresh webhook and edit that from now on.
-	c.a.dropWebhook(c.parent, w.ID)
+	c.a.hooks.drop(c.parent, w.ID)
 	nid, err := s.create(ctx, text, nil)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	for old, cur := range s.remap {
-		if cur == id {
-			s.remap[old] = nid
+	for old, m := range s.msgs {
+		if m.repost == id {
+			m.repost = nid
+			s.msgs[old] = m
 		}
 	}
-	s.remap[id] = nid
+	m := s.msgs[id]
+	m.repost = nid
+	s.msgs[id] = m
 	s.mu.Unlock()
 	return nil
 }

@@ -42,11 +42,12 @@ const (
 // sharedGate asks the shared limiter and falls back to in-process pacing
 // when it fails. A nil gate lets everything through (one process).
 type sharedGate struct {
-	l      SharedLimiter
-	token  string // the key part naming the bot token (a hash, never the token)
-	clock  bot.Clock
-	log    func(err error, down bool)
-	retune func()
+	l       SharedLimiter
+	timeout time.Duration // per call (sharedTimeout)
+	token   string        // the key part naming the bot token (a hash, never the token)
+	clock   bot.Clock
+	log     func(err error, down bool)
+	retune  func()
 
 	mu    sync.Mutex
 	until time.Time // no asking before this (after an error)
@@ -76,7 +77,7 @@ func (g *sharedGate) take(ctx context.Context, key string, b bot.Budget) (bool, 
 		if g.paused() {
 			return waited(), nil
 		}
-		cctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+		cctx, cancel := context.WithTimeout(ctx, g.timeout)
 		wait, err := g.l.Take(cctx, key, b)
 		cancel()
 		if err != nil {
@@ -133,7 +134,7 @@ func (g *sharedGate) count(ctx context.Context, n int) (total int, ok bool) {
 	if g == nil || g.paused() {
 		return 0, false
 	}
-	cctx, cancel := context.WithTimeout(ctx, sharedTimeout)
+	cctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	total, err := g.l.CountInvalid(cctx, n)
 	if err != nil {
@@ -146,7 +147,7 @@ func (g *sharedGate) count(ctx context.Context, n int) (total int, ok bool) {
 
 // retuneGlobal sets the token's in-process rate from what slows it: the
 // invalid-request slowdown and an unreachable shared limiter.
-func (a *Adapter) retuneGlobal() {
+func (a *pacer) retuneGlobal() {
 	rate := a.lim.Global.Rate
 	if a.invalid.isSlowed() {
 		rate /= 4
@@ -158,11 +159,11 @@ func (a *Adapter) retuneGlobal() {
 }
 
 // newSharedGate wires Options.SharedLimiter (nil when unset).
-func (a *Adapter) newSharedGate(l SharedLimiter) *sharedGate {
+func (a *pacer) newSharedGate(l SharedLimiter, token string) *sharedGate {
 	if l == nil {
 		return nil
 	}
-	return &sharedGate{l: l, token: tokenKey(a.cfg.Token), clock: a.o.Clock, retune: a.retuneGlobal,
+	return &sharedGate{l: l, timeout: sharedTimeout, token: tokenKey(token), clock: a.clock, retune: a.retuneGlobal,
 		log: func(err error, down bool) {
 			if down {
 				a.log.Error("shared rate limiter unreachable: pacing this process alone at a fallback share of the token's rate", "err", err, "share", fallbackShare)
@@ -176,7 +177,7 @@ func (a *Adapter) newSharedGate(l SharedLimiter) *sharedGate {
 // request that carries the bot's authorization (transport.gate).
 // Interaction responses are not bound to the global limit (Discord's
 // rate-limit docs), and they have a 3 s deadline: they go at once.
-func (a *Adapter) gateRequest(req *http.Request) error {
+func (a *pacer) gateRequest(req *http.Request) error {
 	if a.shared == nil || req.Header.Get("Authorization") == "" || interactionPath(req.URL.Path) {
 		return nil
 	}
@@ -187,11 +188,11 @@ func (a *Adapter) gateRequest(req *http.Request) error {
 // takeChannel takes a slot of a channel's shared message budget, at the
 // rate its in-process budget has now (lowered by shared 429s); true when
 // it had to wait.
-func (a *Adapter) takeChannel(ctx context.Context, b *chanBudget) (bool, error) {
+func (a *pacer) takeChannel(ctx context.Context, b *chanBudget) (bool, error) {
 	if a.shared == nil {
 		return false, nil
 	}
-	return a.shared.take(ctx, a.shared.channelKey(b.id), bot.Budget{Rate: b.sched.Rate(), Burst: a.lim.Channel.Burst})
+	return a.shared.take(ctx, a.shared.channelKey(b.id), b.shareable(a.lim.Channel.Burst))
 }
 
 // interactionPath is an interaction's callback route.

@@ -2,9 +2,12 @@ package discord
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +26,21 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelWaits()
 	os.Exit(redistest.Main(m, func(s *redistest.Server, skip string) { redisSrv, redisSkip = s, skip }))
+}
+
+// parallelWaits runs twice as many parallel tests at once as there are
+// CPUs (go test's default is as many), unless -parallel is given: most
+// of this package's tests wait rather than compute (discordgo's Close
+// sleeps a second, budgets pace on scaled clocks), so the CPUs stay busy.
+func parallelWaits() {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+	}
 }
 
 // redisClient is a client of the test's redis-server on its own database,
@@ -42,12 +59,18 @@ func redisClient(t *testing.T, db int) *goredis.Client {
 }
 
 // replica is an adapter as another process would build it: its own
-// schedulers, sharing only Redis (when l is set) and the token.
+// schedulers, sharing only Redis (when l is set) and the token. It waits
+// for Redis up to a second, not the production 250 ms: on a test machine
+// loaded by other packages' tests a slow answer would make it pace alone
+// (by design) and draw the 429s the sharing tests look for.
 func replica(t *testing.T, fake *discordfake.Server, lim Limits, l SharedLimiter) *Adapter {
 	t.Helper()
 	a, err := New(Config{Token: testToken, APIURL: fake.URL()}, newTestHandler(), Options{Limits: &lim, SharedLimiter: l})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if a.pace.shared != nil {
+		a.pace.shared.timeout = time.Second
 	}
 	return a
 }
@@ -72,7 +95,7 @@ func hammer(t *testing.T, channel string, n int, as ...*Adapter) {
 			defer wg.Done()
 			for range n {
 				var out map[string]any
-				if err := a.setupCall(ctx, "GET", "https://discord.com/api/v9/channels/"+channel, jsonBody{}, &out); err != nil {
+				if err := a.rest.setupCall(ctx, "GET", "https://discord.com/api/v9/channels/"+channel, jsonBody{}, &out); err != nil {
 					t.Error(err)
 					return
 				}
@@ -87,9 +110,11 @@ func hammer(t *testing.T, channel string, n int, as ...*Adapter) {
 // requests/s per token: the fake (which enforces it) sends no global 429.
 // Without the shared limiter the same load draws global 429s.
 func TestTwoReplicasShareTheTokensGlobalLimit(t *testing.T) {
+	t.Parallel()
 	rdb := redisClient(t, 1)
 	for _, shared := range []bool{true, false} {
 		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
+			t.Parallel()
 			fake := discordfake.New(discordfake.Options{Token: testToken, Limits: discordfake.DiscordLimits()})
 			defer fake.Close()
 			ch := fake.AddChannel(discordfake.Channel{GuildID: fake.NewID()}).ID
@@ -114,9 +139,11 @@ func TestTwoReplicasShareTheTokensGlobalLimit(t *testing.T) {
 // channel share its message budget through Redis and draw no shared 429;
 // without sharing they do.
 func TestTwoReplicasShareAChannelsBudget(t *testing.T) {
+	t.Parallel()
 	rdb := redisClient(t, 2)
 	for _, shared := range []bool{true, false} {
 		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
+			t.Parallel()
 			fl := discordfake.DiscordLimits()
 			fl.ChannelMessages, fl.ChannelWindow = 10, 3*time.Second
 			fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl})
@@ -137,7 +164,7 @@ func TestTwoReplicasShareAChannelsBudget(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for j := range 6 {
-						if _, err := r.sendBot(ctx, ch, botMessage{Content: fmt.Sprintf("replica %d, message %d", i, j)}, nil); err != nil {
+						if _, err := r.botMsgs.send(ctx, ch, botMessage{Content: fmt.Sprintf("replica %d, message %d", i, j)}, nil); err != nil {
 							t.Error(err)
 							return
 						}
@@ -166,6 +193,7 @@ func itoa(n int) string { return fmt.Sprint(n) }
 // shared budget spent, an interaction's answer (not bound to the global
 // limit, and due within 3 s) goes at once; any other call waits.
 func TestInteractionResponsesSkipTheSharedGlobalBudget(t *testing.T) {
+	t.Parallel()
 	rdb := redisClient(t, 4)
 	fake := discordfake.New(discordfake.Options{Token: testToken})
 	defer fake.Close()
@@ -179,13 +207,13 @@ func TestInteractionResponsesSkipTheSharedGlobalBudget(t *testing.T) {
 		t.Cleanup(cancel)
 		return r.WithContext(ctx)
 	}
-	if err := a.gateRequest(req("/channels/1/messages")); err != nil {
+	if err := a.pace.gateRequest(req("/channels/1/messages")); err != nil {
 		t.Fatalf("first call: %v", err)
 	}
-	if err := a.gateRequest(req("/interactions/1/tok/callback")); err != nil {
+	if err := a.pace.gateRequest(req("/interactions/1/tok/callback")); err != nil {
 		t.Errorf("interaction answer with the budget spent: %v, want it to go at once", err)
 	}
-	if err := a.gateRequest(req("/channels/1/messages")); err == nil {
+	if err := a.pace.gateRequest(req("/channels/1/messages")); err == nil {
 		t.Errorf("a second call within the second went through a budget of 1/s")
 	}
 }

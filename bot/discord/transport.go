@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
+
 	"github.com/tableround/tableround/bot"
 )
 
@@ -58,7 +60,7 @@ var (
 
 // observe penalises the webhook's scheduler until the bucket resets when
 // Discord says no request is left in it.
-func (a *Adapter) observe(path string, h http.Header) {
+func (b *schedBook) observe(path string, h http.Header) {
 	if h.Get("X-RateLimit-Remaining") != "0" {
 		return
 	}
@@ -70,7 +72,7 @@ func (a *Adapter) observe(path string, h http.Header) {
 	if err != nil || reset <= 0 {
 		return
 	}
-	if s := a.scheds.existing(m[1]); s != nil {
+	if s := b.existing(m[1]); s != nil {
 		s.Penalize(seconds(reset), false)
 	}
 }
@@ -138,9 +140,18 @@ func jsonOf(v any) (jsonBody, error) {
 	return jsonBody{"application/json", b}, err
 }
 
+// rest makes the adapter's own REST calls through discordgo's Session
+// (its Client, token and user agent; no discordgo bucket, no hidden 429
+// retry).
+type rest struct {
+	s      *discordgo.Session
+	global *bot.Scheduler // the token's budget, for one-off calls
+	clock  bot.Clock
+}
+
 // call sends one request with the bot's authorization and no retry: 429
 // becomes *bot.RateLimitError, other failures *apiError. out may be nil.
-func (a *Adapter) call(ctx context.Context, method, rawURL string, body jsonBody, out any) error {
+func (a *rest) call(ctx context.Context, method, rawURL string, body jsonBody, out any) error {
 	var r io.Reader
 	if body.data != nil {
 		r = bytes.NewReader(body.data)
@@ -216,7 +227,7 @@ func rateLimit(h http.Header, data []byte) error {
 // session starts is slowed down rather than lost. Every request carrying
 // the bot's authorization goes through here or through a scheduler whose
 // parent is the token's.
-func (a *Adapter) setupCall(ctx context.Context, method, rawURL string, body jsonBody, out any) error {
+func (a *rest) setupCall(ctx context.Context, method, rawURL string, body jsonBody, out any) error {
 	for attempt := 0; ; attempt++ {
 		if err := a.global.WaitPriority(ctx, bot.PriorityUrgent); err != nil {
 			return err
@@ -231,7 +242,7 @@ func (a *Adapter) setupCall(ctx context.Context, method, rawURL string, body jso
 			a.global.Penalize(rl.RetryAfter, false)
 			continue
 		}
-		if err := a.o.Clock.Sleep(ctx, rl.RetryAfter); err != nil {
+		if err := a.clock.Sleep(ctx, rl.RetryAfter); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -52,11 +53,22 @@ type hookSlot struct {
 	picked uint64             // when last chosen (pool.pick)
 }
 
+// webhooks are the adapter's webhook pools, one per parent channel, and
+// the calls made through them.
+type webhooks struct {
+	n      int // webhooks per channel (Limits.Webhooks)
+	rest   *rest
+	who    *identity
+	scheds *schedBook
+	log    *slog.Logger
+	pools  poolBook
+}
+
 // pool returns a parent channel's webhook pool; nothing is fetched yet.
-func (a *Adapter) pool(parent string) *hookPool {
+func (a *webhooks) pool(parent string) *hookPool {
 	return a.pools.get(parent, func() *hookPool {
 		p := &hookPool{parent: parent}
-		for i := range a.lim.Webhooks {
+		for i := range a.n {
 			p.slots = append(p.slots, &hookSlot{index: i, sched: a.scheds.get(fmt.Sprintf("hook:%s#%d", parent, i))})
 		}
 		return p
@@ -106,14 +118,14 @@ func (p *hookPool) chooseSlot() *hookSlot {
 // ensureListed finds our webhooks in the parent channel once per process
 // (reusing those an earlier run created, by application or bot ID).
 // errNoWebhooks without the permission.
-func (a *Adapter) ensureListed(ctx context.Context, p *hookPool) error {
+func (a *webhooks) ensureListed(ctx context.Context, p *hookPool) error {
 	p.setup.Lock()
 	defer p.setup.Unlock()
 	return a.listLocked(ctx, p)
 }
 
 // listLocked lists the channel's webhooks (p.setup held).
-func (a *Adapter) listLocked(ctx context.Context, p *hookPool) error {
+func (a *webhooks) listLocked(ctx context.Context, p *hookPool) error {
 	p.mu.Lock()
 	listed := p.listed
 	p.mu.Unlock()
@@ -121,7 +133,7 @@ func (a *Adapter) listLocked(ctx context.Context, p *hookPool) error {
 		return nil
 	}
 	var list []*discordgo.Webhook
-	if err := a.setupCall(ctx, http.MethodGet, discordgo.EndpointChannelWebhooks(p.parent), jsonBody{}, &list); err != nil {
+	if err := a.rest.setupCall(ctx, http.MethodGet, discordgo.EndpointChannelWebhooks(p.parent), jsonBody{}, &list); err != nil {
 		if isForbidden(err) {
 			return errNoWebhooks
 		}
@@ -155,7 +167,7 @@ func (a *Adapter) listLocked(ctx context.Context, p *hookPool) error {
 // webhook in the channel (its cap of 15 counts other integrations' too),
 // the pool keeps the ones it has and s borrows one of them. errNoWebhooks
 // without the permission or any webhook at all.
-func (a *Adapter) slotHook(ctx context.Context, p *hookPool, s *hookSlot) (*discordgo.Webhook, error) {
+func (a *webhooks) slotHook(ctx context.Context, p *hookPool, s *hookSlot) (*discordgo.Webhook, error) {
 	p.mu.Lock()
 	w := s.hook
 	p.mu.Unlock()
@@ -176,7 +188,7 @@ func (a *Adapter) slotHook(ctx context.Context, p *hookPool, s *hookSlot) (*disc
 	if !full {
 		body, _ := jsonOf(map[string]string{"name": webhookName})
 		nw := &discordgo.Webhook{}
-		err := a.setupCall(ctx, http.MethodPost, discordgo.EndpointChannelWebhooks(p.parent), body, nw)
+		err := a.rest.setupCall(ctx, http.MethodPost, discordgo.EndpointChannelWebhooks(p.parent), body, nw)
 		switch _, code := errCode(err); {
 		case err == nil:
 			a.log.Info("webhook created", "channel", p.parent, "webhook", nw.ID, "slot", s.index)
@@ -213,7 +225,7 @@ func (a *Adapter) slotHook(ctx context.Context, p *hookPool, s *hookSlot) (*disc
 
 // dropWebhook forgets a webhook Discord says is unknown (never reuse a
 // webhook that returned 404); its slot creates a new one when next used.
-func (a *Adapter) dropWebhook(parent, id string) {
+func (a *webhooks) drop(parent, id string) {
 	p := a.pool(parent)
 	p.mu.Lock()
 	for _, s := range p.slots {
@@ -271,7 +283,7 @@ type webhookMessage struct {
 
 // execute posts through a webhook (files as multipart) and returns the
 // message (wait=true).
-func (a *Adapter) execute(ctx context.Context, w *discordgo.Webhook, thread string, m webhookMessage, files []*discordgo.File) (*discordgo.Message, error) {
+func (a *webhooks) execute(ctx context.Context, w *discordgo.Webhook, thread string, m webhookMessage, files []*discordgo.File) (*discordgo.Message, error) {
 	m.AllowedMentions = noMentions()
 	var body jsonBody
 	var err error
@@ -284,18 +296,18 @@ func (a *Adapter) execute(ctx context.Context, w *discordgo.Webhook, thread stri
 		return nil, fmt.Errorf("encode webhook message: %w", err)
 	}
 	msg := &discordgo.Message{}
-	if err := a.call(ctx, http.MethodPost, hookURL(w, "", thread), body, msg); err != nil {
+	if err := a.rest.call(ctx, http.MethodPost, hookURL(w, "", thread), body, msg); err != nil {
 		return nil, err
 	}
 	return msg, nil
 }
 
 // editHook edits a webhook message (per-message, no shared bucket).
-func (a *Adapter) editHook(ctx context.Context, w *discordgo.Webhook, thread, msgID string, m webhookMessage) error {
+func (a *webhooks) edit(ctx context.Context, w *discordgo.Webhook, thread, msgID string, m webhookMessage) error {
 	m.AllowedMentions = noMentions()
 	body, err := jsonOf(m)
 	if err != nil {
 		return fmt.Errorf("encode webhook edit: %w", err)
 	}
-	return a.call(ctx, http.MethodPatch, hookURL(w, msgID, thread), body, nil)
+	return a.rest.call(ctx, http.MethodPatch, hookURL(w, msgID, thread), body, nil)
 }
