@@ -136,6 +136,7 @@ func (e *sharedLimit) Unwrap() error { return e.rl }
 // channel's rate and holds the channel alone until retry_after); every
 // other error is the caller's.
 func (a *Adapter) channelWrite(ctx context.Context, channel string, edit bool, pri bot.Priority, rewait func(context.Context) error, call func(context.Context) error) error {
+	ctx = withPriority(ctx, pri) // the shared global gate reads it
 	b := a.chanBudget(channel)
 	for attempt := 0; ; attempt++ {
 		if !edit || a.editsCount() {
@@ -143,7 +144,7 @@ func (a *Adapter) channelWrite(ctx context.Context, channel string, edit bool, p
 			if err != nil {
 				return err
 			}
-			if w, err := a.takeChannel(ctx, b); err != nil {
+			if w, err := a.takeChannel(ctx, b, pri); err != nil {
 				return err
 			} else if w {
 				waited = true

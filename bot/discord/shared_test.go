@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,13 +180,112 @@ func TestInteractionResponsesSkipTheSharedGlobalBudget(t *testing.T) {
 		t.Cleanup(cancel)
 		return r.WithContext(ctx)
 	}
-	if err := a.gateRequest(req("/channels/1/messages")); err != nil {
-		t.Fatalf("first call: %v", err)
+	burst := sharedBudget(lim.Global, bot.PriorityUrgent).Burst
+	for i := range burst {
+		if err := a.gateRequest(req("/channels/1/messages")); err != nil {
+			t.Fatalf("call %d of the burst: %v", i, err)
+		}
 	}
 	if err := a.gateRequest(req("/interactions/1/tok/callback")); err != nil {
 		t.Errorf("interaction answer with the budget spent: %v, want it to go at once", err)
 	}
 	if err := a.gateRequest(req("/channels/1/messages")); err == nil {
-		t.Errorf("a second call within the second went through a budget of 1/s")
+		t.Errorf("call %d within the second went through a budget of 1/s with bursts of %d", burst+1, burst)
+	}
+}
+
+// TestRefreshesLeaveTheSharedReserveToUrgentWrites: on one Redis, one
+// replica's refreshes take the token's shared budget only while more than
+// sharedReserve slots are left, so another replica's creates, first words
+// and final texts still find slots at once.
+func TestRefreshesLeaveTheSharedReserveToUrgentWrites(t *testing.T) {
+	rdb := redisClient(t, 5)
+	a, b := redislimit.New(rdb, "t5:"), redislimit.New(rdb, "t5:")
+	ctx := context.Background()
+	key := "{discord:x}:global"
+	budget := bot.Budget{Rate: 1.0 / 60, Burst: 1} // one a minute: Redis's clock cannot refill it during the test
+	granted := func(l SharedLimiter, pri bot.Priority) bool {
+		t.Helper()
+		wait, err := l.Take(ctx, key, sharedBudget(budget, pri))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wait == 0
+	}
+	refreshes := 0
+	for granted(a, bot.PriorityRefresh) {
+		if refreshes++; refreshes > 10 {
+			t.Fatal("refreshes never run out of a budget of one a minute")
+		}
+	}
+	for i := range sharedReserve {
+		if !granted(b, bot.PriorityFirst) {
+			t.Fatalf("after replica a's %d refreshes, replica b's urgent write %d was refused: the reserve is not kept", refreshes, i+1)
+		}
+	}
+	if granted(b, bot.PriorityUrgent) {
+		t.Errorf("an urgent write beyond the burst was granted")
+	}
+	if granted(a, bot.PriorityRefresh) {
+		t.Errorf("a refresh was granted with the reserve spent")
+	}
+}
+
+// recordingLimiter records the bursts the adapter asks a shared budget
+// for, by key kind, and grants every slot.
+type recordingLimiter struct {
+	mu     sync.Mutex
+	bursts map[string][]int
+}
+
+func (r *recordingLimiter) Take(_ context.Context, key string, b bot.Budget) (time.Duration, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kind := "global"
+	if strings.Contains(key, ":channel:") {
+		kind = "channel"
+	}
+	r.bursts[kind] = append(r.bursts[kind], b.Burst)
+	return 0, nil
+}
+
+func (r *recordingLimiter) CountInvalid(context.Context, int) (int, error) { return 0, nil }
+
+func (r *recordingLimiter) take() map[string][]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.bursts
+	r.bursts = map[string][]int{}
+	return out
+}
+
+// TestAWritesPriorityReachesTheSharedBudgets: a bot message's create asks
+// the shared global and channel budgets with the urgent burst, a refresh
+// edit (edits counted) with the reserve left out.
+func TestAWritesPriorityReachesTheSharedBudgets(t *testing.T) {
+	fake := discordfake.New(discordfake.Options{Token: testToken})
+	defer fake.Close()
+	ch := fake.AddChannel(discordfake.Channel{GuildID: fake.NewID()}).ID
+	lim := fastLimits
+	lim.Global, lim.Channel, lim.ChannelEdits = bot.Budget{Rate: 1000, Burst: 1}, bot.Budget{Rate: 1000, Burst: 5}, true
+	rec := &recordingLimiter{bursts: map[string][]int{}}
+	a := replica(t, fake, lim, rec)
+	ctx := context.Background()
+	msg, err := a.postBot(ctx, ch, botMessage{Content: "first words"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rec.take()
+	want := map[string][]int{"global": {3}, "channel": {5}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("a create asked for bursts %v, want %v", got, want)
+	}
+	if err := a.patchBot(ctx, bot.PriorityRefresh, ch, msg.ID, botMessage{Content: "first words and more"}); err != nil {
+		t.Fatal(err)
+	}
+	got = rec.take()
+	want = map[string][]int{"global": {1}, "channel": {3}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("a refresh asked for bursts %v, want %v", got, want)
 	}
 }
