@@ -50,15 +50,22 @@ const (
 // sharedBudget is b as a write of priority pri asks the shared limiter
 // for it. Urgent writes (creates, first words, final texts, setup calls)
 // get a burst of at least sharedReserve+1; refreshes sharedReserve fewer.
-// On the token's global budget (45/s, burst 1) that lets urgent writes
-// burst 3 (45 + 3 = 48 in any second, under Discord's 50); a channel's
-// burst (5) is unchanged and its refreshes keep 2 creates in hand.
+// A burst raised that way is paid for in rate when the rate can afford
+// it, so that no second holds more than before: the token's global budget
+// (45/s, burst 1) becomes 43/s with bursts of 3 (46 in any second, as
+// before, under Discord's 50). A channel's burst (5) is unchanged and its
+// refreshes keep 2 creates in hand.
 func sharedBudget(b bot.Budget, pri bot.Priority) bot.Budget {
-	burst := max(b.Burst, sharedReserve+1)
+	extra := max(0, sharedReserve+1-b.Burst)
+	rate := b.Rate
+	if rate > 2*float64(extra) {
+		rate -= float64(extra)
+	}
+	burst := b.Burst + extra
 	if pri == bot.PriorityRefresh {
 		burst -= sharedReserve
 	}
-	return bot.Budget{Rate: b.Rate, Burst: burst}
+	return bot.Budget{Rate: rate, Burst: burst}
 }
 
 // priorityKey carries a write's priority in its context down to the

@@ -289,3 +289,32 @@ func TestAWritesPriorityReachesTheSharedBudgets(t *testing.T) {
 		t.Errorf("a refresh asked for bursts %v, want %v", got, want)
 	}
 }
+
+// TestSharedBudgetKeepsEachSecondsCount: a burst raised for the reserve
+// is paid for in rate where the rate can afford it, so a second holds no
+// more than the budget's own rate + burst (a slow budget at most
+// sharedReserve more in its window); refreshes ask for sharedReserve fewer.
+func TestSharedBudgetKeepsEachSecondsCount(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		b             bot.Budget
+		urgent, fresh bot.Budget
+	}{
+		{"token", bot.Budget{Rate: 45, Burst: 1}, bot.Budget{Rate: 43, Burst: 3}, bot.Budget{Rate: 43, Burst: 1}},
+		{"large token", bot.Budget{Rate: 450, Burst: 10}, bot.Budget{Rate: 450, Burst: 10}, bot.Budget{Rate: 450, Burst: 8}},
+		{"channel", DefaultChannel, DefaultChannel, bot.Budget{Rate: 0.4, Burst: 3}},
+		{"slow, burst 1", bot.Budget{Rate: 0.4, Burst: 1}, bot.Budget{Rate: 0.4, Burst: 3}, bot.Budget{Rate: 0.4, Burst: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sharedBudget(tc.b, bot.PriorityFirst); got != tc.urgent {
+				t.Errorf("urgent: %+v, want %+v", got, tc.urgent)
+			}
+			if got := sharedBudget(tc.b, bot.PriorityRefresh); got != tc.fresh {
+				t.Errorf("refresh: %+v, want %+v", got, tc.fresh)
+			}
+			if u := sharedBudget(tc.b, bot.PriorityUrgent); u.Rate+float64(u.Burst) > tc.b.Rate+float64(tc.b.Burst)+sharedReserve {
+				t.Errorf("a second may hold %v, the budget's own %v", u.Rate+float64(u.Burst), tc.b.Rate+float64(tc.b.Burst))
+			}
+		})
+	}
+}
