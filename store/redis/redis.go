@@ -49,12 +49,12 @@ type Options struct {
 
 // Store is the Redis store.Store.
 type Store struct {
-	c      goredis.UniversalClient
-	owned  bool // Close closes c (Options.CloseClient)
-	k      keys
-	ret    store.Retention
-	now    func() time.Time
-	chans  sync.Map // session ID -> channel (immutable once created)
+	c     goredis.UniversalClient
+	owned bool // Close closes c (Options.CloseClient)
+	k     keys
+	ret   store.Retention
+	now   func() time.Time
+	chans sync.Map // session ID -> channel (immutable once created)
 }
 
 var _ store.Store = (*Store)(nil)
