@@ -28,27 +28,48 @@ type bufOp struct {
 	size int
 }
 
-// outbox holds what Store owes the inner store, under its own lock: each
-// session's queued writes in order (and which session queued first), their
-// count and bytes, the last Seq seen per session (a queued Append's
-// provisional Seq follows it), the sessions that may not write until
-// leased again, and the last failure to reach the store.
+// outbox holds what Store owes the inner store, under its own lock: per
+// session what it owes (see owed), which session queued first, and the
+// queued writes' count and bytes, and the last failure to reach the store.
 type outbox struct {
 	maxPending, maxBytes int
 
-	mu      sync.Mutex
-	queues  map[string][]bufOp
-	order   []string // sessions with a queue, oldest first
-	pending int
-	bytes   int
-	lastSeq map[string]int64
-	failed  map[string]error
-	lastErr error
+	mu       sync.Mutex
+	sessions map[string]*owed
+	order    []string // sessions with a queue, oldest first
+	pending  int
+	bytes    int
+	lastErr  error
+}
+
+// owed is one session's part of the outbox: its queued writes in order,
+// the last Seq seen (a queued Append's provisional Seq follows it), and
+// the error that keeps it from writing until it is leased again.
+type owed struct {
+	queue   []bufOp
+	lastSeq int64
+	failed  error
 }
 
 func newOutbox(maxPending, maxBytes int) *outbox {
-	return &outbox{maxPending: maxPending, maxBytes: maxBytes,
-		queues: map[string][]bufOp{}, lastSeq: map[string]int64{}, failed: map[string]error{}}
+	return &outbox{maxPending: maxPending, maxBytes: maxBytes, sessions: map[string]*owed{}}
+}
+
+// session is sid's entry, made when missing (o.mu held).
+func (o *outbox) session(sid string) *owed {
+	s := o.sessions[sid]
+	if s == nil {
+		s = &owed{}
+		o.sessions[sid] = s
+	}
+	return s
+}
+
+// tidy forgets sid's entry once it holds nothing (o.mu held).
+func (o *outbox) tidy(sid string) {
+	if s := o.sessions[sid]; s != nil && len(s.queue) == 0 && s.lastSeq == 0 && s.failed == nil {
+		delete(o.sessions, sid)
+	}
 }
 
 // size is the queued writes' count and bytes, and the last failure to
@@ -68,10 +89,13 @@ func (o *outbox) size() (pending, bytes int, lastErr error) {
 func (o *outbox) queueBehind(sid string, op *bufOp, now time.Time) (queued bool, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if err := o.failed[sid]; err != nil {
-		return true, err
-	}
-	if len(o.queues[sid]) == 0 {
+	s := o.sessions[sid]
+	switch {
+	case s == nil:
+		return false, nil
+	case s.failed != nil:
+		return true, s.failed
+	case len(s.queue) == 0:
 		return false, nil
 	}
 	return true, o.pushLocked(sid, op, now)
@@ -86,24 +110,24 @@ func (o *outbox) queue(sid string, op *bufOp, now time.Time, cause error) error 
 }
 
 func (o *outbox) pushLocked(sid string, op *bufOp, now time.Time) error {
+	s := o.session(sid)
 	op.size = len(op.data) + len(op.ev.Text) + len(op.ev.Data) + len(op.cp.State) + 64
 	if o.pending+1 > o.maxPending || o.bytes+op.size > o.maxBytes {
-		err := fmt.Errorf("write buffer full (%d writes, %d bytes queued while the store is unreachable), session %s cannot be saved: %w",
+		s.failed = fmt.Errorf("write buffer full (%d writes, %d bytes queued while the store is unreachable), session %s cannot be saved: %w",
 			o.pending, o.bytes, sid, store.ErrUnavailable)
-		o.failed[sid] = err
-		return err
+		return s.failed
 	}
 	if op.kind == opAppend {
 		if op.ev.Time.IsZero() {
 			op.ev.Time = now // a queued event keeps the time it happened
 		}
-		o.lastSeq[sid]++
-		op.ev.Seq = o.lastSeq[sid]
+		s.lastSeq++
+		op.ev.Seq = s.lastSeq
 	}
-	if len(o.queues[sid]) == 0 {
+	if len(s.queue) == 0 {
 		o.order = append(o.order, sid)
 	}
-	o.queues[sid] = append(o.queues[sid], *op)
+	s.queue = append(s.queue, *op)
 	o.pending++
 	o.bytes += op.size
 	return nil
@@ -119,7 +143,7 @@ func (o *outbox) next() (sid string, op bufOp, ok bool) {
 		return "", bufOp{}, false
 	}
 	sid = o.order[0]
-	return sid, o.queues[sid][0], true
+	return sid, o.sessions[sid].queue[0], true
 }
 
 // flushed settles the write next returned: written (err nil), still owed
@@ -132,8 +156,9 @@ func (o *outbox) flushed(sid string, err error, transient bool) {
 	case transient:
 		o.lastErr = err
 	case err != nil:
-		o.failed[sid] = fmt.Errorf("flush buffered write of %s: %w", sid, err)
-		o.dropLocked(sid, len(o.queues[sid]))
+		s := o.sessions[sid]
+		s.failed = fmt.Errorf("flush buffered write of %s: %w", sid, err)
+		o.dropLocked(sid, len(s.queue))
 	default:
 		o.dropLocked(sid, 1)
 	}
@@ -141,32 +166,33 @@ func (o *outbox) flushed(sid string, err error, transient bool) {
 
 // dropLocked removes the first n queued writes of sid.
 func (o *outbox) dropLocked(sid string, n int) {
-	q := o.queues[sid]
-	for _, op := range q[:n] {
+	s := o.sessions[sid]
+	for _, op := range s.queue[:n] {
 		o.pending--
 		o.bytes -= op.size
 	}
-	if q = q[n:]; len(q) > 0 {
-		o.queues[sid] = q
+	if s.queue = s.queue[n:]; len(s.queue) > 0 {
 		return
 	}
-	delete(o.queues, sid)
-	for i, s := range o.order {
-		if s == sid {
+	s.queue = nil
+	for i, id := range o.order {
+		if id == sid {
 			o.order = append(o.order[:i], o.order[i+1:]...)
 			break
 		}
 	}
+	o.tidy(sid)
 }
 
 // latest returns the newest queued write of sid matching pick.
 func (o *outbox) latest(sid string, pick func(bufOp) bool) (bufOp, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	q := o.queues[sid]
-	for i := len(q) - 1; i >= 0; i-- {
-		if pick(q[i]) {
-			return q[i], true
+	if s := o.sessions[sid]; s != nil {
+		for i := len(s.queue) - 1; i >= 0; i-- {
+			if pick(s.queue[i]) {
+				return s.queue[i], true
+			}
 		}
 	}
 	return bufOp{}, false
@@ -177,9 +203,11 @@ func (o *outbox) events(sid string) []store.Event {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []store.Event
-	for _, op := range o.queues[sid] {
-		if op.kind == opAppend {
-			out = append(out, op.ev)
+	if s := o.sessions[sid]; s != nil {
+		for _, op := range s.queue {
+			if op.kind == opAppend {
+				out = append(out, op.ev)
+			}
 		}
 	}
 	return out
@@ -189,7 +217,8 @@ func (o *outbox) events(sid string) []store.Event {
 func (o *outbox) sawSeq(sid string, seq int64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.lastSeq[sid] = seq
+	o.session(sid).lastSeq = seq
+	o.tidy(sid)
 }
 
 // ended forgets sid's last Seq once it has stopped running and owes
@@ -197,8 +226,9 @@ func (o *outbox) sawSeq(sid string, seq int64) {
 func (o *outbox) ended(sid string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(o.queues[sid]) == 0 {
-		delete(o.lastSeq, sid)
+	if s := o.sessions[sid]; s != nil && len(s.queue) == 0 {
+		s.lastSeq = 0
+		o.tidy(sid)
 	}
 }
 
@@ -206,5 +236,8 @@ func (o *outbox) ended(sid string) {
 func (o *outbox) leased(sid string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	delete(o.failed, sid)
+	if s := o.sessions[sid]; s != nil {
+		s.failed = nil
+		o.tidy(sid)
+	}
 }
