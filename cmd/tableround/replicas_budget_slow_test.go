@@ -28,7 +28,8 @@ const budgetSessions = 8
 // records: no sliding second held more than 50 requests of the token, and
 // the fake sent no global 429. The replicas share the token's budget
 // through Redis (REDIS_URL, package redislimit); with that sharing taken
-// out of serve, the same load draws global 429s.
+// out of serve (serve.go's `shared = redislimit.New(...)` left out), the
+// same load draws global 429s within two seconds.
 func TestReplicasShareTheTokensBudget(t *testing.T) {
 	srv := needRedis(t)
 	const db = 10
