@@ -239,6 +239,7 @@ func (e *sharedLimit) Unwrap() error { return e.rl }
 // channel's rate and holds the channel alone until retry_after); every
 // other error is the caller's.
 func (a *pacer) write(ctx context.Context, channel string, edit bool, pri bot.Priority, rewait func(context.Context) error, call func(context.Context) error) error {
+	ctx = withPriority(ctx, pri) // the shared global gate reads it
 	b := a.budget(channel)
 	for attempt := 0; ; attempt++ {
 		if !edit || a.editsCount() {
@@ -246,7 +247,7 @@ func (a *pacer) write(ctx context.Context, channel string, edit bool, pri bot.Pr
 			if err != nil {
 				return err
 			}
-			if w, err := a.takeChannel(ctx, b); err != nil {
+			if w, err := a.takeChannel(ctx, b, pri); err != nil {
 				return err
 			} else if w {
 				waited = true

@@ -20,7 +20,10 @@ import (
 type SharedLimiter interface {
 	// Take asks for one slot of the budget named key, b.Rate per second
 	// with bursts of b.Burst: zero when the slot is taken, else how long
-	// to wait before asking again.
+	// to wait before asking again. Calls on one key may differ in Burst
+	// (never in Rate): a call with a smaller burst takes a slot only while
+	// the budget's backlog leaves room for the larger one, which is how
+	// refreshes leave a reserve to urgent writes (see sharedBudget).
 	Take(ctx context.Context, key string, b bot.Budget) (time.Duration, error)
 	// CountInvalid adds n invalid requests (401, 403, 429) now and returns
 	// how many the token's replicas had in the last 10 minutes.
@@ -37,7 +40,51 @@ const (
 	// while the shared limiter is unreachable: four replicas stay under
 	// Discord's limit together.
 	fallbackShare = 0.25
+	// sharedReserve is how many slots of a shared budget's burst a refresh
+	// leaves to creates, first words and final texts, whichever replica
+	// sends them: a refresh takes a slot only while more than this many
+	// are left.
+	sharedReserve = 2
 )
+
+// sharedBudget is b as a write of priority pri asks the shared limiter
+// for it. Urgent writes (creates, first words, final texts, setup calls)
+// get a burst of at least sharedReserve+1; refreshes sharedReserve fewer.
+// A burst raised that way is paid for in rate when the rate can afford
+// it, so that no second holds more than before: the token's global budget
+// (45/s, burst 1) becomes 43/s with bursts of 3 (46 in any second, as
+// before, under Discord's 50). A channel's burst (5) is unchanged and its
+// refreshes keep 2 creates in hand.
+func sharedBudget(b bot.Budget, pri bot.Priority) bot.Budget {
+	extra := max(0, sharedReserve+1-b.Burst)
+	rate := b.Rate
+	if rate > 2*float64(extra) {
+		rate -= float64(extra)
+	}
+	burst := b.Burst + extra
+	if pri == bot.PriorityRefresh {
+		burst -= sharedReserve
+	}
+	return bot.Budget{Rate: rate, Burst: burst}
+}
+
+// priorityKey carries a write's priority in its context down to the
+// transport's shared global gate.
+type priorityKey struct{}
+
+// withPriority marks ctx's requests as writes of priority pri.
+func withPriority(ctx context.Context, pri bot.Priority) context.Context {
+	return context.WithValue(ctx, priorityKey{}, pri)
+}
+
+// priorityOf is the priority withPriority set, PriorityUrgent for a
+// request outside a message write (a setup call).
+func priorityOf(ctx context.Context) bot.Priority {
+	if p, ok := ctx.Value(priorityKey{}).(bot.Priority); ok {
+		return p
+	}
+	return bot.PriorityUrgent
+}
 
 // sharedGate asks the shared limiter and falls back to in-process pacing
 // when it fails. A nil gate lets everything through (one process).
@@ -64,13 +111,14 @@ func tokenKey(token string) string {
 func (g *sharedGate) globalKey() string           { return "{discord:" + g.token + "}:global" }
 func (g *sharedGate) channelKey(ch string) string { return "{discord:" + g.token + "}:channel:" + ch }
 
-// take waits for a slot of a shared budget; true when it had to wait
-// more than a moment (the caller's other slots are stale then). It
-// returns an error only when ctx ends.
-func (g *sharedGate) take(ctx context.Context, key string, b bot.Budget) (bool, error) {
+// take waits for a slot of a shared budget for a write of priority pri;
+// true when it had to wait more than a moment (the caller's other slots
+// are stale then). It returns an error only when ctx ends.
+func (g *sharedGate) take(ctx context.Context, key string, b bot.Budget, pri bot.Priority) (bool, error) {
 	if g == nil {
 		return false, nil
 	}
+	b = sharedBudget(b, pri)
 	start := g.clock.Now()
 	waited := func() bool { return g.clock.Now().Sub(start) > 20*time.Millisecond }
 	for {
@@ -181,18 +229,19 @@ func (a *pacer) gateRequest(req *http.Request) error {
 	if a.shared == nil || req.Header.Get("Authorization") == "" || interactionPath(req.URL.Path) {
 		return nil
 	}
-	_, err := a.shared.take(req.Context(), a.shared.globalKey(), bot.Budget{Rate: a.global.Rate(), Burst: a.lim.Global.Burst})
+	ctx := req.Context()
+	_, err := a.shared.take(ctx, a.shared.globalKey(), bot.Budget{Rate: a.global.Rate(), Burst: a.lim.Global.Burst}, priorityOf(ctx))
 	return err
 }
 
-// takeChannel takes a slot of a channel's shared message budget, at the
-// rate its in-process budget has now (lowered by shared 429s); true when
-// it had to wait.
-func (a *pacer) takeChannel(ctx context.Context, b *chanBudget) (bool, error) {
+// takeChannel takes a slot of a channel's shared message budget for a
+// write of priority pri, at the rate its in-process budget has now
+// (lowered by shared 429s); true when it had to wait.
+func (a *pacer) takeChannel(ctx context.Context, b *chanBudget, pri bot.Priority) (bool, error) {
 	if a.shared == nil {
 		return false, nil
 	}
-	return a.shared.take(ctx, a.shared.channelKey(b.id), b.shareable(a.lim.Channel.Burst))
+	return a.shared.take(ctx, a.shared.channelKey(b.id), b.shareable(a.lim.Channel.Burst), pri)
 }
 
 // interactionPath is an interaction's callback route.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,13 +208,141 @@ func TestInteractionResponsesSkipTheSharedGlobalBudget(t *testing.T) {
 		t.Cleanup(cancel)
 		return r.WithContext(ctx)
 	}
-	if err := a.pace.gateRequest(req("/channels/1/messages")); err != nil {
-		t.Fatalf("first call: %v", err)
+	burst := sharedBudget(lim.Global, bot.PriorityUrgent).Burst
+	for i := range burst {
+		if err := a.pace.gateRequest(req("/channels/1/messages")); err != nil {
+			t.Fatalf("call %d of the burst: %v", i, err)
+		}
 	}
 	if err := a.pace.gateRequest(req("/interactions/1/tok/callback")); err != nil {
 		t.Errorf("interaction answer with the budget spent: %v, want it to go at once", err)
 	}
 	if err := a.pace.gateRequest(req("/channels/1/messages")); err == nil {
-		t.Errorf("a second call within the second went through a budget of 1/s")
+		t.Errorf("call %d within the second went through a budget of 1/s with bursts of %d", burst+1, burst)
+	}
+}
+
+// TestRefreshesLeaveTheSharedReserveToUrgentWrites: on one Redis, one
+// replica's refreshes take the token's shared budget only while more than
+// sharedReserve slots are left, so another replica's creates, first words
+// and final texts still find slots at once.
+func TestRefreshesLeaveTheSharedReserveToUrgentWrites(t *testing.T) {
+	rdb := redisClient(t, 5)
+	a, b := redislimit.New(rdb, "t5:"), redislimit.New(rdb, "t5:")
+	ctx := context.Background()
+	key := "{discord:x}:global"
+	budget := bot.Budget{Rate: 1.0 / 60, Burst: 1} // one a minute: Redis's clock cannot refill it during the test
+	granted := func(l SharedLimiter, pri bot.Priority) bool {
+		t.Helper()
+		wait, err := l.Take(ctx, key, sharedBudget(budget, pri))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wait == 0
+	}
+	refreshes := 0
+	for granted(a, bot.PriorityRefresh) {
+		if refreshes++; refreshes > 10 {
+			t.Fatal("refreshes never run out of a budget of one a minute")
+		}
+	}
+	for i := range sharedReserve {
+		if !granted(b, bot.PriorityFirst) {
+			t.Fatalf("after replica a's %d refreshes, replica b's urgent write %d was refused: the reserve is not kept", refreshes, i+1)
+		}
+	}
+	if granted(b, bot.PriorityUrgent) {
+		t.Errorf("an urgent write beyond the burst was granted")
+	}
+	if granted(a, bot.PriorityRefresh) {
+		t.Errorf("a refresh was granted with the reserve spent")
+	}
+}
+
+// recordingLimiter records the bursts the adapter asks a shared budget
+// for, by key kind, and grants every slot.
+type recordingLimiter struct {
+	mu     sync.Mutex
+	bursts map[string][]int
+}
+
+func (r *recordingLimiter) Take(_ context.Context, key string, b bot.Budget) (time.Duration, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kind := "global"
+	if strings.Contains(key, ":channel:") {
+		kind = "channel"
+	}
+	r.bursts[kind] = append(r.bursts[kind], b.Burst)
+	return 0, nil
+}
+
+func (r *recordingLimiter) CountInvalid(context.Context, int) (int, error) { return 0, nil }
+
+func (r *recordingLimiter) take() map[string][]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.bursts
+	r.bursts = map[string][]int{}
+	return out
+}
+
+// TestAWritesPriorityReachesTheSharedBudgets: a bot message's create asks
+// the shared global and channel budgets with the urgent burst, a refresh
+// edit (edits counted) with the reserve left out.
+func TestAWritesPriorityReachesTheSharedBudgets(t *testing.T) {
+	fake := discordfake.New(discordfake.Options{Token: testToken})
+	defer fake.Close()
+	ch := fake.AddChannel(discordfake.Channel{GuildID: fake.NewID()}).ID
+	lim := fastLimits
+	lim.Global, lim.Channel, lim.ChannelEdits = bot.Budget{Rate: 1000, Burst: 1}, bot.Budget{Rate: 1000, Burst: 5}, true
+	rec := &recordingLimiter{bursts: map[string][]int{}}
+	a := replica(t, fake, lim, rec)
+	ctx := context.Background()
+	msg, err := a.botMsgs.post(ctx, ch, botMessage{Content: "first words"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rec.take()
+	want := map[string][]int{"global": {3}, "channel": {5}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("a create asked for bursts %v, want %v", got, want)
+	}
+	if err := a.botMsgs.patch(ctx, bot.PriorityRefresh, ch, msg.ID, botMessage{Content: "first words and more"}); err != nil {
+		t.Fatal(err)
+	}
+	got = rec.take()
+	want = map[string][]int{"global": {1}, "channel": {3}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("a refresh asked for bursts %v, want %v", got, want)
+	}
+}
+
+// TestSharedBudgetKeepsEachSecondsCount: a burst raised for the reserve
+// is paid for in rate where the rate can afford it, so a second holds no
+// more than the budget's own rate + burst (a slow budget at most
+// sharedReserve more in its window); refreshes ask for sharedReserve fewer.
+func TestSharedBudgetKeepsEachSecondsCount(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		b             bot.Budget
+		urgent, fresh bot.Budget
+	}{
+		{"token", bot.Budget{Rate: 45, Burst: 1}, bot.Budget{Rate: 43, Burst: 3}, bot.Budget{Rate: 43, Burst: 1}},
+		{"large token", bot.Budget{Rate: 450, Burst: 10}, bot.Budget{Rate: 450, Burst: 10}, bot.Budget{Rate: 450, Burst: 8}},
+		{"channel", DefaultLimits().Channel, DefaultLimits().Channel, bot.Budget{Rate: DefaultLimits().Channel.Rate, Burst: DefaultLimits().Channel.Burst - sharedReserve}},
+		{"slow, burst 1", bot.Budget{Rate: 0.4, Burst: 1}, bot.Budget{Rate: 0.4, Burst: 3}, bot.Budget{Rate: 0.4, Burst: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sharedBudget(tc.b, bot.PriorityFirst); got != tc.urgent {
+				t.Errorf("urgent: %+v, want %+v", got, tc.urgent)
+			}
+			if got := sharedBudget(tc.b, bot.PriorityRefresh); got != tc.fresh {
+				t.Errorf("refresh: %+v, want %+v", got, tc.fresh)
+			}
+			if u := sharedBudget(tc.b, bot.PriorityUrgent); u.Rate+float64(u.Burst) > tc.b.Rate+float64(tc.b.Burst)+sharedReserve {
+				t.Errorf("a second may hold %v, the budget's own %v", u.Rate+float64(u.Burst), tc.b.Rate+float64(tc.b.Burst))
+			}
+		})
 	}
 }

@@ -77,51 +77,21 @@ type Store struct {
 	opts  Options
 
 	flushMu sync.Mutex // one flush at a time
-
-	mu      sync.Mutex
-	queues  map[string][]bufOp
-	order   []string // sessions with a queue, oldest first
-	pending int
-	bytes   int
-	lastSeq map[string]int64
-	failed  map[string]error
-	lastErr error
+	out     *outbox
 }
 
 var _ store.Store = (*Store)(nil)
 
-type opKind int
-
-const (
-	opAppend opKind = iota + 1
-	opUpdate
-	opCheckpoint
-	opBlob
-)
-
-type bufOp struct {
-	kind opKind
-	ev   store.Event
-	ses  store.Session
-	cp   store.Checkpoint
-	name string
-	data []byte
-	size int
-}
-
 // New wraps inner.
 func New(inner store.Store, opts Options) *Store {
-	return &Store{
-		inner: inner, opts: opts.withDefaults(),
-		queues: map[string][]bufOp{}, lastSeq: map[string]int64{}, failed: map[string]error{},
-	}
+	opts = opts.withDefaults()
+	return &Store{inner: inner, opts: opts, out: newOutbox(opts.MaxPending, opts.MaxBytes)}
 }
 
 // Pending returns the number of queued writes.
 func (b *Store) Pending() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pending
+	n, _, _ := b.out.size()
+	return n
 }
 
 // Health is what /readyz reports about the store.
@@ -140,14 +110,13 @@ type Health struct {
 // The process is ready when Reachable is true.
 func (b *Store) Health(ctx context.Context) Health {
 	err := b.Ping(ctx)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	h := Health{Reachable: err == nil, Pending: b.pending, PendingBytes: b.bytes}
+	pending, bytes, lastErr := b.out.size()
+	h := Health{Reachable: err == nil, Pending: pending, PendingBytes: bytes}
 	switch {
 	case err != nil:
 		h.Error = err.Error()
-	case b.lastErr != nil && b.pending > 0:
-		h.Error = b.lastErr.Error()
+	case lastErr != nil:
+		h.Error = lastErr.Error()
 	}
 	return h
 }
@@ -173,55 +142,18 @@ func (b *Store) Flush(ctx context.Context) error {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
 	for {
-		b.mu.Lock()
-		if len(b.order) == 0 {
-			b.lastErr = nil
-			b.mu.Unlock()
+		sid, op, ok := b.out.next()
+		if !ok {
 			return nil
 		}
-		sid := b.order[0]
-		op := b.queues[sid][0]
-		b.mu.Unlock()
-
 		err := b.apply(ctx, sid, op)
-		transient := err != nil && b.transient(ctx, err)
-
-		b.mu.Lock()
-		switch {
-		case transient:
-			b.lastErr = err
-		case err != nil:
-			b.failed[sid] = fmt.Errorf("flush buffered write of %s: %w", sid, err)
-			b.dropLocked(sid, len(b.queues[sid]))
-		default:
-			b.dropLocked(sid, 1)
-		}
-		b.mu.Unlock()
+		transient := err != nil && isTransient(ctx, err)
+		b.out.flushed(sid, err, transient)
 		if transient {
 			return fmt.Errorf("flush write buffer: %w", err)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
-		}
-	}
-}
-
-// dropLocked removes the first n queued writes of sid.
-func (b *Store) dropLocked(sid string, n int) {
-	q := b.queues[sid]
-	for _, op := range q[:n] {
-		b.pending--
-		b.bytes -= op.size
-	}
-	if q = q[n:]; len(q) > 0 {
-		b.queues[sid] = q
-		return
-	}
-	delete(b.queues, sid)
-	for i, s := range b.order {
-		if s == sid {
-			b.order = append(b.order[:i], b.order[i+1:]...)
-			break
 		}
 	}
 }
@@ -243,59 +175,24 @@ func (b *Store) apply(ctx context.Context, sid string, op bufOp) error {
 	return fmt.Errorf("unknown buffered write %d", op.kind)
 }
 
-// transient reports whether err means "the store did not answer" rather
+// isTransient reports whether err means "the store did not answer" rather
 // than "the store said no": ErrUnavailable, or our own CallTimeout expiring
 // while the caller's ctx is still alive.
-func (b *Store) transient(ctx context.Context, err error) bool {
+func isTransient(ctx context.Context, err error) bool {
 	return errors.Is(err, store.ErrUnavailable) || (errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil)
 }
 
 // write runs direct unless the session already has queued writes, and
 // queues op when direct finds the store unavailable.
 func (b *Store) write(ctx context.Context, sid string, op *bufOp, direct func(context.Context) error) error {
-	b.mu.Lock()
-	if err := b.failed[sid]; err != nil {
-		b.mu.Unlock()
+	if queued, err := b.out.queueBehind(sid, op, b.opts.Clock.Now()); queued {
 		return err
 	}
-	if len(b.queues[sid]) > 0 {
-		defer b.mu.Unlock()
-		return b.enqueueLocked(sid, op)
-	}
-	b.mu.Unlock()
-
 	cctx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
 	err := direct(cctx)
 	cancel()
-	if err == nil || !b.transient(ctx, err) {
+	if err == nil || !isTransient(ctx, err) {
 		return err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.lastErr = err
-	return b.enqueueLocked(sid, op)
-}
-
-func (b *Store) enqueueLocked(sid string, op *bufOp) error {
-	op.size = len(op.data) + len(op.ev.Text) + len(op.ev.Data) + len(op.cp.State) + 64
-	if b.pending+1 > b.opts.MaxPending || b.bytes+op.size > b.opts.MaxBytes {
-		err := fmt.Errorf("write buffer full (%d writes, %d bytes queued while the store is unreachable), session %s cannot be saved: %w",
-			b.pending, b.bytes, sid, store.ErrUnavailable)
-		b.failed[sid] = err
-		return err
-	}
-	if op.kind == opAppend {
-		if op.ev.Time.IsZero() {
-			op.ev.Time = b.opts.Clock.Now() // a queued event keeps the time it happened
-		}
-		b.lastSeq[sid]++
-		op.ev.Seq = b.lastSeq[sid]
-	}
-	if len(b.queues[sid]) == 0 {
-		b.order = append(b.order, sid)
-	}
-	b.queues[sid] = append(b.queues[sid], *op)
-	b.pending++
-	b.bytes += op.size
-	return nil
+	return b.out.queue(sid, op, b.opts.Clock.Now(), err)
 }

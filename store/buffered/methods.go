@@ -23,9 +23,7 @@ func (b *Store) Append(ctx context.Context, sessionID string, ev store.Event) (s
 		var err error
 		out, err = b.inner.Append(ctx, sessionID, ev)
 		if err == nil {
-			b.mu.Lock()
-			b.lastSeq[sessionID] = out.Seq
-			b.mu.Unlock()
+			b.out.sawSeq(sessionID, out.Seq)
 		}
 		return err
 	})
@@ -44,11 +42,7 @@ func (b *Store) UpdateSession(ctx context.Context, s store.Session) error {
 		return b.inner.UpdateSession(ctx, s)
 	})
 	if err == nil && s.Status != store.StatusRunning {
-		b.mu.Lock()
-		if len(b.queues[s.ID]) == 0 {
-			delete(b.lastSeq, s.ID)
-		}
-		b.mu.Unlock()
+		b.out.ended(s.ID)
 	}
 	return err
 }
@@ -68,22 +62,9 @@ func (b *Store) PutBlob(ctx context.Context, sessionID, name string, data []byte
 	})
 }
 
-// latest returns the newest queued write of sessionID matching pick.
-func (b *Store) latest(sessionID string, pick func(bufOp) bool) (bufOp, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	q := b.queues[sessionID]
-	for i := len(q) - 1; i >= 0; i-- {
-		if pick(q[i]) {
-			return q[i], true
-		}
-	}
-	return bufOp{}, false
-}
-
 // GetSession answers from the newest queued update, else from the store.
 func (b *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
-	if op, ok := b.latest(id, func(o bufOp) bool { return o.kind == opUpdate }); ok {
+	if op, ok := b.out.latest(id, func(o bufOp) bool { return o.kind == opUpdate }); ok {
 		return op.ses, nil
 	}
 	var s store.Session
@@ -93,7 +74,7 @@ func (b *Store) GetSession(ctx context.Context, id string) (store.Session, error
 
 // LoadCheckpoint answers from the newest queued checkpoint, else the store.
 func (b *Store) LoadCheckpoint(ctx context.Context, sessionID string) (store.Checkpoint, error) {
-	if op, ok := b.latest(sessionID, func(o bufOp) bool { return o.kind == opCheckpoint }); ok {
+	if op, ok := b.out.latest(sessionID, func(o bufOp) bool { return o.kind == opCheckpoint }); ok {
 		return op.cp, nil
 	}
 	var cp store.Checkpoint
@@ -103,7 +84,7 @@ func (b *Store) LoadCheckpoint(ctx context.Context, sessionID string) (store.Che
 
 // GetBlob answers from the newest queued blob of that name, else the store.
 func (b *Store) GetBlob(ctx context.Context, sessionID, name string) ([]byte, error) {
-	if op, ok := b.latest(sessionID, func(o bufOp) bool { return o.kind == opBlob && o.name == name }); ok {
+	if op, ok := b.out.latest(sessionID, func(o bufOp) bool { return o.kind == opBlob && o.name == name }); ok {
 		return op.data, nil
 	}
 	var data []byte
@@ -118,14 +99,7 @@ func (b *Store) Events(ctx context.Context, sessionID string) ([]store.Event, er
 	if err != nil {
 		return nil, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, op := range b.queues[sessionID] {
-		if op.kind == opAppend {
-			evs = append(evs, op.ev)
-		}
-	}
-	return evs, nil
+	return append(evs, b.out.events(sessionID)...), nil
 }
 
 // ListSessions returns the store's list with queued updates applied.
@@ -137,7 +111,7 @@ func (b *Store) ListSessions(ctx context.Context, channel string, limit int) ([]
 	}
 	list = slices.Clone(list)
 	for i := range list {
-		if op, ok := b.latest(list[i].ID, func(o bufOp) bool { return o.kind == opUpdate }); ok {
+		if op, ok := b.out.latest(list[i].ID, func(o bufOp) bool { return o.kind == opUpdate }); ok {
 			list[i] = op.ses
 		}
 	}
@@ -159,9 +133,7 @@ func (b *Store) AcquireLease(ctx context.Context, channel, sessionID, owner stri
 		return
 	})
 	if err == nil {
-		b.mu.Lock()
-		delete(b.failed, sessionID)
-		b.mu.Unlock()
+		b.out.leased(sessionID)
 	}
 	return l, err
 }

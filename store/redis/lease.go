@@ -49,7 +49,7 @@ return 1`)
 func (s *Store) AcquireLease(ctx context.Context, channel, sessionID, owner string, ttl time.Duration) (store.Lease, error) {
 	now := s.now()
 	exp := now.Add(ttl)
-	res, err := acquireLease.Run(ctx, s.c, []string{s.lockKey(channel)},
+	res, err := acquireLease.Run(ctx, s.c, []string{s.k.lock(channel)},
 		now.UnixMilli(), exp.UnixMilli(), sessionID, owner, ms(s.ret.ExportTTL)).Slice()
 	if err != nil {
 		return store.Lease{}, fmt.Errorf("acquire lease of %s: %w", channel, mapErr(err))
@@ -69,7 +69,7 @@ func (s *Store) AcquireLease(ctx context.Context, channel, sessionID, owner stri
 // index.
 func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
 	exp := s.now().Add(ttl)
-	ok, err := renewLease.Run(ctx, s.c, []string{s.lockKey(l.Channel)},
+	ok, err := renewLease.Run(ctx, s.c, []string{s.k.lock(l.Channel)},
 		strconv.FormatInt(l.Token, 10), l.Owner, exp.UnixMilli()).Int()
 	if err != nil {
 		return store.Lease{}, fmt.Errorf("renew lease of %s: %w", l.Channel, mapErr(err))
@@ -87,9 +87,9 @@ func (s *Store) RenewLease(ctx context.Context, l store.Lease, ttl time.Duration
 // ReleaseLease gives the lease up if l still holds it and takes the session
 // out of the running index.
 func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
-	ok, err := releaseLease.Run(ctx, s.c, []string{s.lockKey(l.Channel)}, strconv.FormatInt(l.Token, 10)).Int()
+	ok, err := releaseLease.Run(ctx, s.c, []string{s.k.lock(l.Channel)}, strconv.FormatInt(l.Token, 10)).Int()
 	if err == nil && ok == 1 {
-		err = s.c.ZRem(ctx, s.runningKey(), l.SessionID).Err()
+		err = s.c.ZRem(ctx, s.k.running(), l.SessionID).Err()
 	}
 	if err != nil {
 		return fmt.Errorf("release lease of %s: %w", l.Channel, mapErr(err))
@@ -98,7 +98,7 @@ func (s *Store) ReleaseLease(ctx context.Context, l store.Lease) error {
 }
 
 func (s *Store) markRunning(ctx context.Context, sessionID string, exp time.Time) error {
-	err := s.c.ZAdd(ctx, s.runningKey(), goredis.Z{Score: float64(exp.UnixMilli()), Member: sessionID}).Err()
+	err := s.c.ZAdd(ctx, s.k.running(), goredis.Z{Score: float64(exp.UnixMilli()), Member: sessionID}).Err()
 	if err != nil {
 		return fmt.Errorf("index running session: %w", mapErr(err))
 	}
@@ -112,7 +112,7 @@ func (s *Store) Orphans(ctx context.Context, now time.Time, limit int) ([]store.
 	var out []store.Session
 	const batch = 100
 	for offset := int64(0); ; {
-		ids, err := s.c.ZRangeByScore(ctx, s.runningKey(), &goredis.ZRangeBy{
+		ids, err := s.c.ZRangeByScore(ctx, s.k.running(), &goredis.ZRangeBy{
 			Min: "-inf", Max: "(" + strconv.FormatInt(now.UnixMilli(), 10), Offset: offset, Count: batch,
 		}).Result()
 		if err != nil {
@@ -124,7 +124,7 @@ func (s *Store) Orphans(ctx context.Context, now time.Time, limit int) ([]store.
 				return nil, fmt.Errorf("find orphans: %s: %w", id, err)
 			}
 			if !ok {
-				if err := s.c.ZRem(ctx, s.runningKey(), id).Err(); err != nil {
+				if err := s.c.ZRem(ctx, s.k.running(), id).Err(); err != nil {
 					return nil, fmt.Errorf("find orphans: prune %s: %w", id, mapErr(err))
 				}
 				continue
@@ -151,7 +151,7 @@ func (s *Store) orphan(ctx context.Context, id string) (store.Session, bool, err
 	if err != nil || ses.Status != store.StatusRunning {
 		return ses, false, err
 	}
-	holder, err := s.c.HGet(ctx, s.lockKey(ses.Channel), "session").Result()
+	holder, err := s.c.HGet(ctx, s.k.lock(ses.Channel), "session").Result()
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return ses, false, mapErr(err)
 	}
@@ -168,7 +168,7 @@ func (s *Store) Remember(ctx context.Context, channel string, m store.Memory) er
 	if err != nil {
 		return fmt.Errorf("remember in %s: %w", channel, err)
 	}
-	key := s.memoryKey(channel)
+	key := s.k.memory(channel)
 	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.LPush(ctx, key, data)
 		p.LTrim(ctx, key, 0, int64(s.ret.MemoryCap)-1)
@@ -187,7 +187,7 @@ func (s *Store) Memories(ctx context.Context, channel string, n int) ([]store.Me
 	if n <= 0 {
 		stop = -1
 	}
-	raws, err := s.c.LRange(ctx, s.memoryKey(channel), 0, stop).Result()
+	raws, err := s.c.LRange(ctx, s.k.memory(channel), 0, stop).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read memories of %s: %w", channel, mapErr(err))
 	}
@@ -204,7 +204,7 @@ func (s *Store) Memories(ctx context.Context, channel string, n int) ([]store.Me
 
 // Forget deletes the channel's memory list.
 func (s *Store) Forget(ctx context.Context, channel string) error {
-	if err := s.c.Del(ctx, s.memoryKey(channel)).Err(); err != nil {
+	if err := s.c.Del(ctx, s.k.memory(channel)).Err(); err != nil {
 		return fmt.Errorf("forget %s: %w", channel, mapErr(err))
 	}
 	return nil
@@ -214,7 +214,7 @@ func (s *Store) Forget(ctx context.Context, channel string) error {
 // holds it): replicas sharing the store use it to find the one running a
 // channel's session (package replica).
 func (s *Store) Holder(ctx context.Context, channel string) (store.Lease, error) {
-	h, err := s.c.HMGet(ctx, s.lockKey(channel), "token", "session", "owner", "expires").Result()
+	h, err := s.c.HMGet(ctx, s.k.lock(channel), "token", "session", "owner", "expires").Result()
 	if err != nil {
 		return store.Lease{}, fmt.Errorf("lease holder of %s: %w", channel, mapErr(err))
 	}

@@ -27,8 +27,6 @@ redis.call('PEXPIRE', KEYS[1], window)
 return {1, n + 1, 0}
 `)
 
-func (s *Store) quotaKey(key string) string { return s.prefix + "quota:" + key }
-
 // TakeQuota records use id of key when fewer than limit uses fall within
 // window, atomically (one Lua script).
 func (s *Store) TakeQuota(ctx context.Context, key, id string, limit int, window time.Duration) (store.Quota, error) {
@@ -36,7 +34,7 @@ func (s *Store) TakeQuota(ctx context.Context, key, id string, limit int, window
 		return store.Quota{}, fmt.Errorf("take quota %s: limit %d and window %s must be positive", key, limit, window)
 	}
 	now := s.now().UnixMilli()
-	r, err := quotaScript.Run(ctx, s.c, []string{s.quotaKey(key)}, now, window.Milliseconds(), limit, id).Int64Slice()
+	r, err := quotaScript.Run(ctx, s.c, []string{s.k.quota(key)}, now, window.Milliseconds(), limit, id).Int64Slice()
 	if err != nil {
 		return store.Quota{}, fmt.Errorf("take quota %s: %w", key, mapErr(err))
 	}
@@ -52,7 +50,7 @@ func (s *Store) TakeQuota(ctx context.Context, key, id string, limit int, window
 
 // ReturnQuota forgets use id of key.
 func (s *Store) ReturnQuota(ctx context.Context, key, id string) error {
-	if err := s.c.ZRem(ctx, s.quotaKey(key), id).Err(); err != nil {
+	if err := s.c.ZRem(ctx, s.k.quota(key), id).Err(); err != nil {
 		return fmt.Errorf("return quota %s: %w", key, mapErr(err))
 	}
 	return nil

@@ -49,12 +49,12 @@ type Options struct {
 
 // Store is the Redis store.Store.
 type Store struct {
-	c      goredis.UniversalClient
-	owned  bool // Close closes c (Options.CloseClient)
-	prefix string
-	ret    store.Retention
-	now    func() time.Time
-	chans  sync.Map // session ID -> channel (immutable once created)
+	c     goredis.UniversalClient
+	owned bool // Close closes c (Options.CloseClient)
+	k     keys
+	ret   store.Retention
+	now   func() time.Time
+	chans sync.Map // session ID -> channel (immutable once created)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -66,7 +66,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	return &Store{c: client, owned: opts.CloseClient, prefix: opts.Prefix, ret: opts.Retention.WithDefaults(), now: clock.Or(opts.Clock).Now}
+	return &Store{c: client, owned: opts.CloseClient, k: keys(opts.Prefix), ret: opts.Retention.WithDefaults(), now: clock.Or(opts.Clock).Now}
 }
 
 // NewClient builds a client of a redis:// or rediss:// URL with context
@@ -131,26 +131,12 @@ func (s *Store) Close() error {
 	return s.c.Close()
 }
 
-// Keys. Channel keys: <prefix>{<channel>}:<rest>.
-func (s *Store) chKey(channel, rest string) string {
-	return s.prefix + "{" + channel + "}:" + rest
-}
-func (s *Store) metaKey(ch, id string) string       { return s.chKey(ch, "session:"+id) }
-func (s *Store) logKey(ch, id string) string        { return s.metaKey(ch, id) + ":log" }
-func (s *Store) cpKey(ch, id string) string         { return s.metaKey(ch, id) + ":checkpoint" }
-func (s *Store) blobKey(ch, id, name string) string { return s.metaKey(ch, id) + ":blob:" + name }
-func (s *Store) indexKey(ch string) string          { return s.chKey(ch, "sessions") }
-func (s *Store) lockKey(ch string) string           { return s.chKey(ch, "lock") }
-func (s *Store) memoryKey(ch string) string         { return s.chKey(ch, "memory") }
-func (s *Store) sidKey(id string) string            { return s.prefix + "sid:" + id }
-func (s *Store) runningKey() string                 { return s.prefix + "running" }
-
 // channelOf finds a session's channel through its tr:sid:<id> pointer.
 func (s *Store) channelOf(ctx context.Context, id string) (string, error) {
 	if ch, ok := s.chans.Load(id); ok {
 		return ch.(string), nil
 	}
-	ch, err := s.c.Get(ctx, s.sidKey(id)).Result()
+	ch, err := s.c.Get(ctx, s.k.sid(id)).Result()
 	if err != nil {
 		return "", mapErr(err)
 	}

@@ -26,7 +26,7 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session) error {
 		return fmt.Errorf("create session %s: %w", ses.ID, err)
 	}
 	ttl := s.ret.ExportTTL
-	ok, err := s.c.SetNX(ctx, s.sidKey(ses.ID), ses.Channel, max(ttl, 0)).Result()
+	ok, err := s.c.SetNX(ctx, s.k.sid(ses.ID), ses.Channel, max(ttl, 0)).Result()
 	if err != nil {
 		return fmt.Errorf("create session %s: %w", ses.ID, mapErr(err))
 	}
@@ -36,17 +36,17 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session) error {
 	s.chans.Store(ses.ID, ses.Channel)
 	ch := ses.Channel
 	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.Del(ctx, s.logKey(ch, ses.ID)) // a leftover of an expired namesake
-		p.HSet(ctx, s.metaKey(ch, ses.ID), "data", data, "status", string(ses.Status))
-		expire(p, ctx, s.metaKey(ch, ses.ID), ttl)
-		p.ZAdd(ctx, s.indexKey(ch), goredis.Z{Score: float64(ses.CreatedAt.UnixMilli()), Member: ses.ID})
-		expire(p, ctx, s.indexKey(ch), ttl)
+		p.Del(ctx, s.k.log(ch, ses.ID)) // a leftover of an expired namesake
+		p.HSet(ctx, s.k.meta(ch, ses.ID), "data", data, "status", string(ses.Status))
+		expire(p, ctx, s.k.meta(ch, ses.ID), ttl)
+		p.ZAdd(ctx, s.k.index(ch), goredis.Z{Score: float64(ses.CreatedAt.UnixMilli()), Member: ses.ID})
+		expire(p, ctx, s.k.index(ch), ttl)
 		return nil
 	})
 	if err != nil {
 		// Free the ID again so a retry is not refused (best effort: Redis
 		// may be the reason we are here).
-		s.c.Del(context.WithoutCancel(ctx), s.sidKey(ses.ID))
+		s.c.Del(context.WithoutCancel(ctx), s.k.sid(ses.ID))
 		s.chans.Delete(ses.ID)
 		return fmt.Errorf("create session %s: %w", ses.ID, mapErr(err))
 	}
@@ -68,15 +68,15 @@ func (s *Store) UpdateSession(ctx context.Context, ses store.Session) error {
 	}
 	ttl := s.ret.ExportTTL
 	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.HSet(ctx, s.metaKey(ch, ses.ID), "data", data, "status", string(ses.Status))
-		expire(p, ctx, s.metaKey(ch, ses.ID), ttl)
-		expire(p, ctx, s.logKey(ch, ses.ID), ttl)
+		p.HSet(ctx, s.k.meta(ch, ses.ID), "data", data, "status", string(ses.Status))
+		expire(p, ctx, s.k.meta(ch, ses.ID), ttl)
+		expire(p, ctx, s.k.log(ch, ses.ID), ttl)
 		return nil
 	})
 	if err == nil && ses.Status != store.StatusRunning {
 		_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			expire(p, ctx, s.sidKey(ses.ID), ttl)
-			p.ZRem(ctx, s.runningKey(), ses.ID)
+			expire(p, ctx, s.k.sid(ses.ID), ttl)
+			p.ZRem(ctx, s.k.running(), ses.ID)
 			return nil
 		})
 	}
@@ -100,7 +100,7 @@ func (s *Store) getSession(ctx context.Context, id string) (store.Session, error
 	if err != nil {
 		return store.Session{}, err
 	}
-	data, err := s.c.HGet(ctx, s.metaKey(ch, id), "data").Bytes()
+	data, err := s.c.HGet(ctx, s.k.meta(ch, id), "data").Bytes()
 	if err != nil {
 		return store.Session{}, mapErr(err)
 	}
@@ -118,14 +118,14 @@ func (s *Store) ListSessions(ctx context.Context, channel string, limit int) ([]
 	if limit <= 0 {
 		stop = -1
 	}
-	ids, err := s.c.ZRevRange(ctx, s.indexKey(channel), 0, stop).Result()
+	ids, err := s.c.ZRevRange(ctx, s.k.index(channel), 0, stop).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list sessions of %s: %w", channel, mapErr(err))
 	}
 	cmds := make([]*goredis.StringCmd, len(ids))
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, id := range ids {
-			cmds[i] = p.HGet(ctx, s.metaKey(channel, id), "data")
+			cmds[i] = p.HGet(ctx, s.k.meta(channel, id), "data")
 		}
 		return nil
 	})
@@ -147,7 +147,7 @@ func (s *Store) ListSessions(ctx context.Context, channel string, limit int) ([]
 		out = append(out, ses)
 	}
 	if len(gone) > 0 {
-		if err := s.c.ZRem(ctx, s.indexKey(channel), gone...).Err(); err != nil {
+		if err := s.c.ZRem(ctx, s.k.index(channel), gone...).Err(); err != nil {
 			return nil, fmt.Errorf("list sessions of %s: prune index: %w", channel, mapErr(err))
 		}
 	}
@@ -173,9 +173,9 @@ func (s *Store) Append(ctx context.Context, sessionID string, ev store.Event) (s
 	var push *goredis.IntCmd
 	ttl := s.ret.ExportTTL
 	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		push = p.RPush(ctx, s.logKey(ch, sessionID), data)
-		expire(p, ctx, s.logKey(ch, sessionID), ttl)
-		expire(p, ctx, s.metaKey(ch, sessionID), ttl)
+		push = p.RPush(ctx, s.k.log(ch, sessionID), data)
+		expire(p, ctx, s.k.log(ch, sessionID), ttl)
+		expire(p, ctx, s.k.meta(ch, sessionID), ttl)
 		return nil
 	})
 	if err != nil {
@@ -196,8 +196,8 @@ func (s *Store) Events(ctx context.Context, sessionID string) ([]store.Event, er
 		exists *goredis.IntCmd
 	)
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		rng = p.LRange(ctx, s.logKey(ch, sessionID), 0, -1)
-		exists = p.Exists(ctx, s.metaKey(ch, sessionID))
+		rng = p.LRange(ctx, s.k.log(ch, sessionID), 0, -1)
+		exists = p.Exists(ctx, s.k.meta(ch, sessionID))
 		return nil
 	})
 	if err != nil {
@@ -236,7 +236,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, sessionID string, cp store.C
 	if err != nil {
 		return fmt.Errorf("save checkpoint of %s: %w", sessionID, err)
 	}
-	ok, err := saveCheckpoint.Run(ctx, s.c, []string{s.cpKey(ch, sessionID), s.lockKey(ch)},
+	ok, err := saveCheckpoint.Run(ctx, s.c, []string{s.k.checkpoint(ch, sessionID), s.k.lock(ch)},
 		strconv.FormatInt(cp.Fence, 10), cp.Step, cp.State, ms(s.ret.SessionTTL)).Int()
 	if err != nil {
 		return fmt.Errorf("save checkpoint of %s: %w", sessionID, mapErr(err))
@@ -261,7 +261,7 @@ func (s *Store) loadCheckpoint(ctx context.Context, sessionID string) (store.Che
 	if err != nil {
 		return store.Checkpoint{}, err
 	}
-	vals, err := s.c.HMGet(ctx, s.cpKey(ch, sessionID), "step", "state", "fence").Result()
+	vals, err := s.c.HMGet(ctx, s.k.checkpoint(ch, sessionID), "step", "state", "fence").Result()
 	if err != nil {
 		return store.Checkpoint{}, mapErr(err)
 	}
@@ -284,7 +284,7 @@ func (s *Store) loadCheckpoint(ctx context.Context, sessionID string) (store.Che
 func (s *Store) PutBlob(ctx context.Context, sessionID, name string, data []byte) error {
 	ch, err := s.channelOf(ctx, sessionID)
 	if err == nil {
-		err = mapErr(s.c.Set(ctx, s.blobKey(ch, sessionID, name), data, max(s.ret.BlobTTL, 0)).Err())
+		err = mapErr(s.c.Set(ctx, s.k.blob(ch, sessionID, name), data, max(s.ret.BlobTTL, 0)).Err())
 	}
 	if err != nil {
 		return fmt.Errorf("put blob %s of %s: %w", name, sessionID, err)
@@ -297,7 +297,7 @@ func (s *Store) GetBlob(ctx context.Context, sessionID, name string) ([]byte, er
 	ch, err := s.channelOf(ctx, sessionID)
 	var data []byte
 	if err == nil {
-		data, err = s.c.Get(ctx, s.blobKey(ch, sessionID, name)).Bytes()
+		data, err = s.c.Get(ctx, s.k.blob(ch, sessionID, name)).Bytes()
 		err = mapErr(err)
 	}
 	if err != nil {

@@ -47,7 +47,11 @@ func New(c goredis.UniversalClient, prefix string) *Limiter {
 	return &Limiter{c: c, rl: redis_rate.NewLimiter(c), prefix: prefix, now: time.Now}
 }
 
-// Take takes one slot of key's budget, or says how long to wait.
+// Take takes one slot of key's budget, or says how long to wait. Calls
+// on one key may ask for different bursts at one rate: GCRA stores one
+// theoretical arrival time per key whatever the burst, so a smaller burst
+// is granted only while the backlog leaves the difference free (the
+// adapter's refreshes leave a reserve to urgent writes this way).
 func (l *Limiter) Take(ctx context.Context, key string, b bot.Budget) (time.Duration, error) {
 	res, err := l.rl.Allow(ctx, l.prefix+key, limitOf(b))
 	if err != nil {

@@ -92,3 +92,35 @@ func TestCountInvalidAddsAcrossLimiters(t *testing.T) {
 		t.Errorf("count 11 minutes later %d, err %v; want 0", n, err)
 	}
 }
+
+// TestASmallerBurstOnOneKeyLeavesTheRest: calls on one key that differ
+// only in burst share one budget (GCRA keeps one theoretical arrival time
+// whatever the burst asked): a call with burst 1 takes a slot only while
+// the budget has no backlog, so it leaves two slots to calls with burst 3.
+func TestASmallerBurstOnOneKeyLeavesTheRest(t *testing.T) {
+	if skip != "" {
+		t.Skip(skip)
+	}
+	c := srv.Client(t)
+	a, b := New(c, "r:"), New(c, "r:")
+	ctx := context.Background()
+	if err := c.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	low, high := bot.Budget{Rate: 1.0 / 60, Burst: 1}, bot.Budget{Rate: 1.0 / 60, Burst: 3} // one a minute
+	for i, step := range []struct {
+		l    *Limiter
+		b    bot.Budget
+		want bool
+	}{
+		{a, low, true}, {a, low, false}, {b, high, true}, {b, high, true}, {b, high, false}, {a, low, false},
+	} {
+		wait, err := step.l.Take(ctx, "k", step.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := wait == 0; got != step.want {
+			t.Errorf("call %d (burst %d): granted %v, want %v (wait %s)", i, step.b.Burst, got, step.want, wait)
+		}
+	}
+}
