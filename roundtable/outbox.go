@@ -41,7 +41,7 @@ func (s *Session) openAs(ctx context.Context, n int, p bot.Post, ids []string) (
 	if ids == nil {
 		s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxOpen, Kind: int(p.Kind), Seat: seat, Group: p.Group})
 	}
-	p.Created = func(id string) { s.outbox(out, transcript.Outbox{N: n, Op: transcript.OutboxID, IDs: []string{id}}) }
+	p.Created = s.recordID(ctx, n)
 	var st bot.Stream
 	var err error
 	if ra, ok := s.conv.(bot.Reattacher); ok && len(ids) > 0 {
@@ -66,10 +66,9 @@ type outMsg struct {
 	closed, shown bool
 }
 
-// owedMessages reads the outbox of the log: the messages whose final text
-// is not known to be shown, in the order they were opened, and the
-// highest message number used.
-func owedMessages(evs []store.Event) ([]*outMsg, int) {
+// outboxMessages reads the outbox of the log: every message in the order
+// it was opened, and the highest message number used.
+func outboxMessages(evs []store.Event) ([]*outMsg, int) {
 	msgs := map[int]*outMsg{}
 	var order []int
 	top := 0
@@ -99,31 +98,30 @@ func owedMessages(evs []store.Event) ([]*outMsg, int) {
 			m.shown = true
 		}
 	}
-	var owed []*outMsg
+	all := make([]*outMsg, 0, len(order))
 	for _, n := range order {
-		if m := msgs[n]; !m.shown {
-			owed = append(owed, m)
-		}
+		all = append(all, msgs[n])
 	}
-	return owed, top
+	return all, top
 }
 
 // settle brings the chat up to date with the log after a crash: a message
 // whose final text was decided is completed (edited where it exists,
 // posted where it never did); the old board and a message cut off before
 // its end (its step runs again) are closed with a short line where they
-// exist. It returns once all of it is shown (or failed for good).
+// exist; a merged message is settled whole (settleMerged). It returns
+// once all of it is shown (or failed for good).
 func (s *Session) settle(ctx context.Context) error {
 	evs, err := s.deps.Store.Events(ctx, s.st.Meta.ID)
 	if err != nil {
 		return fmt.Errorf("read the outbox: %w", err)
 	}
-	owed, top := owedMessages(evs)
+	all, top := outboxMessages(evs)
 	s.mu.Lock()
 	s.outN = max(s.outN, top)
 	s.mu.Unlock()
 	_, canEdit := s.conv.(bot.Reattacher)
-	for _, m := range owed {
+	for _, m := range s.settleMerged(ctx, all) {
 		text := m.Text
 		switch {
 		case bot.Kind(m.Kind) == bot.KindBoard:
