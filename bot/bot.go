@@ -232,6 +232,9 @@ func OpenIn(conv Conversation, channel string) Opener {
 type Reply struct {
 	Text string
 	File *Attachment
+	// Picture is an image sent after File (an export's diagram as a PNG);
+	// an adapter that cannot send it leaves it out.
+	Picture *Attachment
 }
 
 // Handler serves requests; the session manager implements it. Adapters call

@@ -33,6 +33,7 @@ type ManagerOptions struct {
 	LeaseTTL  time.Duration // default 30s, renewed every third
 	ScanEvery time.Duration // orphan scan period, default 10s
 	Render    Renderer
+	Diagram   Diagrammer         // the export's picture; none when nil
 	Resumers  map[string]Resumer // by platform ("discord", "telegram")
 	// Relay, when set, carries commands for sessions that run on another
 	// replica to it, and serves the ones relayed to this process.

@@ -150,7 +150,8 @@ func (m *Manager) export(ctx context.Context, req bot.Request) (bot.Reply, error
 	}
 	mime := map[string]string{"md": "text/markdown", "json": "application/json", "html": "text/html"}[format]
 	return bot.Reply{Text: m.text(req, "exported", s.ID),
-		File: &bot.Attachment{Name: "tableround-" + s.ID + "." + format, MIME: mime, Data: buf.Bytes()}}, nil
+		File:    &bot.Attachment{Name: "tableround-" + s.ID + "." + format, MIME: mime, Data: buf.Bytes()},
+		Picture: m.diagram(s, evs)}, nil
 }
 
 func (m *Manager) personas(req bot.Request) (bot.Reply, error) {

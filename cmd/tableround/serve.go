@@ -163,7 +163,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		Owner: sc.InstanceID, MaxSessions: sc.MaxSessions, UserSessionLimit: sc.UserSessionLimit,
 		UserCallLimit: sc.UserCallLimit, Operators: operators,
 		LeaseTTL: sc.LeaseTTL, ScanEvery: min(10*time.Second, sc.LeaseTTL/3), HandOff: true,
-		Render: export.Render, Logger: logger, OnSession: obs.session,
+		Render: export.Render, Diagram: diagramPNG, Logger: logger, OnSession: obs.session,
 	}
 	if sc.StatusAlerts {
 		mo.Alerts = func() string { return metrics.Alerts().Summary(10) }
