@@ -69,6 +69,7 @@ type StreamWriter struct {
 	edits   int // text flushes delivered after the placeholder
 	leave   func()
 	stopped bool     // ctx ended: only the final text is still delivered
+	dropped bool     // Drop: ends without a final
 	ended   bool     // run has returned
 	then    []func() // CloseThen's callbacks, run when run returns
 }
@@ -242,9 +243,13 @@ func (w *StreamWriter) run(ctx context.Context) {
 		w.mu.Lock()
 		closed, text, dirty := w.closed, w.latest, w.dirty
 		w.mu.Unlock()
+		if closed && w.isDropped() {
+			return
+		}
 		if closed {
-			// The final edit keeps the per-message spacing as well.
-			if wait := w.o.MinInterval - w.o.Clock.Now().Sub(last); wait > 0 {
+			// The final edit keeps the per-message spacing as well (none
+			// is needed when the final text is already shown).
+			if wait := w.o.MinInterval - w.o.Clock.Now().Sub(last); wait > 0 && !w.showsFinal() {
 				_ = w.o.Clock.Sleep(final, wait)
 			}
 			w.finish(final)

@@ -22,5 +22,8 @@ func (m *Manager) diagram(id string, evs []store.Event) []bot.Attachment {
 		m.log.Debug("export: no diagram", "session", id, "err", err)
 		return nil
 	}
+	if len(png) == 0 {
+		return nil
+	}
 	return []bot.Attachment{{Name: "tableround-" + id + "-diagram.png", MIME: "image/png", Data: png}}
 }

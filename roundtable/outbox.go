@@ -59,7 +59,7 @@ func (o *outbox) openAs(ctx context.Context, n int, p bot.Post, ids []string) (b
 	if ids == nil {
 		o.record(out, transcript.Outbox{N: n, Op: transcript.OutboxOpen, Kind: int(p.Kind), Seat: seat, Group: p.Group})
 	}
-	p.Created = func(id string) { o.record(out, transcript.Outbox{N: n, Op: transcript.OutboxID, IDs: []string{id}}) }
+	p.Created = o.recordID(out, n)
 	var st bot.Stream
 	var err error
 	if ra, ok := o.conv.(bot.Reattacher); ok && len(ids) > 0 {
@@ -84,10 +84,9 @@ type outMsg struct {
 	closed, shown bool
 }
 
-// owedMessages reads the outbox of the log: the messages whose final text
-// is not known to be shown, in the order they were opened, and the
-// highest message number used.
-func owedMessages(evs []store.Event) ([]*outMsg, int) {
+// outboxMessages reads the outbox of the log: every message in the order
+// it was opened, and the highest message number used.
+func outboxMessages(evs []store.Event) ([]*outMsg, int) {
 	msgs := map[int]*outMsg{}
 	var order []int
 	top := 0
@@ -117,11 +116,15 @@ func owedMessages(evs []store.Event) ([]*outMsg, int) {
 			m.shown = true
 		}
 	}
-	var owed []*outMsg
+	all := make([]*outMsg, 0, len(order))
 	for _, n := range order {
-		if m := msgs[n]; !m.shown {
-			owed = append(owed, m)
-		}
+		all = append(all, msgs[n])
 	}
-	return owed, top
+	return all, top
+}
+
+// recordID is a Post.Created that records message n's platform IDs.
+func (o *outbox) recordID(ctx context.Context, n int) func(id string) {
+	out := context.WithoutCancel(ctx)
+	return func(id string) { o.record(out, transcript.Outbox{N: n, Op: transcript.OutboxID, IDs: []string{id}}) }
 }

@@ -12,16 +12,18 @@ import (
 // whose final text was decided is completed (edited where it exists,
 // posted where it never did); the old board and a message cut off before
 // its end (its step runs again) are closed with a short line where they
-// exist. It returns once all of it is shown (or failed for good).
+// exist; a merged message is settled whole (settleMerged,
+// outbox_merged.go). It returns once all of it is shown (or failed for
+// good).
 func (d *delivery) settle(ctx context.Context) error {
 	evs, err := d.deps.Store.Events(ctx, d.st.Meta.ID)
 	if err != nil {
 		return fmt.Errorf("read the outbox: %w", err)
 	}
-	owed, top := owedMessages(evs)
+	all, top := outboxMessages(evs)
 	d.out.skipTo(top)
 	_, canEdit := d.out.conv.(bot.Reattacher)
-	for _, m := range owed {
+	for _, m := range d.settleMerged(ctx, all) {
 		text := m.Text
 		switch {
 		case bot.Kind(m.Kind) == bot.KindBoard:

@@ -49,6 +49,7 @@ type merged struct {
 	// speaker of the same Group opening after it starts a new message.
 	finishing bool
 	waiters   []func(error)
+	ids       bot.MergedIDs // tells each section's Post.Created the message's IDs
 }
 
 // section is one persona's part of a merged message (a bot.Stream).
@@ -111,7 +112,8 @@ func (c *conv) openSection(ctx context.Context, p bot.Post) (bot.Stream, bool, e
 		m = &merged{}
 		s := &section{g: g, m: m, p: p.From, text: placeholder(p)}
 		m.secs = append(m.secs, s)
-		w, err := c.Open(ctx, bot.Post{From: stageVoice, Kind: bot.KindSpeech, Placeholder: m.combined()})
+		m.ids.Join(p.Created)
+		w, err := c.Open(ctx, bot.Post{From: stageVoice, Kind: bot.KindSpeech, Placeholder: m.combined(), Created: m.ids.Created})
 		if err != nil {
 			return nil, true, err
 		}
@@ -125,6 +127,7 @@ func (c *conv) openSection(ctx context.Context, p bot.Post) (bot.Stream, bool, e
 	}
 	s := &section{g: g, m: m, p: p.From, text: placeholder(p)}
 	m.secs = append(m.secs, s)
+	m.ids.Join(p.Created)
 	m.w.Update(m.combined())
 	return s, true, nil
 }

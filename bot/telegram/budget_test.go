@@ -114,51 +114,44 @@ func wholeSession(t *testing.T, hs *harness, done chan<- []string) func(ctx cont
 }
 
 // TestWholeSessionWithinTelegramsBudgets runs a whole session's writes in
-// a private chat and in a group against the fake at Telegram's budgets
-// (1 per second per chat with bursts of 3, 20 per minute per group with
-// edits, 30 per second per bot; drafts and private edits counted): no
-// 429, and every speech's final text is in the chat when the closing
-// notice is.
+// a private chat against the fake at Telegram's budgets (1 per second per
+// chat with bursts of 3, 30 per second per bot; drafts and private edits
+// counted): no 429, and every speech's final text is in the chat when the
+// closing notice is. The group case (20 per minute, edits included) takes
+// twice as long and runs with -tags slow (budget_slow_test.go).
 func TestWholeSessionWithinTelegramsBudgets(t *testing.T) {
 	if testing.Short() {
-		t.Skip("two whole sessions at Telegram's pace: ~15 s")
+		t.Skip("a whole session at Telegram's pace: ~7 s")
 	}
-	for _, tc := range []struct {
-		name string
-		chat int64
-		text string
-	}{ // in parallel: one bot's two chats, as in production
-		{"private", dmChat, "/roundtable paper lanterns"},
-		{"group", groupChat, "/roundtable@" + botName + " paper lanterns"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			hs := newHarness(t, setup{fakeLimits: telegramfake.TelegramLimits()})
-			done := make(chan []string, 1)
-			hs.h.setScript(wholeSession(t, hs, done))
-			hs.say(tc.chat, ann, tc.text)
-			finals := <-done
-			if n := hs.fake.Limited(); n != 0 {
-				t.Errorf("fake sent %d 429s", n)
-			}
-			if b := hs.fake.Broken(); len(b) != 0 {
-				t.Errorf("rules broken: %q", b)
-			}
-			if len(finals) != 6*5+12+6+6+1 {
-				t.Fatalf("%d speeches, want 55", len(finals))
-			}
-			var all strings.Builder
-			for _, m := range hs.botMessages(tc.chat) {
-				all.WriteString(m.Text + "\n")
-			}
-			for _, f := range finals {
-				if !strings.Contains(all.String(), body(f)) {
-					t.Errorf("final text missing from the chat: %.60s…", f)
-				}
-			}
-			if d := hs.fake.Drafts(tc.chat); (len(d) > 0) != (tc.chat > 0) {
-				t.Errorf("%d drafts in a %s chat", len(d), tc.name)
-			}
-		})
+	wholeSessionWithinBudgets(t, "private", dmChat, "/roundtable paper lanterns")
+}
+
+// wholeSessionWithinBudgets plays wholeSession in chat and checks it.
+func wholeSessionWithinBudgets(t *testing.T, name string, chat int64, text string) {
+	hs := newHarness(t, setup{fakeLimits: telegramfake.TelegramLimits()})
+	done := make(chan []string, 1)
+	hs.h.setScript(wholeSession(t, hs, done))
+	hs.say(chat, ann, text)
+	finals := <-done
+	if n := hs.fake.Limited(); n != 0 {
+		t.Errorf("fake sent %d 429s", n)
+	}
+	if b := hs.fake.Broken(); len(b) != 0 {
+		t.Errorf("rules broken: %q", b)
+	}
+	if len(finals) != 6*5+12+6+6+1 {
+		t.Fatalf("%d speeches, want 55", len(finals))
+	}
+	var all strings.Builder
+	for _, m := range hs.botMessages(chat) {
+		all.WriteString(m.Text + "\n")
+	}
+	for _, f := range finals {
+		if !strings.Contains(all.String(), body(f)) {
+			t.Errorf("final text missing from the chat: %.60s…", f)
+		}
+	}
+	if d := hs.fake.Drafts(chat); (len(d) > 0) != (chat > 0) {
+		t.Errorf("%d drafts in a %s chat", len(d), name)
 	}
 }

@@ -6,17 +6,23 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/bot/telegram/telegramfake"
+	"github.com/tableround/tableround/internal/clock"
 )
 
-// TestControlJumpsTheSpeechQueue queues a long backlog of speech in a slow
-// group, then sends /status, a non-starter's /stop and ⏹, and the
-// starter's /stop: every one is answered (the refusals with their reason)
-// while most of the backlog is still waiting.
+// TestControlJumpsTheSpeechQueue queues a long backlog of speech in a
+// group whose budget is spent, then sends /status, a non-starter's /stop
+// and ⏹, and the starter's /stop: every one is answered (the refusals with
+// their reason) ahead of the backlog. The fake and the adapter share a
+// manual clock that moves only once the three answers are in line, so
+// which write goes first is the scheduler's choice, never the machine's
+// speed.
 func TestControlJumpsTheSpeechQueue(t *testing.T) {
-	hs := newHarness(t, setup{fakeLimits: telegramfake.TelegramLimits()})
+	clk := clock.NewManual(time.Time{})
+	hs := newHarness(t, setup{clock: clk, fakeLimits: telegramfake.TelegramLimits()})
 	const n = 12
 	queued := make(chan struct{})
 	hs.h.setScript(func(ctx context.Context, req request) {
@@ -34,6 +40,8 @@ func TestControlJumpsTheSpeechQueue(t *testing.T) {
 	hs.h.mu.Lock()
 	hs.h.reply = func(req bot.Request) bot.Reply {
 		switch {
+		case req.Command == bot.CmdStart:
+			return bot.Reply{} // no answer: the backlog is all that waits
 		case req.Command == bot.CmdStop && req.User.ID != "501":
 			return bot.Reply{Text: "Only Ann can stop this table."}
 		case req.Command == bot.CmdStop:
@@ -44,15 +52,24 @@ func TestControlJumpsTheSpeechQueue(t *testing.T) {
 	hs.h.mu.Unlock()
 	hs.say(groupChat, ann, "/roundtable backlog")
 	<-queued
-	hs.eventually("the backlog started", func() bool { return len(hs.findText(groupChat, "notice 0")) == 1 })
-	first := hs.findText(groupChat, "notice 0")[0]
+	sched := hs.a.pace.scheduler(hs.a.main, groupChat)
+	// The group's burst is spent on the first notice and the clock stands
+	// still: the rest of the backlog waits in line.
+	hs.eventually("the backlog in line", func() bool { return len(hs.botMessages(groupChat)) > 0 && sched.Waiting() > 0 })
+	first := hs.botMessages(groupChat)[0]
 	hs.say(groupChat, ann, "/status")
 	hs.say(groupChat, bob, "/stop")
 	cb := hs.fake.Press(mainToken, groupChat, bob, first.ID, "b:stop")
 	hs.say(groupChat, ann, "/stop")
-	hs.eventually("all answered", func() bool {
+	hs.eventually("⏹ answered and the three answers in line", func() bool {
 		_, pressed := hs.fake.Answered(cb)
-		return pressed && len(hs.findText(groupChat, "ok: status")) == 1 &&
+		return pressed && sched.WaitingAt(bot.PriorityUrgent) == 3
+	})
+	hs.eventually("all answered", func() bool {
+		if sched.WaitingAt(bot.PriorityUrgent) > 0 {
+			clk.Advance(time.Second) // time moves only while an answer waits for its slot
+		}
+		return len(hs.findText(groupChat, "ok: status")) == 1 &&
 			len(hs.findText(groupChat, "Only Ann")) == 1 && len(hs.findText(groupChat, "Stopping the table")) == 1
 	})
 	complete := len(hs.findText(groupChat, "is complete"))
@@ -62,7 +79,13 @@ func TestControlJumpsTheSpeechQueue(t *testing.T) {
 	if txt, _ := hs.fake.Answered(cb); !strings.Contains(txt, "Only Ann") {
 		t.Errorf("⏹ by a non-starter answered %q, want the refusal", txt)
 	}
-	hs.eventually("backlog delivered", func() bool { return len(hs.findText(groupChat, "is complete")) == n })
+	hs.eventually("backlog delivered", func() bool {
+		clk.Advance(5 * time.Second)
+		return len(hs.findText(groupChat, "is complete")) == n
+	})
+	if v := hs.fake.Broken(); len(v) > 0 {
+		t.Errorf("the fake's limits were broken: %v", v)
+	}
 }
 
 // A message left half written by a process that died is completed in

@@ -108,24 +108,32 @@ func (b *board) Close(ctx context.Context, final string) error {
 // SendImage posts a picture from the persona's bot: sendPhoto, or
 // sendDocument when the file is too large for a photo.
 func (c *conv) SendImage(ctx context.Context, from bot.Persona, img bot.Attachment, caption string) error {
-	cl := c.client(from)
 	capt := render(from, bot.KindSpeech, truncateUTF16(caption, maxCaption-headerLen(from)-8))
-	name := img.Name
-	if name == "" {
-		name = "image.png"
+	return c.a.sendPhoto(ctx, c.client(from), c.chat, img, capt, 0)
+}
+
+// sendPhoto uploads a picture with an HTML caption: sendPhoto, or
+// sendDocument when Telegram will not take it as a photo.
+func (a *Adapter) sendPhoto(ctx context.Context, cl *client, chat int64, img bot.Attachment, capt string, replyTo int) error {
+	if img.Name == "" {
+		img.Name = "image.png"
 	}
 	if len(img.Data) <= maxPhotoUpload {
-		err := c.a.pace.call(ctx, cl, c.chat, "sendPhoto", func(ctx context.Context) error {
-			_, err := cl.b.SendPhoto(ctx, &tgbot.SendPhotoParams{ChatID: c.chat, Caption: capt, ParseMode: models.ParseModeHTML,
-				Photo: &models.InputFileUpload{Filename: name, Data: bytes.NewReader(img.Data)}})
+		err := a.pace.call(ctx, cl, chat, "sendPhoto", func(ctx context.Context) error {
+			p := &tgbot.SendPhotoParams{ChatID: chat, Caption: capt, ParseMode: models.ParseModeHTML,
+				Photo: &models.InputFileUpload{Filename: img.Name, Data: bytes.NewReader(img.Data)}}
+			if replyTo != 0 {
+				p.ReplyParameters = &models.ReplyParameters{MessageID: replyTo, AllowSendingWithoutReply: true}
+			}
+			_, err := cl.b.SendPhoto(ctx, p)
 			return err
 		})
 		if err == nil || !isPhotoRefused(err) {
 			return err
 		}
-		c.a.log.Info("photo refused, sending it as a document", "chat", c.chat, "err", err)
+		a.log.Info("photo refused, sending it as a document", "chat", chat, "err", err)
 	}
-	return c.a.sendDocument(ctx, cl, c.chat, img, capt, 0)
+	return a.sendDocument(ctx, cl, chat, img, capt, replyTo)
 }
 
 // isPhotoRefused tells a photo Telegram will not take as a photo (size,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	tgbot "github.com/go-telegram/bot"
@@ -65,29 +66,58 @@ func refusedDraft(err error) bool {
 }
 
 // draftStream previews with drafts and delivers the final text as real
-// messages.
+// messages. The preview starts with the speaker's first words, not a
+// placeholder: a "…" draft would spend the slot of the chat's budget the
+// first words need (a private chat takes about one write a second), and
+// they would show a second later.
 type draftStream struct {
-	c       *conv
-	cl      *client
-	p       bot.Post
+	c     *conv
+	cl    *client
+	p     bot.Post
+	ds    *draftSender
+	start func(first string) *bot.StreamWriter // the preview, on the first words
+	stop  context.CancelFunc                   // ends the preview's waits
+
+	mu      sync.Mutex
 	preview *bot.StreamWriter
-	ds      *draftSender
+	closed  bool
 }
 
 func (c *conv) openDraft(ctx context.Context, cl *client, p bot.Post) bot.Stream {
 	from, kind := p.From, p.Kind
 	ds := &draftSender{c: c, cl: cl, render: func(t string) string { return render(from, kind, t) }}
-	w := bot.NewStreamWriter(ctx, ds, c.writerOptions(cl, p.From, p.Placeholder, c.a.lim.EditInterval))
-	return &draftStream{c: c, cl: cl, p: p, preview: w, ds: ds}
+	pctx, stop := context.WithCancel(ctx)
+	start := func(first string) *bot.StreamWriter {
+		return bot.NewStreamWriter(pctx, ds, c.writerOptions(cl, p.From, first, c.a.lim.EditInterval))
+	}
+	return &draftStream{c: c, cl: cl, p: p, ds: ds, start: start, stop: stop}
 }
 
-func (d *draftStream) Update(text string) { d.preview.Update(text) }
+func (d *draftStream) Update(text string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.closed || strings.TrimSpace(text) == "":
+	case d.preview == nil:
+		d.preview = d.start(text)
+	default:
+		d.preview.Update(text)
+	}
+}
 
-// Close stops the preview and sends the final text with sendMessage (split
-// at 4096 like any message), through the chat's budget.
+// Close drops the preview at once (it spends no more of the chat's budget
+// and the final waits for none of its pacing) and sends the final text
+// with sendMessage (split at 4096 like any message), through the chat's
+// budget.
 func (d *draftStream) Close(ctx context.Context, final string) error {
 	d.ds.done.Store(true)
-	_ = d.preview.Close(ctx, "") // sends nothing more: the sender is done
+	d.mu.Lock()
+	d.closed = true
+	if d.preview != nil {
+		d.preview.Drop()
+	}
+	d.mu.Unlock()
+	d.stop()
 	if final == "" {
 		final = d.p.Placeholder
 	}

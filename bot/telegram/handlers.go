@@ -110,8 +110,18 @@ func (a *Adapter) handle(ctx context.Context, chat int64, replyTo int, req bot.R
 	a.reply(ctx, chat, replyTo, rep)
 }
 
-// reply posts a Reply as the main bot (a file via sendDocument).
+// reply posts a Reply as the main bot (a file via sendDocument, then its
+// pictures as photos).
 func (a *Adapter) reply(ctx context.Context, chat int64, replyTo int, rep bot.Reply) {
+	if len(rep.Images) > 0 {
+		defer func() {
+			for _, img := range rep.Images {
+				if err := a.sendPhoto(ctx, a.main, chat, img, "", replyTo); err != nil {
+					a.log.Warn("send reply picture", "chat", chat, "err", err)
+				}
+			}
+		}()
+	}
 	if rep.File != nil {
 		capt := body(truncateUTF16(rep.Text, maxCaption))
 		if err := a.sendDocument(ctx, a.main, chat, *rep.File, capt, replyTo); err != nil {

@@ -41,6 +41,9 @@ var seats = []bot.Persona{
 var moderator = bot.Persona{ID: "moderator", Name: "Moderator", Emoji: "🪑", Moderator: true}
 
 type setup struct {
+	// clock, when set, is the time of the fake and the adapter (a
+	// manual clock the test moves on); else a clock 20 times the wall's.
+	clock      bot.Clock
 	fakeLimits telegramfake.Limits
 	limits     *Limits
 	personas   []string
@@ -53,14 +56,17 @@ type harness struct {
 	fake  *telegramfake.Server
 	a     *Adapter
 	h     *testHandler
-	clock *clock.Scaled
+	clock bot.Clock
 	stop  context.CancelFunc
 	done  chan error
 }
 
 func newHarness(t *testing.T, s setup) *harness {
 	t.Helper()
-	clock := &clock.Scaled{Factor: 20} // shared with the fake: a minute of flood limits in 3 s
+	var clock bot.Clock = &clock.Scaled{Factor: 20} // shared with the fake: a minute of flood limits in 3 s
+	if s.clock != nil {
+		clock = s.clock
+	}
 	fake := telegramfake.New(telegramfake.Options{Limits: s.fakeLimits, Now: clock.Now})
 	fake.AddBot(mainToken, botName)
 	fake.AddChat(telegramfake.Chat{ID: groupChat, Type: "supergroup", Title: "Makers"})

@@ -23,6 +23,8 @@ type merged struct {
 	w     *bot.StreamWriter // set once by the first section, then ready closes
 	ready chan struct{}
 
+	ids bot.MergedIDs // tells each section's Post.Created the message's IDs
+
 	mu        sync.Mutex
 	secs      []*section
 	finishing bool
@@ -42,17 +44,12 @@ type section struct {
 func (c *conv) section(ctx context.Context, p bot.Post) bot.Stream {
 	a := c.a
 	key := strconv.FormatInt(c.chat, 10) + "/" + p.Group
-	ph := p.Placeholder
-	if ph == "" {
-		ph = "…"
-	}
-	o := c.writerOptions(a.main, bot.Persona{Moderator: true}, "", a.lim.GroupEditInterval)
 	var m *merged
-	s := &section{p: p.From, text: ph}
+	s := &section{p: p.From, text: placeholder(p)}
 	var text string
 	first := false
 	for {
-		m, first = a.merges.join(key, func() *merged { return &merged{a: a, key: key, done: make(chan struct{}), ready: make(chan struct{})} })
+		m, first = a.merges.join(key, func() *merged { return newMerged(a, key) })
 		m.mu.Lock()
 		if m.finishing { // its last section closed meanwhile: start another
 			m.mu.Unlock()
@@ -65,12 +62,9 @@ func (c *conv) section(ctx context.Context, p bot.Post) bot.Stream {
 		m.mu.Unlock()
 		break
 	}
+	m.ids.Join(p.Created)
 	if first {
-		snd := &sender{c: c, cl: a.main, render: m.render}
-		o.Placeholder = text
-		o.Measure = m.measure
-		o.Logger = a.log.With("chat", c.chat, "group", p.Group)
-		m.setWriter(bot.NewStreamWriter(ctx, snd, o))
+		m.setWriter(c.mergedWriter(ctx, m, p.Group, text, nil))
 	} else {
 		m.writer().Update(text)
 	}

@@ -54,17 +54,42 @@ func TestCrashResumeTelegramChatEqualsLog(t *testing.T) {
 		},
 	}
 	for name, open := range stores {
-		t.Run(name, func(t *testing.T) {
-			st := open(t)
-			t.Cleanup(func() { st.Close() })
-			crashAndResume(t, st)
-		})
+		for _, c := range crashCases {
+			t.Run(name+"/"+c.name, func(t *testing.T) {
+				st := open(t)
+				t.Cleanup(func() { st.Close() })
+				crashAndResume(t, st, c)
+			})
+		}
 	}
+}
+
+// crashCase is where process 1 dies: at the first model call kill picks
+// (which writes half a sentence and hangs, as every call it picks does),
+// once logged speeches are in the log.
+type crashCase struct {
+	name   string
+	kill   func(req providers.Request) bool
+	logged int
+}
+
+var crashCases = []crashCase{
+	{"sequential speech", func(req providers.Request) bool {
+		return strings.HasPrefix(req.Tag, roundtable.StageDiscussion+"/manufacturer/")
+	}, 0},
+	// A group shows the introductions as one merged message. Two of them
+	// finish and are logged before the kill; four are cut off: the
+	// resumed session completes the old message in place (two speeches,
+	// four "cut off" lines) and the step runs again in a new one.
+	{"merged stage", func(req providers.Request) bool {
+		return strings.HasPrefix(req.Tag, roundtable.StageIntro+"/") &&
+			!strings.Contains(req.Tag, "/craftsman/") && !strings.Contains(req.Tag, "/consumer_1/")
+	}, 2},
 }
 
 const crashToken = "777:crash-token"
 
-func crashAndResume(t *testing.T, st store.Store) {
+func crashAndResume(t *testing.T, st store.Store, c crashCase) {
 	clock := &telegramfake.ScaledClock{Factor: 50}
 	fake := telegramfake.New(telegramfake.Options{Limits: telegramfake.TelegramLimits(), Now: clock.Now})
 	t.Cleanup(fake.Close)
@@ -80,9 +105,7 @@ func crashAndResume(t *testing.T, st store.Store) {
 	a1, stop1 := startTelegram(t, fake, clock, &http.Client{Transport: slow})
 	conv1, _ := a1.Resume(context.Background(), fmt.Sprintf("telegram:%d", chat))
 	killed := make(chan struct{})
-	model1 := &crashModel{kill: func(req providers.Request) bool {
-		return strings.HasPrefix(req.Tag, roundtable.StageDiscussion+"/manufacturer/")
-	}, killed: killed}
+	model1 := &crashModel{kill: c.kill, killed: killed}
 	cfg := roundtable.Config{MaxTurns: 1, MaxKeywords: 10, VotingThreshold: 0.6, UserInputTimeout: 2 * time.Second,
 		Language: "en", Pack: "papercut", ContextBudget: 100000, DeliveryWindow: 3}
 	mortal := &mortalStore{Store: st, dead: &dead}
@@ -102,6 +125,16 @@ func crashAndResume(t *testing.T, st store.Store) {
 		t.Fatal("the kill point was never reached")
 	}
 	eventually.Within(t, time.Minute, "the half-written speech on screen", func() bool { return countBot(fake, chat, "Half a sentence") == 1 })
+	eventually.Within(t, time.Minute, "the finished speeches logged", func() bool {
+		evs, err := st.Events(context.Background(), s1.ID())
+		n := 0
+		for _, ev := range evs {
+			if ev.Type == transcript.EventSpeech {
+				n++
+			}
+		}
+		return err == nil && n >= c.logged
+	})
 	dead.Store(true) // SIGKILL
 	kill()
 	<-done1

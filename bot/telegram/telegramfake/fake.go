@@ -147,18 +147,13 @@ type Server struct {
 	msgs      map[int64][]*Message
 	nextMsg   map[int64]int
 	drafts    []Draft
-	files     map[string]*File
-	filePaths map[string]*File
-	nextFile  int
-	limited   int // 429s sent by the flood limits
-	injected  int // 429s sent by Storm
-	storm     []int
+	flood     flood
 	calls     map[string]int
 	answered  map[string]string // callback ID → text
 	callbacks int
-	buckets   map[string]*bucket
-	windows   map[string][]time.Time
 	broken    []string
+
+	files fileBook // has its own lock
 }
 
 type botState struct {
@@ -195,8 +190,8 @@ func New(o Options) *Server {
 		o.MaxPhoto = 10 << 20
 	}
 	s := &Server{o: o, bots: map[string]*botState{}, chats: map[int64]*Chat{}, admins: map[[2]int64]string{},
-		msgs: map[int64][]*Message{}, nextMsg: map[int64]int{}, files: map[string]*File{}, filePaths: map[string]*File{},
-		calls: map[string]int{}, answered: map[string]string{}, buckets: map[string]*bucket{}, windows: map[string][]time.Time{}}
+		msgs: map[int64][]*Message{}, nextMsg: map[int64]int{}, flood: newFlood(o.Limits),
+		calls: map[string]int{}, answered: map[string]string{}, files: newFileBook(o.MaxDownload)}
 	s.cond = sync.NewCond(&s.mu)
 	var h http.Handler = http.HandlerFunc(s.serve)
 	if o.Wrap != nil {
@@ -260,7 +255,7 @@ func (s *Server) SetMember(chatID, userID int64, status string) {
 func (s *Server) Storm(n, retryAfter int) {
 	s.mu.Lock()
 	for range n {
-		s.storm = append(s.storm, retryAfter)
+		s.flood.storm = append(s.flood.storm, retryAfter)
 	}
 	s.mu.Unlock()
 }
@@ -270,14 +265,14 @@ func (s *Server) Storm(n, retryAfter int) {
 func (s *Server) Limited() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.limited
+	return s.flood.limited
 }
 
 // Injected is how many 429s Storm sent.
 func (s *Server) Injected() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.injected
+	return s.flood.injected
 }
 
 // Calls is how many times a method was called.

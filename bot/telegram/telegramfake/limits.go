@@ -29,9 +29,24 @@ func (b *bucket) take(now time.Time, rate float64, burst int) (bool, float64) {
 	return false, (1 - b.tokens) / rate
 }
 
+// flood is the fake's flood limits: the budgets of every bot and chat, and
+// the 429s of a Storm. The Server's mu guards it.
+type flood struct {
+	limits   Limits
+	buckets  map[string]*bucket
+	windows  map[string][]time.Time
+	storm    []int
+	limited  int // 429s sent by the flood limits
+	injected int // 429s sent by Storm
+}
+
+func newFlood(l Limits) flood {
+	return flood{limits: l, buckets: map[string]*bucket{}, windows: map[string][]time.Time{}}
+}
+
 // window counts events in a sliding window; it reports whether one more
 // fits and if not the seconds until the oldest leaves.
-func (s *Server) window(key string, now time.Time, max int, span time.Duration) (bool, float64) {
+func (s *flood) window(key string, now time.Time, max int, span time.Duration) (bool, float64) {
 	ev := s.windows[key]
 	i := 0
 	for i < len(ev) && !ev[i].After(now.Add(-span)) {
@@ -56,26 +71,22 @@ const (
 )
 
 // admit applies the flood limits to one message-producing call of a bot in
-// a chat. It returns the retry_after to answer with, or 0. Callers hold mu.
-func (s *Server) admit(token string, chatID int64, kind call) int {
+// a chat (a group or a private chat) at now. It returns the retry_after to
+// answer with, or 0.
+func (s *flood) admit(token string, chatID int64, group bool, kind call, now time.Time) int {
 	if len(s.storm) > 0 {
 		ra := s.storm[0]
 		s.storm = s.storm[1:]
 		s.injected++
 		return ra
 	}
-	l := s.o.Limits
+	l := s.limits
 	if kind == callDraft && !l.DraftsCount {
 		return 0
-	}
-	group := false
-	if c := s.chats[chatID]; c != nil && c.Type != "private" {
-		group = true
 	}
 	if kind == callEdit && !group && !l.PrivateEditsCount {
 		return 0
 	}
-	now := s.o.Now()
 	// Check every budget before spending any, so a refused call costs
 	// nothing (Telegram does not count it either).
 	var wait float64
@@ -117,7 +128,13 @@ func (s *Server) admit(token string, chatID int64, kind call) int {
 	return 0
 }
 
-func (s *Server) peekWindow(key string, now time.Time, max int, span time.Duration) (bool, float64) {
+// admit is flood.admit for a call of a bot in a chat now. Callers hold mu.
+func (s *Server) admit(token string, chatID int64, kind call) int {
+	c := s.chats[chatID]
+	return s.flood.admit(token, chatID, c != nil && c.Type != "private", kind, s.o.Now())
+}
+
+func (s *flood) peekWindow(key string, now time.Time, max int, span time.Duration) (bool, float64) {
 	saved := s.windows[key]
 	ok, w := s.window(key, now, max, span)
 	if ok {

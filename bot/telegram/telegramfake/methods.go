@@ -17,7 +17,15 @@ const (
 // serve routes /bot<token>/<method> and /file/bot<token>/<path>.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
-		s.download(w, rest)
+		token, path, _ := strings.Cut(rest, "/")
+		s.mu.Lock()
+		b := s.bots[token]
+		s.mu.Unlock()
+		if b == nil {
+			http.NotFound(w, nil)
+			return
+		}
+		s.files.download(w, path)
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
@@ -63,7 +71,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "sendMessageDraft":
 		s.draft(w, token, p)
 	case "getFile":
-		s.getFile(w, p)
+		s.files.getFile(w, p)
 	case "answerCallbackQuery":
 		s.mu.Lock()
 		s.answered[p.str("callback_query_id")] = p.str("text")
@@ -160,22 +168,20 @@ func (s *Server) setMyCommands(w http.ResponseWriter, b *botState, p params) {
 	answer(w, true)
 }
 
-// checkText validates a text or caption for the parse mode and returns an
-// error description, or "".
-func (s *Server) checkText(text, mode string, limit int) string {
+// checkText validates a text or caption for the parse mode: it returns
+// the error description to answer with and the rule broken, or "".
+func checkText(text, mode string, limit int) (desc, broken string) {
 	plain := text
 	if strings.EqualFold(mode, "HTML") {
 		var err error
 		if plain, err = parseHTML(text); err != nil {
-			s.addBroken("%v: %q", err, text)
-			return "Bad Request: " + err.Error()
+			return "Bad Request: " + err.Error(), fmt.Sprintf("%v: %q", err, text)
 		}
 	}
 	if n := utf16Len(plain); n > limit {
-		s.addBroken("text of %d UTF-16 units over %d", n, limit)
-		return "Bad Request: message is too long"
+		return "Bad Request: message is too long", fmt.Sprintf("text of %d UTF-16 units over %d", n, limit)
 	}
-	return ""
+	return "", ""
 }
 
 func (s *Server) send(w http.ResponseWriter, token string, b *botState, method string, p params) {
@@ -194,7 +200,8 @@ func (s *Server) send(w http.ResponseWriter, token string, b *botState, method s
 			fail(w, http.StatusBadRequest, "Bad Request: message text is empty")
 			return
 		}
-		if d := s.checkText(m.Text, m.ParseMode, 4096); d != "" {
+		if d, broke := checkText(m.Text, m.ParseMode, 4096); d != "" {
+			s.addBroken("%s", broke)
 			fail(w, http.StatusBadRequest, d)
 			return
 		}
@@ -213,11 +220,12 @@ func (s *Server) send(w http.ResponseWriter, token string, b *botState, method s
 			return
 		}
 		m.Caption = p.str("caption")
-		if d := s.checkText(m.Caption, m.ParseMode, 1024); d != "" {
+		if d, broke := checkText(m.Caption, m.ParseMode, 1024); d != "" {
+			s.addBroken("%s", broke)
 			fail(w, http.StatusBadRequest, d)
 			return
 		}
-		s.storeFile(f)
+		s.files.store(f)
 		if method == "sendPhoto" {
 			m.Photo = f
 		} else {
@@ -271,7 +279,8 @@ func (s *Server) edit(w http.ResponseWriter, token string, p params) {
 		fail(w, http.StatusBadRequest, "Bad Request: message text is empty")
 		return
 	}
-	if d := s.checkText(text, mode, 4096); d != "" {
+	if d, broke := checkText(text, mode, 4096); d != "" {
+		s.addBroken("%s", broke)
 		fail(w, http.StatusBadRequest, d)
 		return
 	}
@@ -310,7 +319,8 @@ func (s *Server) draft(w http.ResponseWriter, token string, p params) {
 		fail(w, http.StatusBadRequest, "Bad Request: draft_id must be non-zero")
 		return
 	}
-	if d := s.checkText(p.str("text"), p.str("parse_mode"), 4096); d != "" {
+	if d, broke := checkText(p.str("text"), p.str("parse_mode"), 4096); d != "" {
+		s.addBroken("%s", broke)
 		fail(w, http.StatusBadRequest, d)
 		return
 	}
@@ -322,58 +332,9 @@ func (s *Server) draft(w http.ResponseWriter, token string, p params) {
 	answer(w, true)
 }
 
-func (s *Server) storeFile(f *File) {
-	s.nextFile++
-	f.ID = fmt.Sprintf("file%d", s.nextFile)
-	s.files[f.ID] = f
-	s.filePaths[fmt.Sprintf("documents/file_%d", s.nextFile)] = f
-}
-
-func (s *Server) getFile(w http.ResponseWriter, p params) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.files[p.str("file_id")]
-	if f == nil {
-		fail(w, http.StatusBadRequest, "Bad Request: invalid file_id")
-		return
-	}
-	size := f.size()
-	if size > s.o.MaxDownload {
-		fail(w, http.StatusBadRequest, "Bad Request: file is too big")
-		return
-	}
-	path := ""
-	for k, v := range s.filePaths {
-		if v == f {
-			path = k
-		}
-	}
-	answer(w, map[string]any{"file_id": f.ID, "file_unique_id": "u" + f.ID, "file_size": size, "file_path": path})
-}
-
-func (f *File) size() int64 {
-	if f.Size > 0 {
-		return f.Size
-	}
-	return int64(len(f.Data))
-}
-
-func (s *Server) download(w http.ResponseWriter, rest string) {
-	token, path, _ := strings.Cut(rest, "/")
-	s.mu.Lock()
-	b, f := s.bots[token], s.filePaths[path]
-	s.mu.Unlock()
-	if b == nil || f == nil {
-		http.NotFound(w, nil)
-		return
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(f.Data)))
-	_, _ = w.Write(f.Data)
-}
-
 func (s *Server) messageJSON(m *Message, nested bool) map[string]any {
 	out := map[string]any{"message_id": m.ID, "date": s.o.Now().Unix(), "from": userJSON(m.From),
-		"chat": s.chatJSON(m.ChatID)}
+		"chat": chatJSON(s.chats[m.ChatID], m.ChatID)}
 	if m.Text != "" {
 		out["text"] = m.Text
 	}
@@ -399,8 +360,9 @@ func (s *Server) messageJSON(m *Message, nested bool) map[string]any {
 	return out
 }
 
-func (s *Server) chatJSON(id int64) map[string]any {
-	c := s.chats[id]
+// chatJSON is chat id as the Bot API shows it (c nil: a private chat we
+// were not told about).
+func chatJSON(c *Chat, id int64) map[string]any {
 	if c == nil {
 		return map[string]any{"id": id, "type": "private"}
 	}

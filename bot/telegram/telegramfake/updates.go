@@ -55,7 +55,7 @@ func (s *Server) Send(token string, in In) (msgID int, updateID int64) {
 	s.nextMsg[in.Chat]++
 	id := s.nextMsg[in.Chat]
 	rec := &Message{ID: id, ChatID: in.Chat, From: in.From, Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo}
-	m := map[string]any{"message_id": id, "date": s.o.Now().Unix(), "from": userJSON(in.From), "chat": s.chatJSON(in.Chat)}
+	m := map[string]any{"message_id": id, "date": s.o.Now().Unix(), "from": userJSON(in.From), "chat": chatJSON(s.chats[in.Chat], in.Chat)}
 	if in.Text != "" {
 		m["text"] = in.Text
 		if e := entities(in.Text); e != nil {
@@ -73,9 +73,9 @@ func (s *Server) Send(token string, in In) (msgID int, updateID int64) {
 	}
 	if in.Photo != nil {
 		f := &File{Name: "photo.jpg", MIME: "image/jpeg", Data: in.Photo}
-		s.storeFile(f)
+		s.files.store(f)
 		small := &File{Name: "small.jpg", MIME: "image/jpeg", Data: in.Photo[:min(len(in.Photo), 16)]}
-		s.storeFile(small)
+		s.files.store(small)
 		rec.Photo = f
 		m["photo"] = []map[string]any{
 			{"file_id": small.ID, "file_unique_id": "u" + small.ID, "width": 90, "height": 90, "file_size": len(small.Data)},
@@ -84,7 +84,7 @@ func (s *Server) Send(token string, in In) (msgID int, updateID int64) {
 	}
 	if in.Document != nil {
 		f := *in.Document
-		s.storeFile(&f)
+		s.files.store(&f)
 		rec.Document = &f
 		m["document"] = map[string]any{"file_id": f.ID, "file_unique_id": "u" + f.ID, "file_name": f.Name,
 			"mime_type": f.MIME, "file_size": f.size()}
@@ -115,7 +115,7 @@ func (s *Server) Press(token string, chat int64, from User, msgID int, data stri
 		}
 	}
 	if msg == nil {
-		msg = map[string]any{"message_id": msgID, "date": 0, "chat": s.chatJSON(chat)}
+		msg = map[string]any{"message_id": msgID, "date": 0, "chat": chatJSON(s.chats[chat], chat)}
 	}
 	s.enqueue(token, map[string]any{"callback_query": map[string]any{"id": id, "from": userJSON(from),
 		"message": msg, "chat_instance": "ci", "data": data}})
