@@ -84,19 +84,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "tableround serve takes no arguments (got %q); configure it with the environment\n", args)
 		return exitUsage
 	}
-	l, err := lookuper()
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
-	}
-	cfg, err := loadBase(ctx, l)
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
-	}
 	var sc ServeConfig
-	if err := loadConfig(ctx, l, &sc); err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
+	var oc ops.Config
+	var wc WebConfig
+	l, cfg, ok := readConfig(ctx, stderr, &sc, &oc, &wc)
+	if !ok {
 		return exitUsage
 	}
 	if sc.LeaseTTL < 3*time.Second {
@@ -111,11 +103,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if sc.InstanceID == "" {
 		host, _ := os.Hostname()
 		sc.InstanceID = host + "-" + roundtable.NewID()
-	}
-	var oc ops.Config
-	if err := loadConfig(ctx, l, &oc); err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
 	}
 	logger := ops.NewLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
 	redisstore.SetLogger(logger) // go-redis's own lines follow LOG_FORMAT too

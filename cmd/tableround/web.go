@@ -84,19 +84,9 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 			return exitUsage
 		}
 	}
-	l, err := lookuper()
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
-	}
-	cfg, err := loadBase(ctx, l)
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
-	}
 	var wc WebConfig
-	if err := loadConfig(ctx, l, &wc); err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
+	l, cfg, ok := readConfig(ctx, stderr, &wc)
+	if !ok {
 		return exitUsage
 	}
 	if addrFlag != "" {
