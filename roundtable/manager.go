@@ -50,6 +50,8 @@ type ManagerOptions struct {
 	// Alerts, when set, returns the process's recent warnings, one per
 	// line ("" for none); /status shows them to chat admins.
 	Alerts func() string
+	// Watch, when set, is handed every session before it runs (watch.go).
+	Watch Watch
 }
 
 // Manager runs the sessions of chat platforms: it is the bot.Handler the
@@ -336,6 +338,7 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		m.log.Error("acquire lease", "channel", channel, "err", err)
 		return bot.Reply{Text: m.text(req, "start_failed")}, nil
 	}
+	m.watch(ctx, sess)
 	if !m.launch(ctx, channel, sess, req.User, lease) {
 		_ = m.store.ReleaseLease(ctx, lease)
 		m.markAbandoned(ctx, sess)

@@ -48,6 +48,7 @@ func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
 			}
 			if sess, err = Resume(ctx, m.cfg, deps, conv, o.ID); err == nil {
 				m.log.Info("resuming orphaned session", "session", o.ID, "channel", o.Channel)
+				m.watch(ctx, sess)
 				l.lease.set(lease)
 				m.mu.Lock()
 				l.sess = sess

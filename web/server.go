@@ -157,7 +157,7 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 // table finds the table in the path and checks the key; an unknown table
 // and a wrong key look the same (404), so keys cannot be probed per table.
 func (s *Server) table(r *http.Request, key string) (*Table, Role, <-chan struct{}) {
-	t := s.o.Hub.Table(r.PathValue("id"))
+	t := s.o.Hub.Lookup(r.Context(), r.PathValue("id"))
 	if t == nil {
 		return nil, RoleNone, nil
 	}
@@ -306,9 +306,13 @@ func (s *Server) handleAnswer(_ context.Context, t *Table, b actionBody) (int, a
 	return http.StatusOK, map[string]string{"reply": "ok"}
 }
 
-func (s *Server) handleRotate(_ context.Context, t *Table, _ actionBody) (int, any) {
+func (s *Server) handleRotate(ctx context.Context, t *Table, _ actionBody) (int, any) {
+	view := t.RotateViewKey()
+	if err := s.o.Hub.SaveKeys(ctx, t); err != nil { // the new key works until a restart
+		s.log.Warn("keep the rotated view key", "table", t, "err", err)
+	}
 	s.log.Info("view key rotated", "table", t)
-	return http.StatusOK, map[string]string{"view": t.RotateViewKey()}
+	return http.StatusOK, map[string]string{"view": view}
 }
 
 // drain discards what is left of a body so the connection can be reused.

@@ -25,6 +25,9 @@ func (t Tap) CreateSession(ctx context.Context, s store.Session) error {
 		return err
 	}
 	t.Hub.bind(s.ID, s.Channel)
+	if err := t.Hub.started(ctx, s.ID); err != nil {
+		return err
+	}
 	return nil
 }
 
