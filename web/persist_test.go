@@ -1,0 +1,169 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/store"
+	"github.com/tableround/tableround/transcript"
+)
+
+// logText is the table's log as one string of its events' data.
+func logText(l *Log) string {
+	frames, _ := l.Since(0)
+	return string(joinFrames(frames))
+}
+
+// After a restart (a new hub on the same store) a chat session's page
+// shows the session from its stored log, and, when the session resumes
+// here, the live tail after it.
+func TestChatTableSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	st := openBolt(t, path)
+	hub := NewHub()
+	hub.Store = st
+	tap := Tap{Store: st, Hub: hub}
+	chat := &chatConv{}
+	conv := watchedSession(t, &Watcher{Hub: hub, PublicURL: "https://table.example"}, tap, "00aa00aa00aa", chat)
+	link := chat.shownLink(t, conv)
+	key := link[strings.Index(link, "?k=")+3:]
+	info, _ := json.Marshal(transcript.SessionStart{Seats: []transcript.SeatInfo{{ID: "craftsman", Name: "Bayar", Emoji: "✂️", Color: "#aa0000"}}})
+	for _, ev := range []store.Event{
+		{Type: transcript.EventSession, Text: "kites", Data: info},
+		{Type: transcript.EventNote, Text: "Welcome to the table."},
+		{Type: transcript.EventSpeech, Seat: "craftsman", Name: "Bayar", Text: "Paper and bamboo."},
+		{Type: transcript.EventOutbox},
+	} {
+		if _, err := tap.Append(ctx, "00aa00aa00aa", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	// The restart.
+	st = openBolt(t, path)
+	defer st.Close()
+	hub = NewHub()
+	hub.Store = st
+	for _, bad := range []string{"00aa00aa00ab", "../x", ""} {
+		if hub.Lookup(ctx, bad) != nil {
+			t.Fatalf("Lookup(%q) found a table", bad)
+		}
+	}
+	tb := hub.Lookup(ctx, "00aa00aa00aa")
+	if tb == nil {
+		t.Fatal("the table is gone after the restart")
+	}
+	if role, _ := tb.Check(key); role != RoleViewer {
+		t.Fatalf("the link's key after the restart: %v", role)
+	}
+	if role, _ := tb.Check(strings.Repeat("f", 32)); role != RoleNone {
+		t.Fatal("any key opens the table")
+	}
+	got := logText(tb.Log)
+	for _, want := range []string{`"s":"Welcome to the table."`, `"s":"Paper and bamboo."`, `"name":"Bayar","emoji":"✂️","color":"#aa0000"`, `"type":"session"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the rebuilt page lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "outbox") {
+		t.Error("the chat's delivery records reached the page")
+	}
+	before := tb.Log.Len()
+
+	// The session resumes in this process: the live tail follows.
+	s, _ := st.GetSession(ctx, "00aa00aa00aa")
+	s.Step = 3
+	conv = (&Watcher{Hub: hub, PublicURL: "https://table.example"}).Watch(ctx, s, &chatConv{})
+	say(t, conv, bot.KindSpeech, "craftsman", "And ", "silk.")
+	frames, _ := tb.Log.Since(before)
+	tail := string(joinFrames(frames))
+	if !strings.Contains(tail, `"s":"And "`) || !strings.Contains(tail, `"s":"silk."`) {
+		t.Fatalf("the live tail after the restart:\n%s", tail)
+	}
+	// Message numbers go on after the rebuilt ones.
+	if !strings.Contains(tail, `"t":"open","m":3`) {
+		t.Fatalf("the resumed message is not message 3:\n%s", tail)
+	}
+}
+
+// shownLink opens the board as a session does and returns the link it
+// carries in the chat.
+func (c *chatConv) shownLink(t *testing.T, conv bot.Conversation) string {
+	t.Helper()
+	st, err := conv.Open(context.Background(), bot.Post{Kind: bot.KindBoard, Placeholder: "board"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Update("board")
+	texts := c.shown(len(c.texts) - 1)
+	_, link, ok := strings.Cut(texts[len(texts)-1], "Watch live: ")
+	if !ok {
+		t.Fatalf("no link in %q", texts)
+	}
+	return link
+}
+
+// A table started on the web keeps both keys across a restart, and its
+// session resumes into it.
+func TestWebTableKeysSurviveARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	st := openBolt(t, path)
+	hub := NewHub()
+	hub.Store = st
+	tb := NewTable()
+	hub.Add(tb)
+	view, part := tb.Keys()
+	tap := Tap{Store: st, Hub: hub}
+	if err := tap.CreateSession(ctx, store.Session{ID: "0123456789ab", Channel: tb.Channel(), Status: store.StatusRunning}); err != nil {
+		t.Fatal(err)
+	}
+	say(t, tb.Conv, bot.KindSpeech, "designer", "Red ", "paper.")
+	if _, err := tap.Append(ctx, "0123456789ab", store.Event{Type: transcript.EventSpeech, Seat: "designer", Name: "Lin", Text: "Red paper."}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	st = openBolt(t, path)
+	defer st.Close()
+	hub = NewHub()
+	hub.Store = st
+	conv, err := hub.Resume(ctx, tb.Channel())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := hub.Table(tb.ID)
+	if again == nil || again.SessionID() != "0123456789ab" {
+		t.Fatalf("the web table after the restart: %+v", again)
+	}
+	if role, _ := again.Check(view); role != RoleViewer {
+		t.Fatalf("the view key: %v", role)
+	}
+	if role, _ := again.Check(part); role != RoleParticipant {
+		t.Fatalf("the participant key: %v", role)
+	}
+	say(t, conv, bot.KindSpeech, "designer", "More.")
+	if got := logText(again.Log); !strings.Contains(got, `"s":"Red paper."`) || !strings.Contains(got, `"s":"More."`) {
+		t.Fatalf("the resumed web table:\n%s", got)
+	}
+	// A rotated view key is what survives.
+	newView := again.RotateViewKey()
+	if err := hub.SaveKeys(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	hub2 := NewHub()
+	hub2.Store = st
+	third := hub2.Lookup(ctx, tb.ID)
+	if r, _ := third.Check(view); r != RoleNone {
+		t.Fatal("the rotated-away key still opens the table")
+	}
+	if r, _ := third.Check(newView); r != RoleViewer {
+		t.Fatal("the new view key does not open the table")
+	}
+}
