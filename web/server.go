@@ -284,7 +284,7 @@ func (s *Server) handleStop(ctx context.Context, t *Table, _ actionBody) (int, a
 	return s.command(ctx, t, bot.CmdStop, "")
 }
 
-func (s *Server) handleAnswer(_ context.Context, t *Table, b actionBody) (int, any) {
+func (s *Server) handleAnswer(ctx context.Context, t *Table, b actionBody) (int, any) {
 	ans := bot.Answer{Action: b.Action, By: "web"}
 	switch b.Action {
 	case bot.ActionKeep, bot.ActionSkip:
@@ -300,10 +300,22 @@ func (s *Server) handleAnswer(_ context.Context, t *Table, b actionBody) (int, a
 	default:
 		return http.StatusBadRequest, map[string]string{"error": "Keep, edit or skip."}
 	}
-	if !t.Conv.SubmitAnswer(b.Ref, ans) {
-		return http.StatusConflict, map[string]string{"error": "That question is closed."}
+	if t.Conv.SubmitAnswer(b.Ref, ans) {
+		return http.StatusOK, map[string]string{"reply": "ok"}
 	}
-	return http.StatusOK, map[string]string{"reply": "ok"}
+	// Not asked here: the session may run on another replica, which the
+	// manager relays the answer to.
+	_, err := s.o.Handler.Handle(ctx, bot.Request{Command: bot.CmdAnswer, Channel: t.Channel(), User: starter(t),
+		Answer: &ans, Ref: b.Ref})
+	switch {
+	case err == nil:
+		return http.StatusOK, map[string]string{"reply": "ok"}
+	case errors.Is(err, bot.ErrNoQuestion):
+		return http.StatusConflict, map[string]string{"error": "That question is closed."}
+	default:
+		s.log.Error("relay an answer", "table", t, "err", err)
+		return http.StatusInternalServerError, map[string]string{"error": "Sorry, that did not work."}
+	}
 }
 
 func (s *Server) handleRotate(ctx context.Context, t *Table, _ actionBody) (int, any) {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -203,5 +204,30 @@ func TestWatcherWithoutPublicURL(t *testing.T) {
 	}
 	if hub.Lookup(context.Background(), "0a0b0c0d0e01") != nil {
 		t.Fatal("a table without a link")
+	}
+}
+
+// A participant's answer to a people's turn that is not open on this
+// replica goes to the manager, which relays it to the replica running the
+// session.
+func TestAnswerIsRelayedWhenNotAskedHere(t *testing.T) {
+	f := newFixture(t, Options{Token: "s3cret"})
+	tb, part := f.started(t)
+	var got []bot.Request
+	f.mgr.mu.Lock()
+	f.mgr.relayed = func(req bot.Request) bool {
+		got = append(got, req)
+		return req.Ref == "q7"
+	}
+	f.mgr.mu.Unlock()
+	if code, _ := f.post(t, "/s/"+tb.ID+"/answer", actionBody{Key: part, Ref: "q7", Action: "edit", Keywords: []string{"kite"}}, ""); code != 200 {
+		t.Fatalf("a relayed answer: %d", code)
+	}
+	if len(got) != 1 || got[0].Channel != tb.Channel() || got[0].Answer == nil || got[0].Answer.Keywords[0] != "kite" ||
+		got[0].User.ID != starter(tb).ID {
+		t.Fatalf("the manager got %+v", got)
+	}
+	if code, _ := f.post(t, "/s/"+tb.ID+"/answer", actionBody{Key: part, Ref: "q8", Action: "keep"}, ""); code != http.StatusConflict {
+		t.Fatalf("an answer nobody asked for: %d, want 409", code)
 	}
 }
