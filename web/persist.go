@@ -254,22 +254,36 @@ func (c *Conv) shown(kind bot.Kind, group string, from *Speaker, text string) {
 	c.log.Add(Event{T: "close", M: n})
 }
 
-// continueAfter numbers the conversation's next message after the last
-// one in log (a table built from another replica's feed).
+// continueAfter numbers the conversation's next message and picture after
+// the last ones in log (a table built from another replica's feed, whose
+// pictures stay in the feed).
 func (c *Conv) continueAfter(log *Log) {
 	frames, _ := log.Since(0)
-	last := 0
+	last, lastImage := 0, 0
 	for _, f := range frames {
 		var ev struct {
-			M int `json:"m"`
+			M     int `json:"m"`
+			Image int `json:"image"`
 		}
-		if json.Unmarshal(frameData(f), &ev) == nil && ev.M > last {
-			last = ev.M
+		if json.Unmarshal(frameData(f), &ev) == nil {
+			last, lastImage = max(last, ev.M), max(lastImage, ev.Image)
 		}
 	}
 	c.mu.Lock()
 	c.msgs = max(c.msgs, last)
+	for len(c.images) < lastImage {
+		c.images = append(c.images, image{}) // in the feed: Hub.Image
+	}
 	c.mu.Unlock()
+}
+
+// Image returns picture n of a table: its own, else (a table mirrored
+// from another replica) the one in the feed.
+func (h *Hub) Image(ctx context.Context, t *Table, n int) (mime string, data []byte, ok bool) {
+	if mime, data, ok = t.Conv.Image(n); ok || h.Feed == nil {
+		return mime, data, ok
+	}
+	return h.Feed.Image(ctx, t.ID, n)
 }
 
 // frameData is the encoded event inside an SSE frame ("id: N\ndata: …\n\n").

@@ -219,7 +219,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func (s *Server) handleImage(w http.ResponseWriter, r *http.Request, t *Table, _ <-chan struct{}) {
 	n, _ := strconv.Atoi(r.PathValue("n"))
-	mime, data, ok := t.Conv.Image(n)
+	mime, data, ok := s.o.Hub.Image(r.Context(), t, n)
 	if !ok || !strings.HasPrefix(mime, "image/") || mime == "image/svg+xml" {
 		http.Error(w, "not found", http.StatusNotFound)
 		return

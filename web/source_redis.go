@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,10 +22,10 @@ import (
 // another. Event n of a table is event n on every replica, so a browser
 // that reconnects to another replica resumes where it left off.
 type Feed interface {
-	// Publish copies log's events after event after to the feed, as they
-	// come, until the log ends. It returns at once: the session never
-	// waits for the feed.
-	Publish(table string, log *Log, after int)
+	// Publish copies the table's events after event after to the feed, as
+	// they come, with the pictures they show, until its log ends. It
+	// returns at once: the session never waits for the feed.
+	Publish(t *Table, after int)
 	// Load returns the events published for table after event after, in
 	// order, each encoded as in the log.
 	Load(ctx context.Context, table string, after int) ([][]byte, error)
@@ -31,6 +33,8 @@ type Feed interface {
 	// to log as they come, until the log ends or stop is closed. It returns
 	// at once; done is closed when it has stopped adding.
 	Follow(table string, log *Log, stop <-chan struct{}) (done <-chan struct{})
+	// Image returns picture n of table as published (ok false when none).
+	Image(ctx context.Context, table string, n int) (mime string, data []byte, ok bool)
 }
 
 // RedisFeed is a Feed on one Redis stream per table,
@@ -126,19 +130,30 @@ func entryNumber(id string) int {
 	return n
 }
 
+func imageKey(table string, n int) string { return "tr:{web:" + table + "}:img:" + strconv.Itoa(n) }
+
 // Publish implements Feed.
-func (f *RedisFeed) Publish(table string, log *Log, after int) {
-	f.start(func(ctx context.Context) { f.publish(ctx, table, log, after) })
+func (f *RedisFeed) Publish(t *Table, after int) {
+	f.start(func(ctx context.Context) { f.publish(ctx, t, after) })
 }
 
-func (f *RedisFeed) publish(ctx context.Context, table string, log *Log, pos int) {
+func (f *RedisFeed) publish(ctx context.Context, t *Table, pos int) {
+	table, log := t.ID, t.Log
 	key := feedKey(table)
 	for {
 		frames, wake := log.Since(pos)
 		if len(frames) > 0 {
 			pipe := f.c.Pipeline()
 			for i, fr := range frames {
-				pipe.XAdd(ctx, &goredis.XAddArgs{Stream: key, ID: entryID(pos + i + 1), Values: []any{"d", frameData(fr)}})
+				data := frameData(fr)
+				// A picture goes first, so a follower that reads the event
+				// finds it.
+				if n := imageNumber(data); n > 0 {
+					if mime, img, ok := t.Conv.Image(n); ok {
+						pipe.Set(ctx, imageKey(table, n), mime+"\n"+string(img), f.o.TTL)
+					}
+				}
+				pipe.XAdd(ctx, &goredis.XAddArgs{Stream: key, ID: entryID(pos + i + 1), Values: []any{"d", data}})
 			}
 			pipe.Expire(ctx, key, f.o.TTL)
 			if _, err := pipe.Exec(ctx); err != nil {
@@ -242,4 +257,29 @@ func (f *RedisFeed) follow(ctx context.Context, table string, log *Log, stop <-c
 			}
 		}
 	}
+}
+
+// imageNumber is the picture an encoded "image" event shows, 0 for any
+// other event.
+func imageNumber(data []byte) int {
+	if !bytes.Contains(data, []byte(`"t":"image"`)) {
+		return 0
+	}
+	var ev struct {
+		Image int `json:"image"`
+	}
+	if json.Unmarshal(data, &ev) != nil {
+		return 0
+	}
+	return ev.Image
+}
+
+// Image implements Feed.
+func (f *RedisFeed) Image(ctx context.Context, table string, n int) (string, []byte, bool) {
+	v, err := f.c.Get(ctx, imageKey(table, n)).Bytes()
+	if err != nil {
+		return "", nil, false
+	}
+	mime, data, ok := bytes.Cut(v, []byte("\n"))
+	return string(mime), data, ok
 }

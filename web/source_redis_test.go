@@ -3,8 +3,11 @@ package web
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +110,18 @@ func TestReplicasShareALiveTable(t *testing.T) {
 		}
 	}
 
+	// A picture shown on A is served by B.
+	picture := []byte("\x89PNG\r\n\x1a\n a generated design")
+	if err := conv.SendImage(ctx, bot.Persona{ID: "designer"}, bot.Attachment{MIME: "image/png", Data: picture}, "the design"); err != nil {
+		t.Fatal(err)
+	}
+	mirrorB := b.hub.Table("0b0b0b0b0b0b")
+	eventually.Within(t, 10*time.Second, "B mirrored the picture", func() bool { return mirrorB.Log.Len() == tableA.Log.Len() })
+	if body, code := fetch(t, b.viewer+"/s/0b0b0b0b0b0b/img/1?k="+key); code != 200 || body != string(picture) {
+		t.Fatalf("B serves picture 1: %d %q", code, body)
+	}
+	framesA, _ = tableA.Log.Since(0)
+
 	// A dies; B resumes the session (its lease expired).
 	a.stop()
 	<-a.done
@@ -126,6 +141,15 @@ func TestReplicasShareALiveTable(t *testing.T) {
 		t.Fatalf("B's live tail:\n%s", tail)
 	}
 
+	// B's own pictures go on after A's.
+	if err := convB.SendImage(ctx, bot.Persona{ID: "designer"}, bot.Attachment{MIME: "image/jpeg", Data: []byte("jpeg bytes")}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := tableB.Log.Since(tableB.Log.Len() - 1); !strings.Contains(string(last[0]), `"image":2`) {
+		t.Fatalf("B's picture: %s", last[0])
+	}
+	framesB, _ = tableB.Log.Since(0)
+
 	// A third replica sees all of it, in the same order.
 	c := newReplica(t, srv)
 	eventually.Within(t, 10*time.Second, "B published its tail", func() bool {
@@ -143,7 +167,23 @@ func TestReplicasShareALiveTable(t *testing.T) {
 	if r, _ := tableC.Check(key); r != RoleViewer {
 		t.Fatal("the link's key does not open C's table")
 	}
+	for n, want := range map[int]string{1: string(picture), 2: "jpeg bytes"} {
+		if body, code := fetch(t, c.viewer+"/s/0b0b0b0b0b0b/img/"+strconv.Itoa(n)+"?k="+key); code != 200 || body != want {
+			t.Fatalf("C serves picture %d: %d %q", n, code, body)
+		}
+	}
 	// The session ends on B: C's mirror ends with it.
 	b.tap.Hub.record("0b0b0b0b0b0b", store.Event{Type: "end", Text: "finished"})
 	eventually.Within(t, 10*time.Second, "C saw the end", tableC.Log.Ended)
+}
+
+func fetch(t *testing.T, url string) (string, int) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp.StatusCode
 }

@@ -115,7 +115,7 @@ func (h *Hub) takeOver(ctx context.Context, t *Table) {
 	if stop != nil || fromFeed {
 		after = t.Log.Len()
 	}
-	h.Feed.Publish(t.ID, t.Log, after)
+	h.Feed.Publish(t, after)
 }
 
 // tee is a session's conversation posting into a chat and a web table.
