@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -38,10 +37,11 @@ type Feed interface {
 }
 
 // RedisFeed is a Feed on one Redis stream per table,
-// tr:{web:<table>}:feed, whose entry 0-n is the table's event n. A
+// tr:{web}:feed:<table>, whose entry 0-n is the table's event n. A
 // publisher reads the table's log like a viewer (a goroutine and a
 // position), so the session's hot path never touches Redis; followers read
-// the stream with XREAD BLOCK.
+// every followed table's stream in one XREAD BLOCK, so mirroring many
+// tables holds one Redis connection, not one each.
 type RedisFeed struct {
 	c     goredis.UniversalClient
 	o     RedisFeedOptions
@@ -49,6 +49,10 @@ type RedisFeed struct {
 	jobs  chan func(ctx context.Context)
 	ended chan struct{} // closed when Run returns
 	once  sync.Once
+
+	mu      sync.Mutex
+	follows map[string]*follower // by table
+	joined  chan struct{}        // signalled when a follower joins
 }
 
 // RedisFeedOptions tune a RedisFeed.
@@ -56,8 +60,8 @@ type RedisFeedOptions struct {
 	// TTL is how long a table's feed is kept after its last event
 	// (default 24h, like SESSION_TTL).
 	TTL time.Duration
-	// Block is how long a follower's read waits for new events before it
-	// checks again (default 5s).
+	// Block is how long the followers' read waits for new events before
+	// it takes in new followers and lets stopped ones go (default 1s).
 	Block time.Duration
 	// Retry is the wait after a Redis error (default 1s).
 	Retry  time.Duration
@@ -72,7 +76,7 @@ func NewRedisFeed(c goredis.UniversalClient, o RedisFeedOptions) *RedisFeed {
 		o.TTL = 24 * time.Hour
 	}
 	if o.Block <= 0 {
-		o.Block = 5 * time.Second
+		o.Block = time.Second
 	}
 	if o.Retry <= 0 {
 		o.Retry = time.Second
@@ -81,7 +85,8 @@ func NewRedisFeed(c goredis.UniversalClient, o RedisFeedOptions) *RedisFeed {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &RedisFeed{c: c, o: o, log: o.Logger.With("component", "web-feed"),
-		jobs: make(chan func(context.Context)), ended: make(chan struct{})}
+		jobs: make(chan func(context.Context)), ended: make(chan struct{}),
+		follows: map[string]*follower{}, joined: make(chan struct{}, 1)}
 }
 
 // Run runs the publishers and followers until ctx ends, then waits for
@@ -91,6 +96,11 @@ func (f *RedisFeed) Run(ctx context.Context) error {
 	defer func() {
 		f.once.Do(func() { close(f.ended) })
 		wg.Wait()
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f.followAll(ctx)
 	}()
 	for {
 		select {
@@ -116,7 +126,10 @@ func (f *RedisFeed) start(job func(ctx context.Context)) bool {
 	}
 }
 
-func feedKey(table string) string { return "tr:{web:" + table + "}:feed" }
+// feedKey is a table's stream. Every feed key shares one hash tag, so
+// that one XREAD can follow many tables on Redis Cluster too (one slot
+// carries the web feeds: they are small next to the sessions' own keys).
+func feedKey(table string) string { return "tr:{web}:feed:" + table }
 
 func entryID(n int) string { return "0-" + strconv.Itoa(n) }
 
@@ -130,7 +143,7 @@ func entryNumber(id string) int {
 	return n
 }
 
-func imageKey(table string, n int) string { return "tr:{web:" + table + "}:img:" + strconv.Itoa(n) }
+func imageKey(table string, n int) string { return "tr:{web}:img:" + table + ":" + strconv.Itoa(n) }
 
 // Publish implements Feed.
 func (f *RedisFeed) Publish(t *Table, after int) {
@@ -209,54 +222,6 @@ func (f *RedisFeed) Load(ctx context.Context, table string, after int) ([][]byte
 		out = append(out, []byte(d))
 	}
 	return out, nil
-}
-
-// Follow implements Feed.
-func (f *RedisFeed) Follow(table string, log *Log, stop <-chan struct{}) <-chan struct{} {
-	done := make(chan struct{})
-	if !f.start(func(ctx context.Context) { f.follow(ctx, table, log, stop, done) }) {
-		close(done)
-	}
-	return done
-}
-
-func (f *RedisFeed) follow(ctx context.Context, table string, log *Log, stop <-chan struct{}, done chan struct{}) {
-	defer close(done)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	key := feedKey(table)
-	for !log.Ended() {
-		res, err := f.c.XRead(ctx, &goredis.XReadArgs{Streams: []string{key, entryID(log.Len())}, Count: 1000, Block: f.o.Block}).Result()
-		if ctx.Err() != nil {
-			return
-		}
-		if errors.Is(err, goredis.Nil) {
-			continue
-		}
-		if err != nil {
-			f.log.Warn("follow a web table", "table", table, "err", err)
-			if clock.Sleep(ctx, f.o.Retry) != nil {
-				return
-			}
-			continue
-		}
-		for _, s := range res {
-			for _, m := range s.Messages {
-				if entryNumber(m.ID) != log.Len()+1 {
-					continue
-				}
-				d, _ := m.Values["d"].(string)
-				log.addData([]byte(d), isEnd([]byte(d)))
-			}
-		}
-	}
 }
 
 // imageNumber is the picture an encoded "image" event shows, 0 for any

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/internal/eventually"
@@ -186,4 +189,51 @@ func fetch(t *testing.T, url string) (string, int) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b), resp.StatusCode
+}
+
+// Mirroring many tables holds one Redis connection: with a pool of two,
+// thirty followed tables all get their events, and the client still
+// answers other commands meanwhile.
+func TestFollowingManyTablesHoldsOneConnection(t *testing.T) {
+	srv := startRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pub := NewRedisFeed(srv.Client(t), RedisFeedOptions{Block: 100 * time.Millisecond})
+	small := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), PoolSize: 2, PoolTimeout: 2 * time.Second})
+	t.Cleanup(func() { small.Close() })
+	sub := NewRedisFeed(small, RedisFeedOptions{Block: 5 * time.Second})
+	done := make(chan struct{}, 2)
+	for _, f := range []*RedisFeed{pub, sub} {
+		go func() { _ = f.Run(ctx); done <- struct{}{} }()
+	}
+	defer func() { cancel(); <-done; <-done }()
+	var tables, mirrors []*Table
+	for i := range 30 {
+		tb := NewTable()
+		tb.ID = fmt.Sprintf("%016x", i+1)
+		pub.Publish(tb, 0)
+		tables = append(tables, tb)
+		m := &Table{ID: tb.ID, Log: NewLog()}
+		sub.Follow(tb.ID, m.Log, make(chan struct{}))
+		mirrors = append(mirrors, m)
+	}
+	for _, tb := range tables {
+		tb.Log.Add(Event{T: "open", M: 1, S: tb.ID})
+	}
+	eventually.Within(t, 20*time.Second, "every mirror got its event", func() bool {
+		for _, m := range mirrors {
+			if m.Log.Len() != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, m := range mirrors {
+		if got := logText(m.Log); !strings.Contains(got, tables[i].ID) {
+			t.Fatalf("mirror %d shows %s", i, got)
+		}
+	}
+	if err := small.Ping(ctx).Err(); err != nil {
+		t.Fatalf("the followers starve the client: %v", err)
+	}
 }
