@@ -324,6 +324,7 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		}
 	}
 	in.Channel = channel
+	conv = m.watch(ctx, store.Session{Channel: channel}, conv)
 	sess, err := New(ctx, m.cfg, m.sessionDeps(PersonKey(req.Channel, req.User.ID)), conv, in)
 	if err != nil {
 		m.log.Warn("session did not start", "channel", channel, "err", err)
@@ -338,7 +339,6 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		m.log.Error("acquire lease", "channel", channel, "err", err)
 		return bot.Reply{Text: m.text(req, "start_failed")}, nil
 	}
-	m.watch(ctx, sess)
 	if !m.launch(ctx, channel, sess, req.User, lease) {
 		_ = m.store.ReleaseLease(ctx, lease)
 		m.markAbandoned(ctx, sess)

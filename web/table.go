@@ -133,12 +133,13 @@ func (t *Table) LogValue() slog.Value {
 // Hub holds the tables of this process.
 type Hub struct {
 	mu        sync.Mutex
-	tables    map[string]*Table // by table ID
-	bySession map[string]*Table // by store session ID
-	order     []string          // table IDs, oldest first
-	other     map[string]bool   // store sessions of other channels
-	drop      chan struct{}     // closed by CloseStreams
-	loading   sync.Mutex        // one Lookup builds a table at a time
+	tables    map[string]*Table        // by table ID
+	bySession map[string]*Table        // by store session ID
+	order     []string                 // table IDs, oldest first
+	other     map[string]bool          // store sessions of other channels
+	drop      chan struct{}            // closed by CloseStreams
+	loading   sync.Mutex               // one Lookup builds a table at a time
+	pending   map[string]*pendingTable // watched chat sessions not stored yet, by channel
 	// MaxTables is how many tables are kept; the oldest ended ones go
 	// first (default 200).
 	MaxTables int

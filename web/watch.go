@@ -2,9 +2,9 @@ package web
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tableround/tableround/bot"
@@ -23,22 +23,61 @@ type Watcher struct {
 	// PublicURL is WEB_PUBLIC_URL, how people reach the web table; empty
 	// means new chat sessions get no table.
 	PublicURL string
-	Logger    *slog.Logger
 }
 
 // Watch is the session manager's hook (roundtable.ManagerOptions.Watch):
-// it is called with each session the manager starts or resumes, before the
-// session posts, and returns the conversation the session posts into.
+// it is given the conversation of each session the manager is about to
+// create (s has only its Channel) or resume (s is its record), and returns
+// the conversation the session posts into.
+//
+// A new session's table is made when the session is stored (Tap's
+// CreateSession tells the hub its ID), before it posts anything.
 func (w *Watcher) Watch(ctx context.Context, s store.Session, conv bot.Conversation) bot.Conversation {
 	if strings.HasPrefix(s.Channel, "web:") {
 		return conv // a web table's own conversation
 	}
-	if t := w.Hub.Lookup(ctx, s.ID); t != nil {
+	if s.ID != "" {
+		t := w.Hub.Lookup(ctx, s.ID)
+		if t == nil {
+			return conv // it never had a table
+		}
 		w.Hub.takeOver(ctx, t)
-		return teeOf(conv, t.Conv, "")
+		_, c := newTee(conv, t.Conv, "")
+		return c
 	}
-	if w.PublicURL == "" || s.Step > 0 {
+	if w.PublicURL == "" {
 		return conv
+	}
+	tc, c := newTee(conv, nil, "")
+	w.Hub.expect(s.Channel, &pendingTable{tee: tc, publicURL: w.PublicURL})
+	return c
+}
+
+// pendingTable is a watched chat session that is not stored yet.
+type pendingTable struct {
+	tee       *tee
+	publicURL string
+}
+
+// expect notes that the next session stored for channel is watched.
+func (h *Hub) expect(channel string, p *pendingTable) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pending == nil || len(h.pending) > 1000 { // starts that failed after Watch
+		h.pending = map[string]*pendingTable{}
+	}
+	h.pending[channel] = p
+}
+
+// watchStored gives a watched chat session its table once it is stored:
+// fresh keys and the link on its board.
+func (h *Hub) watchStored(s store.Session) {
+	h.mu.Lock()
+	p := h.pending[s.Channel]
+	delete(h.pending, s.Channel)
+	h.mu.Unlock()
+	if p == nil {
+		return
 	}
 	t := NewTable()
 	t.ID = s.ID
@@ -46,15 +85,10 @@ func (w *Watcher) Watch(ctx context.Context, s store.Session, conv bot.Conversat
 	t.partKey, t.partSum = "", keySum{} // nobody takes part from the page
 	view := t.viewKey
 	t.mu.Unlock()
-	w.Hub.Add(t)
-	w.Hub.attach(s.ID, t)
-	if err := w.Hub.SaveKeys(ctx, t); err != nil && w.Logger != nil {
-		// The link works until this process stops.
-		w.Logger.Warn("keep the web table's key", "session", s.ID, "err", err)
-	}
-	w.Hub.takeOver(ctx, t)
-	link := strings.TrimRight(w.PublicURL, "/") + "/s/" + t.ID + "?k=" + view
-	return teeOf(conv, t.Conv, "\n\n"+linkLabel(s.Language)+link)
+	h.Add(t)
+	h.attach(s.ID, t) // started (Tap) saves its keys and publishes it
+	link := strings.TrimRight(p.publicURL, "/") + "/s/" + t.ID + "?k=" + view
+	p.tee.set(t.Conv, "\n\n"+linkLabel(s.Language)+link)
 }
 
 func linkLabel(lang string) string {
@@ -122,9 +156,24 @@ func (h *Hub) takeOver(ctx context.Context, t *Table) {
 // The table is read-only: the people's turn is answered in the chat.
 type tee struct {
 	chat bot.Conversation
-	web  *Conv
+
+	mu  sync.Mutex
+	web *Conv // nil until the session is stored: the chat only
 	// link is added to the live board's text in the chat.
 	link string
+}
+
+// set gives the tee its table.
+func (c *tee) set(web *Conv, link string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.web, c.link = web, link
+}
+
+func (c *tee) table() (*Conv, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.web, c.link
 }
 
 // teeReattach is a tee over a chat that can take over earlier messages.
@@ -136,32 +185,42 @@ var (
 	_ bot.Reattacher   = teeReattach{}
 )
 
-func teeOf(chat bot.Conversation, web *Conv, link string) bot.Conversation {
+// newTee returns the tee and the conversation to post into (the tee, or
+// the tee with Reattach when the chat has it).
+func newTee(chat bot.Conversation, web *Conv, link string) (*tee, bot.Conversation) {
 	t := &tee{chat: chat, web: web, link: link}
 	if _, ok := chat.(bot.Reattacher); ok {
-		return teeReattach{t}
+		return t, teeReattach{t}
 	}
-	return t
+	return t, t
 }
 
-func (c *tee) suffix(p bot.Post) string {
-	if p.Kind == bot.KindBoard {
-		return c.link
+// open opens the message on the page (when there is one) and returns
+// the stream and the board's suffix for the chat.
+func (c *tee) open(ctx context.Context, p bot.Post) (bot.Stream, string) {
+	web, link := c.table()
+	if web == nil {
+		return nil, ""
 	}
-	return ""
+	ws, _ := web.Open(ctx, p) // never fails
+	if p.Kind == bot.KindBoard {
+		return ws, link
+	}
+	return ws, ""
 }
 
 // Open opens the message on the page, then in the chat.
 func (c *tee) Open(ctx context.Context, p bot.Post) (bot.Stream, error) {
-	ws, _ := c.web.Open(ctx, p) // never fails
-	suffix := c.suffix(p)
+	ws, suffix := c.open(ctx, p)
 	cp := p
 	if suffix != "" {
 		cp.Placeholder = placeholder(p) + suffix
 	}
 	cs, err := c.chat.Open(ctx, cp)
 	if err != nil {
-		_ = ws.Close(ctx, "")
+		if ws != nil {
+			_ = ws.Close(ctx, "")
+		}
 		return nil, err
 	}
 	return teeStream(cs, ws, suffix), nil
@@ -180,26 +239,32 @@ func (c teeReattach) Reattach(ctx context.Context, p bot.Post, ids []string) (bo
 	if err != nil {
 		return nil, err
 	}
-	ws, _ := c.web.Open(ctx, p)
-	return teeStream(cs, ws, c.suffix(p)), nil
+	ws, suffix := c.open(ctx, p)
+	return teeStream(cs, ws, suffix), nil
 }
 
 // SendImage shows the picture on the page and posts it in the chat.
 func (c *tee) SendImage(ctx context.Context, from bot.Persona, img bot.Attachment, caption string) error {
-	_ = c.web.SendImage(ctx, from, img, caption)
+	if web, _ := c.table(); web != nil {
+		_ = web.SendImage(ctx, from, img, caption)
+	}
 	return c.chat.SendImage(ctx, from, img, caption)
 }
 
 // AskKeywords asks in the chat; the page shows the question and, once
 // answered there, the answer.
 func (c *tee) AskKeywords(ctx context.Context, q bot.Question) (bot.Answer, error) {
-	ref := c.web.shownAsk(q)
+	web, _ := c.table()
+	if web == nil {
+		return c.chat.AskKeywords(ctx, q)
+	}
+	ref := web.shownAsk(q)
 	ans, err := c.chat.AskKeywords(ctx, q)
 	if err != nil {
-		c.web.log.Add(Event{T: "answered", Ref: ref, Action: "closed"})
+		web.log.Add(Event{T: "answered", Ref: ref, Action: "closed"})
 		return ans, err
 	}
-	c.web.log.Add(Event{T: "answered", Ref: ref, Action: ans.Action, Words: ans.Keywords, By: ans.By})
+	web.log.Add(Event{T: "answered", Ref: ref, Action: ans.Action, Words: ans.Keywords, By: ans.By})
 	return ans, nil
 }
 
@@ -230,6 +295,9 @@ type tStream struct {
 type asyncTStream struct{ *tStream }
 
 func teeStream(chat, web bot.Stream, suffix string) bot.Stream {
+	if web == nil {
+		return chat // no table (yet): the chat's own stream
+	}
 	s := &tStream{chat: chat, web: web, suffix: suffix}
 	if _, ok := chat.(bot.AsyncCloser); ok {
 		return asyncTStream{s}

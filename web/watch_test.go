@@ -83,15 +83,16 @@ func viewerServer(t *testing.T, hub *Hub) *httptest.Server {
 	return srv
 }
 
-// watchedSession creates a Discord session in st and hands it to w, as the
-// manager does.
+// watchedSession hands a new Discord session's conversation to w, then
+// creates the session, as the manager does.
 func watchedSession(t *testing.T, w *Watcher, tap Tap, id string, chat bot.Conversation) bot.Conversation {
 	t.Helper()
+	conv := w.Watch(context.Background(), store.Session{Channel: "discord:42"}, chat)
 	s := store.Session{ID: id, Channel: "discord:42", Topic: "kites", Language: "en", Status: store.StatusRunning}
 	if err := tap.CreateSession(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	return w.Watch(context.Background(), s, chat)
+	return conv
 }
 
 // say posts a finished speech into conv, token by token.

@@ -204,7 +204,7 @@ func newWebTable(wc WebConfig, st web.Store, redis goredis.UniversalClient, ttl 
 
 // watcher links the chats' sessions to their pages (WEB_PUBLIC_URL).
 func (wt *webTable) watcher() roundtable.Watch {
-	w := &web.Watcher{Hub: wt.hub, PublicURL: wt.wc.PublicURL, Logger: wt.logger.With("component", "web")}
+	w := &web.Watcher{Hub: wt.hub, PublicURL: wt.wc.PublicURL}
 	return w.Watch
 }
 
