@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -190,5 +191,154 @@ func checkLink(t *testing.T, webAddr, link string) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("no persona's words on the page")
+	}
+}
+
+// pageEvent is one event of a page's stream, as the browser parses it.
+type pageEvent struct {
+	T    string `json:"t"`
+	M    int    `json:"m"`
+	O    int    `json:"o"`
+	S    string `json:"s"`
+	Kind string `json:"kind"`
+}
+
+// readPage reads a page's event stream until stop says so (or a minute).
+func readPage(t *testing.T, streamURL string, stop func(all []pageEvent) bool) []pageEvent {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, streamURL, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", streamURL, resp.StatusCode)
+	}
+	var all []pageEvent
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var ev pageEvent
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("bad event %q: %v", data, err)
+		}
+		all = append(all, ev)
+		if stop(all) {
+			return all
+		}
+	}
+	t.Fatalf("the stream ended (%v) before the expected events; got %d", sc.Err(), len(all))
+	return nil
+}
+
+// speechTexts are the finished speeches' texts in a page's events.
+func speechTexts(evs []pageEvent) []string {
+	kinds, texts := map[int]string{}, map[int]string{}
+	var out []string
+	for _, e := range evs {
+		switch e.T {
+		case "open":
+			kinds[e.M] = e.Kind
+		case "delta":
+			texts[e.M] += e.S
+		case "reset":
+			texts[e.M] = e.S
+		case "close":
+			if kinds[e.M] == "speech" {
+				out = append(out, texts[e.M])
+			}
+		}
+	}
+	return out
+}
+
+// A Discord session's page outlives a restart of serve: the second serve
+// builds it from the stored log, and the session, resumed there, streams
+// on into it.
+func TestServeWebTableSurvivesARestart(t *testing.T) {
+	cleanEnv(t)
+	cleanWebEnv(t)
+	fake := discordfake.New(discordfake.Options{Token: "tok"})
+	t.Cleanup(fake.Close)
+	guild := fake.NewID()
+	channel := fake.AddChannel(discordfake.Channel{GuildID: guild, Type: 0}).ID
+	t.Setenv("AI_PROVIDER", "demo")
+	t.Setenv("DEMO_PACE", "realistic") // the session is still running at the restart
+	t.Setenv("DISCORD_TOKEN", "tok")
+	t.Setenv("DISCORD_API_URL", fake.URL())
+	t.Setenv("DISCORD_GUILD_ID", guild)
+	webAddr := freeAddr(t)
+	t.Setenv("HTTP_ADDR", freeAddr(t))
+	t.Setenv("WEB_ADDR", webAddr)
+	t.Setenv("WEB_PUBLIC_URL", "http://"+webAddr)
+	serve := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out, errb bytes.Buffer
+		done := make(chan int, 1)
+		go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
+		eventually.Within(t, time.Minute, "the web table's listener", func() bool {
+			resp, err := http.Get("http://" + webAddr + "/")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil
+		})
+		return func() {
+			cancel()
+			select {
+			case code := <-done:
+				if code != exitOK {
+					t.Fatalf("serve exit %d: %s", code, errb.String())
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("serve did not stop")
+			}
+		}
+	}
+
+	stop := serve()
+	eventually.Within(t, time.Minute, "the gateway connection", func() bool { return fake.Connected() > 0 })
+	if _, err := fake.PostUser(channel, discordfake.User{ID: fake.NewID(), Name: "ada"}, "design a paper-cut kite", true); err != nil {
+		t.Fatal(err)
+	}
+	var link string
+	eventually.Within(t, time.Minute, "the link on the board", func() bool {
+		for _, c := range fake.Channels() {
+			for _, m := range fake.Messages(c.ID) {
+				if _, l, ok := strings.Cut(m.Content, "🔗 Watch live: "); c.ParentID == channel && ok {
+					link = strings.Fields(l)[0]
+					return true
+				}
+			}
+		}
+		return false
+	})
+	u, _ := url.Parse(link)
+	stream := "http://" + webAddr + u.Path + "/events?" + u.RawQuery
+	before := speechTexts(readPage(t, stream, func(all []pageEvent) bool { return len(speechTexts(all)) >= 2 }))
+	stop() // SIGTERM: the session is suspended and handed off
+
+	stop = serve()
+	defer stop()
+	after := readPage(t, stream, func(all []pageEvent) bool {
+		for _, e := range all {
+			if e.T == "delta" && e.O > 0 { // a speech growing token by token: the live tail
+				return true
+			}
+		}
+		return false
+	})
+	shown := strings.Join(speechTexts(after), "\n")
+	for _, s := range before {
+		if !strings.Contains(shown, s) {
+			t.Fatalf("after the restart the page lacks %q; it shows:\n%s", s, shown)
+		}
 	}
 }
