@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/store"
@@ -59,6 +60,55 @@ func (h *Hub) SaveKeys(ctx context.Context, t *Table) error {
 		return fmt.Errorf("save web keys: %w", err)
 	}
 	return nil
+}
+
+// RefreshKeys re-reads a table's key digests from the store, at most once
+// every few seconds per table, so a view key rotated on another replica
+// opens the table here too (the server calls it when a key does not
+// match). When they changed, the streams of the
+// replaced view key end; it reports whether they changed.
+func (h *Hub) RefreshKeys(ctx context.Context, t *Table) bool {
+	now := h.now()
+	t.mu.Lock()
+	skip := h.Store == nil || t.session == "" || now.Sub(t.keysRead) < keysRefresh
+	if !skip {
+		t.keysRead = now
+	}
+	sid := t.session
+	t.mu.Unlock()
+	if skip {
+		return false
+	}
+	raw, err := h.Store.GetBlob(ctx, sid, keysBlob)
+	if err != nil {
+		return false
+	}
+	var k storedKeys
+	fresh := &Table{}
+	if json.Unmarshal(raw, &k) != nil || k.Table != t.ID || fresh.setSums(k) != nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fresh.viewSum == t.viewSum && fresh.partSum == t.partSum {
+		return false
+	}
+	if fresh.viewSum != t.viewSum {
+		close(t.revoked)
+		t.revoked = make(chan struct{})
+	}
+	t.viewSum, t.partSum = fresh.viewSum, fresh.partSum
+	return true
+}
+
+// keysRefresh is how often RefreshKeys reads a table's digests at most.
+const keysRefresh = 5 * time.Second
+
+func (h *Hub) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 // errNoTable means no session with a web table has that ID.

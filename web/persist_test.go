@@ -3,9 +3,12 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/store"
@@ -166,4 +169,79 @@ func TestWebTableKeysSurviveARestart(t *testing.T) {
 	if r, _ := third.Check(newView); r != RoleViewer {
 		t.Fatal("the new view key does not open the table")
 	}
+}
+
+// A view key rotated on one replica opens the table on another, and cuts
+// the old key's viewers there once it does.
+func TestRotatedKeyReachesTheOtherReplica(t *testing.T) {
+	ctx := context.Background()
+	st := openBolt(t, filepath.Join(t.TempDir(), "t.db"))
+	defer st.Close()
+	a, b := NewHub(), NewHub()
+	counter := &keyCounter{Store: st}
+	a.Store, b.Store = st, counter
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.Now = func() time.Time { return now }
+	tb := NewTable()
+	a.Add(tb)
+	if err := (Tap{Store: st, Hub: a}).CreateSession(ctx, store.Session{ID: "0c0c0c0c0c0c", Channel: tb.Channel(), Status: store.StatusRunning}); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := tb.Keys()
+	srvB := viewerServer(t, b)
+	resp := get(t, srvB.URL+"/s/"+tb.ID+"/events?k="+old, 0)
+	if resp.StatusCode != 200 {
+		t.Fatalf("B's stream with the first key: %d", resp.StatusCode)
+	}
+	cut := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		close(cut)
+	}()
+
+	view := tb.RotateViewKey()
+	if err := a.SaveKeys(ctx, tb); err != nil {
+		t.Fatal(err)
+	}
+	if code := status(t, srvB.URL+"/s/"+tb.ID+"?k="+view); code != 200 {
+		t.Fatalf("the new key on B: %d", code)
+	}
+	select {
+	case <-cut:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the old key's stream on B goes on")
+	}
+	if code := status(t, srvB.URL+"/s/"+tb.ID+"?k="+old); code != 404 {
+		t.Fatalf("the old key on B: %d", code)
+	}
+	// Wrong keys read the store at most once per interval.
+	probe := func() int {
+		before := counter.keyReads.Load()
+		for range 5 {
+			if code := status(t, srvB.URL+"/s/"+tb.ID+"?k="+strings.Repeat("e", 32)); code != 404 {
+				t.Fatalf("a wrong key: %d", code)
+			}
+		}
+		return int(counter.keyReads.Load() - before)
+	}
+	if n := probe(); n != 0 {
+		t.Fatalf("%d reads of the keys within the interval", n)
+	}
+	now = now.Add(keysRefresh)
+	if n := probe(); n != 1 {
+		t.Fatalf("%d reads of the keys after the interval, want 1", n)
+	}
+}
+
+// keyCounter counts reads of the key digests.
+type keyCounter struct {
+	Store
+	keyReads atomic.Int32
+}
+
+func (k *keyCounter) GetBlob(ctx context.Context, id, name string) ([]byte, error) {
+	if name == keysBlob {
+		k.keyReads.Add(1)
+	}
+	return k.Store.GetBlob(ctx, id, name)
 }

@@ -162,6 +162,9 @@ func (s *Server) table(r *http.Request, key string) (*Table, Role, <-chan struct
 		return nil, RoleNone, nil
 	}
 	role, revoked := t.Check(key)
+	if role == RoleNone && s.o.Hub.RefreshKeys(r.Context(), t) { // rotated on another replica?
+		role, revoked = t.Check(key)
+	}
 	return t, role, revoked
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tableround/tableround/export"
 	"github.com/tableround/tableround/store"
@@ -34,8 +35,9 @@ type Table struct {
 	// ends the mirroring; followDone is closed once it has.
 	stopFollow chan struct{}
 	followDone <-chan struct{}
-	fromFeed   bool // its events so far are in the feed already
-	publishing bool // this process publishes it to the feed
+	fromFeed   bool      // its events so far are in the feed already
+	publishing bool      // this process publishes it to the feed
+	keysRead   time.Time // when RefreshKeys last read the stored digests
 }
 
 // keySum is a key's SHA-256 digest: what is compared and what is stored,
@@ -149,6 +151,8 @@ type Hub struct {
 	Store Store
 	// Feed, when set, carries live tables to the other replicas.
 	Feed Feed
+	// Now is the clock of RefreshKeys's pace (time.Now when nil).
+	Now func() time.Time
 }
 
 // NewHub returns an empty hub.
