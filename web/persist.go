@@ -188,6 +188,11 @@ func (h *Hub) load(ctx context.Context, id string) (*Table, error) {
 		t.Conv.continueAfter(t.Log)
 	}
 	if fed == 0 {
+		if err := h.loadSaved(ctx, sess.ID, t); err != nil {
+			return nil, err
+		}
+	}
+	if t.Log.Len() == 0 {
 		evs, err := h.Store.Events(ctx, sess.ID)
 		if err != nil {
 			return nil, err

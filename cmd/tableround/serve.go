@@ -253,6 +253,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if wt != nil { // the sessions have stopped: keep their pages' logs
+		if err := wt.hub.SaveLogs(flushCtx); err != nil {
+			logger.Error("keep the web tables", "err", err)
+		}
+	}
 	if err := store.Flush(flushCtx); err != nil {
 		logger.Error("flush buffered writes", "err", err)
 	}

@@ -144,7 +144,11 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return mgr.Run(gctx) })
 		g.Go(func() error { return run(gctx) })
-		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		err = g.Wait()
+		if serr := wt.hub.SaveLogs(context.WithoutCancel(ctx)); serr != nil { // the sessions have stopped
+			logger.Error("keep the web tables", "err", serr)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("web stopped", "err", err)
 			return exitFailure
 		}
