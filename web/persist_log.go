@@ -25,9 +25,9 @@ func imageBlob(n int) string { return "web-img-" + strconv.Itoa(n) }
 
 // SaveLogs keeps the log (and pictures) of every table whose session this
 // process ran and did not end. Call it once the sessions have stopped,
-// before the store closes.
+// before the store closes. With a Feed it does nothing: the feed has them.
 func (h *Hub) SaveLogs(ctx context.Context) error {
-	if h.Store == nil {
+	if h.Store == nil || h.Feed != nil {
 		return nil
 	}
 	h.mu.Lock()
