@@ -75,7 +75,9 @@ func TestReplicasShareTheWebTable(t *testing.T) {
 	onB := "http://" + webB + u.Path + "/events?" + u.RawQuery
 
 	// The viewer on b sees the speech grow token by token, as a logs it.
-	live := func(all []pageEvent) bool { return len(all) > 0 && all[len(all)-1].T == "delta" && all[len(all)-1].O > 0 }
+	live := func(all []pageEvent) bool {
+		return len(all) > 0 && all[len(all)-1].T == "delta" && all[len(all)-1].O > 0
+	}
 	fromB, _ := readPage(t, onB, live)
 	if len(fromB) == 0 {
 		t.Fatalf("b's page\n%s", b.logs())
