@@ -53,6 +53,8 @@ type ManagerOptions struct {
 	// Alerts, when set, returns the process's recent warnings, one per
 	// line ("" for none); /status shows them to chat admins.
 	Alerts func() string
+	// Watch, when set, is handed every session before it runs (watch.go).
+	Watch Watch
 }
 
 // Manager runs the sessions of chat platforms: it is the bot.Handler the
@@ -325,6 +327,7 @@ func (m *Manager) start(ctx context.Context, req bot.Request) (bot.Reply, error)
 		}
 	}
 	in.Channel = channel
+	conv = m.watch(ctx, store.Session{Channel: channel}, conv)
 	sess, err := New(ctx, m.cfg, m.sessionDeps(PersonKey(req.Channel, req.User.ID)), conv, in)
 	if err != nil {
 		m.log.Warn("session did not start", "channel", channel, "err", err)

@@ -46,6 +46,7 @@ func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
 			if o.StarterID != "" {
 				deps = m.sessionDeps(PersonKey(o.Channel, o.StarterID))
 			}
+			conv = m.watch(ctx, o, conv)
 			if sess, err = Resume(ctx, m.cfg, deps, conv, o.ID); err == nil {
 				m.log.Info("resuming orphaned session", "session", o.ID, "channel", o.Channel)
 				l.lease.set(lease)

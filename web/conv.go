@@ -132,7 +132,7 @@ func (c *Conv) keepImage(mime string, data []byte) int {
 func (c *Conv) Image(n int) (mime string, data []byte, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n < 1 || n > len(c.images) {
+	if n < 1 || n > len(c.images) || c.images[n-1].Data == nil {
 		return "", nil, false
 	}
 	return c.images[n-1].MIME, c.images[n-1].Data, true

@@ -94,6 +94,12 @@ func (l *Log) Add(ev Event) {
 	if err != nil { // only plain data is logged; cannot happen
 		return
 	}
+	l.addData(data, ev.T == "end")
+}
+
+// addData appends an encoded event (one that another replica encoded, or
+// Add's).
+func (l *Log) addData(data []byte, end bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	id := len(l.frames) + 1
@@ -105,7 +111,7 @@ func (l *Log) Add(ev Event) {
 	frame = append(frame, "\n\n"...)
 	l.frames = append(l.frames, frame)
 	l.size += len(frame)
-	if ev.T == "end" {
+	if end {
 		l.ended = true
 	}
 	close(l.wake)

@@ -157,11 +157,14 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 // table finds the table in the path and checks the key; an unknown table
 // and a wrong key look the same (404), so keys cannot be probed per table.
 func (s *Server) table(r *http.Request, key string) (*Table, Role, <-chan struct{}) {
-	t := s.o.Hub.Table(r.PathValue("id"))
+	t := s.o.Hub.Lookup(r.Context(), r.PathValue("id"))
 	if t == nil {
 		return nil, RoleNone, nil
 	}
 	role, revoked := t.Check(key)
+	if role == RoleNone && s.o.Hub.RefreshKeys(r.Context(), t) { // rotated on another replica?
+		role, revoked = t.Check(key)
+	}
 	return t, role, revoked
 }
 
@@ -219,7 +222,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func (s *Server) handleImage(w http.ResponseWriter, r *http.Request, t *Table, _ <-chan struct{}) {
 	n, _ := strconv.Atoi(r.PathValue("n"))
-	mime, data, ok := t.Conv.Image(n)
+	mime, data, ok := s.o.Hub.Image(r.Context(), t, n)
 	if !ok || !strings.HasPrefix(mime, "image/") || mime == "image/svg+xml" {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
@@ -284,7 +287,7 @@ func (s *Server) handleStop(ctx context.Context, t *Table, _ actionBody) (int, a
 	return s.command(ctx, t, bot.CmdStop, "")
 }
 
-func (s *Server) handleAnswer(_ context.Context, t *Table, b actionBody) (int, any) {
+func (s *Server) handleAnswer(ctx context.Context, t *Table, b actionBody) (int, any) {
 	ans := bot.Answer{Action: b.Action, By: "web"}
 	switch b.Action {
 	case bot.ActionKeep, bot.ActionSkip:
@@ -300,15 +303,31 @@ func (s *Server) handleAnswer(_ context.Context, t *Table, b actionBody) (int, a
 	default:
 		return http.StatusBadRequest, map[string]string{"error": "Keep, edit or skip."}
 	}
-	if !t.Conv.SubmitAnswer(b.Ref, ans) {
-		return http.StatusConflict, map[string]string{"error": "That question is closed."}
+	if t.Conv.SubmitAnswer(b.Ref, ans) {
+		return http.StatusOK, map[string]string{"reply": "ok"}
 	}
-	return http.StatusOK, map[string]string{"reply": "ok"}
+	// Not asked here: the session may run on another replica, which the
+	// manager relays the answer to.
+	_, err := s.o.Handler.Handle(ctx, bot.Request{Command: bot.CmdAnswer, Channel: t.Channel(), User: starter(t),
+		Answer: &ans, Ref: b.Ref})
+	switch {
+	case err == nil:
+		return http.StatusOK, map[string]string{"reply": "ok"}
+	case errors.Is(err, bot.ErrNoQuestion):
+		return http.StatusConflict, map[string]string{"error": "That question is closed."}
+	default:
+		s.log.Error("relay an answer", "table", t, "err", err)
+		return http.StatusInternalServerError, map[string]string{"error": "Sorry, that did not work."}
+	}
 }
 
-func (s *Server) handleRotate(_ context.Context, t *Table, _ actionBody) (int, any) {
+func (s *Server) handleRotate(ctx context.Context, t *Table, _ actionBody) (int, any) {
+	view := t.RotateViewKey()
+	if err := s.o.Hub.SaveKeys(ctx, t); err != nil { // the new key works until a restart
+		s.log.Warn("keep the rotated view key", "table", t, "err", err)
+	}
 	s.log.Info("view key rotated", "table", t)
-	return http.StatusOK, map[string]string{"view": t.RotateViewKey()}
+	return http.StatusOK, map[string]string{"view": view}
 }
 
 // drain discards what is left of a body so the connection can be reused.

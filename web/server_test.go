@@ -26,6 +26,8 @@ type fakeManager struct {
 	mu   sync.Mutex
 	reqs []bot.Request
 	n    int
+	// relayed, when set, says whether another replica took an answer.
+	relayed func(bot.Request) bool
 }
 
 func (f *fakeManager) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
@@ -48,6 +50,11 @@ func (f *fakeManager) Handle(ctx context.Context, req bot.Request) (bot.Reply, e
 		st.Update("Hello")
 		_ = st.Close(ctx, "Hello table")
 		return bot.Reply{Text: "started"}, nil
+	case bot.CmdAnswer: // as the manager: no session of that channel asks here or on another replica
+		if f.relayed == nil || !f.relayed(req) {
+			return bot.Reply{}, bot.ErrNoQuestion
+		}
+		return bot.Reply{}, nil
 	case bot.CmdExport:
 		return bot.Reply{Text: "here", File: &bot.Attachment{Name: "t.md", MIME: "text/markdown", Data: []byte("# t")}}, nil
 	}

@@ -2,12 +2,14 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tableround/tableround/export"
 	"github.com/tableround/tableround/store"
@@ -23,10 +25,35 @@ type Table struct {
 	Conv *Conv
 
 	mu      sync.Mutex
-	viewKey string
+	viewKey string // "" when only its digest is known (a table loaded from the store)
 	partKey string
+	viewSum keySum
+	partSum keySum        // zero: nobody takes part (a table of a chat session)
 	revoked chan struct{} // closed when the view key rotates
 	session string        // the session's ID in the store, once created
+	// stopFollow, set while the table mirrors another replica's session,
+	// ends the mirroring; followDone is closed once it has.
+	stopFollow chan struct{}
+	followDone <-chan struct{}
+	fromFeed   bool      // its events so far are in the feed already
+	publishing bool      // this process publishes it to the feed
+	keysRead   time.Time // when RefreshKeys last read the stored digests
+}
+
+// keySum is a key's SHA-256 digest: what is compared and what is stored,
+// so the store never holds a usable key.
+type keySum [sha256.Size]byte
+
+func sumKey(k string) keySum { return sha256.Sum256([]byte(k)) }
+
+// matches compares a presented key with a digest in constant time; the
+// zero digest matches nothing.
+func (s keySum) matches(k string) bool {
+	if s == (keySum{}) || len(k) != 32 {
+		return false
+	}
+	got := sumKey(k)
+	return subtle.ConstantTimeCompare(got[:], s[:]) == 1
 }
 
 // Role is what a key lets its holder do.
@@ -51,8 +78,10 @@ func newKey() string {
 // NewTable returns a table with fresh keys.
 func NewTable() *Table {
 	log := NewLog()
-	return &Table{ID: newKey()[:16], Log: log, Conv: NewConv(log), viewKey: newKey(), partKey: newKey(),
+	t := &Table{ID: newKey()[:16], Log: log, Conv: NewConv(log), viewKey: newKey(), partKey: newKey(),
 		revoked: make(chan struct{})}
+	t.viewSum, t.partSum = sumKey(t.viewKey), sumKey(t.partKey)
+	return t
 }
 
 // Channel is the table's channel for the session manager.
@@ -70,10 +99,10 @@ func (t *Table) Keys() (view, participant string) {
 func (t *Table) Check(k string) (Role, <-chan struct{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(k) == len(t.partKey) && subtle.ConstantTimeCompare([]byte(k), []byte(t.partKey)) == 1 {
+	if t.partSum.matches(k) {
 		return RoleParticipant, nil
 	}
-	if len(k) == len(t.viewKey) && subtle.ConstantTimeCompare([]byte(k), []byte(t.viewKey)) == 1 {
+	if t.viewSum.matches(k) {
 		return RoleViewer, t.revoked
 	}
 	return RoleNone, nil
@@ -85,6 +114,7 @@ func (t *Table) RotateViewKey() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.viewKey = newKey()
+	t.viewSum = sumKey(t.viewKey)
 	close(t.revoked)
 	t.revoked = make(chan struct{})
 	return t.viewKey
@@ -105,14 +135,24 @@ func (t *Table) LogValue() slog.Value {
 // Hub holds the tables of this process.
 type Hub struct {
 	mu        sync.Mutex
-	tables    map[string]*Table // by table ID
-	bySession map[string]*Table // by store session ID
-	order     []string          // table IDs, oldest first
-	other     map[string]bool   // store sessions of other channels
-	drop      chan struct{}     // closed by CloseStreams
+	tables    map[string]*Table        // by table ID
+	bySession map[string]*Table        // by store session ID
+	order     []string                 // table IDs, oldest first
+	other     map[string]bool          // store sessions of other channels
+	drop      chan struct{}            // closed by CloseStreams
+	loading   sync.Mutex               // one Lookup builds a table at a time
+	pending   map[string]*pendingTable // watched chat sessions not stored yet, by channel
 	// MaxTables is how many tables are kept; the oldest ended ones go
 	// first (default 200).
 	MaxTables int
+	// Store, when set, is where tables this process does not hold are
+	// found (after a restart, or a session another replica runs) and where
+	// their key digests are kept.
+	Store Store
+	// Feed, when set, carries live tables to the other replicas.
+	Feed Feed
+	// Now is the clock of RefreshKeys's pace (time.Now when nil).
+	Now func() time.Time
 }
 
 // NewHub returns an empty hub.
@@ -230,6 +270,11 @@ func (h *Hub) record(sessionID string, ev store.Event) {
 	case transcript.EventOutbox, transcript.EventSpeech, transcript.EventNote:
 		return // the page has these from the conversation already
 	}
+	addRecord(t.Log, ev)
+}
+
+// addRecord shows a structured entry of the session's log.
+func addRecord(log *Log, ev store.Event) {
 	r := &Record{Type: ev.Type, Stage: ev.Stage, Seat: ev.Seat, Name: ev.Name, Text: ev.Text, Data: ev.Data}
 	switch ev.Type {
 	case transcript.EventKJ:
@@ -243,8 +288,8 @@ func (h *Hub) record(sessionID string, ev store.Event) {
 			r.SVG = export.VoteSVG(vr, "")
 		}
 	}
-	t.Log.Add(Event{T: "record", Record: r})
+	log.Add(Event{T: "record", Record: r})
 	if ev.Type == transcript.EventEnd {
-		t.Log.Add(Event{T: "end", S: ev.Text})
+		log.Add(Event{T: "end", S: ev.Text})
 	}
 }

@@ -19,13 +19,16 @@ type Tap struct {
 	Hub *Hub
 }
 
-// CreateSession stores the session and binds it to its table.
+// CreateSession stores the session and binds it to its table (a web
+// table, or a new one for a watched chat session), whose key digests it
+// stores with the session.
 func (t Tap) CreateSession(ctx context.Context, s store.Session) error {
 	if err := t.Store.CreateSession(ctx, s); err != nil {
 		return err
 	}
 	t.Hub.bind(s.ID, s.Channel)
-	return nil
+	t.Hub.watchStored(s)
+	return t.Hub.started(ctx, s.ID)
 }
 
 // Append stores the event and shows it on the session's table.

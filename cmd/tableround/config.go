@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -125,6 +126,28 @@ func loadBase(ctx context.Context, l envconfig.Lookuper) (Config, error) {
 		return cfg, &ConfigError{Msg: fmt.Sprintf("USER_INPUT_TIMEOUT must be at least 1s, got %s", s.UserInputTimeout)}
 	}
 	return cfg, nil
+}
+
+// readConfig reads the environment once for a command: the settings every
+// command shares (validated) and each of the command's own structs in
+// extra. A bad value is one line on stderr naming the variable; ok is false
+// and the command exits with exitUsage.
+func readConfig(ctx context.Context, stderr io.Writer, extra ...any) (l envconfig.Lookuper, cfg Config, ok bool) {
+	l, err := lookuper()
+	if err == nil {
+		cfg, err = loadBase(ctx, l)
+	}
+	for _, e := range extra {
+		if err != nil {
+			break
+		}
+		err = loadConfig(ctx, l, e)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
+		return nil, cfg, false
+	}
+	return l, cfg, true
 }
 
 // gettextLanguage reads LANGUAGE the way gettext does ("zh_CN:en" → the

@@ -96,14 +96,8 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, "tableround console:", err)
 		return exitUsage
 	}
-	l, err := lookuper()
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
-	}
-	cfg, err := loadBase(ctx, l)
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
+	l, cfg, ok := readConfig(ctx, stderr)
+	if !ok {
 		return exitUsage
 	}
 	if err := os.MkdirAll(cfg.Store.DataDir, 0o755); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/tableround/tableround/roundtable"
 	"github.com/tableround/tableround/store/buffered"
 	redisstore "github.com/tableround/tableround/store/redis"
+	"github.com/tableround/tableround/web"
 )
 
 // ServeConfig are the serving knobs of DESIGN §4.
@@ -84,19 +86,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "tableround serve takes no arguments (got %q); configure it with the environment\n", args)
 		return exitUsage
 	}
-	l, err := lookuper()
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
-	}
-	cfg, err := loadBase(ctx, l)
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
-	}
 	var sc ServeConfig
-	if err := loadConfig(ctx, l, &sc); err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
+	var oc ops.Config
+	var wc WebConfig
+	l, cfg, ok := readConfig(ctx, stderr, &sc, &oc, &wc)
+	if !ok {
+		return exitUsage
+	}
+	if wc.Addr != "" {
+		if err := wc.check(oc.HTTPAddr); err != nil {
+			fmt.Fprintln(stderr, "tableround:", err)
+			return exitUsage
+		}
+	} else if wc.PublicURL != "" {
+		fmt.Fprintln(stderr, "tableround: WEB_PUBLIC_URL is set but WEB_ADDR is not: set WEB_ADDR to serve the web table")
 		return exitUsage
 	}
 	if sc.LeaseTTL < 3*time.Second {
@@ -111,11 +114,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if sc.InstanceID == "" {
 		host, _ := os.Hostname()
 		sc.InstanceID = host + "-" + roundtable.NewID()
-	}
-	var oc ops.Config
-	if err := loadConfig(ctx, l, &oc); err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
 	}
 	logger := ops.NewLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
 	redisstore.SetLogger(logger) // go-redis's own lines follow LOG_FORMAT too
@@ -171,7 +169,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if relay != nil {
 		mo.Relay = relay
 	}
-	mgr := roundtable.NewManager(cfg.Session, deps, store, mo)
+	// The web table (WEB_ADDR) shares the manager and the store: a tap on
+	// the store shows each session's log entries on its page.
+	var wt *webTable
+	var mstore roundtable.ManagerStore = store
+	if wc.Addr != "" {
+		wt = newWebTable(wc, store, sh.Redis, cfg.Store.SessionTTL, logger)
+		mstore = web.Tap{Store: store, Hub: wt.hub}
+		deps.Store = mstore
+		mo.Watch = wt.watcher()
+	}
+	mgr := roundtable.NewManager(cfg.Session, deps, mstore, mo)
 	handlers := map[string]http.Handler{}
 	platforms, err := buildPlatforms(ctx, l, platformDeps{
 		handler: mgr, logger: logger, seats: seats, firstSeen: firstSeen, metrics: metrics, shared: shared,
@@ -189,6 +197,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if p.resume != nil {
 			mgr.AddResumer(p.name, p.resume)
 		}
+	}
+	var runWebTable func(context.Context) error
+	if wt != nil {
+		mgr.AddResumer("web", wt.hub.Resume)
+		ln, err := net.Listen("tcp", wc.Addr)
+		if err != nil {
+			fmt.Fprintf(stderr, "tableround: WEB_ADDR %s: %v\n", wc.Addr, err)
+			return exitFailure
+		}
+		defer ln.Close()
+		if runWebTable, err = wt.serve(mgr, ln, models.Demo); err != nil {
+			fmt.Fprintln(stderr, "tableround:", err)
+			return exitUsage
+		}
+		logger.Info("web table", "url", wt.url(ln))
 	}
 	metrics.Expose(monitoringLabels(platforms, models.Providers()))
 	metrics.ReportStages(mgr.StageAges)
@@ -211,6 +234,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	g.Go(func() error { return store.Run(gctx) })
 	g.Go(func() error { return mgr.Run(gctx) })
 	g.Go(func() error { return server.Run(gctx) })
+	if runWebTable != nil {
+		g.Go(func() error { return runWebTable(gctx) })
+	}
 	var rejected atomic.Int32
 	for _, p := range platforms {
 		g.Go(func() error {
@@ -227,6 +253,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if wt != nil { // the sessions have stopped: keep their pages' logs
+		if err := wt.hub.SaveLogs(flushCtx); err != nil {
+			logger.Error("keep the web tables", "err", err)
+		}
+	}
 	if err := store.Flush(flushCtx); err != nil {
 		logger.Error("flush buffered writes", "err", err)
 	}

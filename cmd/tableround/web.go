@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/export"
 	"github.com/tableround/tableround/ops"
 	"github.com/tableround/tableround/providers/demo"
@@ -22,10 +25,9 @@ import (
 )
 
 // WebConfig configures the live web table. `tableround web` serves it
-// alone; serve would start it beside the bots when WEB_ADDR is set (never
-// on the metrics port, HTTP_ADDR): build the hub, wrap serve's store in
-// web.Tap before handing it to the manager, and run webServer(…) in
-// serve's errgroup. That wiring waits for the session seam (issue 14).
+// alone; serve starts it beside the bots when WEB_ADDR is set, on its own
+// listener (never the metrics port, HTTP_ADDR), on the same session
+// manager and store.
 type WebConfig struct {
 	// Addr is where the web table listens. Empty means off for serve;
 	// `tableround web` then uses 127.0.0.1:8088.
@@ -33,7 +35,9 @@ type WebConfig struct {
 	// Token is asked for on the start form; required unless Addr is a
 	// loopback address.
 	Token string `env:"WEB_TOKEN"`
-	// PublicURL is how people reach the web table (printed links).
+	// PublicURL is how people reach the web table: printed links, and
+	// (serve) the link in the opening message of every session started in
+	// Discord or Telegram.
 	PublicURL string `env:"WEB_PUBLIC_URL"`
 	// MaxUpload caps the start form's photo, in bytes.
 	MaxUpload int64 `env:"WEB_MAX_UPLOAD, default=20971520"`
@@ -84,19 +88,9 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 			return exitUsage
 		}
 	}
-	l, err := lookuper()
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
-	}
-	cfg, err := loadBase(ctx, l)
-	if err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
-		return exitUsage
-	}
 	var wc WebConfig
-	if err := loadConfig(ctx, l, &wc); err != nil {
-		fmt.Fprintln(stderr, "tableround:", err)
+	l, cfg, ok := readConfig(ctx, stderr, &wc)
+	if !ok {
 		return exitUsage
 	}
 	if addrFlag != "" {
@@ -105,8 +99,8 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 	if wc.Addr == "" {
 		wc.Addr = defaultWebAddr
 	}
-	if wc.Token == "" && !isLoopback(wc.Addr) {
-		fmt.Fprintf(stderr, "tableround: WEB_TOKEN is required when WEB_ADDR (%s) is not a loopback address\n", wc.Addr)
+	if err := wc.check(""); err != nil {
+		fmt.Fprintln(stderr, "tableround:", err)
 		return exitUsage
 	}
 	if err := os.MkdirAll(cfg.Store.DataDir, 0o755); err != nil {
@@ -133,34 +127,116 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 	}
 	defer ln.Close()
 	return withStore(ctx, stderr, func(sh storeHandle) int {
-		hub := web.NewHub()
+		wt := newWebTable(wc, sh.Store, sh.Redis, cfg.Store.SessionTTL, logger)
 		if wr.hub != nil {
-			wr.hub(hub)
+			wr.hub(wt.hub)
 		}
-		store := web.Tap{Store: sh.Store, Hub: hub}
+		store := web.Tap{Store: sh.Store, Hub: wt.hub}
 		mgr := roundtable.NewManager(cfg.Session, models.deps(store, logger), store,
 			roundtable.ManagerOptions{Render: export.Render, Logger: logger, ScanEvery: time.Minute})
-		srv, err := web.New(web.Options{Handler: mgr, Hub: hub, Token: wc.Token, Loopback: isLoopback(wc.Addr),
-			MaxUpload: wc.MaxUpload, StartsPerHour: wc.StartsPerHour, Logger: logger, Packs: roundtable.BuiltinPacks(),
-			Demo: models.Demo})
+		mgr.AddResumer("web", wt.hub.Resume)
+		run, err := wt.serve(mgr, ln, models.Demo)
 		if err != nil {
 			fmt.Fprintln(stderr, "tableround:", err)
 			return exitUsage
 		}
-		url := wc.PublicURL
-		if url == "" {
-			url = "http://" + ln.Addr().String()
-		}
-		fmt.Fprintf(stdout, "TableRound web table: %s/  (store: %s, model: %s)\n", strings.TrimRight(url, "/"), sh.Where, models.Name())
+		fmt.Fprintf(stdout, "TableRound web table: %s/  (store: %s, model: %s)\n", wt.url(ln), sh.Where, models.Name())
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return mgr.Run(gctx) })
-		g.Go(func() error { return webServer(gctx, ln, srv.Handler(), hub, logger) })
-		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		g.Go(func() error { return run(gctx) })
+		err = g.Wait()
+		if serr := wt.hub.SaveLogs(context.WithoutCancel(ctx)); serr != nil { // the sessions have stopped
+			logger.Error("keep the web tables", "err", serr)
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("web stopped", "err", err)
 			return exitFailure
 		}
 		return exitOK
 	})
+}
+
+// check validates the web settings; metricsAddr (HTTP_ADDR, serve only)
+// must be another address.
+func (wc WebConfig) check(metricsAddr string) error {
+	if wc.Token == "" && !isLoopback(wc.Addr) {
+		return fmt.Errorf("WEB_TOKEN is required when WEB_ADDR (%s) is not a loopback address", wc.Addr)
+	}
+	if metricsAddr != "" && sameListener(wc.Addr, metricsAddr) {
+		return fmt.Errorf("WEB_ADDR (%s) must differ from HTTP_ADDR (%s): the web table is never served on the metrics port", wc.Addr, metricsAddr)
+	}
+	if wc.PublicURL != "" {
+		u, err := url.Parse(wc.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return fmt.Errorf("WEB_PUBLIC_URL must be an http(s) URL such as https://table.example.com, got %q", wc.PublicURL)
+		}
+	}
+	return nil
+}
+
+// sameListener reports whether two host:port addresses would collide:
+// the same port on the same host, or on a wildcard host.
+func sameListener(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil {
+		return a == b
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return pa == pb && (ha == hb || wild(ha) || wild(hb))
+}
+
+// webTable is the live web table as serve and web run it: the hub (which
+// finds tables in the store after a restart, and shares them with the
+// other replicas through Redis when the store is Redis), and its server.
+type webTable struct {
+	wc     WebConfig
+	hub    *web.Hub
+	feed   *web.RedisFeed // nil with the embedded store
+	logger *slog.Logger
+}
+
+func newWebTable(wc WebConfig, st web.Store, redis goredis.UniversalClient, ttl time.Duration, logger *slog.Logger) *webTable {
+	wt := &webTable{wc: wc, hub: web.NewHub(), logger: logger}
+	wt.hub.Store = st
+	if redis != nil {
+		wt.feed = web.NewRedisFeed(redis, web.RedisFeedOptions{TTL: ttl, Logger: logger})
+		wt.hub.Feed = wt.feed
+	}
+	return wt
+}
+
+// watcher links the chats' sessions to their pages (WEB_PUBLIC_URL).
+func (wt *webTable) watcher() roundtable.Watch {
+	w := &web.Watcher{Hub: wt.hub, PublicURL: wt.wc.PublicURL}
+	return w.Watch
+}
+
+// url is how people reach the table: WEB_PUBLIC_URL, else the listener.
+func (wt *webTable) url(ln net.Listener) string {
+	if wt.wc.PublicURL != "" {
+		return strings.TrimRight(wt.wc.PublicURL, "/")
+	}
+	return "http://" + ln.Addr().String()
+}
+
+// serve builds the server on the session manager h and returns the
+// function that runs it (and the feed) on ln until its context ends.
+func (wt *webTable) serve(h bot.Handler, ln net.Listener, demo bool) (func(context.Context) error, error) {
+	srv, err := web.New(web.Options{Handler: h, Hub: wt.hub, Token: wt.wc.Token, Loopback: isLoopback(wt.wc.Addr),
+		MaxUpload: wt.wc.MaxUpload, StartsPerHour: wt.wc.StartsPerHour, Logger: wt.logger, Packs: roundtable.BuiltinPacks(),
+		Demo: demo})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		if wt.feed != nil {
+			g.Go(func() error { return wt.feed.Run(gctx) })
+		}
+		g.Go(func() error { return webServer(gctx, ln, srv.Handler(), wt.hub, wt.logger) })
+		return g.Wait()
+	}, nil
 }
 
 // webServer serves h on ln until ctx ends. The server has no write
