@@ -154,7 +154,11 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 		fmt.Fprintf(stdout, "TableRound web table: %s/  (store: %s, model: %s)\n", strings.TrimRight(url, "/"), sh.Where, models.Name())
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return mgr.Run(gctx) })
-		g.Go(func() error { return webServer(gctx, ln, srv.Handler(), hub, logger) })
+		g.Go(func() error {
+			err := webServer(gctx, ln, srv.Handler(), hub, logger)
+			srv.WaitStreams() // streams left the server's handlers (web/sse.go)
+			return err
+		})
 		if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("web stopped", "err", err)
 			return exitFailure
