@@ -11,13 +11,15 @@ import (
 // StreamOptions tune a viewer's stream.
 type StreamOptions struct {
 	// WriteTimeout drops a viewer whose connection takes longer than this
-	// to take one event; its browser reconnects with
-	// Last-Event-ID and misses nothing (default 15s).
+	// (over HTTP/1, between half of it and all of it) to take one event;
+	// its browser reconnects with Last-Event-ID and misses nothing
+	// (default 15s).
 	WriteTimeout time.Duration
 	// RetryMillis is the reconnect delay the browser is told (default 1000).
 	RetryMillis int
-	// Heartbeat is how long a stream may stay silent before it sends an
-	// SSE comment line (default 25s). It keeps proxies from cutting an
+	// Heartbeat is how often a stream that wrote nothing since the last
+	// tick sends an SSE comment line (default 25s), so it is silent for
+	// at most twice this. It keeps proxies from cutting an
 	// idle stream and finds viewers that left: a stream handed off from
 	// its HTTP/1 connection reads nothing, so a closed connection shows
 	// only when a write fails.
@@ -133,14 +135,17 @@ type frameWriter interface {
 }
 
 // run writes first, then the frames after s.pos as they arrive, and a
-// heartbeat after each silent Heartbeat, until the stream ends. gone is
-// the request's end when the stream stays in its handler.
+// heartbeat when a whole Heartbeat passed without a write, until the
+// stream ends. gone is the request's end when the stream stays in its
+// handler. An event costs a viewer no timer operation: the heartbeat
+// ticks on its own, and writers renew their deadline only now and then.
 func (s *viewerStream) run(w frameWriter, first []byte, gone <-chan struct{}) {
 	if err := w.write([][]byte{first}); err != nil {
 		return
 	}
-	beat := time.NewTimer(s.o.Heartbeat)
+	beat := time.NewTicker(s.o.Heartbeat)
 	defer beat.Stop()
+	wrote := true
 	for {
 		frames, wake := s.log.Since(s.pos)
 		if len(frames) > 0 {
@@ -148,15 +153,17 @@ func (s *viewerStream) run(w frameWriter, first []byte, gone <-chan struct{}) {
 				return // dropped: the browser resumes from its last ID
 			}
 			s.pos += len(frames)
-			beat.Reset(s.o.Heartbeat)
+			wrote = true
 		}
 		select {
 		case <-wake:
 		case <-beat.C:
-			if err := w.write([][]byte{heartbeat}); err != nil {
-				return
+			if !wrote {
+				if err := w.write([][]byte{heartbeat}); err != nil {
+					return
+				}
 			}
-			beat.Reset(s.o.Heartbeat)
+			wrote = false
 		case <-s.revoked:
 			return
 		case <-s.drop:
@@ -168,10 +175,14 @@ func (s *viewerStream) run(w frameWriter, first []byte, gone <-chan struct{}) {
 }
 
 // connWriter writes to a hijacked connection: one writev per batch, no
-// buffer of its own.
+// buffer of its own. Its write deadline is renewed when less than half
+// of the timeout is left, so a write that stalls for timeout/2 to timeout
+// drops the viewer, and a steady stream does not touch the deadline's
+// timer on every event.
 type connWriter struct {
-	conn    net.Conn
-	timeout time.Duration
+	conn     net.Conn
+	timeout  time.Duration
+	deadline time.Time
 }
 
 // maxBatch bounds the iovecs of one writev (Linux allows 1024).
@@ -185,7 +196,10 @@ func (c *connWriter) write(frames [][]byte) error {
 		bufs := make(net.Buffers, n)
 		copy(bufs, frames[:n])
 		frames = frames[n:]
-		_ = c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
+		if now := time.Now(); c.deadline.Sub(now) < c.timeout/2 {
+			c.deadline = now.Add(c.timeout)
+			_ = c.conn.SetWriteDeadline(c.deadline)
+		}
 		if _, err := bufs.WriteTo(c.conn); err != nil {
 			return err
 		}
