@@ -50,12 +50,8 @@ func idleViewers(b *testing.B, viewers int, o StreamOptions) {
 	hb, sb := memUse()
 	conns := make([]net.Conn, 0, viewers)
 	for range viewers {
-		c, err := net.Dial("tcp", srv.Listener.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := dialStream(b, srv)
 		defer c.Close()
-		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		br := bufio.NewReaderSize(c, 512)
 		for { // until the first event: the stream is established
 			line, err := br.ReadString('\n')
@@ -72,6 +68,16 @@ func idleViewers(b *testing.B, viewers int, o StreamOptions) {
 	b.ReportMetric(float64(ha+sa-hb-sb)/float64(viewers), "bytes/viewer")
 	b.ReportMetric(float64(sa-sb)/float64(viewers), "stack-bytes/viewer")
 	runtime.KeepAlive(conns)
+}
+
+// dialStream opens a raw connection to srv and asks for the stream.
+func dialStream(b *testing.B, srv *httptest.Server) net.Conn {
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	return c
 }
 
 // memUse is the heap and the goroutine stacks in use after a GC.
@@ -108,12 +114,8 @@ func tokenToViewer(b *testing.B, viewers, events int, every time.Duration) (p99,
 	var delays []time.Duration
 	var ready, done sync.WaitGroup
 	for range viewers {
-		c, err := net.Dial("tcp", srv.Listener.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := dialStream(b, srv)
 		defer c.Close()
-		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		ready.Add(1)
 		done.Add(1)
 		go func() {

@@ -54,12 +54,17 @@ func runWebLoad(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if o.asJSON {
-		enc := json.NewEncoder(stdout)
+	return printReport(stdout, r, o.asJSON)
+}
+
+// printReport prints a run's report as text, or as indented JSON.
+func printReport(w io.Writer, r interface{ writeText(io.Writer) }, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	r.writeText(stdout)
+	r.writeText(w)
 	return nil
 }
 
