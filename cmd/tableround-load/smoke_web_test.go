@@ -22,7 +22,7 @@ func TestSmokeWeb(t *testing.T) {
 		t.Errorf("viewers %d, deltas %d, deliveries %d, missing %d; want 6 viewers each getting its table's chunks",
 			r.Viewers, r.Deltas, r.Deliveries, r.Missing)
 	}
-	if r.P99Ms <= 0 || r.IdleBytesPerViewer <= 0 || r.GoroutinesPerView <= 0 || r.ServerCPU <= 0 {
+	if r.P99Ms <= 0 || r.IdleBytesPerViewer <= 0 || r.GoroutinesPerViewer <= 0 || r.ServerCPU <= 0 {
 		t.Errorf("unmeasured figures: %+v", r)
 	}
 }

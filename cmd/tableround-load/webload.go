@@ -84,11 +84,11 @@ type WebReport struct {
 	MaxMs             float64 `json:"token_to_viewer_max_ms"`
 	// IdleBytesPerViewer is the server's heap and goroutine stacks (after
 	// a GC) per connected idle viewer; IdleRSSPerViewer its resident set.
-	IdleBytesPerViewer float64 `json:"idle_bytes_per_viewer"`
-	IdleStackPerViewer float64 `json:"idle_stack_bytes_per_viewer"`
-	IdleRSSPerViewer   float64 `json:"idle_rss_bytes_per_viewer"`
-	GoroutinesPerView  float64 `json:"server_goroutines_per_viewer"`
-	ServerRSSMB        float64 `json:"server_rss_mb_after"`
+	IdleBytesPerViewer  float64 `json:"idle_bytes_per_viewer"`
+	IdleStackPerViewer  float64 `json:"idle_stack_bytes_per_viewer"`
+	IdleRSSPerViewer    float64 `json:"idle_rss_bytes_per_viewer"`
+	GoroutinesPerViewer float64 `json:"server_goroutines_per_viewer"`
+	ServerRSSMB         float64 `json:"server_rss_mb_after"`
 	// ServerCPU and ClientCPU are cores used while streaming (CPU seconds
 	// over wall seconds): the server process and this one (the viewers).
 	ServerCPU float64 `json:"server_cpu_cores"`
@@ -177,12 +177,12 @@ func webLoad(ctx context.Context, o webOptions, stderr io.Writer) (*WebReport, e
 	n := float64(len(viewers))
 	r := &WebReport{Sessions: o.sessions, ViewersPerSession: o.viewers, Viewers: len(viewers), Speakers: o.pace.Speakers,
 		Seconds: wall, Deltas: after.Deltas, EventsPerSecond: float64(after.Deltas) / wall,
-		IdleBytesPerViewer: float64(int64(idle.HeapBytes+idle.StackBytes)-int64(base.HeapBytes+base.StackBytes)) / n,
-		IdleStackPerViewer: float64(int64(idle.StackBytes)-int64(base.StackBytes)) / n,
-		IdleRSSPerViewer:   float64(idle.RSSKB-base.RSSKB) * 1024 / n,
-		GoroutinesPerView:  float64(idle.Goroutines-base.Goroutines) / n,
-		ServerRSSMB:        float64(after.RSSKB) / 1024,
-		ServerCPU:          cpu / wall, ClientCPU: self / wall}
+		IdleBytesPerViewer:  float64(int64(idle.HeapBytes+idle.StackBytes)-int64(base.HeapBytes+base.StackBytes)) / n,
+		IdleStackPerViewer:  float64(int64(idle.StackBytes)-int64(base.StackBytes)) / n,
+		IdleRSSPerViewer:    float64(idle.RSSKB-base.RSSKB) * 1024 / n,
+		GoroutinesPerViewer: float64(idle.Goroutines-base.Goroutines) / n,
+		ServerRSSMB:         float64(after.RSSKB) / 1024,
+		ServerCPU:           cpu / wall, ClientCPU: self / wall}
 	var all []time.Duration
 	for _, v := range viewers {
 		v.mu.Lock()
@@ -282,7 +282,7 @@ func (r *WebReport) writeText(w io.Writer) {
 		r.Seconds, r.Deltas, r.EventsPerSecond, r.Deliveries, r.Missing)
 	fmt.Fprintf(w, "  token → viewer: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.P50Ms, r.P99Ms, r.MaxMs)
 	fmt.Fprintf(w, "  per idle viewer (server): %.1f KB heap+stacks (%.1f KB stacks), %.1f KB RSS, %.2f goroutines\n",
-		r.IdleBytesPerViewer/1024, r.IdleStackPerViewer/1024, r.IdleRSSPerViewer/1024, r.GoroutinesPerView)
+		r.IdleBytesPerViewer/1024, r.IdleStackPerViewer/1024, r.IdleRSSPerViewer/1024, r.GoroutinesPerViewer)
 	fmt.Fprintf(w, "  CPU while streaming: server %.2f cores, viewers %.2f cores; server RSS after %.1f MB\n",
 		r.ServerCPU, r.ClientCPU, r.ServerRSSMB)
 }
