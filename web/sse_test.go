@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,5 +106,45 @@ func TestFanOutSharesOneEncoding(t *testing.T) {
 	server.Close()
 	if c, _ := log.Since(0); string(c[0]) != want || !strings.HasPrefix(want, "id: 1\n") {
 		t.Fatalf("the log's frame changed after a write: %q, was %q", c[0], want)
+	}
+}
+
+// HTTP/2 cannot hand a connection off: the stream stays in its handler and
+// resumes from Last-Event-ID as over HTTP/1.
+func TestStreamOverHTTP2StaysInTheHandler(t *testing.T) {
+	log := NewLog()
+	for i := 1; i <= 3; i++ {
+		log.Add(Event{T: "open", M: i})
+	}
+	var inHandler atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveStream(w, r, log, nil, nil, StreamOptions{}, func() {})
+		inHandler.Add(1) // returns only when the stream is over
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	req.Header.Set("Last-Event-ID", "1")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%s, headers %v", resp.Proto, resp.Header)
+	}
+	first := readSSE(t, resp.Body, func(e sseEvent) bool { return e.ID == 3 })
+	if inHandler.Load() != 0 {
+		t.Fatal("the handler returned while its stream was open")
+	}
+	log.Add(Event{T: "end"})
+	rest := readSSE(t, resp.Body, func(e sseEvent) bool { return e.Ev.T == "end" })
+	var ids []string
+	for _, e := range append(first, rest...) {
+		ids = append(ids, strconv.Itoa(e.ID))
+	}
+	if got := strings.Join(ids, ","); got != "2,3,4" {
+		t.Errorf("resume after 1 over HTTP/2 got %s, want 2,3,4", got)
 	}
 }
