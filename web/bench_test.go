@@ -21,44 +21,63 @@ import (
 
 // BenchmarkIdleViewerMemory connects idle viewers (raw connections that
 // read nothing after the first event, so the client side holds no
-// goroutine or buffer) and reports the server's heap and stack per viewer.
+// goroutine or buffer) and reports the process's heap and stack per
+// viewer: the server's, plus each client socket's few hundred bytes.
+// "handoff" is the HTTP/1 path (the stream leaves the handler), "handler"
+// the one HTTP/2 takes (the stream stays in the server's goroutine).
 func BenchmarkIdleViewerMemory(b *testing.B) {
-	const viewers = 1000
-	for range b.N {
-		log := NewLog()
-		log.Add(Event{T: "open", M: 1, S: "…"})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			serveStream(w, r, log, nil, nil, StreamOptions{})
-		}))
-		hb, sb := memUse()
-		conns := make([]net.Conn, 0, viewers)
-		for range viewers {
-			c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	for _, mode := range []struct {
+		name string
+		o    StreamOptions
+	}{{"handoff", StreamOptions{}}, {"handler", StreamOptions{keepHandler: true}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			for range b.N {
+				idleViewers(b, 1000, mode.o)
+			}
+		})
+	}
+}
+
+func idleViewers(b *testing.B, viewers int, o StreamOptions) {
+	log := NewLog()
+	log.Add(Event{T: "open", M: 1, S: "…"})
+	drop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveStream(w, r, log, nil, drop, o, func() {})
+	}))
+	defer srv.Close()
+	defer close(drop)
+	hb, sb := memUse()
+	conns := make([]net.Conn, 0, viewers)
+	for range viewers {
+		c := dialStream(b, srv)
+		defer c.Close()
+		br := bufio.NewReaderSize(c, 512)
+		for { // until the first event: the stream is established
+			line, err := br.ReadString('\n')
 			if err != nil {
 				b.Fatal(err)
 			}
-			fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-			br := bufio.NewReaderSize(c, 512)
-			for { // until the first event: the stream is established
-				line, err := br.ReadString('\n')
-				if err != nil {
-					b.Fatal(err)
-				}
-				if strings.HasPrefix(line, "data: ") {
-					break
-				}
+			if strings.HasPrefix(line, "data: ") {
+				break
 			}
-			conns = append(conns, c)
 		}
-		ha, sa := memUse()
-		b.ReportMetric(float64(ha+sa-hb-sb)/viewers, "bytes/viewer")
-		b.ReportMetric(float64(sa-sb)/viewers, "stack-bytes/viewer")
-		for _, c := range conns {
-			c.Close()
-		}
-		srv.CloseClientConnections()
-		srv.Close()
+		conns = append(conns, c)
 	}
+	ha, sa := memUse()
+	b.ReportMetric(float64(ha+sa-hb-sb)/float64(viewers), "bytes/viewer")
+	b.ReportMetric(float64(sa-sb)/float64(viewers), "stack-bytes/viewer")
+	runtime.KeepAlive(conns)
+}
+
+// dialStream opens a raw connection to srv and asks for the stream.
+func dialStream(b *testing.B, srv *httptest.Server) net.Conn {
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	return c
 }
 
 // memUse is the heap and the goroutine stacks in use after a GC.
@@ -87,7 +106,7 @@ func BenchmarkTokenToViewer(b *testing.B) {
 func tokenToViewer(b *testing.B, viewers, events int, every time.Duration) (p99, p50 time.Duration) {
 	log := NewLog()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveStream(w, r, log, nil, nil, StreamOptions{})
+		serveStream(w, r, log, nil, nil, StreamOptions{}, func() {})
 	}))
 	defer srv.Close()
 	var mu sync.Mutex
@@ -95,12 +114,8 @@ func tokenToViewer(b *testing.B, viewers, events int, every time.Duration) (p99,
 	var delays []time.Duration
 	var ready, done sync.WaitGroup
 	for range viewers {
-		c, err := net.Dial("tcp", srv.Listener.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := dialStream(b, srv)
 		defer c.Close()
-		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		ready.Add(1)
 		done.Add(1)
 		go func() {

@@ -62,13 +62,16 @@ func readSSE(t *testing.T, body io.Reader, stop func(sseEvent) bool) []sseEvent 
 
 func streamServer(t *testing.T, log *Log, o StreamOptions, served *atomic.Int32) *httptest.Server {
 	t.Helper()
+	drop := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveStream(w, r, log, nil, nil, o)
-		if served != nil {
-			served.Add(1)
-		}
+		serveStream(w, r, log, nil, drop, o, func() {
+			if served != nil {
+				served.Add(1)
+			}
+		})
 	}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(drop) }) // the streams end before the server closes
 	return srv
 }
 
@@ -259,7 +262,7 @@ func TestCloseStreams(t *testing.T) {
 	log := NewLog()
 	log.Add(Event{T: "open", M: 1})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveStream(w, r, log, nil, hub.dropped(), StreamOptions{})
+		serveStream(w, r, log, nil, hub.dropped(), StreamOptions{}, func() {})
 	}))
 	t.Cleanup(srv.Close) // after the bodies close (cleanups run last first)
 	first := get(t, srv.URL, 0)

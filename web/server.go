@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tableround/tableround/bot"
@@ -52,7 +53,15 @@ type Server struct {
 	limit  *ipLimit
 	log    *slog.Logger
 	static fs.FS
+	// streams counts the viewers' streams, which outlive their handlers
+	// (sse.go): WaitStreams waits for them.
+	streams sync.WaitGroup
 }
+
+// WaitStreams waits until every viewer's stream has ended. Streams end
+// when their viewer leaves or the hub's CloseStreams is called; the HTTP
+// server's Shutdown does not wait for them (they left its handlers).
+func (s *Server) WaitStreams() { s.streams.Wait() }
 
 // ErrNoToken means WEB_TOKEN is empty while the server listens beyond
 // loopback, where anyone could start sessions on the operator's account.
@@ -103,7 +112,8 @@ func (s *Server) Handler() http.Handler {
 		s.file("table.html")(w, r)
 	}))
 	mux.HandleFunc("GET /s/{id}/events", s.viewer(RoleViewer, func(w http.ResponseWriter, r *http.Request, t *Table, revoked <-chan struct{}) {
-		serveStream(w, r, t.Log, revoked, s.o.Hub.dropped(), s.o.Stream)
+		s.streams.Add(1)
+		serveStream(w, r, t.Log, revoked, s.o.Hub.dropped(), s.o.Stream, s.streams.Done)
 	}))
 	mux.HandleFunc("GET /s/{id}/img/{n}", s.viewer(RoleViewer, s.handleImage))
 	mux.HandleFunc("GET /s/{id}/role", s.viewer(RoleViewer, s.handleRole))

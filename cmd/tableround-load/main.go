@@ -7,6 +7,7 @@
 //	tableround-load run -sessions 10          # starts both fakes, reports
 //	tableround-load fake-llm -addr 127.0.0.1:0
 //	tableround-load fake-discord -addr 127.0.0.1:0 [-limits discord|raised|none]
+//	tableround-load web -sessions 1 -viewers 1000  # the live web table's viewers
 //
 // It is a measuring tool: it must not be imported, and nothing it prints is
 // a pass/fail verdict.
@@ -55,6 +56,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		err = runFakeTelegram(ctx, args[1:], stdout)
 	case "run":
 		err = runLoad(ctx, args[1:], stdout, stderr)
+	case "web":
+		err = runWebLoad(ctx, args[1:], stdout, stderr)
+	case "web-server":
+		err = runWebServer(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return 0
@@ -72,6 +77,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 const usage = `usage:
   tableround-load run -sessions N [-json] [-limits discord|raised|none] [-ttft 300ms -tps 40 -chunk 4]
   tableround-load run -platform telegram -chats private|group [-persona-bots] -sessions N [-limits telegram|raised|none]
+  tableround-load web -sessions N -viewers V [-speakers 1 -tps 40 -chunk 4 -duration 20s] [-json]
+  tableround-load web-server -addr 127.0.0.1:0 -sessions N
   tableround-load fake-llm -addr 127.0.0.1:0 [-ttft 300ms -tps 40 -chunk 4 -min 120 -max 250]
   tableround-load fake-discord -addr 127.0.0.1:0 [-limits discord|raised|none]
   tableround-load fake-telegram -addr 127.0.0.1:0 [-limits telegram|raised|none] [-chats private|group] [-persona-bots]`

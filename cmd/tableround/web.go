@@ -234,7 +234,11 @@ func (wt *webTable) serve(h bot.Handler, ln net.Listener, demo bool) (func(conte
 		if wt.feed != nil {
 			g.Go(func() error { return wt.feed.Run(gctx) })
 		}
-		g.Go(func() error { return webServer(gctx, ln, srv.Handler(), wt.hub, wt.logger) })
+		g.Go(func() error {
+			err := webServer(gctx, ln, srv.Handler(), wt.hub, wt.logger)
+			srv.WaitStreams() // streams left the server's handlers (web/sse.go)
+			return err
+		})
 		return g.Wait()
 	}, nil
 }

@@ -122,7 +122,9 @@ func TestWebTableInABrowser(t *testing.T) {
 	// Start from the form, with a HEIC photo straight from an iPhone.
 	run("start from the form",
 		chromedp.Navigate(base+"/"),
-		chromedp.SetValue(chromedp.CSS("#topic"), "A paper-cut lantern for Spring Festival"),
+		// The demo model quotes the topic in its speeches, so its **bold**
+		// comes back as a model's Markdown would.
+		chromedp.SetValue(chromedp.CSS("#topic"), "A paper-cut **lantern** for Spring Festival"),
 		chromedp.SetUploadFiles(chromedp.CSS("#photo"), []string{heic}),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("#transcript .msg")),
@@ -195,7 +197,16 @@ func TestWebTableInABrowser(t *testing.T) {
 	}
 	run("the session ends", chromedp.WaitVisible(chromedp.CSS(`body[data-ended="1"]`)))
 
-	page := evalJS[[]string](t, bctx, `[...document.querySelectorAll('.msg.speech .text')].map(e => e.textContent)`)
+	// Speeches are rendered from their Markdown: the bold word is bold.
+	if got := evalJS[string](t, bctx, `(document.querySelector('.msg.speech .text strong') || {}).textContent || ""`); got != "lantern" {
+		t.Errorf("the speeches' **lantern** renders as <strong>%s</strong>, want lantern", got)
+	}
+	if n := evalJS[int](t, bctx, `[...document.querySelectorAll('.msg.speech .text')].filter(e => e.textContent.includes('**')).length`); n != 0 {
+		t.Errorf("%d speeches show raw ** markers", n)
+	}
+	checkMarkdown(t, bctx)
+	// The page keeps each speech's source next to its rendering.
+	page := evalJS[[]string](t, bctx, `[...document.querySelectorAll('.msg.speech .text')].map(e => e.source || "")`)
 	msgs := evalJS[int](t, bctx, `document.querySelectorAll('.msg').length`)
 	distinct := evalJS[int](t, bctx, `new Set([...document.querySelectorAll('.msg')].map(e => e.dataset.m)).size`)
 	if msgs != distinct {
@@ -239,6 +250,47 @@ func TestWebTableInABrowser(t *testing.T) {
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("tableround web exited with %d", code)
+	}
+}
+
+// checkMarkdown runs the page's Markdown renderer on text a model could
+// write: the safe subset becomes elements, HTML stays text, a link that is
+// not http(s) is no link, and while streaming an open **bold** is bold.
+func checkMarkdown(t *testing.T, ctx context.Context) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	got, err := chromedp.Run(c, chromedp.Evaluate[map[string]any](`(async () => {
+		const { renderMarkdown } = await import('/static/markdown.js');
+		const d = document.createElement('div');
+		renderMarkdown(d, '# Plan\n**bold** and *it* and snake_case_name, `+"`"+`a*b`+"`"+`\n' +
+			'<img src=x onerror="document.body.dataset.pwned=1"> [bad](javascript:history.back) [good](https://example.com/x)\n\n' +
+			'- one\n- **two**\n\n3. three\n\n`+"```"+`\n<b>code</b>\n`+"```"+`');
+		const live = document.createElement('div');
+		renderMarkdown(live, 'so **bo', true);
+		const done = document.createElement('div');
+		renderMarkdown(done, 'so **bo', false);
+		const a = d.querySelectorAll('a');
+		return {
+			h: d.querySelector('h3')?.textContent, strong: d.querySelector('p strong')?.textContent,
+			em: d.querySelector('em')?.textContent, code: d.querySelector('p code')?.textContent,
+			snake: d.textContent.includes('snake_case_name'), elements: d.querySelectorAll('img, b, script').length,
+			html: d.textContent.includes('<img src=x onerror='), links: a.length, href: a[0]?.href, rel: a[0]?.rel,
+			bad: d.textContent.includes('bad'), items: d.querySelectorAll('ul li').length, li: d.querySelector('ul li strong')?.textContent,
+			ol: d.querySelector('ol')?.start, pre: d.querySelector('pre code')?.textContent,
+			live: live.querySelector('strong')?.textContent || '', done: done.textContent,
+		};
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("render Markdown: %v", err)
+	}
+	want := map[string]any{"h": "Plan", "strong": "bold", "em": "it", "code": "a*b", "snake": true, "elements": 0.0,
+		"html": true, "links": 1.0, "href": "https://example.com/x", "rel": "noopener noreferrer nofollow", "bad": true,
+		"items": 2.0, "li": "two", "ol": 3.0, "pre": "<b>code</b>", "live": "bo", "done": "so **bo"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("Markdown %s: got %#v, want %#v", k, got[k], v)
+		}
 	}
 }
 

@@ -2,8 +2,9 @@
 // the seats, every speech growing as it streams, the transcript by stage,
 // the KJ diagram and the vote chart (SVG shown as images, which cannot run
 // code), design cards and images. Everything from the server is set as
-// text, never as HTML.
+// text or built as elements (markdown.js), never parsed as HTML.
 import { apply, currentLang, setLang, t } from "./i18n.js";
+import { renderMarkdown } from "./markdown.js";
 
 const id = location.pathname.split("/")[2];
 const key = new URLSearchParams(location.search).get("k") || "";
@@ -84,28 +85,16 @@ function onOpen(e) {
   speaking(from.id);
 }
 
-// inline renders the chat's **bold** and _italic_ as elements (never as
-// HTML): the moderator's board and notices use them.
-function inline(target, s) {
-  const parts = [];
-  const re = /\*\*([^*\n]+)\*\*|(?<![\w])_([^_\n]+)_(?![\w])/g;
-  let at = 0;
-  for (const m of s.matchAll(re)) {
-    if (m.index > at) parts.push(document.createTextNode(s.slice(at, m.index)));
-    parts.push(m[1] !== undefined ? el("b", "", m[1]) : el("i", "", m[2]));
-    at = m.index + m[0].length;
-  }
-  if (at < s.length) parts.push(document.createTextNode(s.slice(at)));
-  target.replaceChildren(...parts);
-}
-
-// setText shows a message's text; speech is the model's own, shown as
-// written with its line breaks (CSS pre-wrap).
+// setText shows a message's text, its Markdown rendered as elements
+// (markdown.js: never as HTML). While the message streams, partial
+// Markdown is shown as it will end (an open **bold** is bold already).
+// The source stays on the element (source) for the browser test, which
+// compares it with the export.
 function setText(rec, s) {
   rec.text = s;
   if (rec.kind === "banner") return;
-  if (rec.kind === "speech") rec.el.textContent = s;
-  else inline(rec.el, s);
+  rec.el.source = s;
+  renderMarkdown(rec.el, s, Boolean(rec.box && rec.box.classList.contains("streaming")));
   delete rec.el.dataset.placeholder;
 }
 
@@ -120,7 +109,10 @@ function onDelta(e) {
 
 function onClose(e) {
   const rec = msgs.get(e.m);
-  if (rec && rec.box) rec.box.classList.remove("streaming");
+  if (rec && rec.box) {
+    rec.box.classList.remove("streaming");
+    if (rec.text) setText(rec, rec.text); // final: unclosed markers as written
+  }
   if (rec && rec.box && rec.box.dataset.seat) speaking(null);
 }
 
@@ -172,7 +164,9 @@ function onRecord(r) {
       const c = el("div", "card");
       const s = seats.get(r.seat);
       if (s && s.color) c.style.setProperty("--c", s.color);
-      c.append(el("b", "", r.name || ""), el("div", "text", r.text || ""));
+      const text = el("div", "text");
+      renderMarkdown(text, r.text || "");
+      c.append(el("b", "", r.name || ""), text);
       $("#cards").append(c);
       $("#cards").hidden = false;
       break;
