@@ -15,7 +15,9 @@ const (
 	tjerrWarning = 0
 )
 
-var turbo struct {
+// turboLib is libjpeg-turbo's TurboJPEG API, bound on first use.
+type turboLib struct {
+	nativeLib
 	initDecompress func() uintptr
 	header3        func(h uintptr, buf *byte, size uint64, w, ht, subsamp, cs *int32) int32
 	decompress2    func(h uintptr, buf *byte, size uint64, dst *byte, w, pitch, ht, pf, flags int32) int32
@@ -27,21 +29,20 @@ var turbo struct {
 	free           func(p *byte)
 }
 
-var turboLib = &nativeLib{
-	names: []string{"libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.0.dylib"},
-	bind: func(h uintptr) error {
-		reg := func(fptr any, name string) { registerLibFunc(fptr, h, name) }
-		reg(&turbo.initDecompress, "tjInitDecompress")
-		reg(&turbo.header3, "tjDecompressHeader3")
-		reg(&turbo.decompress2, "tjDecompress2")
-		reg(&turbo.errorStr2, "tjGetErrorStr2")
-		reg(&turbo.errorCode, "tjGetErrorCode")
-		reg(&turbo.destroy, "tjDestroy")
-		reg(&turbo.initCompress, "tjInitCompress")
-		reg(&turbo.compress2, "tjCompress2")
-		reg(&turbo.free, "tjFree")
-		return nil
-	},
+// load opens libjpeg-turbo on the first call.
+func (t *turboLib) load() bool {
+	return t.nativeLib.load([]string{"libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.0.dylib"}, func(h uintptr) {
+		reg := binder(h)
+		reg(&t.initDecompress, "tjInitDecompress")
+		reg(&t.header3, "tjDecompressHeader3")
+		reg(&t.decompress2, "tjDecompress2")
+		reg(&t.errorStr2, "tjGetErrorStr2")
+		reg(&t.errorCode, "tjGetErrorCode")
+		reg(&t.destroy, "tjDestroy")
+		reg(&t.initCompress, "tjInitCompress")
+		reg(&t.compress2, "tjCompress2")
+		reg(&t.free, "tjFree")
+	})
 }
 
 // jpegScale returns the DCT scale numerator (of 8) for decoding a w×h JPEG:
@@ -62,8 +63,9 @@ func jpegScale(w, h, maxSide int) int {
 // the file (e.g. CMYK), so the caller falls back to image/jpeg. A warning
 // (recoverable corruption, as libjpeg reports it) comes back in warn with
 // the decoded image.
-func decodeJPEGTurbo(data []byte, maxSide int) (img image.Image, warn string, handled bool) {
-	if len(data) == 0 || !turboLib.load() {
+func (n *natives) decodeJPEGTurbo(data []byte, maxSide int) (img image.Image, warn string, handled bool) {
+	turbo := &n.turbo
+	if len(data) == 0 || !turbo.load() {
 		return nil, "", false
 	}
 	h := turbo.initDecompress()
@@ -99,9 +101,10 @@ const tjSamp420 = 2
 // encodeJPEGTurbo writes m (opaque) as a 4:2:0 JPEG of quality q into buf
 // with libjpeg-turbo, several times faster than image/jpeg; ok is false
 // when the library is absent or fails, and the caller encodes in Go.
-func encodeJPEGTurbo(buf *bytes.Buffer, m *image.NRGBA, q int) (ok bool) {
+func (n *natives) encodeJPEGTurbo(buf *bytes.Buffer, m *image.NRGBA, q int) (ok bool) {
+	turbo := &n.turbo
 	b := m.Rect
-	if b.Empty() || !turboLib.load() {
+	if b.Empty() || !turbo.load() {
 		return false
 	}
 	h := turbo.initCompress()
@@ -126,11 +129,11 @@ func encodeJPEGTurbo(buf *bytes.Buffer, m *image.NRGBA, q int) (ok bool) {
 
 // turboVersion names the loaded libjpeg-turbo, "" when absent. TurboJPEG
 // 2.x has no version call; the soname is what was loaded.
-func turboVersion() string {
-	if !turboLib.load() {
+func (n *natives) turboVersion() string {
+	if !n.turbo.load() {
 		return ""
 	}
-	return turboLib.name
+	return n.turbo.name
 }
 
 func nativeBuild() bool { return true }

@@ -39,7 +39,7 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "tableround image prepare: %v\n", err)
 		return 1
 	}
-	res, err := imagepipe.Prepare(ctx, data, opt)
+	res, err := photos.Prepare(ctx, data, opt)
 	if err != nil {
 		fmt.Fprintf(stderr, "tableround image prepare: %s: %s (%v)\n", in, imagepipe.UserMessage(err), err)
 		return 1
