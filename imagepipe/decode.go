@@ -59,7 +59,7 @@ func (p *Pipeline) decode(format string, data []byte, w, h, maxSide int) (d deco
 			err = &variantError{"a TIFF of a kind I can't decode (" + strings.TrimPrefix(err.Error(), "tiff: ") + ")", err}
 		}
 	case FormatHEIC:
-		if img, release, ok, herr := p.native.decodeHEIFNative(data, true); ok {
+		if img, release, ok, herr := p.native.decodeHEIFNative(data, maxSide, true); ok {
 			return decoded{img: img, release: release}, herr
 		}
 		// Compiled on the first HEIC without a system libheif (~1 s), once

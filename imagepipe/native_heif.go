@@ -41,6 +41,7 @@ type heifLib struct {
 	ctxFree       func(ctx uintptr)
 	readMem       func(ctx uintptr, mem *byte, size uint64, opts *heifOptions) heifErr
 	primary       func(ctx uintptr, handle *uintptr) heifErr
+	itemHandle    func(ctx uintptr, id uint32, handle *uintptr) heifErr
 	handleRelease func(handle uintptr)
 	hasAlpha      func(handle uintptr) int32
 	premultiplied func(handle uintptr) int32
@@ -63,6 +64,7 @@ func (l *heifLib) load() bool {
 		reg(&l.ctxFree, "heif_context_free")
 		reg(&l.readMem, "heif_context_read_from_memory_without_copy")
 		reg(&l.primary, "heif_context_get_primary_image_handle")
+		reg(&l.itemHandle, "heif_context_get_image_handle")
 		reg(&l.handleRelease, "heif_image_handle_release")
 		reg(&l.hasAlpha, "heif_image_handle_has_alpha_channel")
 		reg(&l.premultiplied, "heif_image_handle_is_premultiplied_alpha")
@@ -83,9 +85,11 @@ func (l *heifLib) load() bool {
 // reduction itself. The pixels stay in libheif's memory: the image is only
 // valid until release is called (after the shrink), which saves a 48 MB
 // copy for a 12 MP photo. planes lets an opaque 8-bit BT.601 full-range
-// image come back as its 4:2:0 planes (decodeHEIFPlanes); tests turn it off
-// to compare with libheif's RGBA. handled is false when libheif is absent.
-func (n *natives) decodeHEIFNative(data []byte, planes bool) (img image.Image, release func(), handled bool, err error) {
+// image come back as its 4:2:0 planes (decodePlanes) and, when maxSide > 0
+// and the image is a grid (a phone photo), already shrunk towards maxSide
+// tile by tile (decodeGrid); tests turn them off to compare with libheif's
+// RGBA. handled is false when libheif is absent.
+func (n *natives) decodeHEIFNative(data []byte, maxSide int, planes bool) (img image.Image, release func(), handled bool, err error) {
 	heif := &n.heif
 	if len(data) == 0 || !heif.load() {
 		return nil, nil, false, nil
@@ -119,6 +123,14 @@ func (n *natives) decodeHEIFNative(data []byte, planes bool) (img image.Image, r
 	if opts != nil {
 		opts.convertHDRTo8bit = 1
 		defer heif.optsFree(opts)
+	}
+	if planes && maxSide > 0 && heif.planesUsable(handle) {
+		if g, err := heifGridOf(data); err == nil {
+			if m, ok := heif.decodeGrid(data, g, opts, maxSide); ok {
+				done()
+				return m, nil, true, nil
+			}
+		}
 	}
 	if planes {
 		if m, ok := heif.decodePlanes(handle, &himg, opts); ok {

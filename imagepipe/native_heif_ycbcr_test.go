@@ -27,7 +27,7 @@ func TestHEIFYCbCrMatchesRGBA(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		a, relA, _, err := testPipe.native.decodeHEIFNative(data, true)
+		a, relA, _, err := testPipe.native.decodeHEIFNative(data, 0, true)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -37,7 +37,7 @@ func TestHEIFYCbCrMatchesRGBA(t *testing.T) {
 			continue
 		}
 		used++
-		b, relB, _, err := testPipe.native.decodeHEIFNative(data, false)
+		b, relB, _, err := testPipe.native.decodeHEIFNative(data, 0, false)
 		if err != nil {
 			t.Fatalf("%s (RGBA): %v", f, err)
 		}

@@ -15,7 +15,7 @@ type natives struct{}
 
 func (*natives) decodeJPEGTurbo([]byte, int) (image.Image, string, bool) { return nil, "", false }
 
-func (*natives) decodeHEIFNative([]byte, bool) (image.Image, func(), bool, error) {
+func (*natives) decodeHEIFNative([]byte, int, bool) (image.Image, func(), bool, error) {
 	return nil, nil, false, nil
 }
 
