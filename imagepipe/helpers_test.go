@@ -253,3 +253,11 @@ func noisy(m *image.NRGBA) *image.NRGBA {
 	}
 	return m
 }
+
+// absDiff is |a-b|.
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
+}

@@ -53,10 +53,3 @@ func TestHEIFGridTilesMatchWholeDecode(t *testing.T) {
 		}
 	}
 }
-
-func absDiff(a, b uint8) int {
-	if a > b {
-		return int(a - b)
-	}
-	return int(b - a)
-}

@@ -36,11 +36,25 @@ func (p *Pipeline) shrink(img image.Image, maxSide int) *image.NRGBA {
 	if inter := p.boxShrink(img, dw, dh); inter != nil {
 		defer p.putNRGBA(inter)
 		src = inter
+	} else if m, ok := planesOf(img); ok {
+		return resizeYCbCr(m, dw, dh)
 	}
 	if sb := src.Bounds(); sb.Dx() == dw && sb.Dy() == dh {
 		return imaging.Clone(src)
 	}
 	return imaging.Resize(src, dw, dh, imaging.Linear)
+}
+
+// planesOf views a YCbCr or Gray image that starts at the origin as
+// planes (a nil Cb plane means grayscale).
+func planesOf(img image.Image) (*image.YCbCr, bool) {
+	switch m := img.(type) {
+	case *image.YCbCr:
+		return m, m.Rect.Min == image.Point{}
+	case *image.Gray:
+		return &image.YCbCr{Y: m.Pix, YStride: m.Stride, Rect: m.Rect}, m.Rect.Min == image.Point{}
+	}
+	return nil, false
 }
 
 // boxShrink averages k×k blocks towards dw×dh, or returns nil when the
