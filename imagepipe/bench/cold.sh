@@ -6,6 +6,8 @@
 #
 #   imagepipe/bench/cold.sh [N]          (default N=5; needs python3-pil, libjpeg-turbo-progs,
 #                                         libheif-examples; the repo root is the working dir)
+#   COLD_FILES="a.jpg b.heic" WARM=0 imagepipe/bench/cold.sh 15
+#                                        only those files (names as below), no warm table
 #
 # Derived files (in $BENCH_CACHE, default /tmp/imagepipe-bench):
 #   photo-5184x3456-q100.jpg  18 MP baseline q100: djpeg -scale 11/8 -crop of the 12 MP
@@ -79,6 +81,9 @@ for f in "$phone" "$CORPUS/photo-3840x2400.jpg" "$CACHE/photo-5184x3456-q100.jpg
 	"$CACHE/phone-grid-4032x3024.heic" "$CACHE/phone-4032x3024.heic" "$CORPUS/rotated-exif6.jpg" "$CORPUS/photo-2560x1600.png" \
 	"$CACHE/bomb-100000x100000.png"; do
 	name=$(basename "$f")
+	if [ -n "${COLD_FILES:-}" ] && [[ " $COLD_FILES " != *" $name "* ]]; then
+		continue
+	fi
 	IFS='|' read -r fm fr < <(best "$CACHE/tableround-fast" image prepare "$f" "$CACHE/out.jpg")
 	IFS='|' read -r pm pr < <(best "$CACHE/tableround-pure" image prepare "$f" "$CACHE/out.jpg")
 	case $name in
@@ -93,6 +98,12 @@ for f in "$phone" "$CORPUS/photo-3840x2400.jpg" "$CACHE/photo-5184x3456-q100.jpg
 		;;
 	esac
 done
+
+if [ "${WARM:-1}" = 0 ]; then
+	echo
+	echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
 
 # Warm: one process, the decoders loaded (and the WebAssembly HEIC compiled) before
 # timing; the original's best of N in one Python process, ours ms/op of N iterations.
