@@ -45,7 +45,7 @@ func BenchmarkPrepare(b *testing.B) {
 	for _, name := range names {
 		if data, err := os.ReadFile(name); err == nil {
 			if f, _ := Sniff(data); f == FormatHEIC {
-				_, _ = Prepare(ctx, data, opt)
+				_, _ = testPipe.Prepare(ctx, data, opt)
 				break
 			}
 		}
@@ -58,7 +58,7 @@ func BenchmarkPrepare(b *testing.B) {
 		b.Run(filepath.Base(name), func(b *testing.B) {
 			var res *Result
 			for b.Loop() {
-				if res, err = Prepare(ctx, data, opt); err != nil {
+				if res, err = testPipe.Prepare(ctx, data, opt); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -12,7 +12,6 @@ import (
 	"image/png"
 	"strings"
 
-	"github.com/tableround/tableround/imagepipe/internal/heicwasm"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 )
@@ -28,7 +27,7 @@ type decoded struct {
 // image.Decode registry), the system library first where there is one.
 // w×h are the header's dimensions. A decoder panic on hostile input becomes
 // an error.
-func decode(format string, data []byte, w, h, maxSide int) (d decoded, err error) {
+func (p *Pipeline) decode(format string, data []byte, w, h, maxSide int) (d decoded, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			d, err = decoded{}, fmt.Errorf("decoder panic: %v", r)
@@ -37,7 +36,7 @@ func decode(format string, data []byte, w, h, maxSide int) (d decoded, err error
 	r := bytes.NewReader(data)
 	switch format {
 	case FormatJPEG:
-		return decodeJPEG(data, maxSide)
+		return p.decodeJPEG(data, maxSide)
 	case FormatPNG:
 		d.img, err = png.Decode(r)
 	case FormatGIF:
@@ -60,12 +59,12 @@ func decode(format string, data []byte, w, h, maxSide int) (d decoded, err error
 			err = &variantError{"a TIFF of a kind I can't decode (" + strings.TrimPrefix(err.Error(), "tiff: ") + ")", err}
 		}
 	case FormatHEIC:
-		if img, release, ok, herr := decodeHEIFNative(data); ok {
+		if img, release, ok, herr := p.native.decodeHEIFNative(data, maxSide, true); ok {
 			return decoded{img: img, release: release}, herr
 		}
 		// Compiled on the first HEIC without a system libheif (~1 s), once
-		// per process.
-		d.img, err = heicwasm.Decode(data)
+		// per Pipeline.
+		d.img, err = p.wasm.Decode(data)
 	default:
 		return decoded{}, ErrUnknownFormat
 	}

@@ -21,10 +21,10 @@ const sof2 = 0xC2
 //     it is 2–3× slower on them here);
 //   - a damaged file jpegscale gives up on gets libjpeg-turbo's
 //     recovery (decoded as libjpeg does, with a warning); CMYK gets image/jpeg.
-func decodeJPEG(data []byte, maxSide int) (decoded, error) {
+func (p *Pipeline) decodeJPEG(data []byte, maxSide int) (decoded, error) {
 	_, _, sof, _ := jpegFrame(data)
 	if sof != sof2 {
-		if img, warn, ok := decodeJPEGTurbo(data, maxSide); ok {
+		if img, warn, ok := p.native.decodeJPEGTurbo(data, maxSide); ok {
 			return decoded{img: img, warn: warn}, nil
 		}
 	}
@@ -33,7 +33,7 @@ func decodeJPEG(data []byte, maxSide int) (decoded, error) {
 		img, err = jpeg.Decode(bytes.NewReader(data))
 	}
 	if err != nil && sof == sof2 {
-		if img, warn, ok := decodeJPEGTurbo(data, maxSide); ok {
+		if img, warn, ok := p.native.decodeJPEGTurbo(data, maxSide); ok {
 			return decoded{img: img, warn: warn}, nil
 		}
 	}

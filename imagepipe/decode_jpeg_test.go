@@ -25,7 +25,7 @@ func jpegscaleFile(t *testing.T, name string) []byte {
 // come out at the reduced size (203×149 at 1/4: 51×38).
 func TestProgressiveDecodedScaled(t *testing.T) {
 	for _, name := range []string{"prog420.jpg", "prog444.jpg", "proggray.jpg"} {
-		d, err := decode(FormatJPEG, jpegscaleFile(t, name), 203, 149, 50)
+		d, err := testPipe.decode(FormatJPEG, jpegscaleFile(t, name), 203, 149, 50)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -44,7 +44,7 @@ func TestScaledDecodersAgree(t *testing.T) {
 	for _, name := range []string{"base420-rst.jpg", "base422.jpg", "prog444.jpg"} {
 		data := jpegscaleFile(t, name)
 		for _, maxSide := range []int{26, 50, 100} {
-			turbo, _, ok := decodeJPEGTurbo(data, maxSide)
+			turbo, _, ok := testPipe.native.decodeJPEGTurbo(data, maxSide)
 			if !ok {
 				t.Skip("libjpeg-turbo not loaded (pure-Go build or library missing)")
 			}

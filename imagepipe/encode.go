@@ -6,7 +6,6 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
-	"sync"
 
 	"github.com/disintegration/imaging"
 )
@@ -14,8 +13,6 @@ import (
 // minQuality is the lowest JPEG quality the budget search will try before
 // it shrinks the picture instead.
 const minQuality = 30
-
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // encoded is one finished output.
 type encoded struct {
@@ -32,11 +29,11 @@ type encoded struct {
 // transparent pixel is what it shows on white, so a model that ignores
 // alpha sees white, never black. Go's encoders write no metadata, so EXIF (GPS included), XMP and
 // ICC are dropped.
-func encode(img *image.NRGBA, opt Options) (*encoded, error) {
+func (p *Pipeline) encode(img *image.NRGBA, opt Options) (*encoded, error) {
 	if !opaque(img) {
 		matte(img)
-		buf := bufPool.Get().(*bytes.Buffer)
-		defer bufPool.Put(buf)
+		buf := p.bufs.Get().(*bytes.Buffer)
+		defer p.bufs.Put(buf)
 		buf.Reset()
 		enc := png.Encoder{CompressionLevel: png.BestSpeed}
 		if err := enc.Encode(buf, img); err != nil {
@@ -46,26 +43,26 @@ func encode(img *image.NRGBA, opt Options) (*encoded, error) {
 			return &encoded{data: bytes.Clone(buf.Bytes()), format: FormatPNG, encodes: 1, img: img}, nil
 		}
 		setOpaque(img)
-		out, err := encodeJPEG(img, opt)
+		out, err := p.encodeJPEG(img, opt)
 		if out != nil {
 			out.encodes++
 		}
 		return out, err
 	}
-	return encodeJPEG(img, opt)
+	return p.encodeJPEG(img, opt)
 }
 
 // encodeJPEG tries the configured quality first (one encode in the usual
 // case), then binary-searches lower qualities, and only when even
 // minQuality is too big shrinks the picture by the missing ratio.
-func encodeJPEG(img *image.NRGBA, opt Options) (*encoded, error) {
-	buf := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(buf)
+func (p *Pipeline) encodeJPEG(img *image.NRGBA, opt Options) (*encoded, error) {
+	buf := p.bufs.Get().(*bytes.Buffer)
+	defer p.bufs.Put(buf)
 	out := &encoded{format: FormatJPEG}
 	size := func(m *image.NRGBA, q int) (int, error) {
 		out.encodes++
 		buf.Reset()
-		if encodeJPEGTurbo(buf, m, q) {
+		if p.native.encodeJPEGTurbo(buf, m, q) {
 			return buf.Len(), nil
 		}
 		buf.Reset()

@@ -13,25 +13,26 @@ import (
 // together: memory stays bounded, and by default half the cores are left
 // to the streaming sessions while a burst is prepared.
 type Gate struct {
+	p   *Pipeline
 	sem chan struct{}
 }
 
-// NewGate lets n photos be prepared at once; n ≤ 0 means half of
+// NewGate lets n photos be prepared at once with p; n ≤ 0 means half of
 // GOMAXPROCS, at least one.
-func NewGate(n int) *Gate {
+func NewGate(p *Pipeline, n int) *Gate {
 	if n <= 0 {
 		n = max(1, runtime.GOMAXPROCS(0)/2)
 	}
-	return &Gate{sem: make(chan struct{}, n)}
+	return &Gate{p: p, sem: make(chan struct{}, n)}
 }
 
-// Prepare waits for a slot (or ctx) and runs Prepare in it.
+// Prepare waits for a slot (or ctx) and runs the Pipeline's Prepare in it.
 func (g *Gate) Prepare(ctx context.Context, data []byte, opt Options) (*Result, error) {
 	if err := g.acquire(ctx); err != nil {
 		return nil, fmt.Errorf("wait to prepare the photo: %w", err)
 	}
 	defer g.release()
-	return Prepare(ctx, data, opt)
+	return g.p.Prepare(ctx, data, opt)
 }
 
 // acquire takes a slot, or returns ctx's error when it ends first.

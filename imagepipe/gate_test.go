@@ -22,7 +22,7 @@ func TestGate(t *testing.T) {
 	if err := png.Encode(&buf, img); err != nil {
 		t.Fatal(err)
 	}
-	g := NewGate(1)
+	g := NewGate(testPipe, 1)
 	g.sem <- struct{}{} // another photo holds the slot
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -37,7 +37,7 @@ func TestGate(t *testing.T) {
 	if len(g.sem) != 0 {
 		t.Errorf("the slot was not given back: %d taken", len(g.sem))
 	}
-	if n, want := cap(NewGate(0).sem), max(1, runtime.GOMAXPROCS(0)/2); n != want {
-		t.Errorf("NewGate(0) has %d slots, want %d (half of GOMAXPROCS)", n, want)
+	if n, want := cap(NewGate(testPipe, 0).sem), max(1, runtime.GOMAXPROCS(0)/2); n != want {
+		t.Errorf("NewGate(p, 0) has %d slots, want %d (half of GOMAXPROCS)", n, want)
 	}
 }

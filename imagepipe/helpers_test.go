@@ -13,6 +13,10 @@ import (
 	"testing"
 )
 
+// testPipe is the Pipeline the tests share, as a process shares its one:
+// the WebAssembly HEIC decoder is compiled once for the whole run.
+var testPipe = New()
+
 var (
 	red    = color.NRGBA{220, 30, 30, 255}
 	green  = color.NRGBA{30, 200, 30, 255}
@@ -248,4 +252,12 @@ func noisy(m *image.NRGBA) *image.NRGBA {
 		}
 	}
 	return m
+}
+
+// absDiff is |a-b|.
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
 }

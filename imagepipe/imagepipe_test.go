@@ -56,7 +56,7 @@ func TestPrepareFormats(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := DefaultOptions()
 			opt.MaxSide = tt.maxSide
-			res, err := Prepare(context.Background(), tt.data, opt)
+			res, err := testPipe.Prepare(context.Background(), tt.data, opt)
 			if err != nil {
 				t.Fatalf("Prepare: %v", err)
 			}
@@ -91,7 +91,7 @@ func TestOrientation(t *testing.T) {
 			t.Run(tt.name+"/"+string(rune('0'+o)), func(t *testing.T) {
 				opt := DefaultOptions()
 				opt.MaxSide = 150 // exercises the box pass and the final resize
-				res, err := Prepare(context.Background(), tt.data, opt)
+				res, err := testPipe.Prepare(context.Background(), tt.data, opt)
 				if err != nil {
 					t.Fatalf("Prepare: %v", err)
 				}
@@ -131,7 +131,7 @@ func TestTransparency(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := Options{MaxSide: 150, MaxBytes: tt.maxBytes}
-			res, err := Prepare(context.Background(), tt.data, opt)
+			res, err := testPipe.Prepare(context.Background(), tt.data, opt)
 			if err != nil {
 				t.Fatalf("Prepare: %v", err)
 			}
@@ -161,7 +161,7 @@ func TestMetadataStripped(t *testing.T) {
 			if !bytes.Contains(tt.data, []byte(secret)) {
 				t.Fatal("test input lacks the secret")
 			}
-			res, err := Prepare(context.Background(), tt.data, DefaultOptions())
+			res, err := testPipe.Prepare(context.Background(), tt.data, DefaultOptions())
 			if err != nil {
 				t.Fatalf("Prepare: %v", err)
 			}
@@ -198,7 +198,7 @@ func TestEncodeBudget(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := Options{MaxBytes: tt.maxBytes}.withDefaults()
-			out, err := encode(imaging.Clone(noisy), opt)
+			out, err := testPipe.encode(imaging.Clone(noisy), opt)
 			if err != nil {
 				t.Fatalf("encode: %v", err)
 			}
@@ -218,7 +218,7 @@ func TestEncodeBudget(t *testing.T) {
 func TestPrepareBatch(t *testing.T) {
 	good := jpegBytes(t, quad(120, 80, colourQuad))
 	inputs := [][]byte{good, []byte("not an image"), good, good}
-	res, errs := PrepareBatch(context.Background(), inputs, DefaultOptions(), 2)
+	res, errs := testPipe.PrepareBatch(context.Background(), inputs, DefaultOptions(), 2)
 	for i := range inputs {
 		bad := i == 1
 		if (errs[i] != nil) != bad || (res[i] == nil) != bad {
@@ -231,7 +231,7 @@ func TestPrepareBatch(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, errs = PrepareBatch(ctx, inputs, DefaultOptions(), 1)
+	_, errs = testPipe.PrepareBatch(ctx, inputs, DefaultOptions(), 1)
 	for i, err := range errs {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled batch input %d: %v", i, err)

@@ -81,7 +81,7 @@ func TestLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			_, err := Prepare(context.Background(), tt.data, tt.opt)
+			_, err := testPipe.Prepare(context.Background(), tt.data, tt.opt)
 			runtime.ReadMemStats(&after)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
@@ -140,7 +140,7 @@ func TestCorrupt(t *testing.T) {
 			if tt.name == "jpeg truncated to half" && fastJPEG() {
 				t.Skip("libjpeg-turbo decodes it with a warning: TestRecoverableJPEG")
 			}
-			_, err := Prepare(context.Background(), tt.data, DefaultOptions())
+			_, err := testPipe.Prepare(context.Background(), tt.data, DefaultOptions())
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("err = %v, want ErrCorrupt", err)
 			}

@@ -15,20 +15,29 @@ import (
 // loads libheif: no cgo, and a binary without the libraries (or built with
 // -tags nodynamic) takes the pure-Go path instead.
 
-// nativeLib is one shared library, opened once per process on first use.
-type nativeLib struct {
-	names []string
-	name  string // the one that opened
-	once  sync.Once
-	ok    bool
-	err   error
-	bind  func(h uintptr) error
+// natives are the system libraries a Pipeline uses, each opened on first
+// use. dlopen itself is process-wide (the loader hands every caller the same
+// handle and counts references, and never unloads these here); what a
+// Pipeline owns is its bindings to them and whether loading worked.
+type natives struct {
+	turbo turboLib
+	heif  heifLib
 }
 
-func (l *nativeLib) load() bool {
+// nativeLib is one shared library, opened once per owner on first use.
+type nativeLib struct {
+	once sync.Once
+	name string // the soname that opened
+	ok   bool
+	err  error
+}
+
+// load opens the first of names that exists and binds its functions with
+// bind; it reports whether the library is usable.
+func (l *nativeLib) load(names []string, bind func(h uintptr)) bool {
 	l.once.Do(func() {
 		var h uintptr
-		for _, name := range l.names {
+		for _, name := range names {
 			if h, l.err = purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL); l.err == nil {
 				l.name = name
 				break
@@ -42,8 +51,8 @@ func (l *nativeLib) load() bool {
 				l.err = fmt.Errorf("%v", r)
 			}
 		}()
-		l.err = l.bind(h)
-		l.ok = l.err == nil
+		bind(h)
+		l.ok = true
 	})
 	return l.ok
 }
@@ -60,9 +69,11 @@ func cString(p *byte) string {
 	return string(b)
 }
 
-// registerLibFunc binds a C function; it panics on a missing symbol, which
-// nativeLib.load turns into an error.
-func registerLibFunc(fptr any, h uintptr, name string) { purego.RegisterLibFunc(fptr, h, name) }
+// binder binds C functions of the library h; it panics on a missing
+// symbol, which nativeLib.load turns into an error.
+func binder(h uintptr) func(fptr any, name string) {
+	return func(fptr any, name string) { purego.RegisterLibFunc(fptr, h, name) }
+}
 
 // ptrAdd advances a C byte pointer.
 func ptrAdd(p *byte, n int) *byte { return (*byte)(unsafe.Add(unsafe.Pointer(p), n)) }

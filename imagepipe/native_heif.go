@@ -33,12 +33,15 @@ type heifErr uint64
 
 func (e heifErr) code() uint32 { return uint32(e) }
 
-var heif struct {
+// heifLib is libheif's C API, bound on first use.
+type heifLib struct {
+	nativeLib
 	version       func() *byte
 	ctxAlloc      func() uintptr
 	ctxFree       func(ctx uintptr)
 	readMem       func(ctx uintptr, mem *byte, size uint64, opts *heifOptions) heifErr
 	primary       func(ctx uintptr, handle *uintptr) heifErr
+	itemHandle    func(ctx uintptr, id uint32, handle *uintptr) heifErr
 	handleRelease func(handle uintptr)
 	hasAlpha      func(handle uintptr) int32
 	premultiplied func(handle uintptr) int32
@@ -49,30 +52,31 @@ var heif struct {
 	imageHeight   func(img uintptr, ch int32) int32
 	planeReadonly func(img uintptr, ch int32, stride *int32) *byte
 	imageRelease  func(img uintptr)
+	heifYUV
 }
 
-var heifLib = &nativeLib{
-	names: []string{"libheif.so.1", "libheif.so", "libheif.1.dylib"},
-	bind: func(h uintptr) error {
-		reg := func(fptr any, name string) { registerLibFunc(fptr, h, name) }
-		reg(&heif.version, "heif_get_version")
-		reg(&heif.ctxAlloc, "heif_context_alloc")
-		reg(&heif.ctxFree, "heif_context_free")
-		reg(&heif.readMem, "heif_context_read_from_memory_without_copy")
-		reg(&heif.primary, "heif_context_get_primary_image_handle")
-		reg(&heif.handleRelease, "heif_image_handle_release")
-		reg(&heif.hasAlpha, "heif_image_handle_has_alpha_channel")
-		reg(&heif.premultiplied, "heif_image_handle_is_premultiplied_alpha")
-		reg(&heif.optsAlloc, "heif_decoding_options_alloc")
-		reg(&heif.optsFree, "heif_decoding_options_free")
-		reg(&heif.decodeImage, "heif_decode_image")
-		reg(&heif.imageWidth, "heif_image_get_width")
-		reg(&heif.imageHeight, "heif_image_get_height")
-		reg(&heif.planeReadonly, "heif_image_get_plane_readonly")
-		reg(&heif.imageRelease, "heif_image_release")
-		bindHEIFYCbCr(reg)
-		return nil
-	},
+// load opens libheif on the first call.
+func (l *heifLib) load() bool {
+	return l.nativeLib.load([]string{"libheif.so.1", "libheif.so", "libheif.1.dylib"}, func(h uintptr) {
+		reg := binder(h)
+		reg(&l.version, "heif_get_version")
+		reg(&l.ctxAlloc, "heif_context_alloc")
+		reg(&l.ctxFree, "heif_context_free")
+		reg(&l.readMem, "heif_context_read_from_memory_without_copy")
+		reg(&l.primary, "heif_context_get_primary_image_handle")
+		reg(&l.itemHandle, "heif_context_get_image_handle")
+		reg(&l.handleRelease, "heif_image_handle_release")
+		reg(&l.hasAlpha, "heif_image_handle_has_alpha_channel")
+		reg(&l.premultiplied, "heif_image_handle_is_premultiplied_alpha")
+		reg(&l.optsAlloc, "heif_decoding_options_alloc")
+		reg(&l.optsFree, "heif_decoding_options_free")
+		reg(&l.decodeImage, "heif_decode_image")
+		reg(&l.imageWidth, "heif_image_get_width")
+		reg(&l.imageHeight, "heif_image_get_height")
+		reg(&l.planeReadonly, "heif_image_get_plane_readonly")
+		reg(&l.imageRelease, "heif_image_release")
+		l.heifYUV.bind(reg)
+	})
 }
 
 // decodeHEIFNative decodes the primary image with the system libheif into
@@ -80,9 +84,14 @@ var heifLib = &nativeLib{
 // the alpha auxiliary image, grids, the irot/imir transforms and 10-bit
 // reduction itself. The pixels stay in libheif's memory: the image is only
 // valid until release is called (after the shrink), which saves a 48 MB
-// copy for a 12 MP photo. handled is false when libheif is absent.
-func decodeHEIFNative(data []byte) (img image.Image, release func(), handled bool, err error) {
-	if len(data) == 0 || !heifLib.load() {
+// copy for a 12 MP photo. planes lets an opaque 8-bit BT.601 full-range
+// image come back as its 4:2:0 planes (decodePlanes) and, when maxSide > 0
+// and the image is a grid (a phone photo), already shrunk towards maxSide
+// tile by tile (decodeGrid); tests turn them off to compare with libheif's
+// RGBA. handled is false when libheif is absent.
+func (n *natives) decodeHEIFNative(data []byte, maxSide int, planes bool) (img image.Image, release func(), handled bool, err error) {
+	heif := &n.heif
+	if len(data) == 0 || !heif.load() {
 		return nil, nil, false, nil
 	}
 	ctx := heif.ctxAlloc()
@@ -115,11 +124,21 @@ func decodeHEIFNative(data []byte) (img image.Image, release func(), handled boo
 		opts.convertHDRTo8bit = 1
 		defer heif.optsFree(opts)
 	}
-	if m, ok := decodeHEIFPlanes(handle, &himg, opts); ok {
-		return m, done, true, nil
-	} else if himg != 0 {
-		heif.imageRelease(himg)
-		himg = 0
+	if planes && maxSide > 0 && heif.planesUsable(handle) {
+		if g, err := heifGridOf(data); err == nil {
+			if m, ok := heif.decodeGrid(data, g, opts, maxSide); ok {
+				done()
+				return m, nil, true, nil
+			}
+		}
+	}
+	if planes {
+		if m, ok := heif.decodePlanes(handle, &himg, opts); ok {
+			return m, done, true, nil
+		} else if himg != 0 {
+			heif.imageRelease(himg)
+			himg = 0
+		}
 	}
 	if heif.decodeImage(handle, &himg, heifColorspaceRGB, heifChromaInterleavedRGBA, opts).code() != 0 {
 		return fail("cannot decode the image")
@@ -142,9 +161,9 @@ func decodeHEIFNative(data []byte) (img image.Image, release func(), handled boo
 }
 
 // heifNativeVersion is the loaded libheif's version, "" when absent.
-func heifNativeVersion() string {
-	if !heifLib.load() {
+func (n *natives) heifNativeVersion() string {
+	if !n.heif.load() {
 		return ""
 	}
-	return cString(heif.version())
+	return cString(n.heif.version())
 }

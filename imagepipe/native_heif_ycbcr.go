@@ -32,41 +32,39 @@ type heifNCLX struct {
 	fullRange      uint8
 }
 
-// heifRGBAOnly makes every HEIC take the RGBA path (tests compare the two).
-var heifRGBAOnly = false
-
-var heifYUV struct {
+// heifYUV is the part of libheif's API that the planes path needs.
+type heifYUV struct {
 	lumaBits   func(handle uintptr) int32
 	chromaBits func(handle uintptr) int32
 	nclx       func(handle uintptr, out **heifNCLX) heifErr
 	nclxFree   func(p *heifNCLX)
 }
 
-func bindHEIFYCbCr(reg func(fptr any, name string)) {
-	reg(&heifYUV.lumaBits, "heif_image_handle_get_luma_bits_per_pixel")
-	reg(&heifYUV.chromaBits, "heif_image_handle_get_chroma_bits_per_pixel")
-	reg(&heifYUV.nclx, "heif_image_handle_get_nclx_color_profile")
-	reg(&heifYUV.nclxFree, "heif_nclx_color_profile_free")
+func (y *heifYUV) bind(reg func(fptr any, name string)) {
+	reg(&y.lumaBits, "heif_image_handle_get_luma_bits_per_pixel")
+	reg(&y.chromaBits, "heif_image_handle_get_chroma_bits_per_pixel")
+	reg(&y.nclx, "heif_image_handle_get_nclx_color_profile")
+	reg(&y.nclxFree, "heif_nclx_color_profile_free")
 }
 
-// heifPlanesUsable says whether handle's image can be taken as 4:2:0
+// planesUsable says whether handle's image can be taken as 4:2:0
 // planes in BT.601 full range.
-func heifPlanesUsable(handle uintptr) bool {
-	if heifRGBAOnly || heif.hasAlpha(handle) != 0 || heifYUV.lumaBits(handle) != 8 || heifYUV.chromaBits(handle) != 8 {
+func (heif *heifLib) planesUsable(handle uintptr) bool {
+	if heif.hasAlpha(handle) != 0 || heif.lumaBits(handle) != 8 || heif.chromaBits(handle) != 8 {
 		return false
 	}
 	var p *heifNCLX
-	if heifYUV.nclx(handle, &p).code() != 0 || p == nil {
+	if heif.nclx(handle, &p).code() != 0 || p == nil {
 		return true // no declared colour: libheif's default, BT.601 full range
 	}
-	defer heifYUV.nclxFree(p)
+	defer heif.nclxFree(p)
 	return (p.matrix == 5 || p.matrix == 6) && p.fullRange != 0
 }
 
-// decodeHEIFPlanes decodes handle to 4:2:0 planes into *himg (which the
+// decodePlanes decodes handle to 4:2:0 planes into *himg (which the
 // caller releases) and wraps them, without a copy, as an image.YCbCr.
-func decodeHEIFPlanes(handle uintptr, himg *uintptr, opts *heifOptions) (*image.YCbCr, bool) {
-	if !heifPlanesUsable(handle) {
+func (heif *heifLib) decodePlanes(handle uintptr, himg *uintptr, opts *heifOptions) (*image.YCbCr, bool) {
+	if !heif.planesUsable(handle) {
 		return nil, false
 	}
 	if heif.decodeImage(handle, himg, heifColorspaceYCbCr, heifChroma420, opts).code() != 0 {

@@ -16,7 +16,7 @@ import (
 // the plane path's colour assumption holds for these files (among them
 // one without a declared nclx colour, whose default it relies on).
 func TestHEIFYCbCrMatchesRGBA(t *testing.T) {
-	if !heifLib.load() {
+	if !testPipe.native.heif.load() {
 		t.Skip("no system libheif")
 	}
 	files, _ := filepath.Glob("testdata/*.heic")
@@ -27,8 +27,7 @@ func TestHEIFYCbCrMatchesRGBA(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		heifRGBAOnly = false
-		a, relA, _, err := decodeHEIFNative(data)
+		a, relA, _, err := testPipe.native.decodeHEIFNative(data, 0, true)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -38,14 +37,12 @@ func TestHEIFYCbCrMatchesRGBA(t *testing.T) {
 			continue
 		}
 		used++
-		heifRGBAOnly = true
-		b, relB, _, err := decodeHEIFNative(data)
-		heifRGBAOnly = false
+		b, relB, _, err := testPipe.native.decodeHEIFNative(data, 0, false)
 		if err != nil {
 			t.Fatalf("%s (RGBA): %v", f, err)
 		}
 		if _, rgba := b.(*image.YCbCr); rgba {
-			t.Fatalf("%s: heifRGBAOnly still gave planes", f)
+			t.Fatalf("%s: RGBA asked for, planes given", f)
 		}
 		if a.Bounds() != b.Bounds() {
 			t.Fatalf("%s: planes %v, RGBA %v", f, a.Bounds(), b.Bounds())

@@ -23,7 +23,7 @@ func TestFastPathPresent(t *testing.T) {
 	if !nativeBuild() {
 		t.Skip("built with -tags nodynamic: the pure-Go path is under test")
 	}
-	if turboVersion() == "" || heifNativeVersion() == "" {
+	if testPipe.native.turboVersion() == "" || testPipe.native.heifNativeVersion() == "" {
 		msg := "system libjpeg-turbo/libheif not loaded (Debian: apt-get install libturbojpeg0 libheif1)"
 		if os.Getenv("CI") != "" {
 			t.Fatal(msg)
@@ -32,8 +32,8 @@ func TestFastPathPresent(t *testing.T) {
 	}
 }
 
-func fastJPEG() bool { return turboVersion() != "" }
-func fastHEIF() bool { return heifNativeVersion() != "" }
+func fastJPEG() bool { return testPipe.native.turboVersion() != "" }
+func fastHEIF() bool { return testPipe.native.heifNativeVersion() != "" }
 
 // checkWithin compares the centre of each quarter of the output's colour
 // channels (alpha ignored: the colour a model that ignores alpha sees)
@@ -65,7 +65,7 @@ func checkWithin(t *testing.T, res *Result, want quadrants, tol int) {
 
 func prepareT(t *testing.T, data []byte, opt Options) *Result {
 	t.Helper()
-	res, err := Prepare(context.Background(), data, opt)
+	res, err := testPipe.Prepare(context.Background(), data, opt)
 	if err != nil {
 		t.Fatalf("Prepare: %v (user sees %q)", err, UserMessage(err))
 	}
@@ -177,7 +177,7 @@ func rleBMP() []byte {
 }
 
 func TestVariantsNamed(t *testing.T) {
-	_, err := Prepare(context.Background(), rleBMP(), DefaultOptions())
+	_, err := testPipe.Prepare(context.Background(), rleBMP(), DefaultOptions())
 	if !errors.Is(err, ErrUnknownFormat) || !strings.Contains(UserMessage(err), "RLE-compressed BMP") {
 		t.Errorf("RLE BMP: err %v, user sees %q", err, UserMessage(err))
 	}
@@ -185,7 +185,7 @@ func TestVariantsNamed(t *testing.T) {
 
 func TestArithmeticJPEG(t *testing.T) {
 	data := readTestdata(t, "testimgari.jpg") // libjpeg-turbo's testimages, 227×149
-	res, err := Prepare(context.Background(), data, DefaultOptions())
+	res, err := testPipe.Prepare(context.Background(), data, DefaultOptions())
 	if !fastJPEG() {
 		if !errors.Is(err, ErrUnknownFormat) || !strings.Contains(UserMessage(err), "arithmetic-coded JPEG") {
 			t.Errorf("pure Go: err %v, user sees %q", err, UserMessage(err))
@@ -208,7 +208,7 @@ func TestRecoverableJPEG(t *testing.T) {
 	var logs bytes.Buffer
 	opt := DefaultOptions()
 	opt.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	res, err := Prepare(context.Background(), cut, opt)
+	res, err := testPipe.Prepare(context.Background(), cut, opt)
 	if !fastJPEG() {
 		if !errors.Is(err, ErrCorrupt) {
 			t.Errorf("pure Go: err %v, want ErrCorrupt", err)

@@ -29,13 +29,15 @@ func fitSize(w, h, maxSide int) (int, int) {
 // reductions first average k×k blocks in parallel, directly on the YCbCr or
 // Gray planes where the decoder produced them, and then resize the much
 // smaller intermediate with Lanczos.
-func shrink(img image.Image, maxSide int) *image.NRGBA {
+func (p *Pipeline) shrink(img image.Image, maxSide int) *image.NRGBA {
 	b := img.Bounds()
 	dw, dh := fitSize(b.Dx(), b.Dy(), maxSide)
 	var src image.Image = img
-	if inter := boxShrink(img, dw, dh); inter != nil {
-		defer putNRGBA(inter)
+	if inter := p.boxShrink(img, dw, dh); inter != nil {
+		defer p.putNRGBA(inter)
 		src = inter
+	} else if m, ok := planesOf(img); ok {
+		return resizeYCbCr(m, dw, dh)
 	}
 	if sb := src.Bounds(); sb.Dx() == dw && sb.Dy() == dh {
 		return imaging.Clone(src)
@@ -43,10 +45,22 @@ func shrink(img image.Image, maxSide int) *image.NRGBA {
 	return imaging.Resize(src, dw, dh, imaging.Linear)
 }
 
+// planesOf views a YCbCr or Gray image that starts at the origin as
+// planes (a nil Cb plane means grayscale).
+func planesOf(img image.Image) (*image.YCbCr, bool) {
+	switch m := img.(type) {
+	case *image.YCbCr:
+		return m, m.Rect.Min == image.Point{}
+	case *image.Gray:
+		return &image.YCbCr{Y: m.Pix, YStride: m.Stride, Rect: m.Rect}, m.Rect.Min == image.Point{}
+	}
+	return nil, false
+}
+
 // boxShrink averages k×k blocks towards dw×dh, or returns nil when the
 // reduction is too small to be worth a box pass. The last row and column
 // average the pixels that remain.
-func boxShrink(img image.Image, dw, dh int) *image.NRGBA {
+func (p *Pipeline) boxShrink(img image.Image, dw, dh int) *image.NRGBA {
 	b := img.Bounds()
 	step := 1
 	m, isYCbCr := img.(*image.YCbCr)
@@ -65,7 +79,7 @@ func boxShrink(img image.Image, dw, dh int) *image.NRGBA {
 	if k < 2 {
 		return nil
 	}
-	dst := getNRGBA((b.Dx()+k-1)/k, (b.Dy()+k-1)/k)
+	dst := p.getNRGBA((b.Dx()+k-1)/k, (b.Dy()+k-1)/k)
 	switch n := img.(type) {
 	case *image.NRGBA:
 		boxNRGBA(n, k, dst, false)
@@ -296,21 +310,21 @@ func parallel(n int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
-// pixPool recycles the intermediate buffers of boxShrink between photos.
-var pixPool sync.Pool
-
-func getNRGBA(w, h int) *image.NRGBA {
+// getNRGBA returns a w×h image for boxShrink, its buffer recycled from an
+// earlier photo when one is big enough.
+func (p *Pipeline) getNRGBA(w, h int) *image.NRGBA {
 	n := 4 * w * h
 	var pix []byte
-	if p, ok := pixPool.Get().(*[]byte); ok && cap(*p) >= n {
-		pix = (*p)[:n]
+	if b, ok := p.pix.Get().(*[]byte); ok && cap(*b) >= n {
+		pix = (*b)[:n]
 	} else {
 		pix = make([]byte, n)
 	}
 	return &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
 }
 
-func putNRGBA(m *image.NRGBA) {
-	p := m.Pix[:0]
-	pixPool.Put(&p)
+// putNRGBA gives m's buffer back for the next photo.
+func (p *Pipeline) putNRGBA(m *image.NRGBA) {
+	b := m.Pix[:0]
+	p.pix.Put(&b)
 }

@@ -192,7 +192,7 @@ func (l *startLog) started() int {
 }
 
 // photoGate is serve's (cmd/tableround): GOMAXPROCS photos at once.
-var photoGate = imagepipe.NewGate(0)
+var photoGate = imagepipe.NewGate(imagepipe.New(), 0)
 
 func preparePhoto(ctx context.Context, data []byte) (roundtable.PreparedImage, error) {
 	r, err := photoGate.Prepare(ctx, data, imagepipe.DefaultOptions())

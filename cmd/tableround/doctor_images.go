@@ -1,11 +1,9 @@
 package main
 
-import "github.com/tableround/tableround/imagepipe"
-
 // checkImages says which photo decoders are active. The pure-Go fallback
 // works, only slower, so its absence is a warning, never a failure.
 func (d *doctor) checkImages() {
-	summary, fast := imagepipe.Decoders()
+	summary, fast := photos.Decoders()
 	if fast {
 		d.add(check{name: "photo decoders", status: checkOK, detail: summary})
 		return

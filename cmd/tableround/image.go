@@ -39,7 +39,7 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "tableround image prepare: %v\n", err)
 		return 1
 	}
-	res, err := imagepipe.Prepare(ctx, data, opt)
+	res, err := photos.Prepare(ctx, data, opt)
 	if err != nil {
 		fmt.Fprintf(stderr, "tableround image prepare: %s: %s (%v)\n", in, imagepipe.UserMessage(err), err)
 		return 1
@@ -63,13 +63,21 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // process, under which it does not collect garbage.
 const imageHeapLimit = 40 << 20
 
+// imageHugeHeap is how much of the `tableround image` heap is put on
+// huge pages before the photo is read: room for a 12 MP JPEG's input,
+// decoded pixels and resample buffers (~10 MB) and a 9 MP progressive
+// JPEG's (~20 MB with its 9 MB input).
+const imageHugeHeap = 24 << 20
+
 // tuneGCForOneImage is called by main (not run, which tests call) for
 // `tableround image`: one photo, then exit, so garbage is collected only
 // when the heap nears imageHeapLimit, not each time it doubles from the
-// ~4 MB it starts at (GC was ~7% of a 12 MP JPEG's cold run).
+// ~4 MB it starts at (GC was ~7% of a 12 MP JPEG's cold run), and the
+// heap's pages are faulted in 2 MB at a time (heapOnHugePages).
 func tuneGCForOneImage() {
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(imageHeapLimit)
+	heapOnHugePages(imageHugeHeap)
 }
 
 // readCapped reads at most limit+1 bytes of the file, so that an oversized

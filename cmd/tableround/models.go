@@ -86,10 +86,14 @@ func (m *models) deps(st roundtable.Store, logger *slog.Logger) roundtable.Deps 
 	return d
 }
 
+// photos is the process's one image pipeline: its decoders are loaded
+// once, on the first photo that needs each.
+var photos = imagepipe.New()
+
 // photoGate lets the process prepare GOMAXPROCS photos at once: a burst of
 // photos queues instead of decoding together (memory and the streams'
 // cores).
-var photoGate = imagepipe.NewGate(0)
+var photoGate = imagepipe.NewGate(photos, 0)
 
 // inspectPhoto checks a photo's header with the pipeline's defaults.
 func inspectPhoto(data []byte) error {

@@ -6,14 +6,19 @@
 #
 #   imagepipe/bench/cold.sh [N]          (default N=5; needs python3-pil, libjpeg-turbo-progs,
 #                                         libheif-examples; the repo root is the working dir)
+#   COLD_FILES="a.jpg b.heic" WARM=0 imagepipe/bench/cold.sh 15
+#                                        only those files (names as below), no warm table
 #
 # Derived files (in $BENCH_CACHE, default /tmp/imagepipe-bench):
 #   photo-5184x3456-q100.jpg  18 MP baseline q100: djpeg -scale 11/8 -crop of the 12 MP
 #                             phone JPEG, re-encoded by cjpeg -quality 100 (libjpeg-turbo)
 #   phone-4032x3024.heic      12 MP HEIC: heif-enc -q 60 (libheif 1.15 + x265) of the phone
 #                             JPEG. Encoder-made, not phone-made (no grid, no iPhone metadata).
+#   phone-grid-4032x3024.heic the same picture laid out as an iPhone lays out its HEICs: an 8×6
+#                             grid of 512×512 HEVC tiles (gridheic.py, tiles by heif-enc -q 60).
+#                             Encoder-made too: no iPhone metadata.
 #   bomb-100000x100000.png    a PNG whose header declares 10^10 pixels
-# Runs hold flock /tmp/bench.lock; the load average is printed, as other work on the
+# Runs hold flock /tmp/measure.lock (shared with other measurements); the load average is printed, as other work on the
 # machine skews every figure.
 set -euo pipefail
 N=${1:-5}
@@ -34,6 +39,8 @@ if [ ! -s "$CACHE/photo-5184x3456-q100.jpg" ]; then
 	rm -f "$CACHE/big.ppm"
 fi
 [ -s "$CACHE/phone-4032x3024.heic" ] || heif-enc -q 60 "$phone" -o "$CACHE/phone-4032x3024.heic" >/dev/null
+[ -s "$CACHE/phone-grid-4032x3024.heic" ] ||
+	/usr/bin/python3 "$ROOT/imagepipe/bench/gridheic.py" "$phone" "$CACHE/phone-grid-4032x3024.heic"
 [ -s "$CACHE/bomb-100000x100000.png" ] || python3 - "$CACHE/bomb-100000x100000.png" <<'PY'
 import struct, sys, zlib
 def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
@@ -64,16 +71,19 @@ best() {
 
 ratio() { python3 -c "print(f'{$1/$2:.1f}×')"; }
 
-exec 9>/tmp/bench.lock
+exec 9>/tmp/measure.lock
 flock 9
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); N=$N; $(nproc) cores"
 echo
 echo "| file | original | fast path | × | pure Go | × | fast peak RSS | pure peak RSS |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for f in "$phone" "$CORPUS/photo-3840x2400.jpg" "$CACHE/photo-5184x3456-q100.jpg" \
-	"$CACHE/phone-4032x3024.heic" "$CORPUS/rotated-exif6.jpg" "$CORPUS/photo-2560x1600.png" \
+	"$CACHE/phone-grid-4032x3024.heic" "$CACHE/phone-4032x3024.heic" "$CORPUS/rotated-exif6.jpg" "$CORPUS/photo-2560x1600.png" \
 	"$CACHE/bomb-100000x100000.png"; do
 	name=$(basename "$f")
+	if [ -n "${COLD_FILES:-}" ] && [[ " $COLD_FILES " != *" $name "* ]]; then
+		continue
+	fi
 	IFS='|' read -r fm fr < <(best "$CACHE/tableround-fast" image prepare "$f" "$CACHE/out.jpg")
 	IFS='|' read -r pm pr < <(best "$CACHE/tableround-pure" image prepare "$f" "$CACHE/out.jpg")
 	case $name in
@@ -89,12 +99,18 @@ for f in "$phone" "$CORPUS/photo-3840x2400.jpg" "$CACHE/photo-5184x3456-q100.jpg
 	esac
 done
 
+if [ "${WARM:-1}" = 0 ]; then
+	echo
+	echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
+
 # Warm: one process, the decoders loaded (and the WebAssembly HEIC compiled) before
 # timing; the original's best of N in one Python process, ours ms/op of N iterations.
 echo
 echo "| warm, in process | original | fast path | × | pure Go | × |"
 echo "|---|---:|---:|---:|---:|---:|"
-extra="$CACHE/photo-5184x3456-q100.jpg:$CACHE/phone-4032x3024.heic"
+extra="$CACHE/photo-5184x3456-q100.jpg:$CACHE/phone-grid-4032x3024.heic:$CACHE/phone-4032x3024.heic"
 gobench() {
 	(cd "$ROOT" && IMAGEPIPE_CORPUS=$CORPUS IMAGEPIPE_BENCH_EXTRA=$extra \
 		go test "$@" -run '^$' -bench Prepare -benchtime "${N}x" ./imagepipe) |
@@ -104,7 +120,7 @@ gobench >"$CACHE/warm-fast"
 CGO_ENABLED=0 gobench -tags nodynamic >"$CACHE/warm-pure"
 /usr/bin/python3 "$ROOT/imagepipe/bench/original.py" --warm "$N" "$phone" "$CORPUS/photo-3840x2400.jpg" \
 	"$CACHE/photo-5184x3456-q100.jpg" "$CORPUS/rotated-exif6.jpg" "$CORPUS/photo-2560x1600.png" >"$CACHE/warm-orig"
-for name in phone-4032x3024.jpg photo-3840x2400.jpg photo-5184x3456-q100.jpg phone-4032x3024.heic \
+for name in phone-4032x3024.jpg photo-3840x2400.jpg photo-5184x3456-q100.jpg phone-grid-4032x3024.heic phone-4032x3024.heic \
 	rotated-exif6.jpg photo-2560x1600.png; do
 	o=$(awk -v n="$name" '$1 == n {print $2}' "$CACHE/warm-orig")
 	f=$(awk -v n="$name" '$1 == n {printf "%.0f", $2}' "$CACHE/warm-fast")

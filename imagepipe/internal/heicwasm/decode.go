@@ -27,6 +27,8 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
+// heifWasm is the gzipped module, embedded at build time and only read.
+//
 //go:embed heif.wasm.gz
 var heifWasm []byte
 
@@ -37,40 +39,50 @@ var (
 	ErrDecode   = errors.New("heic: decode failed")
 )
 
-// Decode decodes a whole HEIC file. The first call compiles the module
-// (about a second); later calls reuse it.
-func Decode(data []byte) (image.Image, error) {
-	img, _, err := decode(data)
-	return img, err
-}
-
-var (
+// Decoder runs the WebAssembly libheif. The module is compiled on the
+// first Decode (about a second) and kept for the Decoder's life, so a
+// long-running process pays it once; every Decode gets a fresh module
+// instance. The zero value is ready to use and safe for concurrent use.
+type Decoder struct {
+	once sync.Once
 	rt   wazero.Runtime
 	cm   wazero.CompiledModule
 	mc   wazero.ModuleConfig
-	once sync.Once
-)
+	err  error // why the module could not be compiled
+}
 
-// Init compiles the WebAssembly module once per process; Decode calls it.
-func Init() { once.Do(initialize) }
+// Decode decodes a whole HEIC file.
+func (d *Decoder) Decode(data []byte) (image.Image, error) {
+	img, _, err := d.decode(data)
+	return img, err
+}
 
-func initialize() {
+// Init compiles the WebAssembly module if it is not yet; Decode calls it.
+func (d *Decoder) Init() error {
+	d.once.Do(func() { d.err = d.initialize() })
+	return d.err
+}
+
+func (d *Decoder) initialize() error {
 	ctx := context.Background()
-	rt = wazero.NewRuntime(ctx)
+	d.rt = wazero.NewRuntime(ctx)
 	r, err := gzip.NewReader(bytes.NewReader(heifWasm))
 	if err != nil {
-		panic(err)
+		return fmt.Errorf("heic: read the embedded module: %w", err)
 	}
 	defer r.Close()
 	var data bytes.Buffer
 	if _, err = data.ReadFrom(r); err != nil {
-		panic(err)
+		return fmt.Errorf("heic: read the embedded module: %w", err)
 	}
-	if cm, err = rt.CompileModule(ctx, data.Bytes()); err != nil {
-		panic(err)
+	if d.cm, err = d.rt.CompileModule(ctx, data.Bytes()); err != nil {
+		return fmt.Errorf("heic: compile the module: %w", err)
 	}
-	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
-	mc = wazero.NewModuleConfig().WithStderr(io.Discard).WithStdout(io.Discard)
+	if _, err = wasi_snapshot_preview1.Instantiate(ctx, d.rt); err != nil {
+		return fmt.Errorf("heic: instantiate WASI: %w", err)
+	}
+	d.mc = wazero.NewModuleConfig().WithStderr(io.Discard).WithStdout(io.Discard)
+	return nil
 }
 
 const (
@@ -100,13 +112,14 @@ func yCbCrSize(r image.Rectangle, ratio image.YCbCrSubsampleRatio) (w, h, cw, ch
 	return
 }
 
-func decode(data []byte) (image.Image, image.Config, error) {
-	Init()
-
+func (d *Decoder) decode(data []byte) (image.Image, image.Config, error) {
 	var cfg image.Config
+	if err := d.Init(); err != nil {
+		return nil, cfg, err
+	}
 
 	ctx := context.Background()
-	mod, err := rt.InstantiateModule(ctx, cm, mc)
+	mod, err := d.rt.InstantiateModule(ctx, d.cm, d.mc)
 	if err != nil {
 		return nil, cfg, err
 	}
