@@ -13,13 +13,13 @@ type Diagrammer func(events []store.Event) ([]byte, error)
 // diagram is the picture an export sends beside its file: none without
 // ManagerOptions.Diagram or when the session has no KJ grouping or vote
 // yet (the export itself still goes).
-func (m *Manager) diagram(id string, evs []store.Event) []bot.Attachment {
-	if m.o.Diagram == nil {
+func (e exporter) diagram(id string, evs []store.Event) []bot.Attachment {
+	if e.draw == nil {
 		return nil
 	}
-	png, err := m.o.Diagram(evs)
+	png, err := e.draw(evs)
 	if err != nil {
-		m.log.Debug("export: no diagram", "session", id, "err", err)
+		e.log.Debug("export: no diagram", "session", id, "err", err)
 		return nil
 	}
 	if len(png) == 0 {

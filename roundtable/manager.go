@@ -240,7 +240,7 @@ func (m *Manager) Handle(ctx context.Context, req bot.Request) (bot.Reply, error
 	case bot.CmdSay:
 		return m.say(req)
 	case bot.CmdExport:
-		return m.export(ctx, req)
+		return exporter{store: m.store, render: m.o.Render, draw: m.o.Diagram, log: m.log, text: m.text}.export(ctx, req)
 	case bot.CmdPersonas:
 		return m.personas(req)
 	case bot.CmdForget:

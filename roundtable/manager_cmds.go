@@ -1,14 +1,12 @@
 package roundtable
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/tableround/tableround/bot"
-	"github.com/tableround/tableround/store"
 )
 
 // This file holds the manager's commands on a running or finished session:
@@ -111,47 +109,6 @@ func (m *Manager) StageAges() map[string]time.Duration {
 		}
 	}
 	return out
-}
-
-func (m *Manager) export(ctx context.Context, req bot.Request) (bot.Reply, error) {
-	format := req.Options["format"]
-	if format == "" {
-		format = "md"
-	}
-	if format != "md" && format != "json" && format != "html" {
-		return bot.Reply{Text: m.text(req, "bad_format")}, nil
-	}
-	id := strings.TrimSpace(req.Text)
-	var s store.Session
-	var err error
-	if id == "" {
-		list, lerr := m.store.ListSessions(ctx, req.Channel, 1)
-		if lerr != nil || len(list) == 0 {
-			return bot.Reply{Text: m.text(req, "none_to_export")}, nil
-		}
-		s = list[0]
-	} else if s, err = m.store.GetSession(ctx, id); err != nil || s.Channel != req.Channel {
-		// Sessions of other channels are not found from here.
-		return bot.Reply{Text: m.text(req, "not_found", id)}, nil
-	}
-	if m.o.Render == nil {
-		return bot.Reply{Text: m.text(req, "start_failed")}, nil
-	}
-	evs, err := m.store.Events(ctx, s.ID)
-	if err != nil {
-		m.log.Error("export: events", "session", s.ID, "err", err)
-		return bot.Reply{Text: m.text(req, "export_failed", s.ID)}, nil
-	}
-	var buf bytes.Buffer
-	blob := func(name string) ([]byte, error) { return m.store.GetBlob(ctx, s.ID, name) }
-	if err := m.o.Render(&buf, format, s, evs, blob); err != nil {
-		m.log.Error("export: render", "session", s.ID, "err", err)
-		return bot.Reply{Text: m.text(req, "export_failed", s.ID)}, nil
-	}
-	mime := map[string]string{"md": "text/markdown", "json": "application/json", "html": "text/html"}[format]
-	return bot.Reply{Text: m.text(req, "exported", s.ID),
-		File:   &bot.Attachment{Name: "tableround-" + s.ID + "." + format, MIME: mime, Data: buf.Bytes()},
-		Images: m.diagram(s.ID, evs)}, nil
 }
 
 func (m *Manager) personas(req bot.Request) (bot.Reply, error) {
