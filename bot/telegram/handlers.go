@@ -50,7 +50,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 	if text == "" {
 		text, ents = m.Caption, m.CaptionEntities
 	}
-	t, forOther := a.parse(text, ents)
+	t, forOther := parse(a.who.main(), text, ents)
 	if forOther || t.unknown && !private {
 		return // /cmd@another_bot, or a command of some other bot in the group
 	}
@@ -138,9 +138,8 @@ func (a *Adapter) reply(ctx context.Context, chat int64, replyTo int, rep bot.Re
 }
 
 // parse reads a leading bot_command entity (with or without @botname) and
-// mentions of our bot. forOther is a command addressed to another bot.
-func (a *Adapter) parse(text string, ents []models.MessageEntity) (t trigger, forOther bool) {
-	me := a.who.main()
+// mentions of our bot (me). forOther is a command addressed to another bot.
+func parse(me models.User, text string, ents []models.MessageEntity) (t trigger, forOther bool) {
 	u16 := utf16.Encode([]rune(text))
 	sub := func(off, n int) string {
 		if off < 0 || off+n > len(u16) {

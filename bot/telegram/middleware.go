@@ -97,7 +97,7 @@ func (a *Adapter) control(u *models.Update) bool {
 	if text == "" {
 		text, ents = m.Caption, m.CaptionEntities
 	}
-	t, forOther := a.parse(text, ents)
+	t, forOther := parse(a.who.main(), text, ents)
 	if forOther {
 		return false
 	}
