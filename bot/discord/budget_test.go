@@ -225,7 +225,7 @@ func checkSession(t *testing.T, hs *harness, thread string, res *scriptResult) {
 func mergedStages(hs *harness, thread string) int {
 	n := 0
 	for _, m := range hs.fake.Messages(thread) {
-		if m.Username != personaName(stageVoice) {
+		if m.Username != personaName(stageVoice()) {
 			continue
 		}
 		all := true

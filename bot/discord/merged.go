@@ -35,9 +35,27 @@ const (
 // groups are a place's concurrent stages: the merged message a stage
 // being merged writes into, and the stages decided to go unmerged.
 type groups struct {
-	mu     sync.Mutex
-	merged map[string]*merged   // Group → its open merged message
-	split  map[string]time.Time // Group → until when it goes unmerged
+	mu      sync.Mutex
+	byGroup map[string]*groupState // by Post.Group
+}
+
+// groupState is what a channel knows of one concurrent stage (a Group).
+type groupState struct {
+	merged     *merged   // its open merged message, if any
+	splitUntil time.Time // until when it goes unmerged (zero: not decided)
+}
+
+// state returns group's entry, made when missing; g.mu is held.
+func (g *groups) state(group string) *groupState {
+	if g.byGroup == nil {
+		g.byGroup = map[string]*groupState{}
+	}
+	st := g.byGroup[group]
+	if st == nil {
+		st = &groupState{}
+		g.byGroup[group] = st
+	}
+	return st
 }
 
 // merged is one message carrying a concurrent stage's speeches as
@@ -91,37 +109,34 @@ func (c *conv) openSection(ctx context.Context, p bot.Post) (bot.Stream, bool, e
 	now := c.a.o.Clock.Now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	m := g.merged[p.Group]
+	var m *merged
+	if st := g.byGroup[p.Group]; st != nil {
+		m = st.merged
+	}
 	if m == nil {
-		if until, ok := g.split[p.Group]; ok && now.Before(until) {
-			g.split[p.Group] = now.Add(groupDecision)
+		if st := g.byGroup[p.Group]; st != nil && !st.splitUntil.IsZero() && now.Before(st.splitUntil) {
+			st.splitUntil = now.Add(groupDecision)
 			return nil, false, nil
 		}
 		if !c.a.pace.groupTight(c.channel) {
-			if g.split == nil {
-				g.split = map[string]time.Time{}
-			}
-			for k, u := range g.split {
-				if !now.Before(u) {
-					delete(g.split, k)
+			for k, st := range g.byGroup {
+				if st.merged == nil && !now.Before(st.splitUntil) {
+					delete(g.byGroup, k)
 				}
 			}
-			g.split[p.Group] = now.Add(groupDecision)
+			g.state(p.Group).splitUntil = now.Add(groupDecision)
 			return nil, false, nil
 		}
 		m = &merged{}
 		s := &section{g: g, m: m, p: p.From, text: placeholder(p)}
 		m.secs = append(m.secs, s)
 		m.ids.Join(p.Created)
-		w, err := c.Open(ctx, bot.Post{From: stageVoice, Kind: bot.KindSpeech, Placeholder: m.combined(), Created: m.ids.Created})
+		w, err := c.Open(ctx, bot.Post{From: stageVoice(), Kind: bot.KindSpeech, Placeholder: m.combined(), Created: m.ids.Created})
 		if err != nil {
 			return nil, true, err
 		}
 		m.w = w
-		if g.merged == nil {
-			g.merged = map[string]*merged{}
-		}
-		g.merged[p.Group] = m
+		g.state(p.Group).merged = m
 		c.a.log.Debug("concurrent stage merged: the channel's budget is tight", "channel", c.channel, "group", p.Group)
 		return s, true, nil
 	}
@@ -133,7 +148,9 @@ func (c *conv) openSection(ctx context.Context, p bot.Post) (bot.Stream, bool, e
 }
 
 // stageVoice is the author of a merged message: the table itself.
-var stageVoice = bot.Persona{ID: "table", Name: "The table", Emoji: "🪑", Moderator: true}
+func stageVoice() bot.Persona {
+	return bot.Persona{ID: "table", Name: "The table", Emoji: "🪑", Moderator: true}
+}
 
 func placeholder(p bot.Post) string {
 	if p.Placeholder != "" {
@@ -194,9 +211,12 @@ func (s *section) CloseThen(ctx context.Context, final string, done func(error))
 	start := all && !m.finishing
 	if start {
 		m.finishing = true
-		for k, v := range g.merged {
-			if v == m {
-				delete(g.merged, k)
+		for k, st := range g.byGroup {
+			if st.merged == m {
+				st.merged = nil
+				if st.splitUntil.IsZero() {
+					delete(g.byGroup, k)
+				}
 			}
 		}
 	}

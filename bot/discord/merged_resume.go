@@ -25,7 +25,7 @@ func (c *conv) ReattachMerged(ctx context.Context, posts []bot.Post, ids []strin
 		out[i] = s
 	}
 	m.ids.Existing(ids)
-	w, err := c.Reattach(ctx, bot.Post{From: stageVoice, Kind: bot.KindSpeech, Placeholder: m.combined(), Created: m.ids.Created}, ids)
+	w, err := c.Reattach(ctx, bot.Post{From: stageVoice(), Kind: bot.KindSpeech, Placeholder: m.combined(), Created: m.ids.Created}, ids)
 	if err != nil {
 		return nil, fmt.Errorf("take over the merged message: %w", err)
 	}
