@@ -75,7 +75,7 @@ type Manager struct {
 	mu       sync.Mutex
 	running  map[string]*live // by channel
 	starting int              // starts reserved by reserveStart, not running yet
-	resumers map[string]Resumer
+	resumers resumerBook      // its own lock (manager_resume.go)
 }
 
 type live struct {
@@ -113,12 +113,12 @@ func NewManager(cfg Config, deps Deps, store ManagerStore, o ManagerOptions) *Ma
 		o.OnSession = func(string) {}
 	}
 	m := &Manager{cfg: cfg, deps: deps, store: store, o: o, log: o.Logger.With("component", "manager"),
-		work: make(chan func(context.Context)), running: map[string]*live{}, resumers: map[string]Resumer{}}
+		work: make(chan func(context.Context)), running: map[string]*live{}}
 	m.quotas = &startQuota{store: store, sessions: o.UserSessionLimit, calls: o.UserCallLimit, operators: o.Operators,
 		now: deps.Now, log: m.log, text: m.text}
 	m.leases = &leaseKeeper{store: store, ttl: o.LeaseTTL, now: deps.Now, log: m.log}
 	for p, r := range o.Resumers {
-		m.resumers[p] = r
+		m.resumers.add(p, r)
 	}
 	return m
 }
@@ -128,9 +128,7 @@ func NewManager(cfg Config, deps Deps, store ManagerStore, o ManagerOptions) *Ma
 // are built with the manager as their Handler, so cmd adds them here, before
 // Run.
 func (m *Manager) AddResumer(platform string, r Resumer) {
-	m.mu.Lock()
-	m.resumers[platform] = r
-	m.mu.Unlock()
+	m.resumers.add(platform, r)
 }
 
 // Run serves until ctx ends: it runs started sessions, resumes orphans, and

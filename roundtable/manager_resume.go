@@ -17,9 +17,7 @@ func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	for _, o := range orphans {
 		platform, _, _ := strings.Cut(o.Channel, ":")
-		m.mu.Lock()
-		resume := m.resumers[platform]
-		m.mu.Unlock()
+		resume := m.resumers.get(platform)
 		if resume == nil {
 			continue
 		}
@@ -66,4 +64,26 @@ func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
 		m.log.Warn("cannot resume session", "session", o.ID, "err", err)
 		_ = m.store.ReleaseLease(ctx, lease)
 	}
+}
+
+// resumerBook holds the Resumer of each platform, under its own lock:
+// AddResumer may run while the orphan scan reads it.
+type resumerBook struct {
+	mu sync.Mutex
+	by map[string]Resumer // by platform
+}
+
+func (b *resumerBook) add(platform string, r Resumer) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.by == nil {
+		b.by = map[string]Resumer{}
+	}
+	b.by[platform] = r
+}
+
+func (b *resumerBook) get(platform string) Resumer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.by[platform]
 }
