@@ -236,8 +236,8 @@ func (h *Hub) attach(sessionID string, t *Table) {
 	t.mu.Unlock()
 	h.mu.Lock()
 	h.bySession[sessionID] = t
-	delete(h.other, sessionID)
 	h.mu.Unlock()
+	h.other.remove(sessionID)
 }
 
 // isEnd reports whether an encoded event is the session's end.

@@ -135,13 +135,13 @@ func (t *Table) LogValue() slog.Value {
 // Hub holds the tables of this process.
 type Hub struct {
 	mu        sync.Mutex
-	tables    map[string]*Table        // by table ID
-	bySession map[string]*Table        // by store session ID
-	order     []string                 // table IDs, oldest first
-	other     map[string]bool          // store sessions of other channels
-	drop      chan struct{}            // closed by CloseStreams
-	loading   sync.Mutex               // one Lookup builds a table at a time
-	pending   map[string]*pendingTable // watched chat sessions not stored yet, by channel
+	tables    map[string]*Table // by table ID
+	bySession map[string]*Table // by store session ID
+	order     []string          // table IDs, oldest first
+	other     sessionSet        // store sessions of other channels (own lock)
+	drop      chan struct{}     // closed by CloseStreams
+	loading   sync.Mutex        // one Lookup builds a table at a time
+	pending   pendingBook       // watched chat sessions not stored yet (own lock)
 	// MaxTables is how many tables are kept; the oldest ended ones go
 	// first (default 200).
 	MaxTables int
@@ -157,7 +157,7 @@ type Hub struct {
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
-	return &Hub{tables: map[string]*Table{}, bySession: map[string]*Table{}, other: map[string]bool{}, MaxTables: 200,
+	return &Hub{tables: map[string]*Table{}, bySession: map[string]*Table{}, MaxTables: 200,
 		drop: make(chan struct{})}
 }
 
@@ -230,12 +230,7 @@ func (h *Hub) byChannel(channel string) *Table {
 func (h *Hub) bind(sessionID, channel string) {
 	t := h.byChannel(channel)
 	if t == nil {
-		h.mu.Lock()
-		if len(h.other) > 10000 {
-			h.other = map[string]bool{}
-		}
-		h.other[sessionID] = true
-		h.mu.Unlock()
+		h.other.add(sessionID)
 		return
 	}
 	t.mu.Lock()
@@ -248,9 +243,7 @@ func (h *Hub) bind(sessionID, channel string) {
 
 // known reports whether the session was bound, to a table or to none.
 func (h *Hub) known(sessionID string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.bySession[sessionID] != nil || h.other[sessionID]
+	return h.tableOf(sessionID) != nil || h.other.has(sessionID)
 }
 
 func (h *Hub) tableOf(sessionID string) *Table {

@@ -61,21 +61,13 @@ type pendingTable struct {
 
 // expect notes that the next session stored for channel is watched.
 func (h *Hub) expect(channel string, p *pendingTable) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.pending == nil || len(h.pending) > 1000 { // starts that failed after Watch
-		h.pending = map[string]*pendingTable{}
-	}
-	h.pending[channel] = p
+	h.pending.put(channel, p)
 }
 
 // watchStored gives a watched chat session its table once it is stored:
 // fresh keys and the link on its board.
 func (h *Hub) watchStored(s store.Session) {
-	h.mu.Lock()
-	p := h.pending[s.Channel]
-	delete(h.pending, s.Channel)
-	h.mu.Unlock()
+	p := h.pending.take(s.Channel)
 	if p == nil {
 		return
 	}
@@ -325,4 +317,57 @@ func (s *tStream) Close(ctx context.Context, final string) error {
 func (s asyncTStream) CloseThen(ctx context.Context, final string, done func(error)) {
 	_ = s.web.Close(ctx, final)
 	s.chat.(bot.AsyncCloser).CloseThen(ctx, s.final(final), done)
+}
+
+// pendingBook holds the watched chat sessions not stored yet, by
+// channel, under its own lock.
+type pendingBook struct {
+	mu sync.Mutex
+	by map[string]*pendingTable
+}
+
+func (b *pendingBook) put(channel string, p *pendingTable) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.by == nil || len(b.by) > 1000 { // starts that failed after Watch
+		b.by = map[string]*pendingTable{}
+	}
+	b.by[channel] = p
+}
+
+// take removes and returns channel's pending table (nil when none).
+func (b *pendingBook) take(channel string) *pendingTable {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.by[channel]
+	delete(b.by, channel)
+	return p
+}
+
+// sessionSet is a bounded set of session IDs under its own lock (it
+// starts again empty past 10,000: a cache, never the truth).
+type sessionSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (s *sessionSet) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) > 10000 {
+		s.m = map[string]bool{}
+	}
+	s.m[id] = true
+}
+
+func (s *sessionSet) remove(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, id)
+}
+
+func (s *sessionSet) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[id]
 }
