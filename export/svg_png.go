@@ -96,22 +96,22 @@ type fontSet struct {
 	regular, bold, extra *sfnt.Font
 }
 
-var (
-	goFontsOnce sync.Once
-	goFonts     fontSet
-	goFontsErr  error
-)
+// goFonts parses the embedded Go fonts once, on first use; the parsed
+// fonts are never changed after.
+var goFonts = sync.OnceValues(func() (fontSet, error) {
+	var fs fontSet
+	var err error
+	if fs.regular, err = opentype.Parse(goregular.TTF); err == nil {
+		fs.bold, err = opentype.Parse(gobold.TTF)
+	}
+	return fs, err
+})
 
 func loadFonts(extra []byte) (fontSet, error) {
-	goFontsOnce.Do(func() {
-		if goFonts.regular, goFontsErr = opentype.Parse(goregular.TTF); goFontsErr == nil {
-			goFonts.bold, goFontsErr = opentype.Parse(gobold.TTF)
-		}
-	})
-	if goFontsErr != nil {
-		return fontSet{}, fmt.Errorf("load go fonts: %w", goFontsErr)
+	fs, err := goFonts()
+	if err != nil {
+		return fontSet{}, fmt.Errorf("load go fonts: %w", err)
 	}
-	fs := goFonts
 	if len(extra) > 0 {
 		c, err := opentype.ParseCollection(extra)
 		if err != nil {
