@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"time"
 
@@ -128,8 +127,9 @@ type Server struct {
 	srv *httptest.Server
 	up  websocket.Upgrader
 
+	*snowflakes
+
 	mu           sync.Mutex
-	nextID       int64
 	writes       int64 // message writes so far (Message.Writes)
 	bot          User
 	appID        string
@@ -166,7 +166,7 @@ func New(o Options) *Server {
 		o.Now = time.Now
 	}
 	s := &Server{
-		o: o, nextID: 1_100_000_000_000_000_000,
+		o: o, snowflakes: newSnowflakes(),
 		channels: map[string]*Channel{}, messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
 		interactions: map[string]*Interaction{}, attachments: map[string]File{}, commands: map[string]json.RawMessage{},
 		requests: map[string]int{}, global: map[string][]time.Time{}, hookUse: map[string][]time.Time{},
@@ -202,18 +202,6 @@ func (s *Server) Bot() User { return s.bot }
 
 // AppID is the bot's application ID.
 func (s *Server) AppID() string { return s.appID }
-
-func (s *Server) newID() string {
-	s.nextID++
-	return strconv.FormatInt(s.nextID, 10)
-}
-
-// NewID returns a fresh snowflake (for users, guilds, channels in tests).
-func (s *Server) NewID() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.newID()
-}
 
 // AddChannel registers a channel (an ID is made when empty) and returns it.
 func (s *Server) AddChannel(c Channel) Channel {
