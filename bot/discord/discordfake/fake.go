@@ -16,8 +16,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // Limits are the platform budgets the fake enforces. Zero values disable
@@ -125,7 +123,7 @@ type Interaction struct {
 type Server struct {
 	o   Options
 	srv *httptest.Server
-	up  websocket.Upgrader
+	*gateway
 
 	*snowflakes
 
@@ -153,11 +151,6 @@ type Server struct {
 	chanUse      map[string][]time.Time // channel (or thread) → counted writes
 	chanLimited  map[string]int         // channel → shared 429s sent
 	chanBlocked  map[string]time.Time   // channel → shared 429s until (BlockChannel)
-	conns        map[*gwConn]bool
-	sessions     map[string]int64    // session ID → last seq
-	shardOf      map[string][2]int64 // session ID → [shard_id, num_shards]
-	identifies   int
-	resumes      int
 }
 
 // New starts a fake on a free local port.
@@ -171,10 +164,11 @@ func New(o Options) *Server {
 		interactions: map[string]*Interaction{}, attachments: map[string]File{}, commands: map[string]json.RawMessage{},
 		requests: map[string]int{}, global: map[string][]time.Time{}, hookUse: map[string][]time.Time{},
 		chanUse: map[string][]time.Time{}, chanLimited: map[string]int{}, chanBlocked: map[string]time.Time{},
-		conns: map[*gwConn]bool{}, sessions: map[string]int64{}, shardOf: map[string][2]int64{},
 	}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID
+	s.gateway = &gateway{token: o.Token, bot: s.bot, ids: s.snowflakes,
+		conns: map[*gwConn]bool{}, sessions: map[string]*gwSession{}}
 	var h http.Handler = http.HandlerFunc(s.serve)
 	if o.Wrap != nil {
 		h = o.Wrap(h)
