@@ -98,7 +98,6 @@ type Message struct {
 	Flags          int
 	Files          []File
 	Edits          int
-	lastEdit       time.Time
 	seq            *int64 // the server's write counter
 	attachmentURLs []map[string]any
 }
@@ -124,6 +123,7 @@ type Server struct {
 	o   Options
 	srv *httptest.Server
 	*gateway
+	*rateLimits
 
 	*snowflakes
 
@@ -140,17 +140,7 @@ type Server struct {
 	attachments  map[string]File
 	commands     map[string]json.RawMessage // "global" or guild ID
 	violations   []string
-	limited      int
-	storm        int
-	stormAfter   float64
 	requests     map[string]int // "METHOD route" → count
-	global       map[string][]time.Time
-	globalPeak   int // most requests of one token in one GlobalWindow
-	globalLimit  int // global 429s sent
-	hookUse      map[string][]time.Time
-	chanUse      map[string][]time.Time // channel (or thread) → counted writes
-	chanLimited  map[string]int         // channel → shared 429s sent
-	chanBlocked  map[string]time.Time   // channel → shared 429s until (BlockChannel)
 }
 
 // New starts a fake on a free local port.
@@ -159,11 +149,10 @@ func New(o Options) *Server {
 		o.Now = time.Now
 	}
 	s := &Server{
-		o: o, snowflakes: newSnowflakes(),
+		o: o, snowflakes: newSnowflakes(), rateLimits: newRateLimits(o.Limits, o.Now),
 		channels: map[string]*Channel{}, messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
 		interactions: map[string]*Interaction{}, attachments: map[string]File{}, commands: map[string]json.RawMessage{},
-		requests: map[string]int{}, global: map[string][]time.Time{}, hookUse: map[string][]time.Time{},
-		chanUse: map[string][]time.Time{}, chanLimited: map[string]int{}, chanBlocked: map[string]time.Time{},
+		requests: map[string]int{},
 	}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID
@@ -313,60 +302,6 @@ func (s *Server) DeleteWebhook(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.webhooks, id)
-}
-
-// RateLimited counts the 429s sent.
-func (s *Server) RateLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.limited
-}
-
-// GlobalLimited counts the global (per token) 429s sent.
-func (s *Server) GlobalLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.globalLimit
-}
-
-// GlobalPeak is the most requests one token had accepted within one
-// GlobalWindow (sliding) so far: at most Limits.GlobalRequests.
-func (s *Server) GlobalPeak() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.globalPeak
-}
-
-// SharedLimited counts the shared (per-channel) 429s sent for a channel
-// or thread; "" counts them all.
-func (s *Server) SharedLimited(channel string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if channel != "" {
-		return s.chanLimited[channel]
-	}
-	n := 0
-	for _, v := range s.chanLimited {
-		n += v
-	}
-	return n
-}
-
-// BlockChannel answers every counted write into a channel (or thread)
-// with a shared 429 until d has passed, as Discord does when its
-// per-channel window is full of writes the client did not make.
-func (s *Server) BlockChannel(channel string, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.chanBlocked[channel] = s.o.Now().Add(d)
-}
-
-// Storm makes the next n persona writes (webhook calls and bot message
-// writes) answer 429 with retry_after seconds.
-func (s *Server) Storm(n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.storm, s.stormAfter = n, retryAfter.Seconds()
 }
 
 // Violations lists every rule a client broke.

@@ -52,10 +52,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if auth != "" && !admitsItself[r.Method+" "+route] {
 		// Every request carrying the bot's authorization counts toward
 		// the token's global limit, reads included.
-		s.mu.Lock()
-		ok := s.admit(w, admission{token: auth})
-		s.mu.Unlock()
-		if !ok {
+		if !s.admit(w, admission{token: auth}) {
 			return
 		}
 	}
@@ -201,7 +198,7 @@ func (s *Server) editBotMessage(w http.ResponseWriter, r *http.Request, auth, ch
 		writeErr(w, http.StatusForbidden, 50005, "Cannot edit a message authored by another user")
 		return
 	}
-	if !s.admit(w, admission{token: auth, edit: m, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /channels/{id}/messages/{id}", p, false, files) {
+	if !s.admit(w, admission{token: auth, edit: m.ID, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /channels/{id}/messages/{id}", p, false, files) {
 		return
 	}
 	m.Edits++

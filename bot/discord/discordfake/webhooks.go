@@ -111,7 +111,7 @@ func (s *Server) editWebhookMessage(w http.ResponseWriter, r *http.Request, auth
 		writeErr(w, http.StatusNotFound, 10008, "Unknown Message")
 		return
 	}
-	if !s.admit(w, admission{token: auth, hook: id, edit: m, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /webhooks/{id}/{token}/messages/{id}", p, false, files) {
+	if !s.admit(w, admission{token: auth, hook: id, edit: m.ID, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /webhooks/{id}/{token}/messages/{id}", p, false, files) {
 		return
 	}
 	m.Edits++
