@@ -10,7 +10,6 @@ package discordfake
 
 import (
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -124,6 +123,9 @@ type Server struct {
 	srv *httptest.Server
 	*gateway
 	*rateLimits
+	*requestLog
+	*violationLog
+	*commandStore
 
 	*snowflakes
 
@@ -138,9 +140,6 @@ type Server struct {
 	hookCreates  int
 	interactions map[string]*Interaction // by token
 	attachments  map[string]File
-	commands     map[string]json.RawMessage // "global" or guild ID
-	violations   []string
-	requests     map[string]int // "METHOD route" → count
 }
 
 // New starts a fake on a free local port.
@@ -150,9 +149,9 @@ func New(o Options) *Server {
 	}
 	s := &Server{
 		o: o, snowflakes: newSnowflakes(), rateLimits: newRateLimits(o.Limits, o.Now),
+		requestLog: &requestLog{counts: map[string]int{}}, violationLog: &violationLog{}, commandStore: &commandStore{scopes: map[string]json.RawMessage{}},
 		channels: map[string]*Channel{}, messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
-		interactions: map[string]*Interaction{}, attachments: map[string]File{}, commands: map[string]json.RawMessage{},
-		requests: map[string]int{},
+		interactions: map[string]*Interaction{}, attachments: map[string]File{},
 	}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID
@@ -304,27 +303,6 @@ func (s *Server) DeleteWebhook(id string) {
 	delete(s.webhooks, id)
 }
 
-// Violations lists every rule a client broke.
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
-// Requests counts requests by "METHOD route", e.g. "POST /channels/{id}/webhooks".
-func (s *Server) Requests(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests[route]
-}
-
-// Commands returns the last bulk overwrite, for a guild or "global".
-func (s *Server) Commands(scope string) json.RawMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.commands[scope]
-}
-
 // Interaction returns a copy of what the client answered to an interaction.
 func (s *Server) Interaction(token string) (Interaction, bool) {
 	s.mu.Lock()
@@ -345,8 +323,4 @@ func (s *Server) Interaction(token string) (Interaction, bool) {
 		c.Followups = append(c.Followups, &fc)
 	}
 	return c, true
-}
-
-func (s *Server) violate(format string, args ...any) {
-	s.violations = append(s.violations, fmt.Sprintf(format, args...))
 }

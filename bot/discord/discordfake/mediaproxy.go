@@ -34,9 +34,7 @@ func (s *Server) attachmentJSON(id, key string, f File) map[string]any {
 
 // serveMediaProxy serves /media-proxy/attachments/KEY?width=W&height=H.
 func (s *Server) serveMediaProxy(w http.ResponseWriter, r *http.Request, f File) {
-	s.mu.Lock()
-	s.requests["GET /media-proxy"]++
-	s.mu.Unlock()
+	s.count("GET /media-proxy")
 	img, format, err := image.Decode(bytes.NewReader(f.Data))
 	if err != nil {
 		http.Error(w, "415: Unsupported Media Type", http.StatusUnsupportedMediaType)

@@ -56,8 +56,9 @@ func readPayload(r *http.Request) (map[string]any, []File, error) {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // checkWrite enforces the rules every create, edit and interaction
-// response must follow (s.mu held). It returns false after writing a 400.
-func (s *Server) checkWrite(w http.ResponseWriter, route string, p map[string]any, create bool, files []File) bool {
+// response must follow, recording what it breaks. It returns false after
+// writing a 400.
+func (s *violationLog) checkWrite(w http.ResponseWriter, route string, p map[string]any, create bool, files []File) bool {
 	am, ok := p["allowed_mentions"].(map[string]any)
 	if !ok {
 		s.violate("%s: no allowed_mentions", route)

@@ -15,11 +15,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveGateway(w, r)
 		return
 	case strings.HasPrefix(path, "/attachments/"), strings.HasPrefix(path, "/media-proxy/attachments/"):
+		if !strings.HasPrefix(path, "/media-proxy/") {
+			s.count("GET /attachments")
+		}
 		s.mu.Lock()
 		f, ok := s.attachments[path[strings.Index(path, "/attachments/")+len("/attachments/"):]]
-		if !strings.HasPrefix(path, "/media-proxy/") {
-			s.requests["GET /attachments"]++
-		}
 		s.mu.Unlock()
 		if !ok {
 			http.NotFound(w, r)
@@ -41,9 +41,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	route, args := routeOf(seg)
-	s.mu.Lock()
-	s.requests[r.Method+" "+route]++
-	s.mu.Unlock()
+	s.count(r.Method + " " + route)
 	auth := r.Header.Get("Authorization")
 	if s.o.Token != "" && auth != "" && auth != "Bot "+s.o.Token {
 		writeErr(w, http.StatusUnauthorized, 0, "401: Unauthorized")
@@ -63,7 +61,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "GET /users/@me":
 		writeJSON(w, map[string]any{"id": s.bot.ID, "username": s.bot.Name, "bot": true})
 	case "PUT /applications/{id}/commands", "PUT /applications/{id}/guilds/{id}/commands":
-		s.putCommands(w, r, args)
+		s.servePut(w, r, args)
 	case "GET /channels/{id}":
 		s.getChannel(w, args[0])
 	case "POST /channels/{id}/messages":
@@ -115,7 +113,7 @@ func routeOf(seg []string) (string, []string) {
 	return "/" + strings.Join(out, "/"), args
 }
 
-func (s *Server) putCommands(w http.ResponseWriter, r *http.Request, args []string) {
+func (s *commandStore) servePut(w http.ResponseWriter, r *http.Request, args []string) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil || !json.Valid(raw) {
 		writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body")
@@ -125,9 +123,7 @@ func (s *Server) putCommands(w http.ResponseWriter, r *http.Request, args []stri
 	if len(args) > 1 {
 		scope = args[1]
 	}
-	s.mu.Lock()
-	s.commands[scope] = raw
-	s.mu.Unlock()
+	s.put(scope, raw)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(raw)
 }
