@@ -10,8 +10,8 @@ import (
 // fake at their URL. It returns the message ID.
 func (s *Server) PostUser(channel string, u User, content string, mentionBot bool, files ...File) (string, error) {
 	s.mu.Lock()
-	c := s.channels[channel]
-	if c == nil {
+	c, ok := s.channel(channel)
+	if !ok {
 		s.mu.Unlock()
 		return "", fmt.Errorf("discordfake: unknown channel %s", channel)
 	}
@@ -60,7 +60,7 @@ func (s *Server) Interact(typ int, channel string, u User, data map[string]any, 
 		"member":          map[string]any{"user": map[string]any{"id": u.ID, "username": u.Name}, "permissions": fmt.Sprint(perms)},
 		"app_permissions": "0",
 	}
-	if c := s.channels[channel]; c != nil && c.GuildID != "" {
+	if c, ok := s.channel(channel); ok && c.GuildID != "" {
 		ev["guild_id"] = c.GuildID
 	}
 	if source != "" {

@@ -126,6 +126,7 @@ type Server struct {
 	*requestLog
 	*violationLog
 	*commandStore
+	*channelStore
 
 	*snowflakes
 
@@ -133,7 +134,6 @@ type Server struct {
 	writes       int64 // message writes so far (Message.Writes)
 	bot          User
 	appID        string
-	channels     map[string]*Channel
 	messages     map[string]*Message
 	order        []string
 	webhooks     map[string]*Webhook
@@ -150,9 +150,10 @@ func New(o Options) *Server {
 	s := &Server{
 		o: o, snowflakes: newSnowflakes(), rateLimits: newRateLimits(o.Limits, o.Now),
 		requestLog: &requestLog{counts: map[string]int{}}, violationLog: &violationLog{}, commandStore: &commandStore{scopes: map[string]json.RawMessage{}},
-		channels: map[string]*Channel{}, messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
+		messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
 		interactions: map[string]*Interaction{}, attachments: map[string]File{},
 	}
+	s.channelStore = &channelStore{ids: s.snowflakes, byID: map[string]*Channel{}}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID
 	s.gateway = &gateway{token: o.Token, bot: s.bot, ids: s.snowflakes,
@@ -184,38 +185,6 @@ func (s *Server) Bot() User { return s.bot }
 
 // AppID is the bot's application ID.
 func (s *Server) AppID() string { return s.appID }
-
-// AddChannel registers a channel (an ID is made when empty) and returns it.
-func (s *Server) AddChannel(c Channel) Channel {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.ID == "" {
-		c.ID = s.newID()
-	}
-	cc := c
-	s.channels[c.ID] = &cc
-	return c
-}
-
-// SetChannel changes a channel's permissions.
-func (s *Server) SetChannel(id string, noWebhooks, noThreads bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.channels[id]; c != nil {
-		c.NoWebhooks, c.NoThreads = noWebhooks, noThreads
-	}
-}
-
-// Channels returns the known channels (threads included).
-func (s *Server) Channels() []Channel {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Channel
-	for _, c := range s.channels {
-		out = append(out, *c)
-	}
-	return out
-}
 
 // Messages returns copies of a channel's messages in creation order.
 func (s *Server) Messages(channelID string) []Message {

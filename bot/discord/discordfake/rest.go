@@ -63,7 +63,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "PUT /applications/{id}/commands", "PUT /applications/{id}/guilds/{id}/commands":
 		s.servePut(w, r, args)
 	case "GET /channels/{id}":
-		s.getChannel(w, args[0])
+		s.serveGet(w, args[0])
 	case "POST /channels/{id}/messages":
 		s.createBotMessage(w, r, auth, args[0])
 	case "PATCH /channels/{id}/messages/{id}":
@@ -128,28 +128,6 @@ func (s *commandStore) servePut(w http.ResponseWriter, r *http.Request, args []s
 	_, _ = w.Write(raw)
 }
 
-func (s *Server) getChannel(w http.ResponseWriter, id string) {
-	s.mu.Lock()
-	c, ok := s.channels[id]
-	s.mu.Unlock()
-	if !ok {
-		writeErr(w, http.StatusNotFound, 10003, "Unknown Channel")
-		return
-	}
-	writeJSON(w, channelJSON(c))
-}
-
-func channelJSON(c *Channel) map[string]any {
-	out := map[string]any{"id": c.ID, "type": c.Type}
-	if c.GuildID != "" {
-		out["guild_id"] = c.GuildID
-	}
-	if c.ParentID != "" {
-		out["parent_id"] = c.ParentID
-	}
-	return out
-}
-
 func (s *Server) createBotMessage(w http.ResponseWriter, r *http.Request, auth, channel string) {
 	p, files, err := readPayload(r)
 	if err != nil {
@@ -158,7 +136,7 @@ func (s *Server) createBotMessage(w http.ResponseWriter, r *http.Request, auth, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.channels[channel] == nil {
+	if _, ok := s.channel(channel); !ok {
 		writeErr(w, http.StatusNotFound, 10003, "Unknown Channel")
 		return
 	}
@@ -210,9 +188,9 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, auth, chann
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.channels[channel]
+	c, ok := s.channel(channel)
 	switch {
-	case c == nil:
+	case !ok:
 		writeErr(w, http.StatusNotFound, 10003, "Unknown Channel")
 		return
 	case c.NoThreads:
@@ -221,7 +199,8 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, auth, chann
 	case s.messages[msg] == nil || s.messages[msg].ChannelID != channel:
 		writeErr(w, http.StatusNotFound, 10008, "Unknown Message")
 		return
-	case s.channels[msg] != nil:
+	}
+	if _, ok := s.channel(msg); ok {
 		writeErr(w, http.StatusBadRequest, 160004, "A thread has already been created for this message")
 		return
 	}
@@ -233,8 +212,11 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, auth, chann
 		writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body: name")
 		return
 	}
-	t := &Channel{ID: msg, GuildID: c.GuildID, ParentID: channel, Type: 11}
-	s.channels[msg] = t
+	t := Channel{ID: msg, GuildID: c.GuildID, ParentID: channel, Type: 11}
+	if !s.addThread(t) {
+		writeErr(w, http.StatusBadRequest, 160004, "A thread has already been created for this message")
+		return
+	}
 	out := channelJSON(t)
 	out["name"] = name
 	w.WriteHeader(http.StatusCreated)
@@ -249,9 +231,9 @@ func (s *Server) channelWebhooks(w http.ResponseWriter, r *http.Request, auth, c
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.channels[channel]
+	c, ok := s.channel(channel)
 	switch {
-	case c == nil:
+	case !ok:
 		writeErr(w, http.StatusNotFound, 10003, "Unknown Channel")
 		return
 	case c.NoWebhooks:

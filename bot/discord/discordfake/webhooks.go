@@ -40,8 +40,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, auth, id, token
 	}
 	channel := h.ChannelID
 	if t := r.URL.Query().Get("thread_id"); t != "" {
-		c := s.channels[t]
-		if c == nil || c.ParentID != h.ChannelID {
+		if c, ok := s.channel(t); !ok || c.ParentID != h.ChannelID {
 			writeErr(w, http.StatusBadRequest, 10003, "Unknown Channel")
 			return
 		}
