@@ -127,6 +127,7 @@ type Server struct {
 	*violationLog
 	*commandStore
 	*channelStore
+	*webhookStore
 
 	*snowflakes
 
@@ -136,8 +137,6 @@ type Server struct {
 	appID        string
 	messages     map[string]*Message
 	order        []string
-	webhooks     map[string]*Webhook
-	hookCreates  int
 	interactions map[string]*Interaction // by token
 	attachments  map[string]File
 }
@@ -150,10 +149,11 @@ func New(o Options) *Server {
 	s := &Server{
 		o: o, snowflakes: newSnowflakes(), rateLimits: newRateLimits(o.Limits, o.Now),
 		requestLog: &requestLog{counts: map[string]int{}}, violationLog: &violationLog{}, commandStore: &commandStore{scopes: map[string]json.RawMessage{}},
-		messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
+		messages:     map[string]*Message{},
 		interactions: map[string]*Interaction{}, attachments: map[string]File{},
 	}
 	s.channelStore = &channelStore{ids: s.snowflakes, byID: map[string]*Channel{}}
+	s.webhookStore = &webhookStore{ids: s.snowflakes, byID: map[string]*Webhook{}}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID
 	s.gateway = &gateway{token: o.Token, bot: s.bot, ids: s.snowflakes,
@@ -218,58 +218,6 @@ func copyMessage(m *Message) Message {
 	c.EmbedHistory = append([]string(nil), m.EmbedHistory...)
 	c.Files = append([]File(nil), m.Files...)
 	return c
-}
-
-// Webhooks returns a channel's webhooks.
-func (s *Server) Webhooks(channelID string) []Webhook {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Webhook
-	for _, w := range s.webhooks {
-		if w.ChannelID == channelID {
-			out = append(out, *w)
-		}
-	}
-	return out
-}
-
-// MaxWebhooksPerChannel is Discord's cap: creating one more answers 400
-// with code 30007, "Maximum number of webhooks reached".
-const MaxWebhooksPerChannel = 15
-
-// AddWebhook registers a webhook as if made before the test (by another
-// integration when ApplicationID is not the bot's, or by an earlier run of
-// the bot when it is); ID and Token are made when empty. It does not count
-// in WebhookCreates.
-func (s *Server) AddWebhook(h Webhook) Webhook {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if h.ID == "" {
-		h.ID = s.newID()
-	}
-	if h.Token == "" {
-		h.Token = "tok" + s.newID()
-	}
-	if h.Name == "" {
-		h.Name = "Other"
-	}
-	hh := h
-	s.webhooks[h.ID] = &hh
-	return h
-}
-
-// WebhookCreates counts webhooks created so far.
-func (s *Server) WebhookCreates() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hookCreates
-}
-
-// DeleteWebhook removes a webhook, as a moderator would.
-func (s *Server) DeleteWebhook(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.webhooks, id)
 }
 
 // Interaction returns a copy of what the client answered to an interaction.

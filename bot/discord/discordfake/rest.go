@@ -248,10 +248,8 @@ func (s *Server) channelWebhooks(w http.ResponseWriter, r *http.Request, auth, c
 	}
 	if r.Method == http.MethodGet {
 		list := []any{}
-		for _, h := range s.webhooks {
-			if h.ChannelID == channel {
-				list = append(list, s.webhookJSON(h))
-			}
+		for _, h := range s.Webhooks(channel) {
+			list = append(list, s.webhookJSON(h))
 		}
 		writeJSON(w, list)
 		return
@@ -261,23 +259,15 @@ func (s *Server) channelWebhooks(w http.ResponseWriter, r *http.Request, auth, c
 		writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body: name")
 		return
 	}
-	n := 0
-	for _, h := range s.webhooks {
-		if h.ChannelID == channel {
-			n++
-		}
-	}
-	if n >= MaxWebhooksPerChannel { // every integration's webhooks count
+	h, ok := s.create(channel, s.appID, name)
+	if !ok { // every integration's webhooks count
 		writeErr(w, http.StatusBadRequest, 30007, "Maximum number of webhooks reached (15)")
 		return
 	}
-	h := &Webhook{ID: s.newID(), Token: "tok" + s.newID(), ChannelID: channel, ApplicationID: s.appID, Name: name}
-	s.webhooks[h.ID] = h
-	s.hookCreates++
 	writeJSON(w, s.webhookJSON(h))
 }
 
-func (s *Server) webhookJSON(h *Webhook) map[string]any {
+func (s *Server) webhookJSON(h Webhook) map[string]any {
 	user := map[string]any{"id": s.bot.ID, "username": s.bot.Name, "bot": true}
 	if h.ApplicationID != s.appID { // another integration's (or a person's) webhook
 		user = map[string]any{"id": "1" + h.ID, "username": h.Name}

@@ -29,8 +29,8 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, auth, id, token
 		writeJSON(w, m.json(s.bot.ID))
 		return
 	}
-	h := s.webhooks[id]
-	if h == nil {
+	h, ok := s.webhook(id)
+	if !ok {
 		writeErr(w, http.StatusNotFound, 10015, "Unknown Webhook")
 		return
 	}
@@ -88,8 +88,8 @@ func (s *Server) editWebhookMessage(w http.ResponseWriter, r *http.Request, auth
 		writeJSON(w, in.Original.json(s.bot.ID))
 		return
 	}
-	h := s.webhooks[id]
-	if h == nil {
+	h, ok := s.webhook(id)
+	if !ok {
 		writeErr(w, http.StatusNotFound, 10015, "Unknown Webhook")
 		return
 	}
