@@ -26,7 +26,7 @@ func (s *Server) PostUser(channel string, u User, content string, mentionBot boo
 	var atts []any
 	for _, f := range files {
 		key := s.newID() + "/" + f.Name
-		s.attachments[key] = f
+		s.putAttachment(key, f)
 		atts = append(atts, s.attachmentJSON(s.newID(), key, f))
 	}
 	ev := map[string]any{"id": m.ID, "channel_id": channel, "content": m.Content, "type": 0,
@@ -85,12 +85,10 @@ func (s *Server) SlashCommand(c Slash) (string, error) {
 	}
 	data := map[string]any{"id": s.NewID(), "name": c.Command, "type": 1}
 	if c.Image != nil {
-		s.mu.Lock()
 		id := s.newID()
 		key := id + "/" + c.Image.Name
-		s.attachments[key] = *c.Image
+		s.putAttachment(key, *c.Image)
 		att := s.attachmentJSON(id, key, *c.Image)
-		s.mu.Unlock()
 		opts = append(opts, map[string]any{"name": "image", "type": 11, "value": id})
 		data["resolved"] = map[string]any{"attachments": map[string]any{id: att}}
 	}

@@ -128,6 +128,7 @@ type Server struct {
 	*commandStore
 	*channelStore
 	*webhookStore
+	*attachmentStore
 
 	*snowflakes
 
@@ -138,7 +139,6 @@ type Server struct {
 	messages     map[string]*Message
 	order        []string
 	interactions map[string]*Interaction // by token
-	attachments  map[string]File
 }
 
 // New starts a fake on a free local port.
@@ -150,10 +150,11 @@ func New(o Options) *Server {
 		o: o, snowflakes: newSnowflakes(), rateLimits: newRateLimits(o.Limits, o.Now),
 		requestLog: &requestLog{counts: map[string]int{}}, violationLog: &violationLog{}, commandStore: &commandStore{scopes: map[string]json.RawMessage{}},
 		messages:     map[string]*Message{},
-		interactions: map[string]*Interaction{}, attachments: map[string]File{},
+		interactions: map[string]*Interaction{},
 	}
 	s.channelStore = &channelStore{ids: s.snowflakes, byID: map[string]*Channel{}}
 	s.webhookStore = &webhookStore{ids: s.snowflakes, byID: map[string]*Webhook{}}
+	s.attachmentStore = &attachmentStore{byKey: map[string]File{}}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID
 	s.gateway = &gateway{token: o.Token, bot: s.bot, ids: s.snowflakes,

@@ -18,9 +18,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(path, "/media-proxy/") {
 			s.count("GET /attachments")
 		}
-		s.mu.Lock()
-		f, ok := s.attachments[path[strings.Index(path, "/attachments/")+len("/attachments/"):]]
-		s.mu.Unlock()
+		f, ok := s.attachment(path[strings.Index(path, "/attachments/")+len("/attachments/"):])
 		if !ok {
 			http.NotFound(w, r)
 			return
