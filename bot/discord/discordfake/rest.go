@@ -111,7 +111,7 @@ func routeOf(seg []string) (string, []string) {
 	return "/" + strings.Join(out, "/"), args
 }
 
-func (s *commandStore) servePut(w http.ResponseWriter, r *http.Request, args []string) {
+func (c *commandStore) servePut(w http.ResponseWriter, r *http.Request, args []string) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil || !json.Valid(raw) {
 		writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body")
@@ -121,7 +121,7 @@ func (s *commandStore) servePut(w http.ResponseWriter, r *http.Request, args []s
 	if len(args) > 1 {
 		scope = args[1]
 	}
-	s.put(scope, raw)
+	c.put(scope, raw)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(raw)
 }
