@@ -10,8 +10,8 @@ import (
 // fake at their URL. It returns the message ID.
 func (s *Server) PostUser(channel string, u User, content string, mentionBot bool, files ...File) (string, error) {
 	s.mu.Lock()
-	c := s.channels[channel]
-	if c == nil {
+	c, ok := s.channel(channel)
+	if !ok {
 		s.mu.Unlock()
 		return "", fmt.Errorf("discordfake: unknown channel %s", channel)
 	}
@@ -26,7 +26,7 @@ func (s *Server) PostUser(channel string, u User, content string, mentionBot boo
 	var atts []any
 	for _, f := range files {
 		key := s.newID() + "/" + f.Name
-		s.attachments[key] = f
+		s.putAttachment(key, f)
 		atts = append(atts, s.attachmentJSON(s.newID(), key, f))
 	}
 	ev := map[string]any{"id": m.ID, "channel_id": channel, "content": m.Content, "type": 0,
@@ -60,7 +60,7 @@ func (s *Server) Interact(typ int, channel string, u User, data map[string]any, 
 		"member":          map[string]any{"user": map[string]any{"id": u.ID, "username": u.Name}, "permissions": fmt.Sprint(perms)},
 		"app_permissions": "0",
 	}
-	if c := s.channels[channel]; c != nil && c.GuildID != "" {
+	if c, ok := s.channel(channel); ok && c.GuildID != "" {
 		ev["guild_id"] = c.GuildID
 	}
 	if source != "" {
@@ -85,12 +85,10 @@ func (s *Server) SlashCommand(c Slash) (string, error) {
 	}
 	data := map[string]any{"id": s.NewID(), "name": c.Command, "type": 1}
 	if c.Image != nil {
-		s.mu.Lock()
 		id := s.newID()
 		key := id + "/" + c.Image.Name
-		s.attachments[key] = *c.Image
+		s.putAttachment(key, *c.Image)
 		att := s.attachmentJSON(id, key, *c.Image)
-		s.mu.Unlock()
 		opts = append(opts, map[string]any{"name": "image", "type": 11, "value": id})
 		data["resolved"] = map[string]any{"attachments": map[string]any{id: att}}
 	}

@@ -10,15 +10,11 @@ package discordfake
 
 import (
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // Limits are the platform budgets the fake enforces. Zero values disable
@@ -101,7 +97,6 @@ type Message struct {
 	Flags          int
 	Files          []File
 	Edits          int
-	lastEdit       time.Time
 	seq            *int64 // the server's write counter
 	attachmentURLs []map[string]any
 }
@@ -126,38 +121,24 @@ type Interaction struct {
 type Server struct {
 	o   Options
 	srv *httptest.Server
-	up  websocket.Upgrader
+	*gateway
+	*rateLimits
+	*requestLog
+	*violationLog
+	*commandStore
+	*channelStore
+	*webhookStore
+	*attachmentStore
+
+	*snowflakes
 
 	mu           sync.Mutex
-	nextID       int64
 	writes       int64 // message writes so far (Message.Writes)
 	bot          User
 	appID        string
-	channels     map[string]*Channel
 	messages     map[string]*Message
 	order        []string
-	webhooks     map[string]*Webhook
-	hookCreates  int
 	interactions map[string]*Interaction // by token
-	attachments  map[string]File
-	commands     map[string]json.RawMessage // "global" or guild ID
-	violations   []string
-	limited      int
-	storm        int
-	stormAfter   float64
-	requests     map[string]int // "METHOD route" → count
-	global       map[string][]time.Time
-	globalPeak   int // most requests of one token in one GlobalWindow
-	globalLimit  int // global 429s sent
-	hookUse      map[string][]time.Time
-	chanUse      map[string][]time.Time // channel (or thread) → counted writes
-	chanLimited  map[string]int         // channel → shared 429s sent
-	chanBlocked  map[string]time.Time   // channel → shared 429s until (BlockChannel)
-	conns        map[*gwConn]bool
-	sessions     map[string]int64    // session ID → last seq
-	shardOf      map[string][2]int64 // session ID → [shard_id, num_shards]
-	identifies   int
-	resumes      int
 }
 
 // New starts a fake on a free local port.
@@ -166,15 +147,18 @@ func New(o Options) *Server {
 		o.Now = time.Now
 	}
 	s := &Server{
-		o: o, nextID: 1_100_000_000_000_000_000,
-		channels: map[string]*Channel{}, messages: map[string]*Message{}, webhooks: map[string]*Webhook{},
-		interactions: map[string]*Interaction{}, attachments: map[string]File{}, commands: map[string]json.RawMessage{},
-		requests: map[string]int{}, global: map[string][]time.Time{}, hookUse: map[string][]time.Time{},
-		chanUse: map[string][]time.Time{}, chanLimited: map[string]int{}, chanBlocked: map[string]time.Time{},
-		conns: map[*gwConn]bool{}, sessions: map[string]int64{}, shardOf: map[string][2]int64{},
+		o: o, snowflakes: newSnowflakes(), rateLimits: newRateLimits(o.Limits, o.Now),
+		requestLog: &requestLog{counts: map[string]int{}}, violationLog: &violationLog{}, commandStore: &commandStore{scopes: map[string]json.RawMessage{}},
+		messages:     map[string]*Message{},
+		interactions: map[string]*Interaction{},
 	}
+	s.channelStore = &channelStore{ids: s.snowflakes, byID: map[string]*Channel{}}
+	s.webhookStore = &webhookStore{ids: s.snowflakes, byID: map[string]*Webhook{}}
+	s.attachmentStore = &attachmentStore{byKey: map[string]File{}}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID
+	s.gateway = &gateway{token: o.Token, bot: s.bot, ids: s.snowflakes,
+		conns: map[*gwConn]bool{}, sessions: map[string]*gwSession{}}
 	var h http.Handler = http.HandlerFunc(s.serve)
 	if o.Wrap != nil {
 		h = o.Wrap(h)
@@ -202,50 +186,6 @@ func (s *Server) Bot() User { return s.bot }
 
 // AppID is the bot's application ID.
 func (s *Server) AppID() string { return s.appID }
-
-func (s *Server) newID() string {
-	s.nextID++
-	return strconv.FormatInt(s.nextID, 10)
-}
-
-// NewID returns a fresh snowflake (for users, guilds, channels in tests).
-func (s *Server) NewID() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.newID()
-}
-
-// AddChannel registers a channel (an ID is made when empty) and returns it.
-func (s *Server) AddChannel(c Channel) Channel {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.ID == "" {
-		c.ID = s.newID()
-	}
-	cc := c
-	s.channels[c.ID] = &cc
-	return c
-}
-
-// SetChannel changes a channel's permissions.
-func (s *Server) SetChannel(id string, noWebhooks, noThreads bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.channels[id]; c != nil {
-		c.NoWebhooks, c.NoThreads = noWebhooks, noThreads
-	}
-}
-
-// Channels returns the known channels (threads included).
-func (s *Server) Channels() []Channel {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Channel
-	for _, c := range s.channels {
-		out = append(out, *c)
-	}
-	return out
-}
 
 // Messages returns copies of a channel's messages in creation order.
 func (s *Server) Messages(channelID string) []Message {
@@ -281,133 +221,6 @@ func copyMessage(m *Message) Message {
 	return c
 }
 
-// Webhooks returns a channel's webhooks.
-func (s *Server) Webhooks(channelID string) []Webhook {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Webhook
-	for _, w := range s.webhooks {
-		if w.ChannelID == channelID {
-			out = append(out, *w)
-		}
-	}
-	return out
-}
-
-// MaxWebhooksPerChannel is Discord's cap: creating one more answers 400
-// with code 30007, "Maximum number of webhooks reached".
-const MaxWebhooksPerChannel = 15
-
-// AddWebhook registers a webhook as if made before the test (by another
-// integration when ApplicationID is not the bot's, or by an earlier run of
-// the bot when it is); ID and Token are made when empty. It does not count
-// in WebhookCreates.
-func (s *Server) AddWebhook(h Webhook) Webhook {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if h.ID == "" {
-		h.ID = s.newID()
-	}
-	if h.Token == "" {
-		h.Token = "tok" + s.newID()
-	}
-	if h.Name == "" {
-		h.Name = "Other"
-	}
-	hh := h
-	s.webhooks[h.ID] = &hh
-	return h
-}
-
-// WebhookCreates counts webhooks created so far.
-func (s *Server) WebhookCreates() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hookCreates
-}
-
-// DeleteWebhook removes a webhook, as a moderator would.
-func (s *Server) DeleteWebhook(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.webhooks, id)
-}
-
-// RateLimited counts the 429s sent.
-func (s *Server) RateLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.limited
-}
-
-// GlobalLimited counts the global (per token) 429s sent.
-func (s *Server) GlobalLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.globalLimit
-}
-
-// GlobalPeak is the most requests one token had accepted within one
-// GlobalWindow (sliding) so far: at most Limits.GlobalRequests.
-func (s *Server) GlobalPeak() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.globalPeak
-}
-
-// SharedLimited counts the shared (per-channel) 429s sent for a channel
-// or thread; "" counts them all.
-func (s *Server) SharedLimited(channel string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if channel != "" {
-		return s.chanLimited[channel]
-	}
-	n := 0
-	for _, v := range s.chanLimited {
-		n += v
-	}
-	return n
-}
-
-// BlockChannel answers every counted write into a channel (or thread)
-// with a shared 429 until d has passed, as Discord does when its
-// per-channel window is full of writes the client did not make.
-func (s *Server) BlockChannel(channel string, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.chanBlocked[channel] = s.o.Now().Add(d)
-}
-
-// Storm makes the next n persona writes (webhook calls and bot message
-// writes) answer 429 with retry_after seconds.
-func (s *Server) Storm(n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.storm, s.stormAfter = n, retryAfter.Seconds()
-}
-
-// Violations lists every rule a client broke.
-func (s *Server) Violations() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.violations...)
-}
-
-// Requests counts requests by "METHOD route", e.g. "POST /channels/{id}/webhooks".
-func (s *Server) Requests(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests[route]
-}
-
-// Commands returns the last bulk overwrite, for a guild or "global".
-func (s *Server) Commands(scope string) json.RawMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.commands[scope]
-}
-
 // Interaction returns a copy of what the client answered to an interaction.
 func (s *Server) Interaction(token string) (Interaction, bool) {
 	s.mu.Lock()
@@ -428,8 +241,4 @@ func (s *Server) Interaction(token string) (Interaction, bool) {
 		c.Followups = append(c.Followups, &fc)
 	}
 	return c, true
-}
-
-func (s *Server) violate(format string, args ...any) {
-	s.violations = append(s.violations, fmt.Sprintf(format, args...))
 }

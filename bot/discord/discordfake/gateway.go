@@ -38,6 +38,27 @@ func (c *gwConn) send(v any) error {
 	return c.ws.WriteJSON(v)
 }
 
+// gateway is the fake's gateway WebSocket: its connections and the
+// sessions they can resume, under its own lock.
+type gateway struct {
+	token string // the bot token without "Bot "; empty accepts any
+	bot   User
+	ids   *snowflakes
+	up    websocket.Upgrader
+
+	mu         sync.Mutex
+	conns      map[*gwConn]bool
+	sessions   map[string]*gwSession
+	identifies int
+	resumes    int
+}
+
+// gwSession is what a resume needs: the last sequence number and the shard.
+type gwSession struct {
+	seq   int64
+	shard [2]int64
+}
+
 type frame struct {
 	Op int             `json:"op"`
 	D  json.RawMessage `json:"d,omitempty"`
@@ -47,7 +68,7 @@ type frame struct {
 
 // serveGateway speaks Hello, Identify → READY, Resume → RESUMED (or
 // Invalid Session), and heartbeat ACKs.
-func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+func (s *gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 	ws, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -89,7 +110,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 				c.wmu.Unlock()
 				return
 			}
-			if s.o.Token != "" && id.Token != "Bot "+s.o.Token {
+			if s.token != "" && id.Token != "Bot "+s.token {
 				c.wmu.Lock()
 				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(4004, "Authentication failed."), time.Now().Add(time.Second))
 				c.wmu.Unlock()
@@ -98,15 +119,14 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			s.mu.Lock()
 			s.identifies++
 			c.shard = shard
-			c.session = s.newID()
-			s.sessions[c.session] = 1
-			s.shardOf[c.session] = shard
+			c.session = s.ids.newID()
+			s.sessions[c.session] = &gwSession{seq: 1, shard: shard}
 			c.ready = true
 			s.mu.Unlock()
 			_ = c.send(map[string]any{"op": 0, "s": 1, "t": "READY", "d": map[string]any{
 				"v": 9, "session_id": c.session,
 				"user":        map[string]any{"id": s.bot.ID, "username": s.bot.Name, "bot": true},
-				"application": map[string]any{"id": s.appID, "flags": 0},
+				"application": map[string]any{"id": s.bot.ID, "flags": 0},
 				"guilds":      []any{},
 			}})
 		case 6:
@@ -116,12 +136,14 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			}
 			_ = json.Unmarshal(f.D, &res)
 			s.mu.Lock()
-			seq, ok := s.sessions[res.SessionID]
+			sess, ok := s.sessions[res.SessionID]
+			var seq int64
 			if ok {
 				s.resumes++
 				c.session = res.SessionID
-				c.shard = s.shardOf[res.SessionID]
+				c.shard = sess.shard
 				c.ready = true
+				seq = sess.seq
 			}
 			s.mu.Unlock()
 			if !ok {
@@ -135,7 +157,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 
 // Dispatch sends an event to every identified connection of the shard its
 // guild_id belongs to (every connection when not sharded).
-func (s *Server) Dispatch(event string, data any) error {
+func (s *gateway) Dispatch(event string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return err
@@ -149,9 +171,10 @@ func (s *Server) Dispatch(event string, data any) error {
 	var seqs []int64
 	for c := range s.conns {
 		if c.ready && c.receives(g.GuildID) {
-			s.sessions[c.session]++
+			sess := s.sessions[c.session]
+			sess.seq++
 			conns = append(conns, c)
-			seqs = append(seqs, s.sessions[c.session])
+			seqs = append(seqs, sess.seq)
 		}
 	}
 	s.mu.Unlock()
@@ -164,7 +187,7 @@ func (s *Server) Dispatch(event string, data any) error {
 }
 
 // Connected reports how many connections have identified or resumed.
-func (s *Server) Connected() int {
+func (s *gateway) Connected() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -177,14 +200,14 @@ func (s *Server) Connected() int {
 }
 
 // Identifies and Resumes count gateway logins.
-func (s *Server) Identifies() int {
+func (s *gateway) Identifies() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.identifies
 }
 
 // Resumes counts successful resumes.
-func (s *Server) Resumes() int {
+func (s *gateway) Resumes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.resumes
@@ -192,7 +215,7 @@ func (s *Server) Resumes() int {
 
 // DropConnections cuts every gateway connection without a close frame, as
 // a network failure would; clients resume.
-func (s *Server) DropConnections() {
+func (s *gateway) DropConnections() {
 	s.mu.Lock()
 	var conns []*gwConn
 	for c := range s.conns {

@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/disintegration/imaging"
 )
@@ -18,6 +19,26 @@ import (
 // own format. It serves only attachments that have a width and height:
 // others get 415 Unsupported Media Type (discord-api-docs#5174), as does an
 // image it cannot decode. It never enlarges.
+
+// attachmentStore holds the files people posted, by URL key, under its
+// own lock.
+type attachmentStore struct {
+	mu    sync.Mutex
+	byKey map[string]File
+}
+
+func (s *attachmentStore) putAttachment(key string, f File) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.byKey[key] = f
+}
+
+func (s *attachmentStore) attachment(key string) (File, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.byKey[key]
+	return f, ok
+}
 
 // attachmentJSON is an attachment object: width, height and proxy_url
 // when the fake can read the image's dimensions, as Discord sets them for
@@ -34,9 +55,7 @@ func (s *Server) attachmentJSON(id, key string, f File) map[string]any {
 
 // serveMediaProxy serves /media-proxy/attachments/KEY?width=W&height=H.
 func (s *Server) serveMediaProxy(w http.ResponseWriter, r *http.Request, f File) {
-	s.mu.Lock()
-	s.requests["GET /media-proxy"]++
-	s.mu.Unlock()
+	s.count("GET /media-proxy")
 	img, format, err := image.Decode(bytes.NewReader(f.Data))
 	if err != nil {
 		http.Error(w, "415: Unsupported Media Type", http.StatusUnsupportedMediaType)

@@ -56,16 +56,17 @@ func readPayload(r *http.Request) (map[string]any, []File, error) {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // checkWrite enforces the rules every create, edit and interaction
-// response must follow (s.mu held). It returns false after writing a 400.
-func (s *Server) checkWrite(w http.ResponseWriter, route string, p map[string]any, create bool, files []File) bool {
+// response must follow, recording what it breaks. It returns false after
+// writing a 400.
+func (v *violationLog) checkWrite(w http.ResponseWriter, route string, p map[string]any, create bool, files []File) bool {
 	am, ok := p["allowed_mentions"].(map[string]any)
 	if !ok {
-		s.violate("%s: no allowed_mentions", route)
+		v.violate("%s: no allowed_mentions", route)
 	} else if parse, ok := am["parse"].([]any); !ok || len(parse) > 0 {
-		s.violate("%s: allowed_mentions.parse is %v, want []", route, am["parse"])
+		v.violate("%s: allowed_mentions.parse is %v, want []", route, am["parse"])
 	}
 	if c, ok := p["content"].(string); ok && utf8.RuneCountInString(c) > 2000 {
-		s.violate("%s: content is %d characters", route, utf8.RuneCountInString(c))
+		v.violate("%s: content is %d characters", route, utf8.RuneCountInString(c))
 		writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body: content: Must be 2000 or fewer in length.")
 		return false
 	}
@@ -73,7 +74,7 @@ func (s *Server) checkWrite(w http.ResponseWriter, route string, p map[string]an
 		for _, e := range embeds {
 			if m, ok := e.(map[string]any); ok {
 				if d, _ := m["description"].(string); utf8.RuneCountInString(d) > 4096 {
-					s.violate("%s: embed description is %d characters", route, utf8.RuneCountInString(d))
+					v.violate("%s: embed description is %d characters", route, utf8.RuneCountInString(d))
 					writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body: embeds.description")
 					return false
 				}
@@ -83,7 +84,7 @@ func (s *Server) checkWrite(w http.ResponseWriter, route string, p map[string]an
 	if u, ok := p["username"].(string); ok {
 		l := strings.ToLower(u)
 		if strings.Contains(l, "discord") || strings.Contains(l, "clyde") || utf8.RuneCountInString(u) > 80 {
-			s.violate("%s: username %q refused", route, u)
+			v.violate("%s: username %q refused", route, u)
 			writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body: username")
 			return false
 		}
@@ -93,7 +94,7 @@ func (s *Server) checkWrite(w http.ResponseWriter, route string, p map[string]an
 		e, _ := p["embeds"].([]any)
 		k, _ := p["components"].([]any)
 		if c == "" && len(e) == 0 && len(k) == 0 && len(files) == 0 {
-			s.violate("%s: empty message", route)
+			v.violate("%s: empty message", route)
 			writeErr(w, http.StatusBadRequest, 50006, "Cannot send an empty message")
 			return false
 		}

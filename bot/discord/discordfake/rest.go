@@ -15,12 +15,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveGateway(w, r)
 		return
 	case strings.HasPrefix(path, "/attachments/"), strings.HasPrefix(path, "/media-proxy/attachments/"):
-		s.mu.Lock()
-		f, ok := s.attachments[path[strings.Index(path, "/attachments/")+len("/attachments/"):]]
 		if !strings.HasPrefix(path, "/media-proxy/") {
-			s.requests["GET /attachments"]++
+			s.count("GET /attachments")
 		}
-		s.mu.Unlock()
+		f, ok := s.attachment(path[strings.Index(path, "/attachments/")+len("/attachments/"):])
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -41,9 +39,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	route, args := routeOf(seg)
-	s.mu.Lock()
-	s.requests[r.Method+" "+route]++
-	s.mu.Unlock()
+	s.count(r.Method + " " + route)
 	auth := r.Header.Get("Authorization")
 	if s.o.Token != "" && auth != "" && auth != "Bot "+s.o.Token {
 		writeErr(w, http.StatusUnauthorized, 0, "401: Unauthorized")
@@ -52,10 +48,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if auth != "" && !admitsItself[r.Method+" "+route] {
 		// Every request carrying the bot's authorization counts toward
 		// the token's global limit, reads included.
-		s.mu.Lock()
-		ok := s.admit(w, admission{token: auth})
-		s.mu.Unlock()
-		if !ok {
+		if !s.admit(w, admission{token: auth}) {
 			return
 		}
 	}
@@ -66,9 +59,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "GET /users/@me":
 		writeJSON(w, map[string]any{"id": s.bot.ID, "username": s.bot.Name, "bot": true})
 	case "PUT /applications/{id}/commands", "PUT /applications/{id}/guilds/{id}/commands":
-		s.putCommands(w, r, args)
+		s.servePut(w, r, args)
 	case "GET /channels/{id}":
-		s.getChannel(w, args[0])
+		s.serveGet(w, args[0])
 	case "POST /channels/{id}/messages":
 		s.createBotMessage(w, r, auth, args[0])
 	case "PATCH /channels/{id}/messages/{id}":
@@ -118,7 +111,7 @@ func routeOf(seg []string) (string, []string) {
 	return "/" + strings.Join(out, "/"), args
 }
 
-func (s *Server) putCommands(w http.ResponseWriter, r *http.Request, args []string) {
+func (c *commandStore) servePut(w http.ResponseWriter, r *http.Request, args []string) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil || !json.Valid(raw) {
 		writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body")
@@ -128,33 +121,9 @@ func (s *Server) putCommands(w http.ResponseWriter, r *http.Request, args []stri
 	if len(args) > 1 {
 		scope = args[1]
 	}
-	s.mu.Lock()
-	s.commands[scope] = raw
-	s.mu.Unlock()
+	c.put(scope, raw)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(raw)
-}
-
-func (s *Server) getChannel(w http.ResponseWriter, id string) {
-	s.mu.Lock()
-	c, ok := s.channels[id]
-	s.mu.Unlock()
-	if !ok {
-		writeErr(w, http.StatusNotFound, 10003, "Unknown Channel")
-		return
-	}
-	writeJSON(w, channelJSON(c))
-}
-
-func channelJSON(c *Channel) map[string]any {
-	out := map[string]any{"id": c.ID, "type": c.Type}
-	if c.GuildID != "" {
-		out["guild_id"] = c.GuildID
-	}
-	if c.ParentID != "" {
-		out["parent_id"] = c.ParentID
-	}
-	return out
 }
 
 func (s *Server) createBotMessage(w http.ResponseWriter, r *http.Request, auth, channel string) {
@@ -165,7 +134,7 @@ func (s *Server) createBotMessage(w http.ResponseWriter, r *http.Request, auth, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.channels[channel] == nil {
+	if _, ok := s.channel(channel); !ok {
 		writeErr(w, http.StatusNotFound, 10003, "Unknown Channel")
 		return
 	}
@@ -201,7 +170,7 @@ func (s *Server) editBotMessage(w http.ResponseWriter, r *http.Request, auth, ch
 		writeErr(w, http.StatusForbidden, 50005, "Cannot edit a message authored by another user")
 		return
 	}
-	if !s.admit(w, admission{token: auth, edit: m, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /channels/{id}/messages/{id}", p, false, files) {
+	if !s.admit(w, admission{token: auth, edit: m.ID, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /channels/{id}/messages/{id}", p, false, files) {
 		return
 	}
 	m.Edits++
@@ -217,9 +186,9 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, auth, chann
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.channels[channel]
+	c, ok := s.channel(channel)
 	switch {
-	case c == nil:
+	case !ok:
 		writeErr(w, http.StatusNotFound, 10003, "Unknown Channel")
 		return
 	case c.NoThreads:
@@ -228,7 +197,8 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, auth, chann
 	case s.messages[msg] == nil || s.messages[msg].ChannelID != channel:
 		writeErr(w, http.StatusNotFound, 10008, "Unknown Message")
 		return
-	case s.channels[msg] != nil:
+	}
+	if _, ok := s.channel(msg); ok {
 		writeErr(w, http.StatusBadRequest, 160004, "A thread has already been created for this message")
 		return
 	}
@@ -240,8 +210,11 @@ func (s *Server) startThread(w http.ResponseWriter, r *http.Request, auth, chann
 		writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body: name")
 		return
 	}
-	t := &Channel{ID: msg, GuildID: c.GuildID, ParentID: channel, Type: 11}
-	s.channels[msg] = t
+	t := Channel{ID: msg, GuildID: c.GuildID, ParentID: channel, Type: 11}
+	if !s.addThread(t) {
+		writeErr(w, http.StatusBadRequest, 160004, "A thread has already been created for this message")
+		return
+	}
 	out := channelJSON(t)
 	out["name"] = name
 	w.WriteHeader(http.StatusCreated)
@@ -256,9 +229,9 @@ func (s *Server) channelWebhooks(w http.ResponseWriter, r *http.Request, auth, c
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.channels[channel]
+	c, ok := s.channel(channel)
 	switch {
-	case c == nil:
+	case !ok:
 		writeErr(w, http.StatusNotFound, 10003, "Unknown Channel")
 		return
 	case c.NoWebhooks:
@@ -273,10 +246,8 @@ func (s *Server) channelWebhooks(w http.ResponseWriter, r *http.Request, auth, c
 	}
 	if r.Method == http.MethodGet {
 		list := []any{}
-		for _, h := range s.webhooks {
-			if h.ChannelID == channel {
-				list = append(list, s.webhookJSON(h))
-			}
+		for _, h := range s.Webhooks(channel) {
+			list = append(list, s.webhookJSON(h))
 		}
 		writeJSON(w, list)
 		return
@@ -286,23 +257,15 @@ func (s *Server) channelWebhooks(w http.ResponseWriter, r *http.Request, auth, c
 		writeErr(w, http.StatusBadRequest, 50035, "Invalid Form Body: name")
 		return
 	}
-	n := 0
-	for _, h := range s.webhooks {
-		if h.ChannelID == channel {
-			n++
-		}
-	}
-	if n >= MaxWebhooksPerChannel { // every integration's webhooks count
+	h, ok := s.create(channel, s.appID, name)
+	if !ok { // every integration's webhooks count
 		writeErr(w, http.StatusBadRequest, 30007, "Maximum number of webhooks reached (15)")
 		return
 	}
-	h := &Webhook{ID: s.newID(), Token: "tok" + s.newID(), ChannelID: channel, ApplicationID: s.appID, Name: name}
-	s.webhooks[h.ID] = h
-	s.hookCreates++
 	writeJSON(w, s.webhookJSON(h))
 }
 
-func (s *Server) webhookJSON(h *Webhook) map[string]any {
+func (s *Server) webhookJSON(h Webhook) map[string]any {
 	user := map[string]any{"id": s.bot.ID, "username": s.bot.Name, "bot": true}
 	if h.ApplicationID != s.appID { // another integration's (or a person's) webhook
 		user = map[string]any{"id": "1" + h.ID, "username": h.Name}

@@ -29,8 +29,8 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, auth, id, token
 		writeJSON(w, m.json(s.bot.ID))
 		return
 	}
-	h := s.webhooks[id]
-	if h == nil {
+	h, ok := s.webhook(id)
+	if !ok {
 		writeErr(w, http.StatusNotFound, 10015, "Unknown Webhook")
 		return
 	}
@@ -40,8 +40,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, auth, id, token
 	}
 	channel := h.ChannelID
 	if t := r.URL.Query().Get("thread_id"); t != "" {
-		c := s.channels[t]
-		if c == nil || c.ParentID != h.ChannelID {
+		if c, ok := s.channel(t); !ok || c.ParentID != h.ChannelID {
 			writeErr(w, http.StatusBadRequest, 10003, "Unknown Channel")
 			return
 		}
@@ -89,8 +88,8 @@ func (s *Server) editWebhookMessage(w http.ResponseWriter, r *http.Request, auth
 		writeJSON(w, in.Original.json(s.bot.ID))
 		return
 	}
-	h := s.webhooks[id]
-	if h == nil {
+	h, ok := s.webhook(id)
+	if !ok {
 		writeErr(w, http.StatusNotFound, 10015, "Unknown Webhook")
 		return
 	}
@@ -111,7 +110,7 @@ func (s *Server) editWebhookMessage(w http.ResponseWriter, r *http.Request, auth
 		writeErr(w, http.StatusNotFound, 10008, "Unknown Message")
 		return
 	}
-	if !s.admit(w, admission{token: auth, hook: id, edit: m, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /webhooks/{id}/{token}/messages/{id}", p, false, files) {
+	if !s.admit(w, admission{token: auth, hook: id, edit: m.ID, persona: true, channel: channel}) || !s.checkWrite(w, "PATCH /webhooks/{id}/{token}/messages/{id}", p, false, files) {
 		return
 	}
 	m.Edits++
