@@ -10,5 +10,6 @@ import "testing"
 //
 //	go test -race -tags slow ./bot/telegram -run WholeSessionInAGroup -v
 func TestWholeSessionInAGroupWithinTelegramsBudgets(t *testing.T) {
+	t.Parallel()
 	wholeSessionWithinBudgets(t, "group", groupChat, "/roundtable@"+botName+" paper lanterns")
 }

@@ -120,6 +120,7 @@ func wholeSession(t *testing.T, hs *harness, done chan<- []string) func(ctx cont
 // closing notice is. The group case (20 per minute, edits included) takes
 // twice as long and runs with -tags slow (budget_slow_test.go).
 func TestWholeSessionWithinTelegramsBudgets(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a whole session at Telegram's pace: ~7 s")
 	}

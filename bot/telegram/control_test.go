@@ -21,6 +21,7 @@ import (
 // which write goes first is the scheduler's choice, never the machine's
 // speed.
 func TestControlJumpsTheSpeechQueue(t *testing.T) {
+	t.Parallel()
 	clk := clock.NewManual(time.Time{})
 	hs := newHarness(t, setup{clock: clk, fakeLimits: telegramfake.TelegramLimits()})
 	const n = 12
@@ -92,6 +93,7 @@ func TestControlJumpsTheSpeechQueue(t *testing.T) {
 // place by a new process that reattaches to it by the ID the first one
 // reported; so is the old board, whose Stop button goes.
 func TestReattachCompletesCutOffMessages(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	ctx1, kill := context.WithCancel(context.Background())
 	var mu sync.Mutex

@@ -77,6 +77,7 @@ func tableScript(t *testing.T, hs *harness, answers chan<- bot.Answer, ask bool)
 }
 
 func TestGroupRoundtableSixPersonasWithinLimits(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{fakeLimits: telegramfake.TelegramLimits()})
 	answers := make(chan bot.Answer, 2)
 	hs.h.setScript(tableScript(t, hs, answers, false))
@@ -129,6 +130,7 @@ func TestGroupRoundtableSixPersonasWithinLimits(t *testing.T) {
 }
 
 func TestGroupPlainMessagesAndOtherBotsIgnored(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	hs.say(groupChat, ann, "just chatting about lanterns")
 	hs.say(groupChat, ann, "/roundtable@other_bot lanterns")
@@ -141,6 +143,7 @@ func TestGroupPlainMessagesAndOtherBotsIgnored(t *testing.T) {
 }
 
 func TestCommandsMentionsAndReplies(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	cases := []struct {
 		text string
@@ -186,6 +189,7 @@ func TestCommandsMentionsAndReplies(t *testing.T) {
 }
 
 func TestMentionDuringSessionIsInterjection(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	release := make(chan struct{})
 	hs.h.setScript(func(ctx context.Context, req request) {
@@ -204,6 +208,7 @@ func TestMentionDuringSessionIsInterjection(t *testing.T) {
 }
 
 func TestPerChatOrder(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	const n = 30
 	for i := range n {
@@ -218,6 +223,7 @@ func TestPerChatOrder(t *testing.T) {
 }
 
 func TestDuplicateUpdateHandledOnce(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	_, uid := hs.fake.Send(mainToken, telegramfake.In{Chat: dmChat, From: ann, Text: "/status"})
 	hs.fake.Duplicate(mainToken, uid)
@@ -229,6 +235,7 @@ func TestDuplicateUpdateHandledOnce(t *testing.T) {
 }
 
 func TestAllowList(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{allowed: []int64{dmChat}})
 	hs.say(groupChat, ann, "/status")
 	hs.say(dmChat, ann, "/personas")

@@ -14,6 +14,7 @@ import (
 // vote chart as a photo: both arrive, and the photo decodes to the PNG
 // that was drawn.
 func TestExportSendsTheDiagram(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	pic, err := export.DiagramPNG(export.Pictures{
 		KJ: &transcript.KJ{Core: "tradition you can use", Groups: []transcript.KJGroup{

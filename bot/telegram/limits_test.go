@@ -15,6 +15,7 @@ import (
 // found the per-bot budget (28/s, burst 3: 31 in a second) over
 // Telegram's 30 with 50 private chats on one token.
 func TestDefaultLimitsFitTelegramsWindows(t *testing.T) {
+	t.Parallel()
 	l, tg := DefaultLimits(), telegramfake.TelegramLimits()
 	most := func(b bot.Budget, window time.Duration) float64 { return float64(b.Burst) + b.Rate*window.Seconds() }
 	if got := most(l.Bot, time.Second); got > float64(tg.BotPerSecond)-1 {

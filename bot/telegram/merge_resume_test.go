@@ -16,6 +16,7 @@ import (
 // all three sections (ReattachMerged) and completes it in place: no
 // message is added and no partial text stays.
 func TestReattachMergedCompletesTheStageMessage(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	ctx1, kill := context.WithCancel(context.Background())
 	var mu sync.Mutex

@@ -7,6 +7,7 @@ import (
 )
 
 func TestImageOfPicksSmallestCoveringSize(t *testing.T) {
+	t.Parallel()
 	size := func(id string, w, h int) models.PhotoSize {
 		return models.PhotoSize{FileID: id, Width: w, Height: h}
 	}

@@ -15,6 +15,7 @@ import (
 )
 
 func TestPrivatePhotoHEICAndTooLarge(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	jpeg := bytes.Repeat([]byte{0xff, 0xd8, 1, 2, 3}, 100)
 	hs.fake.Send(mainToken, telegramfake.In{Chat: dmChat, From: ann, Photo: jpeg, Caption: "a lantern for spring"})
@@ -56,6 +57,7 @@ func TestPrivatePhotoHEICAndTooLarge(t *testing.T) {
 }
 
 func TestPrivateDraftsThenFinalMessage(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{fakeLimits: telegramfake.TelegramLimits()})
 	done := make(chan bot.Answer, 2)
 	hs.h.setScript(tableScript(t, hs, done, false))
@@ -84,6 +86,7 @@ func TestPrivateDraftsThenFinalMessage(t *testing.T) {
 }
 
 func TestStormRiddenOut(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{fakeLimits: telegramfake.TelegramLimits()})
 	done := make(chan bot.Answer, 2)
 	hs.h.setScript(tableScript(t, hs, done, false))
@@ -105,6 +108,7 @@ func TestStormRiddenOut(t *testing.T) {
 }
 
 func TestSplitAt4096KeepsEntities(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	long := strings.Repeat("Tom & Jerry <3 **bold** @someone — 剪纸 🎨. ", 200) // ~9000 units
 	hs.h.setScript(func(ctx context.Context, req request) {
@@ -135,6 +139,7 @@ func TestSplitAt4096KeepsEntities(t *testing.T) {
 }
 
 func TestWebhookMode(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{webhook: true})
 	if url, secret := hs.fake.Webhook(mainToken); url != "https://example.test/tg" || secret != "s3cret" {
 		t.Fatalf("webhook = %q %q", url, secret)
@@ -178,6 +183,7 @@ func TestWebhookMode(t *testing.T) {
 }
 
 func TestAskKeywords(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	answers := make(chan bot.Answer, 1)
 	// Answered questions get a long timeout (the scaled clock runs 20×
@@ -236,6 +242,7 @@ func TestAskKeywords(t *testing.T) {
 }
 
 func TestStopButtonAndPersonaBots(t *testing.T) {
+	t.Parallel()
 	tokens := []string{"201:p1", "202:p2", "203:p3", "204:p4", "205:p5", "206:p6"}
 	hs := newHarness(t, setup{personas: tokens, fakeLimits: telegramfake.TelegramLimits()})
 	done := make(chan bot.Answer, 2)

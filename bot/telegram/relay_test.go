@@ -18,6 +18,7 @@ import (
 // message ID, and the handler — the relay — hands them to b's
 // conversation, whose AskKeywords returns them.
 func TestAnswersToAnotherReplicasQuestion(t *testing.T) {
+	t.Parallel()
 	hs := newHarness(t, setup{})
 	b, err := New(Config{Token: mainToken, APIURL: hs.fake.URL()}, newTestHandler(),
 		Options{Logger: slog.New(slog.DiscardHandler), Clock: hs.clock})

@@ -15,6 +15,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // TestRenderGolden checks persona headers, escaping, @-breaking and the
 // minimal **bold** against testdata/render.golden.
 func TestRenderGolden(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		p    bot.Persona

@@ -12,6 +12,7 @@ import (
 )
 
 func TestConfigValidatedAtStart(t *testing.T) {
+	t.Parallel()
 	const good = "https://bot.example.com/tg"
 	for _, c := range []struct {
 		name, token, url, secret, want string
@@ -48,6 +49,7 @@ func TestConfigValidatedAtStart(t *testing.T) {
 // A token the Bot API does not know ends Run with bot.ErrRejected (serve
 // stops that platform for good) instead of retrying.
 func TestRunRejectedToken(t *testing.T) {
+	t.Parallel()
 	fake := telegramfake.New(telegramfake.Options{})
 	t.Cleanup(fake.Close)
 	fake.AddBot(mainToken, botName)

@@ -36,6 +36,7 @@ import (
 // once, no placeholder or cut-off text left, the old board marked as
 // moved. On the embedded store and on Redis.
 func TestCrashResumeTelegramChatEqualsLog(t *testing.T) {
+	t.Parallel()
 	stores := map[string]func(t *testing.T) store.Store{
 		"embedded": func(t *testing.T) store.Store {
 			st, err := bolt.Open(filepath.Join(t.TempDir(), "tr.db"), bolt.Options{})

@@ -15,6 +15,7 @@ import (
 // The export's picture is the session's KJ diagram as a PNG, and nothing
 // before the session has grouped its keywords.
 func TestDiagramPNGOfASession(t *testing.T) {
+	t.Parallel()
 	if b, err := exportDiagram([]store.Event{{Type: transcript.EventSpeech, Text: "hello"}}); !errors.Is(err, export.ErrNoPictures) {
 		t.Fatalf("a session without pictures: %d bytes, %v", len(b), err)
 	}

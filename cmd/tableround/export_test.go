@@ -47,6 +47,7 @@ func exportStore(t *testing.T) store.Store {
 }
 
 func TestRunExport(t *testing.T) {
+	t.Parallel()
 	st := exportStore(t)
 	dir := t.TempDir()
 	cases := []struct {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestRunImage(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	photo := image.NewNRGBA(image.Rect(0, 0, 1600, 1200))
 	for y := range 1200 {

@@ -15,6 +15,7 @@ import (
 // Transient failures are retried with jittered backoff that doubles up to
 // two minutes; a rejected token ends the loop at once, marked rejected.
 func TestKeepRunningBacksOffAndStopsOnRejection(t *testing.T) {
+	t.Parallel()
 	const transient = 12
 	runs := 0
 	var waits []time.Duration

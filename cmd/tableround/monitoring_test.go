@@ -193,6 +193,7 @@ func tryGet(url string) (string, int) {
 // TestPrometheusRuleMatchesRuleFile keeps the Kubernetes PrometheusRule and
 // the plain rule file the same rules.
 func TestPrometheusRuleMatchesRuleFile(t *testing.T) {
+	t.Parallel()
 	deploy := deployDir(t)
 	var plain ruleFile
 	readYAML(t, filepath.Join(deploy, "prometheus", "tableround.rules.yml"), &plain)
@@ -235,6 +236,7 @@ func TestPrometheusRuleMatchesRuleFile(t *testing.T) {
 // TestComposeMonitoringProfile checks that Prometheus and Grafana run only
 // with the monitoring profile and that the files they mount exist.
 func TestComposeMonitoringProfile(t *testing.T) {
+	t.Parallel()
 	deploy := deployDir(t)
 	var compose struct {
 		Services map[string]struct {
@@ -277,6 +279,7 @@ func TestComposeMonitoringProfile(t *testing.T) {
 // TestAlertRulesWithPromtool runs promtool's checks and unit tests of the
 // rules, as .ci/run does; without promtool it skips, except under CI.
 func TestAlertRulesWithPromtool(t *testing.T) {
+	t.Parallel()
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		if os.Getenv("CI") != "" {

@@ -37,6 +37,7 @@ func (s failingStore) Append(context.Context, string, store.Event) (store.Event,
 func (s failingStore) Ping(context.Context) error { return s.err }
 
 func TestStoreMetricsCountsFailuresOnly(t *testing.T) {
+	t.Parallel()
 	bolt, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +78,7 @@ func TestStoreMetricsCountsFailuresOnly(t *testing.T) {
 }
 
 func TestObservedPrepareRecordsTimesAndFailures(t *testing.T) {
+	t.Parallel()
 	m := ops.NewMetrics()
 	prepare := observedPrepare(m)
 	var buf bytes.Buffer

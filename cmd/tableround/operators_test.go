@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseOperators(t *testing.T) {
+	t.Parallel()
 	got, err := parseOperators([]string{" discord:80351110224678912", "telegram:12345", ""})
 	if err != nil || len(got) != 2 || !got["discord:80351110224678912"] || !got["telegram:12345"] {
 		t.Fatalf("parseOperators = %v, %v", got, err)

@@ -36,6 +36,7 @@ func seatOf(m map[string]any, i int) map[string]any {
 }
 
 func TestPackValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		edit  func(m map[string]any)
@@ -93,6 +94,7 @@ func TestPackValidate(t *testing.T) {
 }
 
 func TestPackListAndUsage(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	if code := runPack(context.Background(), []string{"list"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "pack papercut, 6 seats") {
 		t.Errorf("list: exit %d\n%s%s", code, out.String(), errb.String())

@@ -31,6 +31,7 @@ const budgetSessions = 8
 // out of serve (serve.go's `shared = redislimit.New(...)` left out), the
 // same load draws global 429s within two seconds.
 func TestReplicasShareTheTokensBudget(t *testing.T) {
+	t.Parallel()
 	srv := needRedis(t)
 	const db = 10
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DB: db})

@@ -105,6 +105,7 @@ func (r *replicaProc) terminate(t *testing.T) {
 // and when the running replica is stopped (SIGTERM) the other resumes the
 // session, which a third process can then stop.
 func TestReplicasShareATelegramWebhook(t *testing.T) {
+	t.Parallel()
 	srv := needRedis(t)
 	const (
 		token  = "100:main-token"
@@ -240,6 +241,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 // exactly one session, on the replica whose shard owns the guild, which
 // holds the channel's lease.
 func TestReplicasShardDiscord(t *testing.T) {
+	t.Parallel()
 	srv := needRedis(t)
 	fake := discordfake.New(discordfake.Options{Token: "tok", Limits: discordfake.DiscordLimits()})
 	t.Cleanup(fake.Close)

@@ -21,6 +21,7 @@ import (
 // live, with a's event IDs; when a stops (SIGTERM) and b resumes the
 // session, the same viewer's stream goes on.
 func TestReplicasShareTheWebTable(t *testing.T) {
+	t.Parallel()
 	srv := needRedis(t)
 	const (
 		token  = "100:web-token"

@@ -53,6 +53,7 @@ func seamManager(t *testing.T, deps roundtable.Deps, o roundtable.ManagerOptions
 // process is busy) leaves no thread and no webhook on Discord: the adapter
 // opens a session's place only once the manager has decided to start.
 func TestRefusedStartLeavesNoThreadOrWebhook(t *testing.T) {
+	t.Parallel()
 	fake := discordfake.New(discordfake.Options{Token: "tok", Limits: discordfake.DiscordLimits()})
 	t.Cleanup(fake.Close)
 	guild := fake.NewID()
@@ -120,6 +121,7 @@ func TestRefusedStartLeavesNoThreadOrWebhook(t *testing.T) {
 // the chat's queue. The preparer is held on a channel, so the order is
 // asserted, not a wall-clock time.
 func TestTelegramStopWhilePhotoPrepares(t *testing.T) {
+	t.Parallel()
 	fake := telegramfake.New(telegramfake.Options{})
 	t.Cleanup(fake.Close)
 	const token, chat = "111:main-secret-token", int64(501)

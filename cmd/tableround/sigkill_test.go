@@ -65,6 +65,7 @@ type sigkillCase struct {
 }
 
 func TestSIGKILLChatEqualsLog(t *testing.T) {
+	t.Parallel()
 	for _, c := range []sigkillCase{
 		{"embedded", 0, "telegram"},
 		{"redis", 7, "telegram"},

@@ -12,6 +12,7 @@ import (
 // store's own client: the relay finds the lease the store granted, and
 // closing the store closes the one client they share.
 func TestOpenStoreSharesTheRedisClientWithTheRelay(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	embedded, err := openStore(ctx, StoreConfig{DataDir: t.TempDir()})
 	if err != nil {
