@@ -86,8 +86,7 @@ func TestPrivateDraftShownWithinASecond(t *testing.T) {
 // preview's pacing and no slot of the chat's budget is spent on it. The
 // clock stands still through the close.
 func TestDraftCloseWaitsForNothingOfThePreview(t *testing.T) {
-	// Not parallel: under load the first draft edit can go to sleep after the
-	// minute below has passed and then wait for a clock nobody moves.
+	t.Parallel()
 	clk := clock.NewManual(time.Time{})
 	hs := newHarness(t, setup{clock: clk, fakeLimits: telegramfake.TelegramLimits()})
 	st, err := hs.a.conv(dmChat).Open(context.Background(), bot.Post{From: seats[0], Kind: bot.KindSpeech, Placeholder: "…"})
