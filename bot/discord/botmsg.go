@@ -67,13 +67,7 @@ type callFunc func(ctx context.Context, method, rawURL string, body jsonBody, ou
 func (a *botPoster) write(ctx context.Context, paced bool, pri bot.Priority, channel string, m botMessage, files []*discordgo.File) (*discordgo.Message, error) {
 	do, rewait := a.caller(paced, channel, pri)
 	m.AllowedMentions = noMentions()
-	var body jsonBody
-	var err error
-	if len(files) > 0 {
-		body.ct, body.data, err = discordgo.MultipartBodyWithJSON(m, files)
-	} else {
-		body, err = jsonOf(m)
-	}
+	body, err := bodyOf(m, files)
 	if err != nil {
 		return nil, fmt.Errorf("encode message: %w", err)
 	}

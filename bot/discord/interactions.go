@@ -199,13 +199,7 @@ func (a *responder) editOriginal(ctx context.Context, i *discordgo.Interaction, 
 
 func (a *responder) sendInteraction(ctx context.Context, method, url string, m webhookMessage, files []*discordgo.File) error {
 	m.AllowedMentions = noMentions()
-	var body jsonBody
-	var err error
-	if len(files) > 0 {
-		body.ct, body.data, err = discordgo.MultipartBodyWithJSON(m, files)
-	} else {
-		body, err = jsonOf(m)
-	}
+	body, err := bodyOf(m, files)
 	if err != nil {
 		return fmt.Errorf("encode interaction message: %w", err)
 	}

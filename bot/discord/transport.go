@@ -140,6 +140,17 @@ func jsonOf(v any) (jsonBody, error) {
 	return jsonBody{"application/json", b}, err
 }
 
+// bodyOf is a message's body: JSON, or multipart with its files.
+func bodyOf(m any, files []*discordgo.File) (jsonBody, error) {
+	if len(files) == 0 {
+		return jsonOf(m)
+	}
+	var body jsonBody
+	var err error
+	body.ct, body.data, err = discordgo.MultipartBodyWithJSON(m, files)
+	return body, err
+}
+
 // rest makes the adapter's own REST calls through discordgo's Session
 // (its Client, token and user agent; no discordgo bucket, no hidden 429
 // retry).

@@ -285,13 +285,7 @@ type webhookMessage struct {
 // message (wait=true).
 func (a *webhooks) execute(ctx context.Context, w *discordgo.Webhook, thread string, m webhookMessage, files []*discordgo.File) (*discordgo.Message, error) {
 	m.AllowedMentions = noMentions()
-	var body jsonBody
-	var err error
-	if len(files) > 0 {
-		body.ct, body.data, err = discordgo.MultipartBodyWithJSON(m, files)
-	} else {
-		body, err = jsonOf(m)
-	}
+	body, err := bodyOf(m, files)
 	if err != nil {
 		return nil, fmt.Errorf("encode webhook message: %w", err)
 	}
