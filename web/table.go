@@ -233,12 +233,7 @@ func (h *Hub) bind(sessionID, channel string) {
 		h.other.add(sessionID)
 		return
 	}
-	t.mu.Lock()
-	t.session = sessionID
-	t.mu.Unlock()
-	h.mu.Lock()
-	h.bySession[sessionID] = t
-	h.mu.Unlock()
+	h.attach(sessionID, t)
 }
 
 // known reports whether the session was bound, to a table or to none.
