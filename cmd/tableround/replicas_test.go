@@ -111,13 +111,7 @@ func TestReplicasShareATelegramWebhook(t *testing.T) {
 		token  = "100:main-token"
 		secret = "s3cret"
 	)
-	chat := -1000000 - time.Now().UnixNano()%1000000 // a fresh chat on every run against the same Redis
-	fake := telegramfake.New(telegramfake.Options{})
-	t.Cleanup(fake.Close)
-	fake.AddBot(token, "tableround_bot")
-	fake.AddChat(telegramfake.Chat{ID: chat, Type: "supergroup", Title: "Makers"})
-	ann := telegramfake.User{ID: 42, Name: "Ann", Username: "ann"}
-	fake.SetMember(chat, ann.ID, "member")
+	fake, chat, ann := makersGroup(t, token, -1000000)
 
 	env := []string{
 		"AI_PROVIDER=demo", "DEMO_PACE=realistic",
@@ -298,4 +292,19 @@ func TestReplicasShardDiscord(t *testing.T) {
 	if n := fake.RateLimited(); n != 0 {
 		t.Errorf("the bot received %d 429s", n)
 	}
+}
+
+// makersGroup is a Telegram fake with the bot of token and a supergroup
+// where Ann is a member; the chat ID is fresh on every run (base minus
+// the clock's low digits), so runs against the same Redis never meet.
+func makersGroup(t *testing.T, token string, base int64) (*telegramfake.Server, int64, telegramfake.User) {
+	t.Helper()
+	chat := base - time.Now().UnixNano()%1000000
+	fake := telegramfake.New(telegramfake.Options{})
+	t.Cleanup(fake.Close)
+	fake.AddBot(token, "tableround_bot")
+	fake.AddChat(telegramfake.Chat{ID: chat, Type: "supergroup", Title: "Makers"})
+	ann := telegramfake.User{ID: 42, Name: "Ann", Username: "ann"}
+	fake.SetMember(chat, ann.ID, "member")
+	return fake, chat, ann
 }

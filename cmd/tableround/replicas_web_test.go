@@ -27,13 +27,7 @@ func TestReplicasShareTheWebTable(t *testing.T) {
 		token  = "100:web-token"
 		secret = "s3cret"
 	)
-	chat := -2000000 - time.Now().UnixNano()%1000000 // a fresh chat on every run against the same Redis
-	fake := telegramfake.New(telegramfake.Options{})
-	t.Cleanup(fake.Close)
-	fake.AddBot(token, "tableround_bot")
-	fake.AddChat(telegramfake.Chat{ID: chat, Type: "supergroup", Title: "Makers"})
-	ann := telegramfake.User{ID: 42, Name: "Ann", Username: "ann"}
-	fake.SetMember(chat, ann.ID, "member")
+	fake, chat, ann := makersGroup(t, token, -2000000)
 	webA, webB := freeAddr(t), freeAddr(t)
 	env := []string{
 		"AI_PROVIDER=demo", "DEMO_PACE=realistic",
