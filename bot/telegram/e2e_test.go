@@ -229,6 +229,10 @@ func TestDuplicateUpdateHandledOnce(t *testing.T) {
 	hs.fake.Duplicate(mainToken, uid)
 	hs.say(dmChat, ann, "/personas")
 	hs.eventually("personas", func() bool { return len(hs.h.requests(bot.CmdPersonas)) == 1 })
+	// /status and /personas are control, each in its own goroutine: the
+	// dispatcher de-duplicated before it handed /personas on, so once the
+	// work in flight is done, every copy of /status that passed has run.
+	hs.a.queues.Wait()
 	if n := len(hs.h.requests(bot.CmdStatus)); n != 1 {
 		t.Errorf("status handled %d times", n)
 	}

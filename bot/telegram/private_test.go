@@ -141,6 +141,9 @@ func TestSplitAt4096KeepsEntities(t *testing.T) {
 func TestWebhookMode(t *testing.T) {
 	t.Parallel()
 	hs := newHarness(t, setup{webhook: true})
+	// The harness saw the setWebhook call arrive; the fake records its URL
+	// while answering it.
+	hs.eventually("webhook set", func() bool { url, _ := hs.fake.Webhook(mainToken); return url != "" })
 	if url, secret := hs.fake.Webhook(mainToken); url != "https://example.test/tg" || secret != "s3cret" {
 		t.Fatalf("webhook = %q %q", url, secret)
 	}
