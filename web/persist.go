@@ -234,9 +234,7 @@ func (h *Hub) attach(sessionID string, t *Table) {
 	t.mu.Lock()
 	t.session = sessionID
 	t.mu.Unlock()
-	h.mu.Lock()
-	h.bySession[sessionID] = t
-	h.mu.Unlock()
+	h.sessions.put(sessionID, t)
 	h.other.remove(sessionID)
 }
 

@@ -30,12 +30,7 @@ func (h *Hub) SaveLogs(ctx context.Context) error {
 	if h.Store == nil || h.Feed != nil {
 		return nil
 	}
-	h.mu.Lock()
-	var tables []*Table
-	for _, t := range h.tables {
-		tables = append(tables, t)
-	}
-	h.mu.Unlock()
+	tables := h.tables.all()
 	var errs []error
 	for _, t := range tables {
 		t.mu.Lock()

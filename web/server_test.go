@@ -325,10 +325,8 @@ func TestRefusedStartShowsTheReason(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "Too many sessions") {
 		t.Errorf("refused start: %d %s", resp.StatusCode, b)
 	}
-	f.hub.mu.Lock()
-	defer f.hub.mu.Unlock()
-	if len(f.hub.tables) != 0 {
-		t.Errorf("a table whose session never started is kept: %d tables", len(f.hub.tables))
+	if n := len(f.hub.tables.all()); n != 0 {
+		t.Errorf("a table whose session never started is kept: %d tables", n)
 	}
 }
 

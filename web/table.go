@@ -134,14 +134,13 @@ func (t *Table) LogValue() slog.Value {
 
 // Hub holds the tables of this process.
 type Hub struct {
-	mu        sync.Mutex
-	tables    map[string]*Table // by table ID
-	bySession map[string]*Table // by store session ID
-	order     []string          // table IDs, oldest first
-	other     sessionSet        // store sessions of other channels (own lock)
-	drop      chan struct{}     // closed by CloseStreams
-	loading   sync.Mutex        // one Lookup builds a table at a time
-	pending   pendingBook       // watched chat sessions not stored yet (own lock)
+	tables   tableShelf    // by table ID (own lock)
+	sessions sessionTables // by store session ID (own lock)
+	other    sessionSet    // store sessions of other channels (own lock)
+	pending  pendingBook   // watched chat sessions not stored yet (own lock)
+	loading  sync.Mutex    // one Lookup builds a table at a time
+	mu       sync.Mutex    // guards drop
+	drop     chan struct{} // closed by CloseStreams
 	// MaxTables is how many tables are kept; the oldest ended ones go
 	// first (default 200).
 	MaxTables int
@@ -157,8 +156,7 @@ type Hub struct {
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
-	return &Hub{tables: map[string]*Table{}, bySession: map[string]*Table{}, MaxTables: 200,
-		drop: make(chan struct{})}
+	return &Hub{MaxTables: 200, drop: make(chan struct{})}
 }
 
 // CloseStreams ends every open viewer stream (their browsers reconnect
@@ -178,43 +176,18 @@ func (h *Hub) dropped() <-chan struct{} {
 	return h.drop
 }
 
-// Add registers a new table.
+// Add registers a new table; past MaxTables the oldest ended tables go.
 func (h *Hub) Add(t *Table) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.tables[t.ID] = t
-	h.order = append(h.order, t.ID)
-	for i := 0; len(h.tables) > h.MaxTables && i < len(h.order); {
-		old := h.tables[h.order[i]]
-		if old == nil || !old.Log.Ended() {
-			i++
-			continue
-		}
-		delete(h.tables, old.ID)
-		delete(h.bySession, old.SessionID())
-		h.order = append(h.order[:i], h.order[i+1:]...)
+	for _, old := range h.tables.add(t, h.MaxTables) {
+		h.sessions.remove(old.SessionID())
 	}
 }
 
 // Remove forgets a table (one whose session never started).
-func (h *Hub) Remove(id string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.tables, id)
-	for i, o := range h.order {
-		if o == id {
-			h.order = append(h.order[:i], h.order[i+1:]...)
-			break
-		}
-	}
-}
+func (h *Hub) Remove(id string) { h.tables.remove(id) }
 
 // Table returns a table by ID.
-func (h *Hub) Table(id string) *Table {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.tables[id]
-}
+func (h *Hub) Table(id string) *Table { return h.tables.get(id) }
 
 // byChannel finds the table of a "web:<id>" channel.
 func (h *Hub) byChannel(channel string) *Table {
@@ -241,11 +214,7 @@ func (h *Hub) known(sessionID string) bool {
 	return h.tableOf(sessionID) != nil || h.other.has(sessionID)
 }
 
-func (h *Hub) tableOf(sessionID string) *Table {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.bySession[sessionID]
-}
+func (h *Hub) tableOf(sessionID string) *Table { return h.sessions.get(sessionID) }
 
 // record adds a session log entry to its table, with the picture drawn
 // for the KJ grouping and the vote result.

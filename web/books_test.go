@@ -1,0 +1,36 @@
+package web
+
+import "testing"
+
+// TestHubKeepsMaxTablesDroppingEndedOnesFirst: past MaxTables the oldest
+// ended table goes, with its session binding; live tables stay, even
+// past the limit.
+func TestHubKeepsMaxTablesDroppingEndedOnesFirst(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	h.MaxTables = 2
+	live, ended, newer := NewTable(), NewTable(), NewTable()
+	ended.Log.Add(Event{T: "end"})
+	h.Add(live)
+	h.Add(ended)
+	h.attach("s-ended", ended)
+	h.attach("s-live", live)
+	h.Add(newer)
+	if h.Table(ended.ID) != nil || h.tableOf("s-ended") != nil {
+		t.Errorf("the ended table (or its session) is kept past MaxTables")
+	}
+	if h.Table(live.ID) != live || h.tableOf("s-live") != live || h.Table(newer.ID) != newer {
+		t.Errorf("a live table was dropped")
+	}
+	third := NewTable()
+	h.Add(third) // three live tables: none may go
+	for _, tb := range []*Table{live, newer, third} {
+		if h.Table(tb.ID) != tb {
+			t.Errorf("live table %s dropped past the limit", tb.ID)
+		}
+	}
+	h.Remove(newer.ID)
+	if h.Table(newer.ID) != nil || len(h.tables.all()) != 2 {
+		t.Errorf("Remove kept the table: %d tables", len(h.tables.all()))
+	}
+}
