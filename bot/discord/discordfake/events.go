@@ -54,7 +54,7 @@ type Slash struct {
 func (s *Server) Interact(typ int, channel string, u User, data map[string]any, source string, perms int64) (string, error) {
 	s.mu.Lock()
 	in := &Interaction{ID: s.newID(), Token: "itok" + s.newID(), ChannelID: channel, source: source}
-	s.interactions[in.Token] = in
+	s.interactions.add(in)
 	ev := map[string]any{
 		"id": in.ID, "application_id": s.appID, "type": typ, "data": data, "channel_id": channel, "token": in.Token, "version": 1,
 		"member":          map[string]any{"user": map[string]any{"id": u.ID, "username": u.Name}, "permissions": fmt.Sprint(perms)},

@@ -132,13 +132,16 @@ type Server struct {
 
 	*snowflakes
 
-	mu           sync.Mutex
-	writes       int64 // message writes so far (Message.Writes)
-	bot          User
-	appID        string
-	messages     map[string]*Message
-	order        []string
-	interactions map[string]*Interaction // by token
+	interactions interactionStore // by token (own lock)
+
+	bot   User
+	appID string
+	// mu serialises the REST handlers and guards the message book: the
+	// messages (those interactions point to included), in creation order.
+	mu       sync.Mutex
+	writes   int64 // message writes so far (Message.Writes)
+	messages map[string]*Message
+	order    []string
 }
 
 // New starts a fake on a free local port.
@@ -149,8 +152,7 @@ func New(o Options) *Server {
 	s := &Server{
 		o: o, snowflakes: newSnowflakes(), rateLimits: newRateLimits(o.Limits, o.Now),
 		requestLog: &requestLog{counts: map[string]int{}}, violationLog: &violationLog{}, commandStore: &commandStore{scopes: map[string]json.RawMessage{}},
-		messages:     map[string]*Message{},
-		interactions: map[string]*Interaction{},
+		messages: map[string]*Message{},
 	}
 	s.channelStore = &channelStore{ids: s.snowflakes, byID: map[string]*Channel{}}
 	s.webhookStore = &webhookStore{ids: s.snowflakes, byID: map[string]*Webhook{}}
@@ -223,22 +225,19 @@ func copyMessage(m *Message) Message {
 
 // Interaction returns a copy of what the client answered to an interaction.
 func (s *Server) Interaction(token string) (Interaction, bool) {
-	s.mu.Lock()
+	s.mu.Lock() // the messages
 	defer s.mu.Unlock()
-	in, ok := s.interactions[token]
+	c, ok := s.interactions.get(token)
 	if !ok {
 		return Interaction{}, false
 	}
-	c := *in
-	c.Callbacks = append([]int(nil), in.Callbacks...)
-	if in.Original != nil {
-		o := copyMessage(in.Original)
+	if c.Original != nil {
+		o := copyMessage(c.Original)
 		c.Original = &o
 	}
-	c.Followups = nil
-	for _, f := range in.Followups {
+	for i, f := range c.Followups {
 		fc := copyMessage(f)
-		c.Followups = append(c.Followups, &fc)
+		c.Followups[i] = &fc
 	}
 	return c, true
 }

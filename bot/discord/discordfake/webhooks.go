@@ -15,8 +15,8 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, auth, id, token
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id == s.appID {
-		in := s.interactions[token]
-		if in == nil || len(in.Callbacks) == 0 {
+		in, ok := s.interactions.get(token)
+		if !ok || len(in.Callbacks) == 0 {
 			writeErr(w, http.StatusNotFound, 10015, "Unknown Webhook")
 			return
 		}
@@ -25,7 +25,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, auth, id, token
 		}
 		m := s.newMessage(in.ChannelID, s.bot.ID, s.bot.Name)
 		m.apply(p, files)
-		in.Followups = append(in.Followups, m)
+		s.interactions.update(token, func(in *Interaction) { in.Followups = append(in.Followups, m) })
 		writeJSON(w, m.json(s.bot.ID))
 		return
 	}
@@ -75,8 +75,8 @@ func (s *Server) editWebhookMessage(w http.ResponseWriter, r *http.Request, auth
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id == s.appID {
-		in := s.interactions[token]
-		if in == nil || in.Original == nil || msg != "@original" {
+		in, ok := s.interactions.get(token)
+		if !ok || in.Original == nil || msg != "@original" {
 			writeErr(w, http.StatusNotFound, 10008, "Unknown Message")
 			return
 		}
@@ -127,8 +127,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, id, token stri
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in := s.interactions[token]
-	if in == nil || in.ID != id {
+	in, ok := s.interactions.get(token)
+	if !ok || in.ID != id {
 		writeErr(w, http.StatusNotFound, 10062, "Unknown interaction")
 		return
 	}
@@ -151,7 +151,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, id, token stri
 		in.Original = s.newMessage(in.ChannelID, s.bot.ID, s.bot.Name)
 		in.Original.apply(data, files)
 		in.Ephemeral = int(flags)&64 != 0
-	case 5:
+	case 5: // deferred: the original exists once edited, outside the channel's list
 		in.Original = &Message{ID: s.newID(), ChannelID: in.ChannelID, AuthorID: s.bot.ID, Username: s.bot.Name}
 		in.Ephemeral = int(flags)&64 != 0
 	case 6:
@@ -177,5 +177,8 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, id, token stri
 		return
 	}
 	in.Callbacks = append(in.Callbacks, int(typ))
+	s.interactions.update(token, func(stored *Interaction) {
+		stored.Callbacks, stored.Original, stored.Ephemeral, stored.Modal = in.Callbacks, in.Original, in.Ephemeral, in.Modal
+	})
 	w.WriteHeader(http.StatusNoContent)
 }
