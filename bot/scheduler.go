@@ -67,7 +67,7 @@ type Scheduler struct {
 // nil means the wall clock.
 func NewScheduler(b Budget, parent *Scheduler, clock Clock) *Scheduler {
 	if clock == nil {
-		clock = iclock.Real
+		clock = iclock.Real{}
 	}
 	if b.Rate <= 0 {
 		b.Rate = 1

@@ -88,7 +88,7 @@ func NewStreamWriter(ctx context.Context, s Sender, o WriterOptions) *StreamWrit
 		o.Placeholder = "…"
 	}
 	if o.Clock == nil {
-		o.Clock = iclock.Real
+		o.Clock = iclock.Real{}
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3

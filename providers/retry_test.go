@@ -20,7 +20,7 @@ type sleeper struct {
 	delays []time.Duration
 }
 
-func (s *sleeper) Now() time.Time { return clock.Epoch }
+func (s *sleeper) Now() time.Time { return clock.Epoch() }
 
 func (s *sleeper) Sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
@@ -31,7 +31,7 @@ func (s *sleeper) Sleep(ctx context.Context, d time.Duration) error {
 
 func client(t *testing.T, fake *providertest.OpenAI) *openai.Client {
 	t.Helper()
-	cfg := openai.OpenRouter.Config("key-123456")
+	cfg := openai.OpenRouter().Config("key-123456")
 	cfg.BaseURL = fake.BaseURL()
 	c, err := openai.New(cfg)
 	if err != nil {

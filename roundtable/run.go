@@ -30,9 +30,11 @@ const (
 	StageClosing    = "closing"
 )
 
-// Stages are the stage names, in session order (for metrics).
-var Stages = []string{StageOpening, StageIntro, StagePhoto, StageDiscussion, StageKeywords, StageKJ, StageVoting,
-	StagePeople, StageSwitch, StageWorkshop, StageCards, StageFinal, StageClosing}
+// Stages returns the stage names, in session order (for metrics).
+func Stages() []string {
+	return []string{StageOpening, StageIntro, StagePhoto, StageDiscussion, StageKeywords, StageKJ, StageVoting,
+		StagePeople, StageSwitch, StageWorkshop, StageCards, StageFinal, StageClosing}
+}
 
 // step is one resumable unit of a session.
 type step struct {

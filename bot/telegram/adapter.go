@@ -92,7 +92,7 @@ func New(cfg Config, h bot.Handler, o Options) (*Adapter, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Clock == nil {
-		o.Clock = clock.Real
+		o.Clock = clock.Real{}
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}

@@ -52,7 +52,7 @@ var storeOps = []string{"create", "update", "append", "checkpoint", "blob", "lea
 // configured platforms, the chat providers, every model error kind, every
 // stage, photo format, image failure reason and store operation.
 func monitoringLabels(platforms []*platform, providerNames []string) ops.Labels {
-	l := ops.Labels{Providers: providerNames, Stages: roundtable.Stages, Formats: photoFormats, StoreOps: storeOps}
+	l := ops.Labels{Providers: providerNames, Stages: roundtable.Stages(), Formats: photoFormats, StoreOps: storeOps}
 	for _, p := range platforms {
 		l.Platforms = append(l.Platforms, p.name)
 	}

@@ -156,7 +156,7 @@ func TestMonitoringNamesExistAtStartup(t *testing.T) {
 			}
 		}
 		if strings.Contains(all, "stage=") {
-			for _, st := range roundtable.Stages {
+			for _, st := range roundtable.Stages() {
 				if !strings.Contains(all, `stage="`+st+`"`) {
 					t.Errorf("%s (%s) has no stage=%q series at start-up", name, where, st)
 				}

@@ -19,19 +19,19 @@ type Clock interface {
 }
 
 // Real is the wall clock.
-var Real Clock = realClock{}
+type Real struct{}
 
-type realClock struct{}
+// Now is time.Now.
+func (Real) Now() time.Time { return time.Now() }
 
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error { return Sleep(ctx, d) }
+// Sleep is the package's Sleep.
+func (Real) Sleep(ctx context.Context, d time.Duration) error { return Sleep(ctx, d) }
 
 // Or returns c, or Real when c is nil: options structs keep a nil Clock
 // meaning "the wall clock".
 func Or(c Clock) Clock {
 	if c == nil {
-		return Real
+		return Real{}
 	}
 	return c
 }
@@ -68,12 +68,12 @@ type sleeper struct {
 }
 
 // Epoch is where NewManual(time.Time{}) starts: a fixed, recognisable time.
-var Epoch = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+func Epoch() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 // NewManual returns a manual clock at start (Epoch when start is zero).
 func NewManual(start time.Time) *Manual {
 	if start.IsZero() {
-		start = Epoch
+		start = Epoch()
 	}
 	return &Manual{now: start, sleepers: map[*sleeper]struct{}{}}
 }

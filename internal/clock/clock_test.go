@@ -9,8 +9,8 @@ import (
 
 func TestManualSleepWakesOnlyWhenAdvancedPastDeadline(t *testing.T) {
 	c := NewManual(time.Time{})
-	if !c.Now().Equal(Epoch) {
-		t.Fatalf("start = %v, want %v", c.Now(), Epoch)
+	if !c.Now().Equal(Epoch()) {
+		t.Fatalf("start = %v, want %v", c.Now(), Epoch())
 	}
 	done := make(chan error, 1)
 	go func() { done <- c.Sleep(context.Background(), 10*time.Second) }()
@@ -30,7 +30,7 @@ func TestManualSleepWakesOnlyWhenAdvancedPastDeadline(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Sleep = %v", err)
 	}
-	if got := c.Now().Sub(Epoch); got != 10*time.Second {
+	if got := c.Now().Sub(Epoch()); got != 10*time.Second {
 		t.Fatalf("elapsed %v", got)
 	}
 }
@@ -54,8 +54,8 @@ func TestManualSleepEndsWithContext(t *testing.T) {
 
 func TestSetNeverGoesBack(t *testing.T) {
 	c := NewManual(time.Time{})
-	c.Set(Epoch.Add(-time.Hour))
-	if !c.Now().Equal(Epoch) {
+	c.Set(Epoch().Add(-time.Hour))
+	if !c.Now().Equal(Epoch()) {
 		t.Fatal("Set moved the clock backwards")
 	}
 }

@@ -54,7 +54,7 @@ func New(o Options) *Model {
 		o.ChunkTokens = 4
 	}
 	o.Clock = clock.Or(o.Clock)
-	return &Model{o: o, cache: promptcache.New(promptcache.DeepSeek)}
+	return &Model{o: o, cache: promptcache.New(promptcache.DeepSeek())}
 }
 
 // Stream writes the scripted reply for the request in chunks.

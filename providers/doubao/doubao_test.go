@@ -20,8 +20,8 @@ func TestGenerate(t *testing.T) {
 		wantKind  providers.Kind
 		wantURL   bool
 	}{
-		{name: "url is downloaded", format: "url", reply: providertest.ArkReply{Images: [][]byte{providertest.PNG}}, wantURL: true},
-		{name: "b64_json", format: "b64_json", watermark: true, reply: providertest.ArkReply{Images: [][]byte{providertest.PNG}}},
+		{name: "url is downloaded", format: "url", reply: providertest.ArkReply{Images: [][]byte{providertest.PNG()}}, wantURL: true},
+		{name: "b64_json", format: "b64_json", watermark: true, reply: providertest.ArkReply{Images: [][]byte{providertest.PNG()}}},
 		{name: "content policy is a refusal", format: "url", reply: providertest.ArkReply{Status: 400,
 			Body: `{"error":{"code":"OutputImageSensitiveContentDetected","message":"The request failed because the output image may contain sensitive information.","type":"BadRequest"}}`},
 			wantKind: providers.KindRefusal},
@@ -59,7 +59,7 @@ func TestGenerate(t *testing.T) {
 				}
 				return
 			}
-			if len(imgs) != 1 || !bytes.Equal(imgs[0].Data, providertest.PNG) || imgs[0].MIME != "image/png" {
+			if len(imgs) != 1 || !bytes.Equal(imgs[0].Data, providertest.PNG()) || imgs[0].MIME != "image/png" {
 				t.Fatalf("images %+v", imgs)
 			}
 			if (imgs[0].SourceURL != "") != tc.wantURL || usage.Calls != 1 || usage.OutputTokens == 0 {
@@ -70,7 +70,7 @@ func TestGenerate(t *testing.T) {
 }
 
 func TestDownloadCap(t *testing.T) {
-	fake := providertest.NewArk(t, providertest.ArkReply{Images: [][]byte{bytes.Repeat(providertest.PNG, 100)}})
+	fake := providertest.NewArk(t, providertest.ArkReply{Images: [][]byte{bytes.Repeat(providertest.PNG(), 100)}})
 	cfg := doubao.DefaultConfig()
 	cfg.BaseURL, cfg.ResponseFormat, cfg.MaxImageBytes = fake.BaseURL(), "url", 64
 	c, _ := doubao.New(cfg)

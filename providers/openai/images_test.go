@@ -23,7 +23,7 @@ func TestGenerate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.model, func(t *testing.T) {
 			fake := providertest.NewArk(t) // same wire format as the Images API
-			cfg := openai.OpenAI.Config("sk-test")
+			cfg := openai.OpenAI().Config("sk-test")
 			cfg.BaseURL = fake.BaseURL()
 			c, err := openai.New(cfg)
 			if err != nil {
@@ -34,7 +34,7 @@ func TestGenerate(t *testing.T) {
 				t.Fatal(err)
 			}
 			reqs := fake.Requests()
-			if len(imgs) != tc.n || len(reqs) != tc.wantRequests || !bytes.Equal(imgs[0].Data, providertest.PNG) {
+			if len(imgs) != tc.n || len(reqs) != tc.wantRequests || !bytes.Equal(imgs[0].Data, providertest.PNG()) {
 				t.Fatalf("%d images, %d requests", len(imgs), len(reqs))
 			}
 			for _, r := range reqs {

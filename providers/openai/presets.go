@@ -20,39 +20,56 @@ const (
 	AppTitle = "TableRound"
 )
 
-// The presets. The OpenRouter default is a cheap paid model: ":free" models
-// allow about 50 requests a day, less than one session.
-var (
-	OpenRouter = Preset{
+// OpenRouter is the default preset. Its default is a cheap paid model:
+// ":free" models allow about 50 requests a day, less than one session.
+func OpenRouter() Preset {
+	return Preset{
 		Name: "openrouter", BaseURL: "https://openrouter.ai/api/v1", KeyVariable: "OPENROUTER_API_KEY",
 		Model: "deepseek/deepseek-chat-v3.1", VisionModel: "google/gemini-2.5-flash",
 		Headers: map[string]string{"HTTP-Referer": AppURL, "X-OpenRouter-Title": AppTitle},
 	}
-	OpenAI = Preset{
+}
+
+// OpenAI is the preset of OpenAI's own API.
+func OpenAI() Preset {
+	return Preset{
 		Name: "openai", BaseURL: "https://api.openai.com/v1", KeyVariable: "OPENAI_API_KEY",
 		Model: "gpt-4o-mini", VisionModel: "gpt-4o-mini", ImageModel: "gpt-image-1",
 		TokenParam: MaxCompletionTokens, // every current OpenAI chat model accepts it
 	}
-	DeepSeek = Preset{
+}
+
+// DeepSeek is the preset of DeepSeek's API, which cannot see images.
+func DeepSeek() Preset {
+	return Preset{
 		Name: "deepseek", BaseURL: "https://api.deepseek.com/v1", KeyVariable: "DEEPSEEK_API_KEY",
-		Model: "deepseek-chat", // DeepSeek's API cannot see images
+		Model: "deepseek-chat",
 	}
-	Ollama = Preset{
+}
+
+// Ollama is the preset of a local Ollama server.
+func Ollama() Preset {
+	return Preset{
 		Name: "ollama", BaseURL: "http://127.0.0.1:11434/v1",
 		Model: "qwen2.5:7b", VisionModel: "qwen2.5vl:7b",
 	}
-	Doubao = Preset{
+}
+
+// Doubao is the preset of Volcengine Ark's Doubao models.
+func Doubao() Preset {
+	return Preset{
 		Name: "doubao", BaseURL: "https://ark.cn-beijing.volces.com/api/v3", KeyVariable: "DOUBAO_API_KEY",
 		Model: "doubao-seed-1-6-flash-250615", VisionModel: "doubao-seed-1-6-flash-250615",
 	}
-)
+}
 
-// Presets lists every preset, in the order README shows them.
-var Presets = []Preset{OpenRouter, OpenAI, DeepSeek, Ollama, Doubao}
+// Presets lists every preset, in the order README shows them. Each call
+// returns new values, so a caller may change them.
+func Presets() []Preset { return []Preset{OpenRouter(), OpenAI(), DeepSeek(), Ollama(), Doubao()} }
 
 // LookupPreset returns the preset of a provider name.
 func LookupPreset(name string) (Preset, bool) {
-	for _, p := range Presets {
+	for _, p := range Presets() {
 		if p.Name == name {
 			return p, true
 		}

@@ -19,7 +19,7 @@ import (
 
 func newClient(t *testing.T, base string, mod func(*openai.Config)) *openai.Client {
 	t.Helper()
-	cfg := openai.OpenRouter.Config("sk-or-secret-key")
+	cfg := openai.OpenRouter().Config("sk-or-secret-key")
 	cfg.BaseURL = base
 	cfg.FirstByteTimeout, cfg.IdleTimeout = 2*time.Second, 200*time.Millisecond
 	if mod != nil {

@@ -64,7 +64,7 @@ func TestUsageShapes(t *testing.T) {
 func TestSimulatedCache(t *testing.T) {
 	for _, deepSeek := range []bool{false, true} {
 		fake := providertest.NewOpenAI(t)
-		fake.SimulateCache(promptcache.DeepSeek, deepSeek)
+		fake.SimulateCache(promptcache.DeepSeek(), deepSeek)
 		c := newClient(t, fake.BaseURL(), nil)
 		shared := strings.Repeat("Bayar (craftsman): red paper folds well. ", 60)
 		var us []providers.Usage

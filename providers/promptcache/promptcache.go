@@ -31,14 +31,13 @@ type Rule struct {
 }
 
 // The rules of the providers, from their documentation.
-var (
-	// DeepSeek caches in 64-token units from the first unit
-	// (https://api-docs.deepseek.com/guides/kv_cache).
-	DeepSeek = Rule{Unit: 64}
-	// OpenAI caches prompts of 1,024 tokens or more, in 128-token steps
-	// (https://platform.openai.com/docs/guides/prompt-caching).
-	OpenAI = Rule{Unit: 128, Min: 1024}
-)
+// DeepSeek caches in 64-token units from the first unit
+// (https://api-docs.deepseek.com/guides/kv_cache).
+func DeepSeek() Rule { return Rule{Unit: 64} }
+
+// OpenAI caches prompts of 1,024 tokens or more, in 128-token steps
+// (https://platform.openai.com/docs/guides/prompt-caching).
+func OpenAI() Rule { return Rule{Unit: 128, Min: 1024} }
 
 // maxBlocks bounds the memory of a long-lived cache (the demo model in
 // serve): past it the cache forgets everything, as a provider's does.

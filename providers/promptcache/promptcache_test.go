@@ -16,16 +16,16 @@ func TestPrefixRule(t *testing.T) {
 		prompt string
 		want   int
 	}{
-		{"nothing answered yet", DeepSeek, nil, base, 0},
-		{"same prompt again: whole blocks", DeepSeek, []string{base}, base, 320},
-		{"grown by appending", DeepSeek, []string{base}, base + strings.Repeat("wxyz", 100), 320},
-		{"partial last block is not cached", DeepSeek, []string{base + "abcd"}, base + "abcd", 320},
-		{"changed in the second block", DeepSeek, []string{base}, base[:300] + "Z" + base[301:], 64},
-		{"changed at the start", DeepSeek, []string{base}, "Z" + base[1:], 0},
-		{"longest of several", DeepSeek, []string{base[:512], base[:1024]}, base, 256},
-		{"OpenAI needs 1,024 tokens", OpenAI, []string{base}, base, 0},
-		{"OpenAI in 128-token steps", OpenAI, []string{strings.Repeat("abcd", 1200)}, strings.Repeat("abcd", 1200) + "more", 1152},
-		{"CJK counts one token each", DeepSeek, []string{strings.Repeat("红", 130)}, strings.Repeat("红", 130), 128},
+		{"nothing answered yet", DeepSeek(), nil, base, 0},
+		{"same prompt again: whole blocks", DeepSeek(), []string{base}, base, 320},
+		{"grown by appending", DeepSeek(), []string{base}, base + strings.Repeat("wxyz", 100), 320},
+		{"partial last block is not cached", DeepSeek(), []string{base + "abcd"}, base + "abcd", 320},
+		{"changed in the second block", DeepSeek(), []string{base}, base[:300] + "Z" + base[301:], 64},
+		{"changed at the start", DeepSeek(), []string{base}, "Z" + base[1:], 0},
+		{"longest of several", DeepSeek(), []string{base[:512], base[:1024]}, base, 256},
+		{"OpenAI needs 1,024 tokens", OpenAI(), []string{base}, base, 0},
+		{"OpenAI in 128-token steps", OpenAI(), []string{strings.Repeat("abcd", 1200)}, strings.Repeat("abcd", 1200) + "more", 1152},
+		{"CJK counts one token each", DeepSeek(), []string{strings.Repeat("红", 130)}, strings.Repeat("红", 130), 128},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := New(tc.rule)

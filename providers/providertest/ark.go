@@ -48,8 +48,10 @@ func (f *Ark) Requests() []Request {
 	return append([]Request(nil), f.requests...)
 }
 
-// PNG is a tiny valid PNG header-prefixed payload for image tests.
-var PNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00fake")
+// PNG returns a tiny valid PNG header-prefixed payload for image tests.
+func PNG() []byte {
+	return []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00fake")
+}
 
 func (f *Ark) serve(w http.ResponseWriter, r *http.Request) {
 	if name, ok := strings.CutPrefix(r.URL.Path, "/files/"); ok {
@@ -66,7 +68,7 @@ func (f *Ark) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
-	reply := ArkReply{Images: [][]byte{PNG}}
+	reply := ArkReply{Images: [][]byte{PNG()}}
 	if len(f.script) > 0 {
 		reply, f.script = f.script[0], f.script[1:]
 	}

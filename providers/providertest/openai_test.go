@@ -18,7 +18,7 @@ func TestBarrier(t *testing.T) {
 	fake.RespondWith(func(r providertest.Request) providertest.Reply {
 		return providertest.TextReply("re: " + providertest.LastUserText(r.Body))
 	})
-	cfg := openai.Ollama.Config("")
+	cfg := openai.Ollama().Config("")
 	cfg.BaseURL = fake.BaseURL()
 	c, err := openai.New(cfg)
 	if err != nil {

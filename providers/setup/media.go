@@ -32,8 +32,8 @@ func (b *builder) vision(m *Models) error {
 			base = cfg.BaseURL
 		}
 	}
-	if name == "demo" || !slices.Contains(ChatProviders, name) {
-		return configErr("VISION_PROVIDER", "VISION_PROVIDER %q is not one of %s", cfg.VisionProvider, strings.Join(ChatProviders[:6], ", "))
+	if name == "demo" || !slices.Contains(ChatProviders(), name) {
+		return configErr("VISION_PROVIDER", "VISION_PROVIDER %q is not one of %s", cfg.VisionProvider, strings.Join(ChatProviders()[:6], ", "))
 	}
 	model := cfg.VisionModel
 	if model == "" {
@@ -97,7 +97,7 @@ func (b *builder) images(m *Models) error {
 		}
 		m.Images, m.ImageModel = b.limiter(name).WrapImages(c), dc.Model
 	case "openai":
-		oc := openai.OpenAI.Config(key)
+		oc := openai.OpenAI().Config(key)
 		oc.KeyVariable, oc.HTTPClient = variable, b.opts.HTTPClient
 		if cfg.ImageBaseURL != "" {
 			oc.BaseURL = cfg.ImageBaseURL

@@ -14,9 +14,11 @@ import (
 	"github.com/tableround/tableround/providers/openai"
 )
 
-// ChatProviders are the accepted values of AI_PROVIDER (and of
-// VISION_PROVIDER and AI_FALLBACK, without demo).
-var ChatProviders = []string{"openrouter", "openai", "deepseek", "gemini", "doubao", "ollama", "demo"}
+// ChatProviders returns the accepted values of AI_PROVIDER (and of
+// VISION_PROVIDER and AI_FALLBACK, without demo, which is last).
+func ChatProviders() []string {
+	return []string{"openrouter", "openai", "deepseek", "gemini", "doubao", "ollama", "demo"}
+}
 
 // Options are what the caller supplies besides the environment.
 type Options struct {
@@ -146,8 +148,8 @@ func Build(cfg Config, opts Options) (*Models, error) {
 	}
 	b.prices = prices
 	name := cfg.ProviderName()
-	if !slices.Contains(ChatProviders, name) {
-		return nil, configErr("AI_PROVIDER", "AI_PROVIDER %q is not one of %s", cfg.Provider, strings.Join(ChatProviders, ", "))
+	if !slices.Contains(ChatProviders(), name) {
+		return nil, configErr("AI_PROVIDER", "AI_PROVIDER %q is not one of %s", cfg.Provider, strings.Join(ChatProviders(), ", "))
 	}
 	m := &Models{Provider: name, breakers: b.breakers}
 	if name == "demo" {
@@ -170,8 +172,8 @@ func Build(cfg Config, opts Options) (*Models, error) {
 		if fb == "" || fb == name {
 			continue
 		}
-		if fb == "demo" || !slices.Contains(ChatProviders, fb) {
-			return nil, configErr("AI_FALLBACK", "AI_FALLBACK provider %q is not one of %s", fb, strings.Join(ChatProviders[:6], ", "))
+		if fb == "demo" || !slices.Contains(ChatProviders(), fb) {
+			return nil, configErr("AI_FALLBACK", "AI_FALLBACK provider %q is not one of %s", fb, strings.Join(ChatProviders()[:6], ", "))
 		}
 		c, _, err := b.chat(fb, "", "", "AI_FALLBACK", "")
 		if err != nil {

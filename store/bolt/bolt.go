@@ -102,7 +102,7 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.GatherWindow = DefaultGatherWindow
 	}
 	return &Store{db: db, ret: opts.Retention.WithDefaults(), now: clock.Or(opts.Clock).Now,
-		commits: groupCommit{window: max(opts.GatherWindow, 0), clk: clock.Real}}, nil
+		commits: groupCommit{window: max(opts.GatherWindow, 0), clk: clock.Real{}}}, nil
 }
 
 // Close closes the file.

@@ -19,7 +19,7 @@ import (
 
 // Run runs the contract suite. open must return a fresh, empty store built
 // with the default store.Retention and the clock clk; the suite closes it.
-// Each case runs as a subtest with its own manual clock at clock.Epoch:
+// Each case runs as a subtest with its own manual clock at clock.Epoch():
 //
 //	storetest.Run(t, func(t *testing.T, clk clock.Clock) store.Store {
 //		st, err := bolt.Open(path, bolt.Options{Clock: clk})
@@ -99,7 +99,7 @@ func testSessions(t *testing.T, st store.Store, clk *clock.Manual) {
 	if err != nil {
 		t.Fatalf("GetSession: %v", err)
 	}
-	if got.Channel != "console:a" || got.Topic != "topic of s2" || !got.CreatedAt.Equal(clock.Epoch.Add(time.Minute)) {
+	if got.Channel != "console:a" || got.Topic != "topic of s2" || !got.CreatedAt.Equal(clock.Epoch().Add(time.Minute)) {
 		t.Fatalf("GetSession = %+v", got)
 	}
 
@@ -155,7 +155,7 @@ func testEvents(t *testing.T, st store.Store, clk *clock.Manual) {
 		ev := store.Event{Type: typ, Stage: "discussion", Seat: "craftsman", Name: "Bayar", Text: fmt.Sprintf("text %d", i),
 			Data: []byte(`{"round":1}`)}
 		if i == 0 {
-			ev.Time = clock.Epoch.Add(-time.Hour) // a time given by the caller is kept
+			ev.Time = clock.Epoch().Add(-time.Hour) // a time given by the caller is kept
 		}
 		got, err := st.Append(ctx, "e1", ev)
 		if err != nil {
@@ -185,7 +185,7 @@ func testEvents(t *testing.T, st store.Store, clk *clock.Manual) {
 			t.Fatalf("event %d = %+v", i, ev)
 		}
 	}
-	if !evs[0].Time.Equal(clock.Epoch.Add(-time.Hour)) {
+	if !evs[0].Time.Equal(clock.Epoch().Add(-time.Hour)) {
 		t.Fatalf("event 1 Time = %v, want the caller's", evs[0].Time)
 	}
 	_, err = st.Events(ctx, "nope")
