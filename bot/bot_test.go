@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tableround/tableround/internal/eventually"
 )
 
 // fakeClock advances only when someone sleeps: Sleep moves time forward
@@ -167,7 +169,7 @@ func TestStreamWriterDeliversFinalTextAndPaces(t *testing.T) {
 	}
 	w := NewStreamWriter(context.Background(), s, WriterOptions{Limit: 2000, MinInterval: time.Second, Clock: clock})
 	w.Update("token ")
-	waitFor(t, func() bool { return edits.Load() == 1 })
+	eventually.True(t, "edits.Load() == 1", func() bool { return edits.Load() == 1 })
 	text := "token "
 	for i := 0; i < 200; i++ {
 		text += "token "
@@ -309,7 +311,7 @@ func TestStreamWriterCloseThen(t *testing.T) {
 			return nil
 		}
 		w := NewStreamWriter(context.Background(), s, WriterOptions{Clock: s.clock})
-		waitFor(t, func() bool { return len(w.IDs()) == 1 })
+		eventually.True(t, "len(w.IDs()) == 1", func() bool { return len(w.IDs()) == 1 })
 		ctx, cancel := context.WithCancel(context.Background())
 		var calls atomic.Int32
 		got := make(chan error, 2)
@@ -381,17 +383,5 @@ func TestSchedulerIsFairAndPaced(t *testing.T) {
 	leave() // twice is harmless
 	if got := ch.Share(); got != 500*time.Millisecond {
 		t.Fatalf("share after leaving %s", got)
-	}
-}
-
-// waitFor polls cond with a deadline (for goroutines the test started).
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

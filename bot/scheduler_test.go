@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tableround/tableround/internal/clock"
+	"github.com/tableround/tableround/internal/eventually"
 )
 
 // newManualClock is a clock that stands still until the test advances it:
@@ -45,16 +46,16 @@ func TestSchedulerServesHigherPriorityFirst(t *testing.T) {
 			order = append(order, fmt.Sprintf("%s@%s", name, clock.Now().Format("05")))
 			mu.Unlock()
 		}()
-		waitFor(t, func() bool { return s.queued() == queued })
+		eventually.True(t, "s.queued() == queued", func() bool { return s.queued() == queued })
 	}
 	start("refresh1", PriorityRefresh, 1)
 	start("refresh2", PriorityRefresh, 2)
 	start("first", PriorityFirst, 3)
 	start("urgent", PriorityUrgent, 4)
 	for i := 1; i <= 4; i++ {
-		waitFor(t, func() bool { return clock.Sleepers() > 0 })
+		eventually.True(t, "clock.Sleepers() > 0", func() bool { return clock.Sleepers() > 0 })
 		clock.Advance(time.Second)
-		waitFor(t, func() bool { return s.queued() == 4-i })
+		eventually.True(t, "s.queued() == 4-i", func() bool { return s.queued() == 4-i })
 	}
 	wg.Wait()
 	want := "[urgent@01 first@02 refresh1@03 refresh2@04]"
@@ -91,15 +92,15 @@ func TestSchedulerCancelledWaiterHandsOn(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- s.WaitPriority(ctx, PriorityUrgent) }()
-	waitFor(t, func() bool { return s.queued() == 1 && clock.Sleepers() == 1 })
+	eventually.True(t, "s.queued() == 1 && clock.Sleepers() == 1", func() bool { return s.queued() == 1 && clock.Sleepers() == 1 })
 	done := make(chan error, 1)
 	go func() { done <- s.Wait(context.Background()) }()
-	waitFor(t, func() bool { return s.queued() == 2 })
+	eventually.True(t, "s.queued() == 2", func() bool { return s.queued() == 2 })
 	cancel()
 	if err := <-errc; err == nil {
 		t.Fatal("cancelled Wait returned nil")
 	}
-	waitFor(t, func() bool { return s.queued() == 1 && clock.Sleepers() == 1 })
+	eventually.True(t, "s.queued() == 1 && clock.Sleepers() == 1", func() bool { return s.queued() == 1 && clock.Sleepers() == 1 })
 	clock.Advance(time.Second)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -145,27 +146,27 @@ func TestStreamWriterFirstWordsAndPlaceholdersGoBeforeRefreshes(t *testing.T) {
 	// until its request is logged.
 	step := func(queued, logged int) {
 		t.Helper()
-		waitFor(t, func() bool { return sched.queued() == queued && clock.Sleepers() > 0 })
+		eventually.True(t, "sched.queued() == queued && clock.Sleepers() > 0", func() bool { return sched.queued() == queued && clock.Sleepers() > 0 })
 		clock.Advance(time.Second)
-		waitFor(t, func() bool { return entries() == logged })
+		eventually.True(t, "entries() == logged", func() bool { return entries() == logged })
 	}
 
 	a := open("A") // its placeholder takes the first slot at once
-	waitFor(t, func() bool { return entries() == 1 })
+	eventually.True(t, "entries() == 1", func() bool { return entries() == 1 })
 	a.Update("a1")
 	step(1, 2) // A's first words
 	a.Update("a2")
-	waitFor(t, func() bool { return sched.queued() == 1 && clock.Sleepers() == 1 }) // A's refresh waits
+	eventually.True(t, "sched.queued() == 1 && clock.Sleepers() == 1", func() bool { return sched.queued() == 1 && clock.Sleepers() == 1 }) // A's refresh waits
 	b := open("B")
 	step(2, 3) // B's placeholder overtakes A's refresh
 	step(1, 4) // then A's refresh
 	a.Update("a3")
-	waitFor(t, func() bool { return sched.queued() == 1 && clock.Sleepers() == 1 })
+	eventually.True(t, "sched.queued() == 1 && clock.Sleepers() == 1", func() bool { return sched.queued() == 1 && clock.Sleepers() == 1 })
 	b.Update("b1")
 	step(2, 5) // B's first words overtake A's refresh
 	step(1, 6)
 	b.Update("b2")
-	waitFor(t, func() bool { return sched.queued() == 1 && clock.Sleepers() == 1 }) // B's refresh waits
+	eventually.True(t, "sched.queued() == 1 && clock.Sleepers() == 1", func() bool { return sched.queued() == 1 && clock.Sleepers() == 1 }) // B's refresh waits
 	closed := make(chan error, 1)
 	go func() { closed <- a.Close(context.Background(), "a final") }()
 	step(2, 7) // A's final overtakes B's refresh
@@ -196,7 +197,7 @@ func TestStreamWriterWordsInPlaceholder(t *testing.T) {
 			var log []string
 			w := NewStreamWriter(context.Background(), &logSender{name: "A", mu: &mu, log: &log},
 				WriterOptions{Clock: clock, Scheduler: sched, WordsInPlaceholder: merge})
-			waitFor(t, func() bool { return sched.queued() == 1 && clock.Sleepers() == 1 })
+			eventually.True(t, "sched.queued() == 1 && clock.Sleepers() == 1", func() bool { return sched.queued() == 1 && clock.Sleepers() == 1 })
 			w.Update("first words") // the first token arrives while the create waits
 			closed := make(chan error, 1)
 			go func() { closed <- w.Close(context.Background(), "first words") }()
