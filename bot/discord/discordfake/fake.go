@@ -97,7 +97,8 @@ type Message struct {
 	Flags          int
 	Files          []File
 	Edits          int
-	seq            *int64 // the server's write counter
+	Created        time.Time // the fake's clock (Options.Now) at the create
+	seq            *int64    // the server's write counter
 	attachmentURLs []map[string]any
 }
 

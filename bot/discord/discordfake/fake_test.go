@@ -179,3 +179,25 @@ func TestListenerAndWrap(t *testing.T) {
 		t.Errorf("Wrap saw %v, want the one request", seen)
 	}
 }
+
+// TestMessageTimestampIsTheCreateOnTheFakesClock: a message's timestamp
+// is when it was created on Options.Now, and an edit keeps it.
+func TestMessageTimestampIsTheCreateOnTheFakesClock(t *testing.T) {
+	clk := &frozen{now: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}
+	s := New(Options{Token: "tok", Now: clk.Now})
+	defer s.Close()
+	ch := s.AddChannel(Channel{GuildID: "1", Type: 0}).ID
+	var m struct{ ID, Timestamp string }
+	if st, _ := do(t, s, http.MethodPost, "/channels/"+ch+"/messages", msg, &m); st != http.StatusOK {
+		t.Fatalf("create: %d", st)
+	}
+	want := clk.Now().Format(time.RFC3339Nano)
+	clk.add(time.Hour)
+	var e struct{ Timestamp string }
+	if st, _ := do(t, s, http.MethodPatch, "/channels/"+ch+"/messages/"+m.ID, msg, &e); st != http.StatusOK {
+		t.Fatalf("edit: %d", st)
+	}
+	if m.Timestamp != want || e.Timestamp != want {
+		t.Errorf("timestamps = %q (create), %q (edit), want %q", m.Timestamp, e.Timestamp, want)
+	}
+}

@@ -143,7 +143,7 @@ func (m *Message) json(botID string) map[string]any {
 	}
 	out := map[string]any{
 		"id": m.ID, "channel_id": m.ChannelID, "content": m.Content, "author": author, "type": 0,
-		"timestamp": time.Now().UTC().Format(time.RFC3339), "flags": m.Flags, "mentions": []any{},
+		"timestamp": m.Created.UTC().Format(time.RFC3339Nano), "flags": m.Flags, "mentions": []any{},
 		"embeds": m.Embeds, "attachments": atts,
 	}
 	if m.WebhookID != "" {

@@ -147,7 +147,7 @@ func (s *Server) createBotMessage(w http.ResponseWriter, r *http.Request, auth, 
 }
 
 func (s *Server) newMessage(channel, author, name string) *Message {
-	m := &Message{ID: s.newID(), ChannelID: channel, AuthorID: author, Username: name, seq: &s.writes}
+	m := &Message{ID: s.newID(), ChannelID: channel, AuthorID: author, Username: name, Created: s.o.Now(), seq: &s.writes}
 	s.messages[m.ID] = m
 	s.order = append(s.order, m.ID)
 	return m

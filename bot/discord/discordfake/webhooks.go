@@ -152,7 +152,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, id, token stri
 		in.Original.apply(data, files)
 		in.Ephemeral = int(flags)&64 != 0
 	case 5: // deferred: the original exists once edited, outside the channel's list
-		in.Original = &Message{ID: s.newID(), ChannelID: in.ChannelID, AuthorID: s.bot.ID, Username: s.bot.Name}
+		in.Original = &Message{ID: s.newID(), ChannelID: in.ChannelID, AuthorID: s.bot.ID, Username: s.bot.Name, Created: s.o.Now()}
 		in.Ephemeral = int(flags)&64 != 0
 	case 6:
 	case 7:
