@@ -2,10 +2,12 @@ package roundtable
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
 	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/store"
 )
 
 // resumeOrphans takes over running sessions whose owner's lease expired.
@@ -38,6 +40,12 @@ func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
 			continue // another process was quicker
 		}
 		conv, err := resume(ctx, o.Channel)
+		if errors.Is(err, bot.ErrGone) {
+			m.unreserve(o.Channel, l)
+			m.abandon(ctx, o, err)
+			_ = m.store.ReleaseLease(ctx, lease)
+			continue
+		}
 		if err == nil {
 			var sess *Session
 			deps := m.deps
@@ -60,10 +68,25 @@ func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
 				continue
 			}
 		}
+		// Keep the lease unrenewed: the session is an orphan again when it
+		// expires, and the scan after that tries again (released, it would
+		// be running with no lease, which no scan finds).
 		m.unreserve(o.Channel, l)
-		m.log.Warn("cannot resume session", "session", o.ID, "err", err)
-		_ = m.store.ReleaseLease(ctx, lease)
+		m.log.Warn("cannot resume session; trying again once its lease expires", "session", o.ID, "err", err, "retry_in", m.o.LeaseTTL)
 	}
+}
+
+// abandon ends a session whose conversation is gone for good (a deleted
+// thread, a web table without its keys): it is marked failed, so later
+// scans stop trying it. Any other resume error leaves it for the next scan.
+func (m *Manager) abandon(ctx context.Context, o store.Session, cause error) {
+	o.Status = store.StatusFailed
+	o.UpdatedAt = m.deps.Now()
+	if err := m.store.UpdateSession(ctx, o); err != nil {
+		m.log.Warn("cannot resume session", "session", o.ID, "err", cause, "update_err", err)
+		return
+	}
+	m.log.Info("session abandoned: its conversation is gone", "session", o.ID, "channel", o.Channel, "err", cause)
 }
 
 // resumerBook holds the Resumer of each platform, under its own lock:

@@ -1,6 +1,14 @@
 package web
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/tableround/tableround/bot"
+	"github.com/tableround/tableround/store"
+)
 
 // TestHubKeepsMaxTablesDroppingEndedOnesFirst: past MaxTables the oldest
 // ended table goes, with its session binding; live tables stay, even
@@ -32,5 +40,32 @@ func TestHubKeepsMaxTablesDroppingEndedOnesFirst(t *testing.T) {
 	h.Remove(newer.ID)
 	if h.Table(newer.ID) != nil || len(h.tables.all()) != 2 {
 		t.Errorf("Remove kept the table: %d tables", len(h.tables.all()))
+	}
+}
+
+// brokenStore fails every session read, as a store that is away does.
+type brokenStore struct{ Store }
+
+func (brokenStore) GetSession(context.Context, string) (store.Session, error) {
+	return store.Session{}, errors.New("connection refused")
+}
+
+// TestResumeTellsAGoneTableFromAStoreFailure: resuming a web session whose
+// table the store does not have is bot.ErrGone (the manager abandons the
+// session); a store that fails is not (the manager tries again later).
+func TestResumeTellsAGoneTableFromAStoreFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := openBolt(t, filepath.Join(t.TempDir(), "t.db"))
+	defer st.Close()
+	h := NewHub()
+	h.Store = st
+	if _, err := h.Resume(ctx, "web:0123456789ab"); !errors.Is(err, bot.ErrGone) {
+		t.Errorf("a table the store does not have: %v, want bot.ErrGone", err)
+	}
+	h.Store = brokenStore{st}
+	_, err := h.Resume(ctx, "web:0123456789ab")
+	if err == nil || errors.Is(err, bot.ErrGone) {
+		t.Errorf("a failing store: %v, want an error that is not bot.ErrGone", err)
 	}
 }

@@ -121,19 +121,25 @@ var errNoTable = errors.New("web: no such table")
 // one, else from the session's event log) and mirrors the live tail while
 // another replica runs it.
 func (h *Hub) Lookup(ctx context.Context, id string) *Table {
-	if t := h.Table(id); t != nil || h.Store == nil || !validID(id) {
-		return t
+	t, _ := h.lookup(ctx, id)
+	return t
+}
+
+// lookup is Lookup with the reason a table is not found: errNoTable when
+// the store has none (or there is no store), else the store's error.
+func (h *Hub) lookup(ctx context.Context, id string) (*Table, error) {
+	if t := h.Table(id); t != nil {
+		return t, nil
+	}
+	if h.Store == nil || !validID(id) {
+		return nil, errNoTable
 	}
 	h.loading.Lock()
 	defer h.loading.Unlock()
 	if t := h.Table(id); t != nil {
-		return t
+		return t, nil
 	}
-	t, err := h.load(ctx, id)
-	if err != nil {
-		return nil
-	}
-	return t
+	return h.load(ctx, id)
 }
 
 // validID accepts table and session IDs (hex), so nothing else reaches

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,9 +97,12 @@ func linkLabel(lang string) string {
 // built from the store or the feed when this process does not hold it.
 func (h *Hub) Resume(ctx context.Context, channel string) (bot.Conversation, error) {
 	id, _ := strings.CutPrefix(channel, "web:")
-	t := h.Lookup(ctx, id)
-	if t == nil {
-		return nil, errNoTable
+	t, err := h.lookup(ctx, id)
+	if errors.Is(err, errNoTable) {
+		return nil, fmt.Errorf("%w: %w", bot.ErrGone, err) // the session is abandoned
+	}
+	if err != nil {
+		return nil, err // tried again later
 	}
 	h.takeOver(ctx, t)
 	return t.Conv, nil

@@ -20,8 +20,8 @@ func (a *Adapter) Resume(ctx context.Context, channel string) (bot.Conversation,
 		return nil, fmt.Errorf("resume %q: not a Discord channel", channel)
 	}
 	c, err := a.placeIn(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", channel, err)
+	if err != nil { // a deleted channel or thread is bot.ErrGone: the session is abandoned
+		return nil, fmt.Errorf("resume %s: %w", channel, gone(err))
 	}
 	if c.thread != "" {
 		a.threads.remember(c.thread, c.parent)
