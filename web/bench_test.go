@@ -134,7 +134,8 @@ func tokenToViewer(b *testing.B, viewers, events int, every time.Duration) (p99,
 					first = false
 					ready.Done()
 				case strings.HasPrefix(line, "id: "):
-					id, _ = strconv.Atoi(strings.TrimSpace(line[4:]))
+					num, _, _ := strings.Cut(strings.TrimSpace(line[4:]), "-")
+					id, _ = strconv.Atoi(num)
 				case strings.HasPrefix(line, "data: "):
 					now := time.Now()
 					mu.Lock()

@@ -32,16 +32,31 @@ import (
 
 // Log is one table's append-only event log. Each event is stored as the
 // SSE frame every viewer receives, so it is encoded once for all of them.
+//
+// An event's SSE ID is "N-SUM": its number and a hash of every event up
+// to it. A log rebuilt with the same events (saved at a clean shutdown,
+// mirrored by another replica) gives the same IDs, so a browser resumes
+// where it was; one rebuilt differently (from the store after a crash)
+// does not match, and the browser is told to start over (see resumeFrom)
+// instead of being sent events out of place.
 type Log struct {
 	mu     sync.Mutex
 	frames [][]byte // frames[i] is event ID i+1
+	sums   []uint32 // sums[i] is the SUM in frame i's ID
+	chain  uint64   // FNV-1a over the data of every event so far
 	size   int      // bytes in frames
 	wake   chan struct{}
 	ended  bool
 }
 
 // NewLog returns an empty log.
-func NewLog() *Log { return &Log{wake: make(chan struct{})} }
+func NewLog() *Log { return &Log{wake: make(chan struct{}), chain: fnvOffset} }
+
+// FNV-1a, 64 bits.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
 
 // Event is one thing a viewer sees; T says which (open, delta, reset,
 // close, image, ask, answered, record, end). Unused fields are omitted.
@@ -103,13 +118,23 @@ func (l *Log) addData(data []byte, end bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	id := len(l.frames) + 1
-	frame := make([]byte, 0, len(data)+24)
+	h := l.chain
+	for _, b := range data {
+		h = (h ^ uint64(b)) * fnvPrime
+	}
+	h = (h ^ '\n') * fnvPrime // events end, so "ab","c" is not "a","bc"
+	l.chain = h
+	sum := uint32(h ^ h>>32)
+	frame := make([]byte, 0, len(data)+32)
 	frame = append(frame, "id: "...)
 	frame = strconv.AppendInt(frame, int64(id), 10)
+	frame = append(frame, '-')
+	frame = appendHex32(frame, sum)
 	frame = append(frame, "\ndata: "...)
 	frame = append(frame, data...)
 	frame = append(frame, "\n\n"...)
 	l.frames = append(l.frames, frame)
+	l.sums = append(l.sums, sum)
 	l.size += len(frame)
 	if end {
 		l.ended = true
@@ -131,6 +156,23 @@ func (l *Log) Since(after int) ([][]byte, <-chan struct{}) {
 		return nil, l.wake
 	}
 	return l.frames[after:len(l.frames):len(l.frames)], l.wake
+}
+
+// matches reports whether event n of this log has the sum a viewer saw
+// with it, that is, whether the viewer's events 1..n are this log's.
+func (l *Log) matches(n int, sum uint32) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return n == 0 || (n <= len(l.sums) && l.sums[n-1] == sum)
+}
+
+// appendHex32 appends v as eight lower-case hex digits.
+func appendHex32(b []byte, v uint32) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>uint(shift)&0xf])
+	}
+	return b
 }
 
 // Len is the number of events so far.

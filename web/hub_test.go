@@ -40,14 +40,15 @@ func readSSE(t *testing.T, body io.Reader, stop func(sseEvent) bool) []sseEvent 
 		raw.WriteString(line + "\n")
 		switch {
 		case strings.HasPrefix(line, "id: "):
-			cur.ID, _ = strconv.Atoi(line[4:])
+			num, _, _ := strings.Cut(line[4:], "-") // "N-SUM"
+			cur.ID, _ = strconv.Atoi(num)
 		case strings.HasPrefix(line, "data: "):
 			if err := json.Unmarshal([]byte(line[6:]), &cur.Ev); err != nil {
 				t.Errorf("bad data line (%d bytes): %v", len(line), err)
 				return out
 			}
 		case line == "":
-			if cur.ID != 0 {
+			if cur.ID != 0 || cur.Ev.T != "" { // an event (restart has no ID), not the retry
 				cur.Raw = raw.String()
 				out = append(out, cur)
 				if stop(cur) {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -42,19 +43,35 @@ func (o StreamOptions) withDefaults() StreamOptions {
 	return o
 }
 
-// resumeFrom reads where a viewer left off: the Last-Event-ID header (set
-// by EventSource on reconnect), else the "from" query parameter.
-func resumeFrom(r *http.Request) int {
+// resumeFrom reads where a viewer left off in log: the Last-Event-ID
+// header (set by EventSource on reconnect), else the "from" query
+// parameter; "N-SUM" as the log's IDs are, or a bare N. When the SUM is
+// not this log's (the table was rebuilt differently after a crash),
+// restart is true and the viewer gets the whole log again, after a
+// restart event that tells the page to clear what it shows.
+func resumeFrom(r *http.Request, log *Log) (pos int, restart bool) {
 	v := r.Header.Get("Last-Event-ID")
 	if v == "" {
 		v = r.URL.Query().Get("from")
 	}
-	n, err := strconv.Atoi(v)
+	num, hex, hasSum := strings.Cut(v, "-")
+	n, err := strconv.Atoi(num)
 	if err != nil || n < 0 {
-		return 0
+		return 0, false
 	}
-	return n
+	if !hasSum {
+		return n, false
+	}
+	sum, err := strconv.ParseUint(hex, 16, 32)
+	if err != nil || !log.matches(n, uint32(sum)) {
+		return 0, n > 0
+	}
+	return n, false
 }
+
+// restartFrame tells a page that its events are not this log's: it
+// starts over with the events that follow.
+const restartFrame = "data: {\"t\":\"restart\"}\n\n"
 
 // viewerStream is one viewer's place in a log: everything a stream keeps while
 // it waits for the next event. It holds no copy of the events: it writes
@@ -67,7 +84,7 @@ type viewerStream struct {
 }
 
 // heartbeat is an SSE comment: EventSource ignores it.
-var heartbeat = []byte(":\n\n")
+const heartbeat = ":\n\n"
 
 // serveStream sends log events after the resume point, then the live tail,
 // until the viewer leaves, revoked or drop is closed, or a write stalls;
@@ -83,12 +100,16 @@ var heartbeat = []byte(":\n\n")
 // Hijack) the stream stays in the handler and flushes through the
 // response.
 func serveStream(w http.ResponseWriter, r *http.Request, log *Log, revoked, drop <-chan struct{}, o StreamOptions, ended func()) {
-	s := &viewerStream{log: log, pos: resumeFrom(r), revoked: revoked, drop: drop, o: o.withDefaults()}
+	pos, restart := resumeFrom(r, log)
+	s := &viewerStream{log: log, pos: pos, revoked: revoked, drop: drop, o: o.withDefaults()}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	retry := []byte("retry: " + strconv.Itoa(s.o.RetryMillis) + "\n\n")
+	if restart {
+		retry = append(retry, restartFrame...)
+	}
 	if r.ProtoMajor == 1 && !s.o.keepHandler {
 		if conn, head, ok := takeOver(w); ok {
 			go func() {
@@ -159,7 +180,7 @@ func (s *viewerStream) run(w frameWriter, first []byte, gone <-chan struct{}) {
 		case <-wake:
 		case <-beat.C:
 			if !wrote {
-				if err := w.write([][]byte{heartbeat}); err != nil {
+				if err := w.write([][]byte{[]byte(heartbeat)}); err != nil {
 					return
 				}
 			}

@@ -104,7 +104,7 @@ func TestFanOutSharesOneEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	server.Close()
-	if c, _ := log.Since(0); string(c[0]) != want || !strings.HasPrefix(want, "id: 1\n") {
+	if c, _ := log.Since(0); string(c[0]) != want || !strings.HasPrefix(want, "id: 1-") {
 		t.Fatalf("the log's frame changed after a write: %q, was %q", c[0], want)
 	}
 }
@@ -146,5 +146,55 @@ func TestStreamOverHTTP2StaysInTheHandler(t *testing.T) {
 	}
 	if got := strings.Join(ids, ","); got != "2,3,4" {
 		t.Errorf("resume after 1 over HTTP/2 got %s, want 2,3,4", got)
+	}
+}
+
+// TestResumeIntoARebuiltLog: an event's ID carries a sum of the events up
+// to it. A viewer resuming into a log with the same events (saved at a
+// clean shutdown, mirrored by another replica) goes on where it was; into
+// a log rebuilt differently (from the store after a crash), it is told to
+// restart and gets the whole log, never events out of place.
+func TestResumeIntoARebuiltLog(t *testing.T) {
+	t.Parallel()
+	fill := func(evs ...Event) *Log {
+		l := NewLog()
+		for _, e := range evs {
+			l.Add(e)
+		}
+		return l
+	}
+	seen := []Event{{T: "open", M: 1}, {T: "delta", M: 1, S: "Red "}, {T: "delta", M: 1, O: 4, S: "paper"}}
+	before := fill(seen...)
+	frames, _ := before.Since(2)
+	lastID := strings.TrimPrefix(strings.SplitN(string(frames[0]), "\n", 2)[0], "id: ")
+	if !strings.HasPrefix(lastID, "3-") {
+		t.Fatalf("event ID %q, want 3-SUM", lastID)
+	}
+	resume := func(l *Log) []sseEvent {
+		srv := streamServer(t, l, StreamOptions{}, nil)
+		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		req.Header.Set("Last-Event-ID", lastID)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return readSSE(t, resp.Body, func(e sseEvent) bool { return e.Ev.T == "end" })
+	}
+
+	same := fill(append(seen, Event{T: "close", M: 1, S: "Red paper"}, Event{T: "end"})...)
+	if got := resume(same); len(got) != 2 || got[0].ID != 4 || got[0].Ev.T != "close" {
+		t.Errorf("resuming into the same events: %+v, want events 4 and 5", got)
+	}
+
+	rebuilt := fill(Event{T: "open", M: 1}, Event{T: "close", M: 1, S: "Red paper"}, Event{T: "end"})
+	got := resume(rebuilt)
+	if len(got) != 4 || got[0].Ev.T != "restart" || got[1].ID != 1 || got[3].Ev.T != "end" {
+		t.Errorf("resuming into a rebuilt log: %+v, want a restart, then events 1 to 3", got)
+	}
+
+	short := fill(Event{T: "open", M: 1}, Event{T: "end"}) // fewer events than the viewer saw
+	if got := resume(short); len(got) != 3 || got[0].Ev.T != "restart" {
+		t.Errorf("resuming into a shorter log: %+v, want a restart, then events 1 and 2", got)
 	}
 }

@@ -208,9 +208,12 @@ function onImage(e) {
 }
 
 function handle(ev) {
-  lastID = Number(ev.lastEventId) || lastID;
+  lastID = parseInt(ev.lastEventId, 10) || lastID; // IDs are "N-SUM"
   const e = JSON.parse(ev.data);
   switch (e.t) {
+    // The table was rebuilt differently (a crash): what this page shows is
+    // not its events. A reload shows them from the start.
+    case "restart": source.close(); location.reload(); return;
     case "open": onOpen(e); break;
     case "delta": onDelta(e); break;
     case "reset": { const r = msgs.get(e.m); if (r) setText(r, e.s); break; }
