@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -61,31 +60,16 @@ func tgFakeLimits(regime string) (telegramfake.Limits, error) {
 	return telegramfake.Limits{}, fmt.Errorf("unknown -limits %q for Telegram (telegram, raised or none)", regime)
 }
 
-// fakeTelegram is telegramfake with a recorder and the control API.
+// fakeTelegram is telegramfake with a recorder and the control API. Its
+// parts each have their own lock, taken one after another.
 type fakeTelegram struct {
 	fake  *telegramfake.Server
 	chats string // chatsPrivate or chatsGroup
 
-	mu     sync.Mutex
-	writes []Write
-	next   int64
-	shown  map[string]map[string]int // marker → message → letters and digits it shows
-	last   map[string]lastMarked     // chat → its newest message with a marker
-	cont   map[string]string         // message → the marker its unmarked start continues
+	writes writeLog
+	splits splitBook   // which marker a message's unmarked start continues
+	shown  markerTally // letters and digits shown per marker
 }
-
-// lastMarked is a chat's newest message with a marker: its last marker and
-// how long its text was, to tell a split's next part from a new message.
-type lastMarked struct {
-	marker string
-	runes  int
-}
-
-// splitRunes is how long a text must be for the next message to be its
-// continuation: the adapter splits at 4096 UTF-16 units less the header,
-// so a part it cut is at least this long and a whole speech (≤ 250
-// tokens) never is.
-const splitRunes = 3000
 
 func runFakeTelegram(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fake-telegram", flag.ContinueOnError)
@@ -107,7 +91,7 @@ func runFakeTelegram(ctx context.Context, args []string, stdout io.Writer) error
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	f := &fakeTelegram{chats: *chats, shown: map[string]map[string]int{}, last: map[string]lastMarked{}, cont: map[string]string{}}
+	f := &fakeTelegram{chats: *chats}
 	f.fake = telegramfake.New(telegramfake.Options{Limits: lim, Listener: ln, Wrap: f.wrap})
 	defer f.fake.Close()
 	f.fake.AddBot(loadTGToken, loadTGUsername)
@@ -180,9 +164,7 @@ func (f *fakeTelegram) mention(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeTelegram) records(w http.ResponseWriter, _ *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	writeJSONReply(w, f.writes)
+	writeJSONReply(w, f.writes.all())
 }
 
 // stats: Connected is 1 once the main bot polls.
@@ -240,69 +222,26 @@ func (f *fakeTelegram) record(next http.Handler) http.Handler {
 		if text == "" {
 			text = fields["caption"]
 		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
 		if wr.Status/100 == 2 && wr.Message != "" {
 			f.count(&wr, text)
 		}
-		f.writes = append(f.writes, wr)
+		f.writes.add(wr)
 	})
 }
 
 // count sets the markers a write shows and, for each, the letters and
 // digits shown of it across every message carrying it: a long text split
 // over several messages (a group's merged stage over 4096 characters)
-// shows its marker once, and the next message goes on with its text. The
-// unmarked start of a new message is taken for the continuation of the
-// chat's last marker when the chat's newest marked message was long enough
-// to have been cut (splitRunes); otherwise it is a message of its own (a
-// moderator's). Callers hold f.mu.
+// shows its marker once, and the next message goes on with its text (see
+// splitBook.continued).
 func (f *fakeTelegram) count(wr *Write, text string) {
 	lead, secs, runes := tgSections(text)
-	if lead > 0 && !wr.Draft {
-		if _, ok := f.cont[wr.Message]; !ok && !wr.Edit {
-			if l := f.last[wr.Channel]; l.runes >= splitRunes {
-				f.cont[wr.Message] = l.marker
-			} else {
-				f.cont[wr.Message] = ""
-			}
-		}
-		if m := f.cont[wr.Message]; m != "" {
-			secs = append([]Section{{Marker: m, N: lead}}, secs...)
-		}
+	if !wr.Draft {
+		secs = f.splits.continued(wr.Channel, wr.Message, wr.Edit, lead, secs, runes)
 	}
-	for i, s := range secs {
-		byMsg := f.shown[s.Marker]
-		if byMsg == nil {
-			byMsg = map[string]int{}
-			f.shown[s.Marker] = byMsg
-		}
-		if i > 0 && secs[i-1].Marker == s.Marker {
-			byMsg[wr.Message] += s.N
-		} else {
-			byMsg[wr.Message] = s.N
-		}
-	}
-	var out []Section
-	for _, s := range secs {
-		n := 0
-		if wr.Draft {
-			n = s.N // a draft is its own preview, not a part of the message
-		} else {
-			for msg, c := range f.shown[s.Marker] {
-				if !strings.Contains(msg, "/d") {
-					n += c
-				}
-			}
-		}
-		out = append(out, Section{Marker: s.Marker, N: n})
-	}
-	if len(out) > 0 {
+	if out := f.shown.add(wr.Message, secs, wr.Draft); len(out) > 0 {
 		wr.Marker, wr.N = out[0].Marker, out[0].N
 		wr.More = out[1:]
-	}
-	if len(secs) > 0 && !wr.Draft {
-		f.last[wr.Channel] = lastMarked{marker: secs[len(secs)-1].Marker, runes: runes}
 	}
 }
 

@@ -31,7 +31,7 @@ func TestTGSectionsSkipsHeadersAndSplitsMarkers(t *testing.T) {
 }
 
 func TestCountCarriesASplitSpeechAcrossMessages(t *testing.T) {
-	f := &fakeTelegram{shown: map[string]map[string]int{}, last: map[string]lastMarked{}, cont: map[string]string{}}
+	f := &fakeTelegram{}
 	write := func(msg string, edit, draft bool, text string) Write {
 		w := Write{Channel: "-5", Message: msg, Edit: edit, Draft: draft, Status: 200}
 		f.count(&w, text)
@@ -58,8 +58,8 @@ func TestCountCarriesASplitSpeechAcrossMessages(t *testing.T) {
 	}
 	// A draft shows its own text only and moves nothing.
 	d := write("-5/d9", false, true, "c4k xyz")
-	if d.Marker != "c4k" || d.N != 3 || f.last["-5"].marker != "c3k" {
-		t.Errorf("draft: %+v, last %+v", d, f.last["-5"])
+	if last := f.splits.lastOf("-5"); d.Marker != "c4k" || d.N != 3 || last.marker != "c3k" {
+		t.Errorf("draft: %+v, last %+v", d, last)
 	}
 	// After a message too short to have been cut, a new unmarked message
 	// is a message of its own (a moderator's notice), and stays so.

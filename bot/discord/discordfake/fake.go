@@ -160,8 +160,7 @@ func New(o Options) *Server {
 	s.attachmentStore = &attachmentStore{byKey: map[string]File{}}
 	s.bot = User{ID: s.newID(), Name: "TableRound"}
 	s.appID = s.bot.ID
-	s.gateway = &gateway{token: o.Token, bot: s.bot, ids: s.snowflakes,
-		conns: map[*gwConn]bool{}, sessions: map[string]*gwSession{}}
+	s.gateway = &gateway{token: o.Token, bot: s.bot, ids: s.snowflakes, conns: map[*gwConn]bool{}}
 	var h http.Handler = http.HandlerFunc(s.serve)
 	if o.Wrap != nil {
 		h = o.Wrap(h)

@@ -10,7 +10,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// gwConn is one gateway connection.
+// gwConn is one gateway connection. The gateway's lock guards session,
+// ready and shard.
 type gwConn struct {
 	ws      *websocket.Conn
 	wmu     sync.Mutex
@@ -38,25 +39,19 @@ func (c *gwConn) send(v any) error {
 	return c.ws.WriteJSON(v)
 }
 
-// gateway is the fake's gateway WebSocket: its connections and the
-// sessions they can resume, under its own lock.
+// gateway is the fake's gateway WebSocket: its connections, under its own
+// lock, and the sessions they can resume, in their own store (taken after
+// the connections' lock is let go, never inside it).
 type gateway struct {
 	token string // the bot token without "Bot "; empty accepts any
 	bot   User
 	ids   *snowflakes
 	up    websocket.Upgrader
 
-	mu         sync.Mutex
-	conns      map[*gwConn]bool
-	sessions   map[string]*gwSession
-	identifies int
-	resumes    int
-}
+	sessions sessionStore
 
-// gwSession is what a resume needs: the last sequence number and the shard.
-type gwSession struct {
-	seq   int64
-	shard [2]int64
+	mu    sync.Mutex
+	conns map[*gwConn]bool
 }
 
 type frame struct {
@@ -116,15 +111,13 @@ func (s *gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 				c.wmu.Unlock()
 				return
 			}
+			session := s.ids.newID()
+			s.sessions.open(session, shard) // before the connection is ready for events
 			s.mu.Lock()
-			s.identifies++
-			c.shard = shard
-			c.session = s.ids.newID()
-			s.sessions[c.session] = &gwSession{seq: 1, shard: shard}
-			c.ready = true
+			c.shard, c.session, c.ready = shard, session, true
 			s.mu.Unlock()
 			_ = c.send(map[string]any{"op": 0, "s": 1, "t": "READY", "d": map[string]any{
-				"v": 9, "session_id": c.session,
+				"v": 9, "session_id": session,
 				"user":        map[string]any{"id": s.bot.ID, "username": s.bot.Name, "bot": true},
 				"application": map[string]any{"id": s.bot.ID, "flags": 0},
 				"guilds":      []any{},
@@ -135,22 +128,15 @@ func (s *gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 				Seq       int64  `json:"seq"`
 			}
 			_ = json.Unmarshal(f.D, &res)
-			s.mu.Lock()
-			sess, ok := s.sessions[res.SessionID]
-			var seq int64
-			if ok {
-				s.resumes++
-				c.session = res.SessionID
-				c.shard = sess.shard
-				c.ready = true
-				seq = sess.seq
-			}
-			s.mu.Unlock()
+			sess, ok := s.sessions.resume(res.SessionID)
 			if !ok {
 				_ = c.send(map[string]any{"op": 9, "d": false})
 				continue
 			}
-			_ = c.send(map[string]any{"op": 0, "s": seq, "t": "RESUMED", "d": map[string]any{}})
+			s.mu.Lock()
+			c.session, c.shard, c.ready = res.SessionID, sess.shard, true
+			s.mu.Unlock()
+			_ = c.send(map[string]any{"op": 0, "s": sess.seq, "t": "RESUMED", "d": map[string]any{}})
 		}
 	}
 }
@@ -168,16 +154,18 @@ func (s *gateway) Dispatch(event string, data any) error {
 	_ = json.Unmarshal(raw, &g)
 	s.mu.Lock()
 	var conns []*gwConn
-	var seqs []int64
+	var sessions []string
 	for c := range s.conns {
 		if c.ready && c.receives(g.GuildID) {
-			sess := s.sessions[c.session]
-			sess.seq++
 			conns = append(conns, c)
-			seqs = append(seqs, sess.seq)
+			sessions = append(sessions, c.session)
 		}
 	}
 	s.mu.Unlock()
+	seqs := make([]int64, len(conns))
+	for i, id := range sessions {
+		seqs[i] = s.sessions.next(id)
+	}
 	for i, c := range conns {
 		if err := c.send(frame{Op: 0, S: seqs[i], T: event, D: raw}); err != nil {
 			return err
@@ -201,16 +189,14 @@ func (s *gateway) Connected() int {
 
 // Identifies and Resumes count gateway logins.
 func (s *gateway) Identifies() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.identifies
+	identifies, _ := s.sessions.counts()
+	return identifies
 }
 
 // Resumes counts successful resumes.
 func (s *gateway) Resumes() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.resumes
+	_, resumes := s.sessions.counts()
+	return resumes
 }
 
 // DropConnections cuts every gateway connection without a close frame, as

@@ -13,12 +13,9 @@ package telegramfake
 
 import (
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"time"
 )
 
@@ -134,48 +131,24 @@ type Draft struct {
 	Token   string
 }
 
-// Server is the fake.
+// Server is the fake. Its state is in books, each a small type with its
+// own lock and file; a handler that needs two takes them one after
+// another, never one inside the other, except where a book calls a leaf
+// (a lock whose methods take no other): the message book calls the bot
+// book's enqueue and the flood's admit under its lock.
 type Server struct {
 	o   Options
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	cond      *sync.Cond
-	bots      map[string]*botState // by token
-	chats     map[int64]*Chat
-	admins    map[[2]int64]string // chat, user → status
-	msgs      map[int64][]*Message
-	nextMsg   map[int64]int
-	drafts    []Draft
-	flood     flood
-	calls     map[string]int
-	answered  map[string]string // callback ID → text
-	callbacks int
-	broken    []string
-
-	files fileBook // has its own lock
-}
-
-type botState struct {
-	user     User
-	updates  []*queued
-	all      map[int64][]byte
-	nextUpd  int64
-	webhook  string
-	secret   string
-	commands map[string][]Command // scope type → commands
-}
-
-type queued struct {
-	id        int64
-	body      json.RawMessage
-	delivered bool
-}
-
-// Command is a registered bot command.
-type Command struct {
-	Command     string `json:"command"`
-	Description string `json:"description"`
+	bots      *botBook // accounts, webhooks, update queues (bots.go)
+	commands  commandBook
+	chats     chatBook
+	members   memberBook
+	msgs      messageBook // messages and drafts (messages.go)
+	callbacks callbackBook
+	log       requestLog // calls and broken rules (requests.go)
+	flood     flood      // limits.go
+	files     fileBook
 }
 
 // New starts a fake.
@@ -189,10 +162,7 @@ func New(o Options) *Server {
 	if o.MaxPhoto <= 0 {
 		o.MaxPhoto = 10 << 20
 	}
-	s := &Server{o: o, bots: map[string]*botState{}, chats: map[int64]*Chat{}, admins: map[[2]int64]string{},
-		msgs: map[int64][]*Message{}, nextMsg: map[int64]int{}, flood: newFlood(o.Limits),
-		calls: map[string]int{}, answered: map[string]string{}, files: newFileBook(o.MaxDownload)}
-	s.cond = sync.NewCond(&s.mu)
+	s := &Server{o: o, bots: newBotBook(), flood: newFlood(o.Limits), files: newFileBook(o.MaxDownload)}
 	var h http.Handler = http.HandlerFunc(s.serve)
 	if o.Wrap != nil {
 		h = o.Wrap(h)
@@ -211,155 +181,62 @@ func (s *Server) URL() string { return s.srv.URL }
 
 // Close stops the server.
 func (s *Server) Close() {
-	s.mu.Lock()
-	s.cond.Broadcast()
-	s.mu.Unlock()
+	s.bots.wake()
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }
 
 // AddBot registers a bot token. The bot's ID is the number before ':' in
 // the token when there is one.
-func (s *Server) AddBot(token, username string) User {
-	var id int64
-	if n, _, ok := strings.Cut(token, ":"); ok {
-		fmt.Sscan(n, &id)
-	}
-	if id == 0 {
-		id = int64(1000 + len(s.bots))
-	}
-	u := User{ID: id, Name: username, Username: username, IsBot: true}
-	s.mu.Lock()
-	s.bots[token] = &botState{user: u, nextUpd: 1, commands: map[string][]Command{}, all: map[int64][]byte{}}
-	s.mu.Unlock()
-	return u
-}
+func (s *Server) AddBot(token, username string) User { return s.bots.add(token, username) }
 
 // AddChat registers a chat.
-func (s *Server) AddChat(c Chat) {
-	s.mu.Lock()
-	s.chats[c.ID] = &c
-	s.mu.Unlock()
-}
+func (s *Server) AddChat(c Chat) { s.chats.add(c) }
 
 // SetMember sets a user's status in a chat ("creator", "administrator",
 // "member"); unknown users are members.
 func (s *Server) SetMember(chatID, userID int64, status string) {
-	s.mu.Lock()
-	s.admins[[2]int64{chatID, userID}] = status
-	s.mu.Unlock()
+	s.members.set(chatID, userID, status)
 }
 
 // Storm makes the next n rate-limited calls (sends, edits, drafts) answer
 // 429 with retry_after seconds, whatever the budgets.
-func (s *Server) Storm(n, retryAfter int) {
-	s.mu.Lock()
-	for range n {
-		s.flood.storm = append(s.flood.storm, retryAfter)
-	}
-	s.mu.Unlock()
-}
+func (s *Server) Storm(n, retryAfter int) { s.flood.addStorm(n, retryAfter) }
 
 // Limited is how many 429s the flood limits sent (a client that paces
 // itself right gets none).
 func (s *Server) Limited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.flood.limited
+	limited, _ := s.flood.sent()
+	return limited
 }
 
 // Injected is how many 429s Storm sent.
 func (s *Server) Injected() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.flood.injected
+	_, injected := s.flood.sent()
+	return injected
 }
 
 // Calls is how many times a method was called.
-func (s *Server) Calls(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[method]
-}
+func (s *Server) Calls(method string) int { return s.log.count(method) }
 
 // Broken lists the rules clients broke (bad HTML, text too long, …).
-func (s *Server) Broken() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.broken...)
-}
+func (s *Server) Broken() []string { return s.log.rulesBroken() }
 
 // Messages returns copies of a chat's messages in order.
-func (s *Server) Messages(chatID int64) []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Message, 0, len(s.msgs[chatID]))
-	for _, m := range s.msgs[chatID] {
-		c := *m
-		c.History = append([]string(nil), m.History...)
-		c.MarkupHistory = append([]bool(nil), m.MarkupHistory...)
-		out = append(out, c)
-	}
-	return out
-}
+func (s *Server) Messages(chatID int64) []Message { return s.msgs.list(chatID) }
 
 // Drafts returns every sendMessageDraft call to a chat.
-func (s *Server) Drafts(chatID int64) []Draft {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Draft
-	for _, d := range s.drafts {
-		if d.ChatID == chatID {
-			out = append(out, d)
-		}
-	}
-	return out
-}
+func (s *Server) Drafts(chatID int64) []Draft { return s.msgs.draftsOf(chatID) }
 
 // Commands returns what a bot registered for a scope type ("default",
 // "all_private_chats", "all_group_chats", …).
-func (s *Server) Commands(token, scope string) []Command {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b := s.bots[token]; b != nil {
-		return append([]Command(nil), b.commands[scope]...)
-	}
-	return nil
-}
+func (s *Server) Commands(token, scope string) []Command { return s.commands.get(token, scope) }
 
 // Webhook returns the URL and secret a bot set ("" when polling).
-func (s *Server) Webhook(token string) (url, secret string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b := s.bots[token]; b != nil {
-		return b.webhook, b.secret
-	}
-	return "", ""
-}
+func (s *Server) Webhook(token string) (url, secret string) { return s.bots.webhook(token) }
 
 // Answered reports whether a callback query was answered, and its text.
-func (s *Server) Answered(callbackID string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.answered[callbackID]
-	return t, ok
-}
+func (s *Server) Answered(callbackID string) (string, bool) { return s.callbacks.get(callbackID) }
 
 // Pending is how many updates of a bot were not yet fetched.
-func (s *Server) Pending(token string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	if b := s.bots[token]; b != nil {
-		for _, q := range b.updates {
-			if !q.delivered {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-func (s *Server) addBroken(format string, args ...any) {
-	s.broken = append(s.broken, fmt.Sprintf(format, args...))
-}
+func (s *Server) Pending(token string) int { return s.bots.pending(token) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -30,9 +31,13 @@ func (b *bucket) take(now time.Time, rate float64, burst int) (bool, float64) {
 }
 
 // flood is the fake's flood limits: the budgets of every bot and chat, and
-// the 429s of a Storm. The Server's mu guards it.
+// the 429s of a Storm, under its own lock. Its lock is a leaf: its methods
+// take no other. buckets and windows are one collection, the budgets, in
+// their two shapes (their keys never meet), checked together by admit.
 type flood struct {
-	limits   Limits
+	limits Limits
+
+	mu       sync.Mutex
 	buckets  map[string]*bucket
 	windows  map[string][]time.Time
 	storm    []int
@@ -44,8 +49,24 @@ func newFlood(l Limits) flood {
 	return flood{limits: l, buckets: map[string]*bucket{}, windows: map[string][]time.Time{}}
 }
 
+// addStorm queues n 429s with retry_after seconds.
+func (s *flood) addStorm(n, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.storm = append(s.storm, retryAfter)
+	}
+}
+
+// sent is how many 429s the limits and Storm sent.
+func (s *flood) sent() (limited, injected int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited, s.injected
+}
+
 // window counts events in a sliding window; it reports whether one more
-// fits and if not the seconds until the oldest leaves.
+// fits and if not the seconds until the oldest leaves. Callers hold mu.
 func (s *flood) window(key string, now time.Time, max int, span time.Duration) (bool, float64) {
 	ev := s.windows[key]
 	i := 0
@@ -74,6 +95,8 @@ const (
 // a chat (a group or a private chat) at now. It returns the retry_after to
 // answer with, or 0.
 func (s *flood) admit(token string, chatID int64, group bool, kind call, now time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(s.storm) > 0 {
 		ra := s.storm[0]
 		s.storm = s.storm[1:]
@@ -128,12 +151,13 @@ func (s *flood) admit(token string, chatID int64, group bool, kind call, now tim
 	return 0
 }
 
-// admit is flood.admit for a call of a bot in a chat now. Callers hold mu.
-func (s *Server) admit(token string, chatID int64, kind call) int {
-	c := s.chats[chatID]
-	return s.flood.admit(token, chatID, c != nil && c.Type != "private", kind, s.o.Now())
+// admit is flood.admit for a call of a bot in a chat (c; nil when
+// unknown) now.
+func (s *Server) admit(token string, chatID int64, c *Chat, kind call) int {
+	return s.flood.admit(token, chatID, c.group(), kind, s.o.Now())
 }
 
+// peekWindow is window without recording the event. Callers hold mu.
 func (s *flood) peekWindow(key string, now time.Time, max int, span time.Duration) (bool, float64) {
 	saved := s.windows[key]
 	ok, w := s.window(key, now, max, span)

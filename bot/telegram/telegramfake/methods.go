@@ -2,6 +2,7 @@ package telegramfake
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -18,10 +19,7 @@ const (
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/file/bot"); ok {
 		token, path, _ := strings.Cut(rest, "/")
-		s.mu.Lock()
-		b := s.bots[token]
-		s.mu.Unlock()
-		if b == nil {
+		if _, ok := s.bots.user(token); !ok {
 			http.NotFound(w, nil)
 			return
 		}
@@ -34,11 +32,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	s.mu.Lock()
-	b := s.bots[token]
-	s.calls[method]++
-	s.mu.Unlock()
-	if b == nil {
+	s.log.call(method)
+	user, known := s.bots.user(token)
+	if !known {
 		fail(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	}
@@ -49,23 +45,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch method {
 	case "getMe":
-		answer(w, userJSON(b.user))
+		answer(w, userJSON(user))
 	case "getUpdates":
-		s.getUpdates(w, r, token, p)
+		deadline := time.Now().Add(time.Duration(p.int64("timeout")) * time.Second)
+		answer(w, s.bots.poll(r.Context(), token, p.int64("offset"), deadline))
 	case "deleteWebhook":
-		s.mu.Lock()
-		b.webhook, b.secret = "", ""
-		s.mu.Unlock()
+		s.bots.setWebhook(token, "", "")
 		answer(w, true)
 	case "setWebhook":
-		s.mu.Lock()
-		b.webhook, b.secret = p.str("url"), p.str("secret_token")
-		s.mu.Unlock()
+		s.bots.setWebhook(token, p.str("url"), p.str("secret_token"))
 		answer(w, true)
 	case "setMyCommands":
-		s.setMyCommands(w, b, p)
+		s.setMyCommands(w, token, p)
 	case "sendMessage", "sendPhoto", "sendDocument":
-		s.send(w, token, b, method, p)
+		s.send(w, token, user, method, p)
 	case "editMessageText":
 		s.edit(w, token, p)
 	case "sendMessageDraft":
@@ -73,17 +66,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "getFile":
 		s.files.getFile(w, p)
 	case "answerCallbackQuery":
-		s.mu.Lock()
-		s.answered[p.str("callback_query_id")] = p.str("text")
-		s.mu.Unlock()
+		s.callbacks.answer(p.str("callback_query_id"), p.str("text"))
 		answer(w, true)
 	case "getChatMember":
-		s.mu.Lock()
-		st := s.admins[[2]int64{p.int64("chat_id"), p.int64("user_id")}]
-		s.mu.Unlock()
-		if st == "" {
-			st = "member"
-		}
+		st := s.members.get(p.int64("chat_id"), p.int64("user_id"))
 		answer(w, map[string]any{"status": st, "user": map[string]any{"id": p.int64("user_id"), "is_bot": false, "first_name": "user"}})
 	default:
 		fail(w, http.StatusNotFound, "Not Found: method not found")
@@ -98,56 +84,7 @@ func userJSON(u User) map[string]any {
 	return m
 }
 
-// getUpdates confirms updates below offset and long-polls for new ones up
-// to timeout seconds (real time).
-func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, token string, p params) {
-	offset, timeout := p.int64("offset"), p.int64("timeout")
-	deadline := time.Now().Add(time.Duration(timeout) * time.Second)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() { // wake the wait when the request ends or the timeout passes
-		t := time.NewTimer(time.Until(deadline))
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-		case <-t.C:
-		case <-stop:
-			return
-		}
-		s.mu.Lock()
-		s.cond.Broadcast()
-		s.mu.Unlock()
-	}()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for {
-		b := s.bots[token]
-		kept := b.updates[:0]
-		for _, q := range b.updates {
-			if !(q.delivered && q.id < offset) {
-				kept = append(kept, q)
-			}
-		}
-		b.updates = kept
-		var out []json.RawMessage
-		for _, q := range b.updates {
-			if q.id >= offset || !q.delivered {
-				q.delivered = true
-				out = append(out, q.body)
-			}
-		}
-		if len(out) > 0 || !time.Now().Before(deadline) || r.Context().Err() != nil || b.webhook != "" {
-			if out == nil {
-				out = []json.RawMessage{}
-			}
-			answer(w, out)
-			return
-		}
-		s.cond.Wait()
-	}
-}
-
-func (s *Server) setMyCommands(w http.ResponseWriter, b *botState, p params) {
+func (s *Server) setMyCommands(w http.ResponseWriter, token string, p params) {
 	var cmds []Command
 	if err := json.Unmarshal([]byte(p.str("commands")), &cmds); err != nil {
 		fail(w, http.StatusBadRequest, "Bad Request: can't parse commands JSON object")
@@ -162,9 +99,7 @@ func (s *Server) setMyCommands(w http.ResponseWriter, b *botState, p params) {
 		}
 		scope = sc.Type
 	}
-	s.mu.Lock()
-	b.commands[scope] = cmds
-	s.mu.Unlock()
+	s.commands.set(token, scope, cmds)
 	answer(w, true)
 }
 
@@ -184,15 +119,14 @@ func checkText(text, mode string, limit int) (desc, broken string) {
 	return "", ""
 }
 
-func (s *Server) send(w http.ResponseWriter, token string, b *botState, method string, p params) {
+func (s *Server) send(w http.ResponseWriter, token string, from User, method string, p params) {
 	chatID := p.int64("chat_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.chats[chatID] == nil {
+	chat := s.chats.get(chatID)
+	if chat == nil {
 		fail(w, http.StatusBadRequest, "Bad Request: chat not found")
 		return
 	}
-	m := &Message{ChatID: chatID, From: b.user, Token: token, ParseMode: p.str("parse_mode")}
+	m := &Message{ChatID: chatID, From: from, Token: token, ParseMode: p.str("parse_mode")}
 	switch method {
 	case "sendMessage":
 		m.Text = p.str("text")
@@ -201,7 +135,7 @@ func (s *Server) send(w http.ResponseWriter, token string, b *botState, method s
 			return
 		}
 		if d, broke := checkText(m.Text, m.ParseMode, 4096); d != "" {
-			s.addBroken("%s", broke)
+			s.log.broke("%s", broke)
 			fail(w, http.StatusBadRequest, d)
 			return
 		}
@@ -221,7 +155,7 @@ func (s *Server) send(w http.ResponseWriter, token string, b *botState, method s
 		}
 		m.Caption = p.str("caption")
 		if d, broke := checkText(m.Caption, m.ParseMode, 1024); d != "" {
-			s.addBroken("%s", broke)
+			s.log.broke("%s", broke)
 			fail(w, http.StatusBadRequest, d)
 			return
 		}
@@ -232,7 +166,7 @@ func (s *Server) send(w http.ResponseWriter, token string, b *botState, method s
 			m.Document = f
 		}
 	}
-	if ra := s.admit(token, chatID, callSend); ra > 0 {
+	if ra := s.admit(token, chatID, chat, callSend); ra > 0 {
 		tooMany(w, ra)
 		return
 	}
@@ -245,12 +179,9 @@ func (s *Server) send(w http.ResponseWriter, token string, b *botState, method s
 		_ = json.Unmarshal([]byte(rp), &v)
 		m.ReplyTo = v.MessageID
 	}
-	s.nextMsg[chatID]++
-	m.ID = s.nextMsg[chatID]
 	m.History = []string{m.Text}
 	m.MarkupHistory = []bool{m.Markup != nil}
-	s.msgs[chatID] = append(s.msgs[chatID], m)
-	answer(w, s.messageJSON(m, false))
+	answer(w, s.msgs.add(m, chat, s.o.Now(), nil))
 }
 
 func markup(raw string) json.RawMessage {
@@ -261,57 +192,39 @@ func markup(raw string) json.RawMessage {
 }
 
 func (s *Server) edit(w http.ResponseWriter, token string, p params) {
-	chatID, id := p.int64("chat_id"), int(p.int64("message_id"))
-	text, mode := p.str("text"), p.str("parse_mode")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var m *Message
-	for _, x := range s.msgs[chatID] {
-		if x.ID == id && x.Token == token {
-			m = x
+	e := textEdit{chatID: p.int64("chat_id"), id: int(p.int64("message_id")), token: token,
+		text: p.str("text"), mode: p.str("parse_mode"), markup: markup(p.str("reply_markup")),
+		noPreview: strings.Contains(p.str("link_preview_options"), `"is_disabled":true`)}
+	broke := ""
+	if strings.TrimSpace(e.text) == "" {
+		e.refused = errors.New("Bad Request: message text is empty")
+	} else if d, b := checkText(e.text, e.mode, 4096); d != "" {
+		e.refused, broke = errors.New(d), b
+	}
+	chat := s.chats.get(e.chatID)
+	shown, ra, err := s.msgs.edit(e, chat, s.o.Now(), func() int { return s.admit(token, e.chatID, chat, callEdit) })
+	switch {
+	case err != nil:
+		if err == e.refused && broke != "" {
+			s.log.broke("%s", broke)
 		}
-	}
-	if m == nil {
-		fail(w, http.StatusBadRequest, notFound)
-		return
-	}
-	if strings.TrimSpace(text) == "" {
-		fail(w, http.StatusBadRequest, "Bad Request: message text is empty")
-		return
-	}
-	if d, broke := checkText(text, mode, 4096); d != "" {
-		s.addBroken("%s", broke)
-		fail(w, http.StatusBadRequest, d)
-		return
-	}
-	mk := markup(p.str("reply_markup"))
-	if text == m.Text && string(mk) == string(m.Markup) {
-		fail(w, http.StatusBadRequest, notModified)
-		return
-	}
-	if ra := s.admit(token, chatID, callEdit); ra > 0 {
+		fail(w, http.StatusBadRequest, err.Error())
+	case ra > 0:
 		tooMany(w, ra)
-		return
+	default:
+		answer(w, shown)
 	}
-	m.Text, m.ParseMode, m.Markup = text, mode, mk
-	m.NoLinkPreview = strings.Contains(p.str("link_preview_options"), `"is_disabled":true`)
-	m.History = append(m.History, text)
-	m.MarkupHistory = append(m.MarkupHistory, mk != nil)
-	m.Edits++
-	answer(w, s.messageJSON(m, false))
 }
 
 func (s *Server) draft(w http.ResponseWriter, token string, p params) {
 	chatID := p.int64("chat_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.chats[chatID]
+	c := s.chats.get(chatID)
 	if c == nil {
 		fail(w, http.StatusBadRequest, "Bad Request: chat not found")
 		return
 	}
 	if c.Type != "private" {
-		s.addBroken("sendMessageDraft in %s chat %d", c.Type, chatID)
+		s.log.broke("sendMessageDraft in %s chat %d", c.Type, chatID)
 		fail(w, http.StatusBadRequest, "Bad Request: TEXTDRAFT_PEER_INVALID")
 		return
 	}
@@ -320,44 +233,16 @@ func (s *Server) draft(w http.ResponseWriter, token string, p params) {
 		return
 	}
 	if d, broke := checkText(p.str("text"), p.str("parse_mode"), 4096); d != "" {
-		s.addBroken("%s", broke)
+		s.log.broke("%s", broke)
 		fail(w, http.StatusBadRequest, d)
 		return
 	}
-	if ra := s.admit(token, chatID, callDraft); ra > 0 {
+	if ra := s.admit(token, chatID, c, callDraft); ra > 0 {
 		tooMany(w, ra)
 		return
 	}
-	s.drafts = append(s.drafts, Draft{ChatID: chatID, DraftID: p.str("draft_id"), Text: p.str("text"), Token: token})
+	s.msgs.addDraft(Draft{ChatID: chatID, DraftID: p.str("draft_id"), Text: p.str("text"), Token: token})
 	answer(w, true)
-}
-
-func (s *Server) messageJSON(m *Message, nested bool) map[string]any {
-	out := map[string]any{"message_id": m.ID, "date": s.o.Now().Unix(), "from": userJSON(m.From),
-		"chat": chatJSON(s.chats[m.ChatID], m.ChatID)}
-	if m.Text != "" {
-		out["text"] = m.Text
-	}
-	if m.Caption != "" {
-		out["caption"] = m.Caption
-	}
-	if m.Markup != nil {
-		out["reply_markup"] = m.Markup
-	}
-	if f := m.Photo; f != nil {
-		out["photo"] = []map[string]any{{"file_id": f.ID, "file_unique_id": "u" + f.ID, "width": 1280, "height": 960, "file_size": f.size()}}
-	}
-	if f := m.Document; f != nil {
-		out["document"] = map[string]any{"file_id": f.ID, "file_unique_id": "u" + f.ID, "file_name": f.Name, "mime_type": f.MIME, "file_size": f.size()}
-	}
-	if m.ReplyTo != 0 && !nested {
-		for _, x := range s.msgs[m.ChatID] {
-			if x.ID == m.ReplyTo {
-				out["reply_to_message"] = s.messageJSON(x, true)
-			}
-		}
-	}
-	return out
 }
 
 // chatJSON is chat id as the Bot API shows it (c nil: a private chat we

@@ -3,8 +3,6 @@ package telegramfake
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"regexp"
 	"unicode/utf16"
@@ -50,12 +48,9 @@ func entities(text string) []map[string]any {
 // Send injects a person's message to a bot and returns its message ID and
 // update ID. The message is stored in the chat like any other.
 func (s *Server) Send(token string, in In) (msgID int, updateID int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.nextMsg[in.Chat]++
-	id := s.nextMsg[in.Chat]
-	rec := &Message{ID: id, ChatID: in.Chat, From: in.From, Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo}
-	m := map[string]any{"message_id": id, "date": s.o.Now().Unix(), "from": userJSON(in.From), "chat": chatJSON(s.chats[in.Chat], in.Chat)}
+	chat := s.chats.get(in.Chat)
+	rec := &Message{ChatID: in.Chat, From: in.From, Text: in.Text, Caption: in.Caption, ReplyTo: in.ReplyTo}
+	m := map[string]any{"date": s.o.Now().Unix(), "from": userJSON(in.From), "chat": chatJSON(chat, in.Chat)}
 	if in.Text != "" {
 		m["text"] = in.Text
 		if e := entities(in.Text); e != nil {
@@ -89,80 +84,43 @@ func (s *Server) Send(token string, in In) (msgID int, updateID int64) {
 		m["document"] = map[string]any{"file_id": f.ID, "file_unique_id": "u" + f.ID, "file_name": f.Name,
 			"mime_type": f.MIME, "file_size": f.size()}
 	}
-	if in.ReplyTo != 0 {
-		for _, x := range s.msgs[in.Chat] {
-			if x.ID == in.ReplyTo {
-				m["reply_to_message"] = s.messageJSON(x, true)
-			}
-		}
-	}
 	rec.History = []string{in.Text}
-	s.msgs[in.Chat] = append(s.msgs[in.Chat], rec)
-	return id, s.enqueue(token, map[string]any{"message": m})
+	s.msgs.add(rec, chat, s.o.Now(), func(shown map[string]any) {
+		// Under the message book's lock, so that a chat's updates come in
+		// the order of its message IDs; the bot book is a leaf.
+		msgID = rec.ID
+		m["message_id"] = msgID
+		if r, ok := shown["reply_to_message"]; ok {
+			m["reply_to_message"] = r
+		}
+		updateID = s.bots.enqueue(token, map[string]any{"message": m})
+	})
+	return msgID, updateID
 }
 
 // Press injects a callback query: the person pressed a button with data on
 // a bot message. It returns the callback query ID.
-func (s *Server) Press(token string, chat int64, from User, msgID int, data string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.callbacks++
-	id := fmt.Sprintf("cb%d", s.callbacks)
-	var msg map[string]any
-	for _, x := range s.msgs[chat] {
-		if x.ID == msgID {
-			msg = s.messageJSON(x, false)
-		}
-	}
+func (s *Server) Press(token string, chatID int64, from User, msgID int, data string) string {
+	id := s.callbacks.newID()
+	chat := s.chats.get(chatID)
+	msg := s.msgs.shown(chatID, msgID, chat, s.o.Now())
 	if msg == nil {
-		msg = map[string]any{"message_id": msgID, "date": 0, "chat": chatJSON(s.chats[chat], chat)}
+		msg = map[string]any{"message_id": msgID, "date": 0, "chat": chatJSON(chat, chatID)}
 	}
-	s.enqueue(token, map[string]any{"callback_query": map[string]any{"id": id, "from": userJSON(from),
+	s.bots.enqueue(token, map[string]any{"callback_query": map[string]any{"id": id, "from": userJSON(from),
 		"message": msg, "chat_instance": "ci", "data": data}})
 	return id
 }
 
 // Duplicate queues an update again with the same update_id (Telegram
 // redelivers when it got no answer).
-func (s *Server) Duplicate(token string, updateID int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.bots[token]
-	for _, q := range b.updates {
-		if q.id == updateID {
-			b.updates = append(b.updates, &queued{id: q.id, body: q.body})
-			s.cond.Broadcast()
-			return
-		}
-	}
-}
+func (s *Server) Duplicate(token string, updateID int64) { s.bots.duplicate(token, updateID) }
 
 // Update returns the JSON of an update sent to a bot, for
 // posting it to a webhook by hand.
-func (s *Server) Update(token string, updateID int64) []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.bots[token].all[updateID]...)
-}
+func (s *Server) Update(token string, updateID int64) []byte { return s.bots.update(token, updateID) }
 
-// enqueue stores an update for getUpdates, or posts it to the bot's webhook
-// (with its secret) when one is set. Callers hold mu.
-func (s *Server) enqueue(token string, u map[string]any) int64 {
-	b := s.bots[token]
-	id := b.nextUpd
-	b.nextUpd++
-	u["update_id"] = id
-	body, _ := json.Marshal(u)
-	b.all[id] = body
-	if b.webhook != "" {
-		go post(b.webhook, b.secret, body)
-		return id
-	}
-	b.updates = append(b.updates, &queued{id: id, body: body})
-	s.cond.Broadcast()
-	return id
-}
-
+// post sends an update to a webhook.
 func post(url, secret string, body []byte) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
