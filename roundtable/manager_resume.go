@@ -3,8 +3,10 @@ package roundtable
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/store"
@@ -42,7 +44,7 @@ func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
 		conv, err := resume(ctx, o.Channel)
 		if errors.Is(err, bot.ErrGone) {
 			m.unreserve(o.Channel, l)
-			m.abandon(ctx, o, err)
+			abandon(ctx, m.store, m.log, m.deps.Now(), o, err)
 			_ = m.store.ReleaseLease(ctx, lease)
 			continue
 		}
@@ -79,14 +81,14 @@ func (m *Manager) resumeOrphans(ctx context.Context, wg *sync.WaitGroup) {
 // abandon ends a session whose conversation is gone for good (a deleted
 // thread, a web table without its keys): it is marked failed, so later
 // scans stop trying it. Any other resume error leaves it for the next scan.
-func (m *Manager) abandon(ctx context.Context, o store.Session, cause error) {
+func abandon(ctx context.Context, st Sessions, log *slog.Logger, now time.Time, o store.Session, cause error) {
 	o.Status = store.StatusFailed
-	o.UpdatedAt = m.deps.Now()
-	if err := m.store.UpdateSession(ctx, o); err != nil {
-		m.log.Warn("cannot resume session", "session", o.ID, "err", cause, "update_err", err)
+	o.UpdatedAt = now
+	if err := st.UpdateSession(ctx, o); err != nil {
+		log.Warn("cannot resume session", "session", o.ID, "err", cause, "update_err", err)
 		return
 	}
-	m.log.Info("session abandoned: its conversation is gone", "session", o.ID, "channel", o.Channel, "err", cause)
+	log.Info("session abandoned: its conversation is gone", "session", o.ID, "channel", o.Channel, "err", cause)
 }
 
 // resumerBook holds the Resumer of each platform, under its own lock:
