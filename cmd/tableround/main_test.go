@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+		code := run(ctx, lookuper, args, os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
 	}

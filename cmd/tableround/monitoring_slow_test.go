@@ -19,6 +19,7 @@ import (
 // counted in /metrics, retried, kept in the alert history as one burst and
 // reported by doctor --url. Slow: it streams a session at Discord's pace.
 func TestMonitoringCountsARateLimitStorm(t *testing.T) {
+	t.Parallel()
 	fake, channel, addr := serveDiscord(t)
 	eventually.Within(t, time.Minute, "the listener", func() bool {
 		_, code := tryGet("http://" + addr + "/metrics")
@@ -54,7 +55,7 @@ func TestMonitoringCountsARateLimitStorm(t *testing.T) {
 		t.Errorf("/alerts = %s", alerts)
 	}
 	var dout, derr bytes.Buffer
-	code := run(context.Background(), []string{"doctor", "--url", "http://" + addr}, strings.NewReader(""), &dout, &derr)
+	code := run(context.Background(), envOf(nil), []string{"doctor", "--url", "http://" + addr}, strings.NewReader(""), &dout, &derr)
 	report := dout.String()
 	if code != exitOK || !strings.Contains(report, "✓ instance — store ok; discord") ||
 		!strings.Contains(report, "⚠ recent warnings — 1 in this process") || !strings.Contains(report, "rate_limited discord ×3") {

@@ -70,11 +70,11 @@ type webRun struct {
 	hub func(*web.Hub)
 }
 
-func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return runWebWith(ctx, args, stdout, stderr, webRun{})
+func runWeb(ctx context.Context, env environ, args []string, stdout, stderr io.Writer) int {
+	return runWebWith(ctx, env, args, stdout, stderr, webRun{})
 }
 
-func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr webRun) int {
+func runWebWith(ctx context.Context, env environ, args []string, stdout, stderr io.Writer, wr webRun) int {
 	var addrFlag string
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
@@ -89,7 +89,7 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 		}
 	}
 	var wc WebConfig
-	l, cfg, ok := readConfig(ctx, stderr, &wc)
+	l, cfg, ok := readConfig(ctx, env, stderr, &wc)
 	if !ok {
 		return exitUsage
 	}
@@ -126,7 +126,7 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 		return exitFailure
 	}
 	defer ln.Close()
-	return withStore(ctx, stderr, func(sh storeHandle) int {
+	return withStore(ctx, env, stderr, func(sh storeHandle) int {
 		wt := newWebTable(wc, sh.Store, sh.Redis, cfg.Store.SessionTTL, logger)
 		if wr.hub != nil {
 			wr.hub(wt.hub)

@@ -63,6 +63,7 @@ var webURLLine = regexp.MustCompile(`web table: (http://[0-9.:]+)/`)
 // chart, answers the people's turn, survives the server dropping the
 // stream, and checks that the page's speeches are the export's.
 func TestWebTableInABrowser(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the browser test runs a whole session")
 	}
@@ -73,9 +74,9 @@ func TestWebTableInABrowser(t *testing.T) {
 	}
 	heic := filepath.Join(repo, "imagepipe", "testdata", "mif1.heic")
 	shot := os.Getenv("TABLEROUND_SCREENSHOT") // e.g. docs/web-table.png, from the repo root
-	cleanEnv(t)
-	t.Setenv("MAX_TURNS", "1")
-	t.Setenv("USER_INPUT_TIMEOUT", "10m") // the browser answers it
+	_, env := testEnv(t)
+	env["MAX_TURNS"] = "1"
+	env["USER_INPUT_TIMEOUT"] = "10m" // the browser answers it
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -85,7 +86,7 @@ func TestWebTableInABrowser(t *testing.T) {
 	pace := demo.Options{FirstToken: 50 * time.Millisecond, TokensPerSecond: 400, ChunkTokens: 4}
 	done := make(chan int, 1)
 	go func() {
-		done <- runWebWith(ctx, []string{"--addr", "127.0.0.1:0"}, &out, &errs, webRun{demo: &pace, hub: func(h *web.Hub) { hubc <- h }})
+		done <- runWebWith(ctx, envOf(env), []string{"--addr", "127.0.0.1:0"}, &out, &errs, webRun{demo: &pace, hub: func(h *web.Hub) { hubc <- h }})
 	}()
 	var base string
 	waitFor(t, "the web table prints its URL", func() bool {
