@@ -82,11 +82,13 @@ func TestWebTableInABrowser(t *testing.T) {
 	defer cancel()
 	var out, errs syncBuffer
 	hubc := make(chan *web.Hub, 1)
-	// Fast, but still token by token: 4 words a chunk, 400 tokens a second.
-	pace := demo.Options{FirstToken: 50 * time.Millisecond, TokensPerSecond: 400, ChunkTokens: 4}
+	// Fast, but still token by token: 4 words a chunk, 1000 tokens a second.
+	pace := demo.Options{FirstToken: 20 * time.Millisecond, TokensPerSecond: 1000, ChunkTokens: 4}
+	// The browser reconnects a dropped stream after 50 ms, not a second.
+	wr := webRun{demo: &pace, hub: func(h *web.Hub) { hubc <- h }, stream: web.StreamOptions{RetryMillis: 50}}
 	done := make(chan int, 1)
 	go func() {
-		done <- runWebWith(ctx, envOf(env), []string{"--addr", "127.0.0.1:0"}, &out, &errs, webRun{demo: &pace, hub: func(h *web.Hub) { hubc <- h }})
+		done <- runWebWith(ctx, envOf(env), []string{"--addr", "127.0.0.1:0"}, &out, &errs, wr)
 	}()
 	var base string
 	waitFor(t, "the web table prints its URL", func() bool {
