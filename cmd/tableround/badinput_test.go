@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 )
 
 func TestConfigErrorsExit2(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		env  map[string]string
@@ -31,12 +33,11 @@ func TestConfigErrorsExit2(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cleanEnv(t)
-			for k, v := range c.env {
-				t.Setenv(k, v)
-			}
+			t.Parallel()
+			_, env := testEnv(t)
+			maps.Copy(env, c.env)
 			var out, errb bytes.Buffer
-			code := run(context.Background(), c.args, strings.NewReader(""), &out, &errb)
+			code := run(context.Background(), envOf(env), c.args, strings.NewReader(""), &out, &errb)
 			if code != exitUsage {
 				t.Fatalf("exit %d, want 2; stderr %q", code, errb.String())
 			}
@@ -49,14 +50,16 @@ func TestConfigErrorsExit2(t *testing.T) {
 }
 
 func TestUnreadableImageFailsBeforeTheSession(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, content string }{
 		{"missing", ""},
 		{"not an image", "this is text, not a photo"},
 		{"truncated png", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := cleanEnv(t)
-			t.Setenv("AI_PROVIDER", "demo")
+			t.Parallel()
+			dir, env := testEnv(t)
+			env["AI_PROVIDER"] = "demo"
 			path := filepath.Join(dir, "photo.jpg")
 			if c.content != "" {
 				if err := os.WriteFile(path, []byte(c.content), 0o644); err != nil {
@@ -64,7 +67,7 @@ func TestUnreadableImageFailsBeforeTheSession(t *testing.T) {
 				}
 			}
 			var out, errb bytes.Buffer
-			code := run(context.Background(), []string{"console", "topic", "--image", path, "--yes"}, strings.NewReader(""), &out, &errb)
+			code := run(context.Background(), envOf(env), []string{"console", "topic", "--image", path, "--yes"}, strings.NewReader(""), &out, &errb)
 			if code != exitFailure {
 				t.Fatalf("exit %d, want 1; stderr %q", code, errb.String())
 			}
@@ -81,7 +84,8 @@ func TestUnreadableImageFailsBeforeTheSession(t *testing.T) {
 // A model that fails for one seat (500s, then garbage) has that seat's turn
 // marked failed; the session goes on and finishes.
 func TestFailingSeatDoesNotStopTheSession(t *testing.T) {
-	dir := cleanEnv(t)
+	t.Parallel()
+	dir, env := testEnv(t)
 	fake := newTableFake(t)
 	fake.fail = func(w wireRequest) *providertest.Reply {
 		if w.Stage == roundtable.StageDiscussion && strings.Contains(w.System, "You are Li Zhiqiang") {
@@ -94,11 +98,11 @@ func TestFailingSeatDoesNotStopTheSession(t *testing.T) {
 		}
 		return nil
 	}
-	t.Setenv("AI_PROVIDER", "openai")
-	t.Setenv("AI_BASE_URL", fake.BaseURL())
-	t.Setenv("AI_API_KEY", "k")
+	env["AI_PROVIDER"] = "openai"
+	env["AI_BASE_URL"] = fake.BaseURL()
+	env["AI_API_KEY"] = "k"
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"console", "lanterns", "--yes"}, strings.NewReader(""), &out, &errb)
+	code := run(context.Background(), envOf(env), []string{"console", "lanterns", "--yes"}, strings.NewReader(""), &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -129,9 +133,10 @@ func TestFailingSeatDoesNotStopTheSession(t *testing.T) {
 // With nothing about a model configured, the console runs on the demo
 // model and says so.
 func TestConsoleFallsBackToDemo(t *testing.T) {
-	cleanEnv(t)
+	t.Parallel()
+	_, env := testEnv(t)
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"console", "--lang", "zh", "剪纸书签", "--turns", "1"}, strings.NewReader(""), &out, &errb)
+	code := run(context.Background(), envOf(env), []string{"console", "--lang", "zh", "剪纸书签", "--turns", "1"}, strings.NewReader(""), &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

@@ -47,6 +47,12 @@ type ConfigError struct{ Msg string }
 
 func (e *ConfigError) Error() string { return e.Msg }
 
+// environ gives a command its settings. main passes lookuper (the process
+// environment over ./.env), tests a map of exactly the variables they set.
+// A command calls it when it first needs a setting, so a bad .env fails
+// only the commands that read the configuration.
+type environ func() (envconfig.Lookuper, error)
+
 // lookuper reads the process environment first, then ./.env. An empty
 // value counts as unset, so `MAX_TURNS=` in .env means the default.
 func lookuper() (envconfig.Lookuper, error) {
@@ -128,12 +134,12 @@ func loadBase(ctx context.Context, l envconfig.Lookuper) (Config, error) {
 	return cfg, nil
 }
 
-// readConfig reads the environment once for a command: the settings every
-// command shares (validated) and each of the command's own structs in
-// extra. A bad value is one line on stderr naming the variable; ok is false
-// and the command exits with exitUsage.
-func readConfig(ctx context.Context, stderr io.Writer, extra ...any) (l envconfig.Lookuper, cfg Config, ok bool) {
-	l, err := lookuper()
+// readConfig reads env once for a command: the settings every command
+// shares (validated) and each of the command's own structs in extra. A bad
+// value is one line on stderr naming the variable; ok is false and the
+// command exits with exitUsage.
+func readConfig(ctx context.Context, env environ, stderr io.Writer, extra ...any) (l envconfig.Lookuper, cfg Config, ok bool) {
+	l, err := env()
 	if err == nil {
 		cfg, err = loadBase(ctx, l)
 	}

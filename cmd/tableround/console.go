@@ -90,13 +90,13 @@ func parseConsoleArgs(args []string) (consoleArgs, error) {
 	return a, nil
 }
 
-func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func runConsole(ctx context.Context, env environ, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a, err := parseConsoleArgs(args)
 	if err != nil {
 		fmt.Fprintln(stderr, "tableround console:", err)
 		return exitUsage
 	}
-	l, cfg, ok := readConfig(ctx, stderr)
+	l, cfg, ok := readConfig(ctx, env, stderr)
 	if !ok {
 		return exitUsage
 	}
@@ -135,9 +135,10 @@ func runConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	}
 
-	return withStore(ctx, stderr, func(sh storeHandle) int {
+	return withStore(ctx, env, stderr, func(sh storeHandle) int {
 		interactive := !a.yes && isTerminal(stdin)
-		color := isTerminal(stdout) && os.Getenv("NO_COLOR") == ""
+		_, noColor := l.Lookup("NO_COLOR") // set and not empty (no-color.org)
+		color := isTerminal(stdout) && !noColor
 		var sess *roundtable.Session
 		con := console.New(stdout, console.Options{Color: color, Interactive: interactive,
 			ImageDir: filepath.Join(cfg.Store.DataDir, "images"),

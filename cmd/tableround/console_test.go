@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sethvargo/go-envconfig"
 
 	"github.com/tableround/tableround/providers"
 	"github.com/tableround/tableround/providers/demo"
@@ -163,24 +166,28 @@ func writePNG(t *testing.T, dir string) string {
 	return path
 }
 
-// cleanEnv unsets every variable that could leak in from the developer's
-// environment and points the data directory at a temp dir.
-func cleanEnv(t *testing.T) string {
-	for _, k := range []string{"AI_PROVIDER", "AI_MODEL", "AI_BASE_URL", "AI_API_KEY", "OPENROUTER_API_KEY", "OPENAI_API_KEY",
-		"DEEPSEEK_API_KEY", "GEMINI_API_KEY", "DOUBAO_API_KEY", "VISION_PROVIDER", "VISION_MODEL", "VISION_BASE_URL",
-		"IMAGE_PROVIDER", "IMAGE_MODEL", "IMAGE_BASE_URL", "AGENT_MODELS", "AI_FALLBACK", "REDIS_URL", "LANGUAGE", "MAX_TURNS"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
+// testEnv is the environment of a command under test, to pass through
+// envOf: a fresh data directory, the demo model's instant pace. Commands
+// read nothing else (not the process environment, not ./.env), so a
+// developer's settings never leak in and tests run side by side.
+func testEnv(t *testing.T) (dir string, env map[string]string) {
+	dir = t.TempDir()
+	return dir, map[string]string{
+		"DATA_DIR":  filepath.Join(dir, "data"),
+		"DEMO_PACE": "instant",
+		// The table fake holds each concurrent stage until its six calls
+		// are open at once, which proves they run concurrently; a staggered
+		// stage (one call first, roundtable's TestStaggeredStages) would
+		// never open six.
+		"STAGGER_MIN_TOKENS": "0",
 	}
-	dir := t.TempDir()
-	t.Setenv("DATA_DIR", filepath.Join(dir, "data"))
-	t.Setenv("DEMO_PACE", "instant")
-	// The table fake holds each concurrent stage until its six calls are
-	// open at once, which proves they run concurrently; a staggered stage
-	// (one call first, roundtable's TestStaggeredStages) would never open six.
-	t.Setenv("STAGGER_MIN_TOKENS", "0")
-	t.Chdir(dir) // no stray .env
-	return dir
+}
+
+// envOf is an environment of exactly the variables in m (a copy: the test
+// may go on changing m); an empty value counts as unset, as in lookuper.
+func envOf(m map[string]string) environ {
+	m = maps.Clone(m)
+	return func() (envconfig.Lookuper, error) { return nonEmpty{envconfig.MapLookuper(m)}, nil }
 }
 
 func openTestStore(t *testing.T, dir string) *bolt.Store {
@@ -195,17 +202,18 @@ func openTestStore(t *testing.T, dir string) *bolt.Store {
 var sessionLine = regexp.MustCompile(`Session ([0-9a-f]{12})`)
 
 func TestConsoleSessionEndToEnd(t *testing.T) {
-	dir := cleanEnv(t)
+	t.Parallel()
+	dir, env := testEnv(t)
 	fake := newTableFake(t)
 	photo := writePNG(t, dir)
-	t.Setenv("AI_PROVIDER", "openai")
-	t.Setenv("AI_BASE_URL", fake.BaseURL())
-	t.Setenv("AI_API_KEY", "sk-test-secret")
-	t.Setenv("AI_MODEL", "fake-model")
-	t.Setenv("IMAGE_PROVIDER", "none")
+	env["AI_PROVIDER"] = "openai"
+	env["AI_BASE_URL"] = fake.BaseURL()
+	env["AI_API_KEY"] = "sk-test-secret"
+	env["AI_MODEL"] = "fake-model"
+	env["IMAGE_PROVIDER"] = "none"
 
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"console", "Design a paper-cut", "bookmark", "--image", photo, "--yes"},
+	code := run(context.Background(), envOf(env), []string{"console", "Design a paper-cut", "bookmark", "--image", photo, "--yes"},
 		strings.NewReader(""), &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr: %s\nstdout: %s", code, errb.String(), out.String())

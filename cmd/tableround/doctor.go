@@ -72,7 +72,7 @@ func (d *doctor) add(r check) {
 // configuration, then every configured dependency for real, one line per
 // check. With --url it checks a running serve instead (doctor_live.go). Exit codes: 0 all needed parts work, 1 something needed is
 // broken, 2 usage.
-func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runDoctor(ctx context.Context, env environ, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	images := fs.Bool("images", false, "also generate one image (this costs money)")
@@ -92,7 +92,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return exitOK
 	}
-	l, err := lookuper()
+	l, err := env()
 	if err != nil {
 		d.add(check{name: "configuration", status: checkFail, detail: err.Error(), fix: "fix the line in .env"})
 		return exitFailure

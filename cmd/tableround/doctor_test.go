@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -16,18 +16,6 @@ import (
 	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers/providertest"
 )
-
-// doctorEnv is cleanEnv plus the platform and limit variables doctor reads.
-func doctorEnv(t *testing.T) {
-	t.Helper()
-	cleanEnv(t)
-	for _, k := range []string{"DISCORD_TOKEN", "DISCORD_API_URL", "DISCORD_GUILD_ID", "DISCORD_MESSAGE_CONTENT",
-		"TELEGRAM_TOKEN", "TELEGRAM_API_URL", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_PERSONA_TOKENS",
-		"LLM_CONCURRENCY", "PERSONA_PACK", "MAX_SESSIONS", "USER_SESSION_LIMIT"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-}
 
 // discordFake answers the four Discord endpoints doctor calls. The bot's
 // role grants perms; the application has flags.
@@ -73,6 +61,7 @@ func closedPort(t *testing.T) string {
 }
 
 func TestDoctor(t *testing.T) {
+	t.Parallel()
 	const token = "discord-secret-token"
 	all := neededPermissions()
 	tests := []struct {
@@ -150,12 +139,11 @@ func TestDoctor(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			doctorEnv(t)
-			for k, v := range tc.env(t) {
-				t.Setenv(k, v)
-			}
+			t.Parallel()
+			_, env := testEnv(t)
+			maps.Copy(env, tc.env(t))
 			var out, errb bytes.Buffer
-			code := runDoctor(context.Background(), tc.args, &out, &errb)
+			code := runDoctor(context.Background(), envOf(env), tc.args, &out, &errb)
 			text := out.String()
 			if code != tc.code {
 				t.Errorf("exit %d, want %d", code, tc.code)
@@ -205,9 +193,10 @@ func telegramFake(t *testing.T, token string) *httptest.Server {
 }
 
 func TestDoctorUsage(t *testing.T) {
-	doctorEnv(t)
+	t.Parallel()
+	_, env := testEnv(t)
 	var out, errb bytes.Buffer
-	if code := runDoctor(context.Background(), []string{"extra"}, &out, &errb); code != exitUsage {
+	if code := runDoctor(context.Background(), envOf(env), []string{"extra"}, &out, &errb); code != exitUsage {
 		t.Errorf("exit %d, want %d", code, exitUsage)
 	}
 }
@@ -215,10 +204,11 @@ func TestDoctorUsage(t *testing.T) {
 // A real redis-server without persistence: reachable (exit 0) with a
 // warning naming appendonly.
 func TestDoctorRedisWithoutPersistence(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed")
 	}
-	doctorEnv(t)
+	_, env := testEnv(t)
 	addr := closedPort(t)
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
@@ -233,10 +223,10 @@ func TestDoctorRedisWithoutPersistence(t *testing.T) {
 		}
 		return err == nil
 	})
-	t.Setenv("AI_PROVIDER", "demo")
-	t.Setenv("REDIS_URL", "redis://"+addr+"/0")
+	env["AI_PROVIDER"] = "demo"
+	env["REDIS_URL"] = "redis://" + addr + "/0"
 	var out, errb bytes.Buffer
-	code := runDoctor(context.Background(), nil, &out, &errb)
+	code := runDoctor(context.Background(), envOf(env), nil, &out, &errb)
 	text := out.String()
 	if code != 0 || !strings.Contains(text, "✓ Redis — Redis ") || !strings.Contains(text, "⚠ Redis persistence — neither AOF nor RDB") {
 		t.Errorf("exit %d\n%s%s", code, text, errb.String())

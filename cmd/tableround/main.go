@@ -43,32 +43,33 @@ func main() {
 		tuneGCForOneImage()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := run(ctx, lookuper, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// run dispatches a subcommand; it is main without the process around it.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// run dispatches a subcommand; it is main without the process around it:
+// the commands read their settings from env only.
+func run(ctx context.Context, env environ, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
 	switch args[0] {
 	case "console":
-		return runConsole(ctx, args[1:], stdin, stdout, stderr)
+		return runConsole(ctx, env, args[1:], stdin, stdout, stderr)
 	case "web":
-		return runWeb(ctx, args[1:], stdout, stderr)
+		return runWeb(ctx, env, args[1:], stdout, stderr)
 	case "serve":
-		return runServe(ctx, args[1:], stdout, stderr)
+		return runServe(ctx, env, args[1:], stdout, stderr)
 	case "export":
-		return withStore(ctx, stderr, func(st storeHandle) int {
+		return withStore(ctx, env, stderr, func(st storeHandle) int {
 			return runExport(ctx, st.Store, args[1:], stdout, stderr)
 		})
 	case "image":
 		return runImage(ctx, args[1:], stdout, stderr)
 	case "doctor":
-		return runDoctor(ctx, args[1:], stdout, stderr)
+		return runDoctor(ctx, env, args[1:], stdout, stderr)
 	case "pack":
 		return runPack(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

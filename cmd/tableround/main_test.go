@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"flag"
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -30,11 +33,25 @@ func TestMain(m *testing.M) {
 			}
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+		code := run(ctx, lookuper, args, os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
 	}
+	flag.Parse()
+	if !flagGiven("test.parallel") {
+		// These tests mostly wait: on platform fakes, paced models, a
+		// browser, promtool. With -parallel's default (GOMAXPROCS) two of
+		// them hold every slot of a two-core machine while it idles.
+		_ = flag.Set("test.parallel", strconv.Itoa(8*runtime.GOMAXPROCS(0)))
+	}
 	os.Exit(redistest.Main(m, func(s *redistest.Server, skip string) { redisSrv, redisSkip = s, skip }))
+}
+
+// flagGiven reports whether the command line set the flag name.
+func flagGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func needRedis(t *testing.T) *redistest.Server {

@@ -18,6 +18,9 @@ import (
 // TestMonitoringCountsARateLimitStorm: 429s that hit a running session are
 // counted in /metrics, retried, kept in the alert history as one burst and
 // reported by doctor --url. Slow: it streams a session at Discord's pace.
+// Not parallel: which calls the storm's 429s hit depends on timing, and
+// beside the other tests they can all land on the adapter's setup calls
+// (no stream writer retries, and the test waits in vain).
 func TestMonitoringCountsARateLimitStorm(t *testing.T) {
 	fake, channel, addr := serveDiscord(t)
 	eventually.Within(t, time.Minute, "the listener", func() bool {
@@ -54,7 +57,7 @@ func TestMonitoringCountsARateLimitStorm(t *testing.T) {
 		t.Errorf("/alerts = %s", alerts)
 	}
 	var dout, derr bytes.Buffer
-	code := run(context.Background(), []string{"doctor", "--url", "http://" + addr}, strings.NewReader(""), &dout, &derr)
+	code := run(context.Background(), envOf(nil), []string{"doctor", "--url", "http://" + addr}, strings.NewReader(""), &dout, &derr)
 	report := dout.String()
 	if code != exitOK || !strings.Contains(report, "✓ instance — store ok; discord") ||
 		!strings.Contains(report, "⚠ recent warnings — 1 in this process") || !strings.Contains(report, "rate_limited discord ×3") {

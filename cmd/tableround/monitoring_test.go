@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,8 +23,8 @@ import (
 	"github.com/tableround/tableround/roundtable"
 )
 
-// deployDir is the repository's deploy/ (tests run in the package directory,
-// before cleanEnv changes it).
+// deployDir is the repository's deploy/ (tests run in the package
+// directory).
 func deployDir(t *testing.T) string {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("..", "..", "deploy"))
@@ -132,6 +133,7 @@ func samples(body string) map[string][]string {
 // stage, so that the first 429 is a change from zero. A burst of 429s then
 // shows in the counter, in GET /alerts and in `tableround doctor --url`.
 func TestMonitoringNamesExistAtStartup(t *testing.T) {
+	t.Parallel()
 	names := monitoringNames(t, deployDir(t))
 	_, _, addr := serveDiscord(t)
 
@@ -306,21 +308,18 @@ func TestAlertRulesWithPromtool(t *testing.T) {
 // guild channel and the HTTP address.
 func serveDiscord(t *testing.T) (fake *discordfake.Server, channel, addr string) {
 	t.Helper()
-	cleanEnv(t)
+	_, env := testEnv(t)
 	fake = discordfake.New(discordfake.Options{Token: "tok", Limits: discordfake.DiscordLimits()})
 	t.Cleanup(fake.Close)
 	guild := fake.NewID()
 	channel = fake.AddChannel(discordfake.Channel{GuildID: guild, Type: 0}).ID
-	t.Setenv("AI_PROVIDER", "demo")
-	t.Setenv("DISCORD_TOKEN", "tok")
-	t.Setenv("DISCORD_API_URL", fake.URL())
-	t.Setenv("DISCORD_GUILD_ID", guild)
 	addr = freeAddr(t)
-	t.Setenv("HTTP_ADDR", addr)
+	maps.Copy(env, map[string]string{"AI_PROVIDER": "demo",
+		"DISCORD_TOKEN": "tok", "DISCORD_API_URL": fake.URL(), "DISCORD_GUILD_ID": guild, "HTTP_ADDR": addr})
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
+	go func() { done <- run(ctx, envOf(env), []string{"serve"}, strings.NewReader(""), &out, &errb) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

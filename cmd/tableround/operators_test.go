@@ -22,11 +22,12 @@ func TestParseOperators(t *testing.T) {
 
 // doctor refuses the OPERATOR_IDS serve refuses.
 func TestDoctorChecksOperators(t *testing.T) {
-	doctorEnv(t)
-	t.Setenv("AI_PROVIDER", "demo")
-	t.Setenv("OPERATOR_IDS", "12345")
+	t.Parallel()
+	_, env := testEnv(t)
+	env["AI_PROVIDER"] = "demo"
+	env["OPERATOR_IDS"] = "12345"
 	var out, errb bytes.Buffer
-	if code := runDoctor(context.Background(), nil, &out, &errb); code != 1 || !strings.Contains(out.String(), "✗ configuration — OPERATOR_IDS: \"12345\"") {
+	if code := runDoctor(context.Background(), envOf(env), nil, &out, &errb); code != 1 || !strings.Contains(out.String(), "✗ configuration — OPERATOR_IDS: \"12345\"") {
 		t.Fatalf("doctor exit %d:\n%s", code, out.String())
 	}
 }

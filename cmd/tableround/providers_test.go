@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -60,21 +61,20 @@ func geminiAnswers(t *testing.T) func(providertest.Request) providertest.GeminiR
 // A console session runs with chat on Gemini (native API), vision on an
 // OpenAI-compatible provider and images on Ark Seedream.
 func TestConsoleWithGeminiAndOtherVisionAndImageProviders(t *testing.T) {
-	dir := cleanEnv(t)
+	t.Parallel()
+	dir, env := testEnv(t)
 	gem := providertest.NewGemini(t)
 	gem.RespondWith(geminiAnswers(t))
 	vision := newTableFake(t)
 	ark := providertest.NewArk(t)
 	photo := writePNG(t, dir)
-	for k, v := range map[string]string{
+	maps.Copy(env, map[string]string{
 		"AI_PROVIDER": "gemini", "AI_BASE_URL": gem.URL, "GEMINI_API_KEY": "gem-secret", "AI_MODEL": "gemini-2.5-flash",
 		"VISION_PROVIDER": "openai", "VISION_BASE_URL": vision.BaseURL(), "OPENAI_API_KEY": "oa-secret", "VISION_MODEL": "gpt-4o-mini",
 		"IMAGE_PROVIDER": "doubao", "IMAGE_BASE_URL": ark.BaseURL(), "DOUBAO_API_KEY": "ark-secret",
-	} {
-		t.Setenv(k, v)
-	}
+	})
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"console", "a paper-cut lantern", "--image", photo, "--yes", "--turns", "1"},
+	code := run(context.Background(), envOf(env), []string{"console", "a paper-cut lantern", "--image", photo, "--yes", "--turns", "1"},
 		strings.NewReader(""), &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, errb.String(), tail(out.String(), 2000))

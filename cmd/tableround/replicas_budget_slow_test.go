@@ -30,8 +30,12 @@ const budgetSessions = 8
 // through Redis (REDIS_URL, package redislimit); with that sharing taken
 // out of serve (serve.go's `shared = redislimit.New(...)` left out), the
 // same load draws global 429s within two seconds.
+//
+// Not parallel: it measures the two processes' requests in real time,
+// with a margin of about 10 % under the limit. Beside the other tests
+// (TestMain runs many at once) a starved replica's granted requests
+// arrive bunched and overrun a sliding second.
 func TestReplicasShareTheTokensBudget(t *testing.T) {
-	t.Parallel()
 	srv := needRedis(t)
 	const db = 10
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DB: db})

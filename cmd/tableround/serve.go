@@ -81,7 +81,7 @@ func (p *platform) set(state string, err error) {
 
 // runServe runs every configured platform, the session manager and the
 // HTTP listener under one context until it ends, then shuts down gracefully.
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runServe(ctx context.Context, env environ, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "tableround serve takes no arguments (got %q); configure it with the environment\n", args)
 		return exitUsage
@@ -89,7 +89,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var sc ServeConfig
 	var oc ops.Config
 	var wc WebConfig
-	l, cfg, ok := readConfig(ctx, stderr, &sc, &oc, &wc)
+	l, cfg, ok := readConfig(ctx, env, stderr, &sc, &oc, &wc)
 	if !ok {
 		return exitUsage
 	}
@@ -116,7 +116,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		sc.InstanceID = host + "-" + roundtable.NewID()
 	}
 	logger := ops.NewLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
-	redisstore.SetLogger(logger) // go-redis's own lines follow LOG_FORMAT too
+	if cfg.Store.RedisURL != "" {
+		// go-redis's own lines follow LOG_FORMAT too. Its logger is the
+		// process's (set only when serve has Redis clients, so serves run
+		// side by side in one test binary do not race on it).
+		redisstore.SetLogger(logger)
+	}
 	// 90 % of a container's memory limit, unless GOMEMLIMIT says otherwise.
 	ops.SetMemoryLimit(logger, nil)
 	metrics := ops.NewMetrics()

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -18,23 +19,21 @@ import (
 // through one webhook; SIGTERM stops serve cleanly and leaves the session
 // resumable.
 func TestServeDiscordMentionThenShutdown(t *testing.T) {
-	dir := cleanEnv(t)
+	t.Parallel()
+	dir, env := testEnv(t)
 	fake := discordfake.New(discordfake.Options{Token: "tok", Limits: discordfake.DiscordLimits()})
 	t.Cleanup(fake.Close)
 	guild := fake.NewID()
 	channel := fake.AddChannel(discordfake.Channel{GuildID: guild, Type: 0}).ID
-	t.Setenv("AI_PROVIDER", "demo")
-	t.Setenv("DISCORD_TOKEN", "tok")
-	t.Setenv("DISCORD_API_URL", fake.URL())
-	t.Setenv("DISCORD_GUILD_ID", guild)
 	addr := freeAddr(t)
-	t.Setenv("HTTP_ADDR", addr)
+	maps.Copy(env, map[string]string{"AI_PROVIDER": "demo",
+		"DISCORD_TOKEN": "tok", "DISCORD_API_URL": fake.URL(), "DISCORD_GUILD_ID": guild, "HTTP_ADDR": addr})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errb bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
+	go func() { done <- run(ctx, envOf(env), []string{"serve"}, strings.NewReader(""), &out, &errb) }()
 
 	eventually.Within(t, time.Minute, "the gateway connection", func() bool { return fake.Connected() > 0 })
 	if _, err := fake.PostUser(channel, discordfake.User{ID: fake.NewID(), Name: "ada"}, "design a paper-cut kite", true); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -16,10 +17,11 @@ import (
 )
 
 func TestServeNeedsAPlatform(t *testing.T) {
-	cleanEnv(t)
-	t.Setenv("AI_PROVIDER", "demo")
+	t.Parallel()
+	_, env := testEnv(t)
+	env["AI_PROVIDER"] = "demo"
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"serve"}, strings.NewReader(""), &out, &errb); code != exitUsage {
+	if code := run(context.Background(), envOf(env), []string{"serve"}, strings.NewReader(""), &out, &errb); code != exitUsage {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(errb.String(), "DISCORD_TOKEN or TELEGRAM_TOKEN") {
@@ -28,10 +30,11 @@ func TestServeNeedsAPlatform(t *testing.T) {
 }
 
 func TestServeNeverFallsBackToDemo(t *testing.T) {
-	cleanEnv(t)
-	t.Setenv("DISCORD_TOKEN", "x")
+	t.Parallel()
+	_, env := testEnv(t)
+	env["DISCORD_TOKEN"] = "x"
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"serve"}, strings.NewReader(""), &out, &errb)
+	code := run(context.Background(), envOf(env), []string{"serve"}, strings.NewReader(""), &out, &errb)
 	if code != exitUsage || !strings.Contains(errb.String(), "OPENROUTER_API_KEY") {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -59,21 +62,20 @@ func get(t *testing.T, url string) (string, int) {
 // Tokens that both platforms reject stop each for good, and serve exits
 // non-zero instead of retrying them forever.
 func TestServeExitsWhenEveryTokenIsRejected(t *testing.T) {
-	cleanEnv(t)
+	t.Parallel()
+	_, env := testEnv(t)
 	dfake := discordfake.New(discordfake.Options{Token: "right-token"})
 	t.Cleanup(dfake.Close)
 	tfake := telegramfake.New(telegramfake.Options{})
 	t.Cleanup(tfake.Close)
-	t.Setenv("AI_PROVIDER", "demo")
-	t.Setenv("DISCORD_TOKEN", "wrong-token")
-	t.Setenv("DISCORD_API_URL", dfake.URL())
-	t.Setenv("TELEGRAM_TOKEN", "999:unknown-token")
-	t.Setenv("TELEGRAM_API_URL", tfake.URL())
-	t.Setenv("HTTP_ADDR", freeAddr(t))
+	maps.Copy(env, map[string]string{"AI_PROVIDER": "demo",
+		"DISCORD_TOKEN": "wrong-token", "DISCORD_API_URL": dfake.URL(),
+		"TELEGRAM_TOKEN": "999:unknown-token", "TELEGRAM_API_URL": tfake.URL(),
+		"HTTP_ADDR": freeAddr(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a safety net
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb)
+	code := run(ctx, envOf(env), []string{"serve"}, strings.NewReader(""), &out, &errb)
 	if ctx.Err() != nil {
 		t.Fatalf("serve kept retrying rejected tokens: %s", errb.String())
 	}
@@ -82,7 +84,7 @@ func TestServeExitsWhenEveryTokenIsRejected(t *testing.T) {
 	}
 	// doctor, against the same fakes, agrees.
 	out.Reset()
-	if code := runDoctor(context.Background(), nil, &out, &errb); code != 1 ||
+	if code := runDoctor(context.Background(), envOf(env), nil, &out, &errb); code != 1 ||
 		!strings.Contains(out.String(), "✗ Discord bot — the token was rejected (HTTP 401)") ||
 		!strings.Contains(out.String(), "✗ Telegram bot — the token was rejected") {
 		t.Fatalf("doctor exit %d:\n%s", code, out.String())
@@ -92,24 +94,23 @@ func TestServeExitsWhenEveryTokenIsRejected(t *testing.T) {
 // One rejected platform is marked in /readyz and stays off; the other goes
 // on serving and the process stays ready.
 func TestServeKeepsTheOtherPlatformWhenOneIsRejected(t *testing.T) {
-	cleanEnv(t)
+	t.Parallel()
+	_, env := testEnv(t)
 	dfake := discordfake.New(discordfake.Options{Token: "right-token"})
 	t.Cleanup(dfake.Close)
 	tfake := telegramfake.New(telegramfake.Options{})
 	t.Cleanup(tfake.Close)
 	tfake.AddBot("100:good-token", "tableround_bot")
-	t.Setenv("AI_PROVIDER", "demo")
-	t.Setenv("DISCORD_TOKEN", "wrong-token")
-	t.Setenv("DISCORD_API_URL", dfake.URL())
-	t.Setenv("TELEGRAM_TOKEN", "100:good-token")
-	t.Setenv("TELEGRAM_API_URL", tfake.URL())
 	addr := freeAddr(t)
-	t.Setenv("HTTP_ADDR", addr)
+	maps.Copy(env, map[string]string{"AI_PROVIDER": "demo",
+		"DISCORD_TOKEN": "wrong-token", "DISCORD_API_URL": dfake.URL(),
+		"TELEGRAM_TOKEN": "100:good-token", "TELEGRAM_API_URL": tfake.URL(),
+		"HTTP_ADDR": addr})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errb bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
+	go func() { done <- run(ctx, envOf(env), []string{"serve"}, strings.NewReader(""), &out, &errb) }()
 	var body string
 	eventually.Within(t, time.Minute, "discord rejected in /readyz", func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")

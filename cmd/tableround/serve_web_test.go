@@ -5,9 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,34 +18,25 @@ import (
 	"github.com/tableround/tableround/internal/eventually"
 )
 
-func cleanWebEnv(t *testing.T) {
-	for _, k := range []string{"WEB_ADDR", "WEB_PUBLIC_URL", "WEB_TOKEN"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-}
-
 func TestServeRefusesTheWebTableOnTheMetricsPort(t *testing.T) {
-	cleanEnv(t)
-	cleanWebEnv(t)
+	t.Parallel()
 	addr := freeAddr(t)
-	for name, env := range map[string][]string{
-		"same address":      {"HTTP_ADDR=" + addr, "WEB_ADDR=" + addr},
-		"wildcard":          {"HTTP_ADDR=" + addr, "WEB_ADDR=0.0.0.0" + addr[strings.LastIndex(addr, ":"):], "WEB_TOKEN=t"},
-		"no token":          {"WEB_ADDR=0.0.0.0:0"},
-		"bad public URL":    {"WEB_ADDR=127.0.0.1:0", "WEB_PUBLIC_URL=table.example"},
-		"public URL alone":  {"WEB_PUBLIC_URL=https://table.example"},
-		"public URL+query?": {"WEB_ADDR=127.0.0.1:0", "WEB_PUBLIC_URL=https://table.example/?a=b"},
+	for name, web := range map[string]map[string]string{
+		"same address":      {"HTTP_ADDR": addr, "WEB_ADDR": addr},
+		"wildcard":          {"HTTP_ADDR": addr, "WEB_ADDR": "0.0.0.0" + addr[strings.LastIndex(addr, ":"):], "WEB_TOKEN": "t"},
+		"no token":          {"WEB_ADDR": "0.0.0.0:0"},
+		"bad public URL":    {"WEB_ADDR": "127.0.0.1:0", "WEB_PUBLIC_URL": "table.example"},
+		"public URL alone":  {"WEB_PUBLIC_URL": "https://table.example"},
+		"public URL+query?": {"WEB_ADDR": "127.0.0.1:0", "WEB_PUBLIC_URL": "https://table.example/?a=b"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			t.Setenv("AI_PROVIDER", "demo")
-			t.Setenv("DISCORD_TOKEN", "x")
-			for _, kv := range env {
-				k, v, _ := strings.Cut(kv, "=")
-				t.Setenv(k, v)
-			}
+			t.Parallel()
+			_, env := testEnv(t)
+			env["AI_PROVIDER"] = "demo"
+			env["DISCORD_TOKEN"] = "x"
+			maps.Copy(env, web)
 			var out, errb bytes.Buffer
-			code := run(context.Background(), []string{"serve"}, strings.NewReader(""), &out, &errb)
+			code := run(context.Background(), envOf(env), []string{"serve"}, strings.NewReader(""), &out, &errb)
 			if code != exitUsage || !strings.Contains(errb.String(), "WEB_") || strings.Count(strings.TrimSpace(errb.String()), "\n") > 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
@@ -57,9 +48,14 @@ func TestServeRefusesTheWebTableOnTheMetricsPort(t *testing.T) {
 // session started in Discord or Telegram links its live page in its
 // opening message (the live board); the link opens the page and its
 // stream. A SIGTERM stops everything, the open streams included.
+//
+// Not parallel, on purpose: SIGTERM must reach serve soon (well under a
+// second) after the Telegram session starts. Later, with a speech of that
+// private chat on its way, serve's shutdown waits out the sessions' whole
+// 20 s grace (the chat's stream writers wait in bot.Scheduler and send
+// nothing meanwhile), which side by side with the other tests it would.
 func TestServeLinksTheWebTableFromTheChats(t *testing.T) {
-	cleanEnv(t)
-	cleanWebEnv(t)
+	_, env := testEnv(t)
 	dfake := discordfake.New(discordfake.Options{Token: "tok"})
 	t.Cleanup(dfake.Close)
 	guild := dfake.NewID()
@@ -71,23 +67,17 @@ func TestServeLinksTheWebTableFromTheChats(t *testing.T) {
 	ann := telegramfake.User{ID: 42, Name: "Ann", Username: "ann"}
 	chat := ann.ID // a private chat: a group's budget (20 edits a minute) would hold shutdown for its grace
 	tfake.AddChat(telegramfake.Chat{ID: chat, Type: "private"})
-	t.Setenv("AI_PROVIDER", "demo")
-	t.Setenv("USER_INPUT_TIMEOUT", "1s")
-	t.Setenv("DISCORD_TOKEN", "tok")
-	t.Setenv("DISCORD_API_URL", dfake.URL())
-	t.Setenv("DISCORD_GUILD_ID", guild)
-	t.Setenv("TELEGRAM_TOKEN", token)
-	t.Setenv("TELEGRAM_API_URL", tfake.URL())
 	metricsAddr, webAddr := freeAddr(t), freeAddr(t)
-	t.Setenv("HTTP_ADDR", metricsAddr)
-	t.Setenv("WEB_ADDR", webAddr)
-	t.Setenv("WEB_PUBLIC_URL", "http://"+webAddr+"/")
+	maps.Copy(env, map[string]string{"AI_PROVIDER": "demo", "USER_INPUT_TIMEOUT": "1s",
+		"DISCORD_TOKEN": "tok", "DISCORD_API_URL": dfake.URL(), "DISCORD_GUILD_ID": guild,
+		"TELEGRAM_TOKEN": token, "TELEGRAM_API_URL": tfake.URL(),
+		"HTTP_ADDR": metricsAddr, "WEB_ADDR": webAddr, "WEB_PUBLIC_URL": "http://" + webAddr + "/"})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errb bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
+	go func() { done <- run(ctx, envOf(env), []string{"serve"}, strings.NewReader(""), &out, &errb) }()
 
 	// The web table is up on its own address, not on the metrics port.
 	eventually.Within(t, time.Minute, "the web table's start page", func() bool {
@@ -266,26 +256,22 @@ func speechTexts(evs []pageEvent) []string {
 // builds it from the stored log, and the session, resumed there, streams
 // on into it.
 func TestServeWebTableSurvivesARestart(t *testing.T) {
-	cleanEnv(t)
-	cleanWebEnv(t)
+	t.Parallel()
+	_, env := testEnv(t)
 	fake := discordfake.New(discordfake.Options{Token: "tok"})
 	t.Cleanup(fake.Close)
 	guild := fake.NewID()
 	channel := fake.AddChannel(discordfake.Channel{GuildID: guild, Type: 0}).ID
-	t.Setenv("AI_PROVIDER", "demo")
-	t.Setenv("DEMO_PACE", "realistic") // the session is still running at the restart
-	t.Setenv("DISCORD_TOKEN", "tok")
-	t.Setenv("DISCORD_API_URL", fake.URL())
-	t.Setenv("DISCORD_GUILD_ID", guild)
 	webAddr := freeAddr(t)
-	t.Setenv("HTTP_ADDR", freeAddr(t))
-	t.Setenv("WEB_ADDR", webAddr)
-	t.Setenv("WEB_PUBLIC_URL", "http://"+webAddr)
+	maps.Copy(env, map[string]string{"AI_PROVIDER": "demo",
+		"DEMO_PACE":     "realistic", // the session is still running at the restart
+		"DISCORD_TOKEN": "tok", "DISCORD_API_URL": fake.URL(), "DISCORD_GUILD_ID": guild,
+		"HTTP_ADDR": freeAddr(t), "WEB_ADDR": webAddr, "WEB_PUBLIC_URL": "http://" + webAddr})
 	serve := func() (stop func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var out, errb bytes.Buffer
 		done := make(chan int, 1)
-		go func() { done <- run(ctx, []string{"serve"}, strings.NewReader(""), &out, &errb) }()
+		go func() { done <- run(ctx, envOf(env), []string{"serve"}, strings.NewReader(""), &out, &errb) }()
 		eventually.Within(t, time.Minute, "the web table's listener", func() bool {
 			resp, err := http.Get("http://" + webAddr + "/")
 			if err == nil {

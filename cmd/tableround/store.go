@@ -27,10 +27,10 @@ type storeHandle struct {
 	Redis goredis.UniversalClient
 }
 
-// withStore opens the configured store (Redis when REDIS_URL is set, else
-// the embedded file under DATA_DIR), runs fn and closes it.
-func withStore(ctx context.Context, stderr io.Writer, fn func(storeHandle) int) int {
-	l, err := lookuper()
+// withStore opens the store env configures (Redis when REDIS_URL is set,
+// else the embedded file under DATA_DIR), runs fn and closes it.
+func withStore(ctx context.Context, env environ, stderr io.Writer, fn func(storeHandle) int) int {
+	l, err := env()
 	if err != nil {
 		fmt.Fprintln(stderr, "tableround:", err)
 		return exitUsage

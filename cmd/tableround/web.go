@@ -68,13 +68,16 @@ type webRun struct {
 	demo *demo.Options
 	// hub, when set, is told the hub (tests drop its streams).
 	hub func(*web.Hub)
+	// stream tunes the viewers' event streams (tests have browsers
+	// reconnect sooner); zero fields take web's defaults.
+	stream web.StreamOptions
 }
 
-func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return runWebWith(ctx, args, stdout, stderr, webRun{})
+func runWeb(ctx context.Context, env environ, args []string, stdout, stderr io.Writer) int {
+	return runWebWith(ctx, env, args, stdout, stderr, webRun{})
 }
 
-func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr webRun) int {
+func runWebWith(ctx context.Context, env environ, args []string, stdout, stderr io.Writer, wr webRun) int {
 	var addrFlag string
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
@@ -89,7 +92,7 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 		}
 	}
 	var wc WebConfig
-	l, cfg, ok := readConfig(ctx, stderr, &wc)
+	l, cfg, ok := readConfig(ctx, env, stderr, &wc)
 	if !ok {
 		return exitUsage
 	}
@@ -126,8 +129,9 @@ func runWebWith(ctx context.Context, args []string, stdout, stderr io.Writer, wr
 		return exitFailure
 	}
 	defer ln.Close()
-	return withStore(ctx, stderr, func(sh storeHandle) int {
+	return withStore(ctx, env, stderr, func(sh storeHandle) int {
 		wt := newWebTable(wc, sh.Store, sh.Redis, cfg.Store.SessionTTL, logger)
+		wt.stream = wr.stream
 		if wr.hub != nil {
 			wr.hub(wt.hub)
 		}
@@ -192,7 +196,8 @@ func sameListener(a, b string) bool {
 type webTable struct {
 	wc     WebConfig
 	hub    *web.Hub
-	feed   *web.RedisFeed // nil with the embedded store
+	feed   *web.RedisFeed    // nil with the embedded store
+	stream web.StreamOptions // zero: web's defaults
 	logger *slog.Logger
 }
 
@@ -225,7 +230,7 @@ func (wt *webTable) url(ln net.Listener) string {
 func (wt *webTable) serve(h bot.Handler, ln net.Listener, demo bool) (func(context.Context) error, error) {
 	srv, err := web.New(web.Options{Handler: h, Hub: wt.hub, Token: wt.wc.Token, Loopback: isLoopback(wt.wc.Addr),
 		MaxUpload: wt.wc.MaxUpload, StartsPerHour: wt.wc.StartsPerHour, Logger: wt.logger, Packs: roundtable.BuiltinPacks(),
-		Demo: demo})
+		Demo: demo, Stream: wt.stream})
 	if err != nil {
 		return nil, err
 	}

@@ -63,6 +63,7 @@ var webURLLine = regexp.MustCompile(`web table: (http://[0-9.:]+)/`)
 // chart, answers the people's turn, survives the server dropping the
 // stream, and checks that the page's speeches are the export's.
 func TestWebTableInABrowser(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the browser test runs a whole session")
 	}
@@ -73,19 +74,21 @@ func TestWebTableInABrowser(t *testing.T) {
 	}
 	heic := filepath.Join(repo, "imagepipe", "testdata", "mif1.heic")
 	shot := os.Getenv("TABLEROUND_SCREENSHOT") // e.g. docs/web-table.png, from the repo root
-	cleanEnv(t)
-	t.Setenv("MAX_TURNS", "1")
-	t.Setenv("USER_INPUT_TIMEOUT", "10m") // the browser answers it
+	_, env := testEnv(t)
+	env["MAX_TURNS"] = "1"
+	env["USER_INPUT_TIMEOUT"] = "10m" // the browser answers it
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errs syncBuffer
 	hubc := make(chan *web.Hub, 1)
-	// Fast, but still token by token: 4 words a chunk, 400 tokens a second.
-	pace := demo.Options{FirstToken: 50 * time.Millisecond, TokensPerSecond: 400, ChunkTokens: 4}
+	// Fast, but still token by token: 4 words a chunk, 1000 tokens a second.
+	pace := demo.Options{FirstToken: 20 * time.Millisecond, TokensPerSecond: 1000, ChunkTokens: 4}
+	// The browser reconnects a dropped stream after 50 ms, not a second.
+	wr := webRun{demo: &pace, hub: func(h *web.Hub) { hubc <- h }, stream: web.StreamOptions{RetryMillis: 50}}
 	done := make(chan int, 1)
 	go func() {
-		done <- runWebWith(ctx, []string{"--addr", "127.0.0.1:0"}, &out, &errs, webRun{demo: &pace, hub: func(h *web.Hub) { hubc <- h }})
+		done <- runWebWith(ctx, envOf(env), []string{"--addr", "127.0.0.1:0"}, &out, &errs, wr)
 	}()
 	var base string
 	waitFor(t, "the web table prints its URL", func() bool {
