@@ -174,9 +174,17 @@ func (b *board) update(final bool) {
 	st.Update(text)
 }
 
+// releaseWait bounds how long a session stopping here waits for its
+// board's last refresh. The chat's budget may hold that write for long (a
+// Telegram 429's retry_after, the speeches queued ahead of it), and a
+// shutdown must not wait it out: the board is not owed to anyone, since
+// whoever resumes the session opens a new one.
+const releaseWait = 2 * time.Second
+
 // release ends the board's stream when the session stops here without
 // a final board (suspended, or its lease lost; whoever resumes it opens a
-// new board): the message keeps the state it last showed, and the stream's
+// new board): the message keeps the state it last showed, or its last
+// refresh if the chat takes it within releaseWait, and the stream's
 // writer, which would otherwise wait for a Close for the rest of the
 // process's life, ends.
 func (b *board) release() {
@@ -187,9 +195,13 @@ func (b *board) release() {
 	if st == nil {
 		return
 	}
-	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	cctx, cancel := context.WithTimeout(context.Background(), releaseWait)
 	defer cancel()
-	if err := st.Close(cctx, ""); err != nil && !errors.Is(err, bot.ErrGone) {
+	err := st.Close(cctx, "")
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		b.log.Info("the board's last refresh did not reach the chat before the session stopped here", "wait", releaseWait)
+	case err != nil && !errors.Is(err, bot.ErrGone):
 		b.log.Warn("release the board", "err", err)
 	}
 }

@@ -109,6 +109,24 @@ func (d *delivery) window() int {
 // wait returns when every final edit has ended.
 func (d *delivery) wait() { d.closing.Wait() }
 
+// waitAtMost is wait for at most limit; false when edits were still on
+// their way (they go on in the background until their stream ends).
+func (d *delivery) waitAtMost(limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		d.closing.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 // closeLater delivers a stream's final text without holding up the next
 // step (within the delivery window); Run waits for all of them before it
 // returns. A stream that can close asynchronously (bot.AsyncCloser) needs

@@ -79,7 +79,19 @@ func (s *Session) Run(ctx context.Context) (err error) {
 	s.mu.Lock()
 	s.started = s.t.deps.Now()
 	s.mu.Unlock()
-	defer s.dl.wait()
+	defer func() {
+		// A session stopping here to be resumed elsewhere (a shutdown, a
+		// lost lease) gives its final edits only releaseWait: the chat's
+		// budget may hold them far longer, and what is not shown stays
+		// owed in the outbox, so whoever resumes the session delivers it.
+		if s.isSuspended() || errors.Is(err, store.ErrLeaseLost) {
+			if !s.dl.waitAtMost(releaseWait) {
+				s.t.log.Info("final edits still on their way when the session stopped here; the resuming process delivers them", "wait", releaseWait)
+			}
+			return
+		}
+		s.dl.wait()
+	}()
 	plan := s.plan()
 	s.board.setSteps(len(plan)) // the board shows progress against it
 	if s.resumed {
