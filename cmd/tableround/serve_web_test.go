@@ -47,14 +47,11 @@ func TestServeRefusesTheWebTableOnTheMetricsPort(t *testing.T) {
 // serve with WEB_ADDR serves the web table on its own address, and a
 // session started in Discord or Telegram links its live page in its
 // opening message (the live board); the link opens the page and its
-// stream. A SIGTERM stops everything, the open streams included.
-//
-// Not parallel, on purpose: SIGTERM must reach serve soon (well under a
-// second) after the Telegram session starts. Later, with a speech of that
-// private chat on its way, serve's shutdown waits out the sessions' whole
-// 20 s grace (the chat's stream writers wait in bot.Scheduler and send
-// nothing meanwhile), which side by side with the other tests it would.
+// stream. A SIGTERM stops everything, the open streams included: a
+// session suspended while the chat's budget holds its writes gives them
+// only a couple of seconds (roundtable's releaseWait), not serve's grace.
 func TestServeLinksTheWebTableFromTheChats(t *testing.T) {
+	t.Parallel()
 	_, env := testEnv(t)
 	dfake := discordfake.New(discordfake.Options{Token: "tok"})
 	t.Cleanup(dfake.Close)

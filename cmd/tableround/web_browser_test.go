@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tableround/tableround/internal/eventually"
 	"github.com/tableround/tableround/providers/demo"
 	"github.com/tableround/tableround/web"
 )
@@ -91,7 +92,7 @@ func TestWebTableInABrowser(t *testing.T) {
 		done <- runWebWith(ctx, envOf(env), []string{"--addr", "127.0.0.1:0"}, &out, &errs, wr)
 	}()
 	var base string
-	waitFor(t, "the web table prints its URL", func() bool {
+	eventually.Within(t, time.Minute, "the web table prints its URL", func() bool {
 		if m := webURLLine.FindStringSubmatch(out.String()); m != nil {
 			base = m[1]
 			return true
@@ -343,15 +344,4 @@ func exportSpeeches(t *testing.T, url string) []string {
 		}
 	}
 	return out
-}
-
-// waitFor polls cond until it holds, failing after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting until %s", what)
 }
