@@ -94,6 +94,41 @@ func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// closing holds the adapters a test's cleanup stopped without waiting
+// for Run to return: discordgo's Session.Close sleeps a second before it
+// closes the gateway, and waiting for it would keep the test's parallel
+// slot for that second. TestMain waits for them all and fails the package
+// if a Run failed. A restart still waits (stop), so that no two adapters
+// of one test ever serve at once.
+var closing closers
+
+type closers struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs []string
+}
+
+// add waits in the background for the Run of test's adapter to return on done.
+func (c *closers) add(test string, done <-chan error) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := <-done; err != nil {
+			c.mu.Lock()
+			c.errs = append(c.errs, fmt.Sprintf("%s: Run: %v", test, err))
+			c.mu.Unlock()
+		}
+	}()
+}
+
+// wait waits for every adapter added and returns what their Runs failed with.
+func (c *closers) wait() []string {
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.errs
+}
+
 type harness struct {
 	t       *testing.T
 	fake    *discordfake.Server
@@ -164,7 +199,7 @@ func (hs *harness) start() {
 			}
 		})
 	}
-	t.Cleanup(hs.stop)
+	t.Cleanup(func() { once.Do(func() { cancel(); closing.add(t.Name(), done) }) })
 	// Ready is seen when the adapter knows who it is (a restarted adapter
 	// finds the commands registered by the one before it).
 	hs.eventually("gateway ready and commands registered", func() bool {

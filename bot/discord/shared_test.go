@@ -29,7 +29,12 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	parallelWaits()
-	os.Exit(redistest.Main(m, func(s *redistest.Server, skip string) { redisSrv, redisSkip = s, skip }))
+	code := redistest.Main(m, func(s *redistest.Server, skip string) { redisSrv, redisSkip = s, skip })
+	for _, e := range closing.wait() {
+		fmt.Fprintln(os.Stderr, "FAIL:", e)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // parallelWaits runs twice as many parallel tests at once as there are
