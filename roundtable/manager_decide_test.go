@@ -14,12 +14,13 @@ import (
 )
 
 // holdDiscussion makes sessions wait at their first discussion turn until
-// the returned channel is closed, so they keep running meanwhile.
+// the returned channel is closed, so they keep running meanwhile; a
+// manager stopping meanwhile ends the wait when its grace runs out.
 func (e *managerEnv) holdDiscussion() chan struct{} {
 	release := make(chan struct{})
-	e.model.fail = func(r providers.Request) error {
+	e.model.hold = func(r providers.Request) <-chan struct{} {
 		if stageOf(r) == StageDiscussion {
-			<-release
+			return release
 		}
 		return nil
 	}
