@@ -97,9 +97,11 @@ func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
 // closing holds the adapters a test's cleanup stopped without waiting
 // for Run to return: discordgo's Session.Close sleeps a second before it
 // closes the gateway, and waiting for it would keep the test's parallel
-// slot for that second. TestMain waits for them all and fails the package
-// if a Run failed. A restart still waits (stop), so that no two adapters
-// of one test ever serve at once.
+// slot for that second. Their fakes close once Run has returned (a fake
+// gone sooner would drop the gateway under a live session, which
+// discordgo would then try to reconnect for ever). TestMain waits for
+// them all and fails the package if a Run failed. A restart still waits
+// (stop), so that no two adapters of one test ever serve at once.
 var closing closers
 
 type closers struct {
@@ -108,11 +110,13 @@ type closers struct {
 	errs []string
 }
 
-// add waits in the background for the Run of test's adapter to return on done.
-func (c *closers) add(test string, done <-chan error) {
+// add waits in the background for the Run of test's adapter to return on
+// done, then calls then.
+func (c *closers) add(test string, done <-chan error, then func()) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer then()
 		if err := <-done; err != nil {
 			c.mu.Lock()
 			c.errs = append(c.errs, fmt.Sprintf("%s: Run: %v", test, err))
@@ -139,7 +143,10 @@ type harness struct {
 	guild   string
 	channel string
 	user    discordfake.User
-	stop    func() // stops the running adapter
+	stop    func() // stops the running adapter and waits for its Run
+	// release, the test's cleanup, stops the running adapter without
+	// waiting and closes the fake once its Run has returned (closing).
+	release func()
 	// messageContent starts the adapter with DISCORD_MESSAGE_CONTENT.
 	messageContent bool
 }
@@ -162,8 +169,8 @@ func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor fl
 	t.Helper()
 	tc := &testClock{Scaled: &clock.Scaled{Factor: factor}, fire: make(chan struct{})}
 	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl, Now: tc.Now})
-	t.Cleanup(fake.Close)
-	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: tc, limits: al}
+	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: tc, limits: al, release: fake.Close}
+	t.Cleanup(func() { hs.release() })
 	hs.h.clock = tc
 	hs.guild = fake.NewID()
 	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
@@ -199,7 +206,15 @@ func (hs *harness) start() {
 			}
 		})
 	}
-	t.Cleanup(func() { once.Do(func() { cancel(); closing.add(t.Name(), done) }) })
+	hs.release = func() {
+		running := false
+		once.Do(func() { cancel(); running = true })
+		if running {
+			closing.add(t.Name(), done, hs.fake.Close)
+		} else {
+			hs.fake.Close()
+		}
+	}
 	// Ready is seen when the adapter knows who it is (a restarted adapter
 	// finds the commands registered by the one before it).
 	hs.eventually("gateway ready and commands registered", func() bool {
