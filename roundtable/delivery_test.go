@@ -138,8 +138,10 @@ func (l *lagCount) n() int { l.mu.Lock(); defer l.mu.Unlock(); return l.count }
 // stage's banner is opened, and no sequential speaker is called while
 // more than the delivery window is owed.
 func TestSessionWaitsForASlowChat(t *testing.T) {
+	t.Parallel()
 	for _, window := range []int{0, 1, 2} {
 		t.Run(fmt.Sprintf("window %d", window), func(t *testing.T) {
+			t.Parallel()
 			chat := newSlowChat()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

@@ -14,6 +14,7 @@ import (
 // sends the drawn diagram beside its file, drawn from the session's
 // events; with nothing to draw the export goes alone.
 func TestExportSendsTheDiagram(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	ctx := context.Background()
 	if err := e.store.CreateSession(ctx, store.Session{ID: "d1", Channel: "test:9", Topic: "kites", Status: store.StatusFinished}); err != nil {

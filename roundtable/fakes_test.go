@@ -189,9 +189,12 @@ func (c *fakeConv) speeches() []*post {
 // request, failing where told, and holding the calls of concurrent stages
 // until all six are open (a barrier: it proves they run concurrently).
 type scripted struct {
-	mu       sync.Mutex
-	reqs     []providers.Request
-	fail     func(req providers.Request) error
+	mu   sync.Mutex
+	reqs []providers.Request
+	fail func(req providers.Request) error
+	// hold returns a channel a call waits on before it answers, or nil;
+	// the call gives up when its context ends, as a real model's would.
+	hold     func(req providers.Request) <-chan struct{}
 	barrier  map[string]int // stage → calls to wait for
 	arrived  map[string]int
 	released map[string]chan struct{}
@@ -229,6 +232,15 @@ func (m *scripted) Stream(ctx context.Context, req providers.Request, fn provide
 			return providers.Response{}, ctx.Err()
 		case <-time.After(20 * time.Second): // a safety net, not a timing assertion
 			return providers.Response{}, fmt.Errorf("barrier of %s: only %d of %d calls were open at once", stage, m.arrivedAt(stage), n)
+		}
+	}
+	if m.hold != nil {
+		if ch := m.hold(req); ch != nil {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return providers.Response{Provider: "fake"}, ctx.Err()
+			}
 		}
 	}
 	if m.fail != nil {

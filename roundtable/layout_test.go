@@ -26,6 +26,7 @@ func sharedPrefix(r providers.Request) (string, bool) {
 // a session the prefix only grows by appending, except right after a
 // summary block.
 func TestPromptLayout(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		lang      string
@@ -37,6 +38,7 @@ func TestPromptLayout(t *testing.T) {
 		{"Chinese", "zh", 100000, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			st := newMemStore()
 			st.mems["test:1"] = []store.Memory{{Topic: "kites", Keywords: []string{"red paper", "bamboo"}}}
 			m := newScripted()
@@ -141,6 +143,7 @@ func (o *orderModel) Stream(ctx context.Context, req providers.Request, fn provi
 // it off, or with a prefix shorter than the setting, the six are sent at
 // once: the scripted model answers them only when all six are open.
 func TestStaggeredStages(t *testing.T) {
+	t.Parallel()
 	for _, min := range []int{1, 0, 1 << 30} {
 		m := newScripted()
 		if min != 1 {

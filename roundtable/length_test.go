@@ -12,6 +12,7 @@ import (
 )
 
 func TestCutSpeech(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("This is a sentence of eight words here. ", 10) // 80 words
 	cases := []struct {
 		name, in string
@@ -39,6 +40,7 @@ func TestCutSpeech(t *testing.T) {
 }
 
 func TestTokenCapFromWordLimit(t *testing.T) {
+	t.Parallel()
 	for stage, words := range stageWords {
 		if got := maxTokensFor(stage); got < words*2 || got > words*2+400 {
 			t.Errorf("%s: cap %d tokens for %d words", stage, got, words)
@@ -51,6 +53,7 @@ func TestTokenCapFromWordLimit(t *testing.T) {
 // marked, later prompts carry a bounded part of it, the board names it, and
 // the session finishes.
 func TestRunawaySeatIsCutNotFatal(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	m := newScripted()
 	pack, err := LoadPack("papercut")
@@ -117,6 +120,7 @@ func TestRunawaySeatIsCutNotFatal(t *testing.T) {
 }
 
 func TestCarriedIsBounded(t *testing.T) {
+	t.Parallel()
 	if got := carried(strings.Repeat("字", 5000)); utf8.RuneCountInString(got) != maxCarryRunes+1 {
 		t.Fatalf("carried keeps %d runes", utf8.RuneCountInString(got))
 	}

@@ -29,6 +29,7 @@ func (c *fakeConv) all() string {
 // Starts sent at once from twelve groups by one person race for the
 // store's count: exactly the limit start.
 func TestUserLimitHoldsAgainstConcurrentStarts(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	e.model.fail = func(req providers.Request) error { // sessions wait in their intros: none ends meanwhile
 		if stageOf(req) == StageIntro {
@@ -74,6 +75,7 @@ func TestUserLimitHoldsAgainstConcurrentStarts(t *testing.T) {
 // everyone; only an operator (OPERATOR_IDS) is exempt. The count follows
 // the person across chats of a platform, not across platforms' IDs.
 func TestUserLimitExemptsOnlyOperators(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	m := e.manager("p1", nil, func(o *ManagerOptions) {
 		o.UserSessionLimit = 1
@@ -106,6 +108,7 @@ func TestUserLimitExemptsOnlyOperators(t *testing.T) {
 
 // A start that does not happen (an unknown pack) does not count.
 func TestUserLimitGivesBackFailedStarts(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	m := e.manager("p1", nil, func(o *ManagerOptions) { o.UserSessionLimit = 1 })
 	defer serve(t, m)()
@@ -121,6 +124,7 @@ func TestUserLimitGivesBackFailedStarts(t *testing.T) {
 // reaches USER_CALL_LIMIT ends politely, saying when they can start again,
 // and no call beyond the limit reaches the model.
 func TestUserCallLimitEndsTheSession(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	m := e.manager("p1", nil, func(o *ManagerOptions) { o.UserCallLimit = 9 })
 	defer serve(t, m)()
@@ -154,6 +158,7 @@ func TestUserCallLimitEndsTheSession(t *testing.T) {
 // A resumed session still counts its calls against the person who started
 // it, on whichever process resumes it.
 func TestUserCallLimitFollowsAResumedSession(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	limit := func(o *ManagerOptions) { o.UserCallLimit = 40 }
 	held := make(chan struct{})

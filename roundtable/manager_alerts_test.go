@@ -11,6 +11,7 @@ import (
 )
 
 func TestStatusShowsAlertsToAdminsAndStageAges(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	release := make(chan struct{})
 	inDiscussion := make(chan struct{}, 1)

@@ -14,12 +14,13 @@ import (
 )
 
 // holdDiscussion makes sessions wait at their first discussion turn until
-// the returned channel is closed, so they keep running meanwhile.
+// the returned channel is closed, so they keep running meanwhile; a
+// manager stopping meanwhile ends the wait when its grace runs out.
 func (e *managerEnv) holdDiscussion() chan struct{} {
 	release := make(chan struct{})
-	e.model.fail = func(r providers.Request) error {
+	e.model.hold = func(r providers.Request) <-chan struct{} {
 		if stageOf(r) == StageDiscussion {
-			<-release
+			return release
 		}
 		return nil
 	}
@@ -38,6 +39,7 @@ func (o *opener) open(context.Context) (bot.Conversation, string, error) {
 }
 
 func TestManagerDecidesWhatAMentionIs(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	defer close(e.holdDiscussion())
 	m := e.manager("p1", nil)
@@ -72,6 +74,7 @@ func TestManagerDecidesWhatAMentionIs(t *testing.T) {
 // A start the manager refuses never opens its place, so no empty thread
 // holds the refusal.
 func TestRefusedStartOpensNothing(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	defer close(e.holdDiscussion())
 	m := e.manager("p1", nil, func(o *ManagerOptions) { o.UserSessionLimit, o.MaxSessions = 1, 2 })
@@ -119,6 +122,7 @@ func TestRefusedStartOpensNothing(t *testing.T) {
 // step, so the start is answered, and a /stop acknowledged, while the
 // decode is still running.
 func TestPhotoIsPreparedByTheSession(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	entered, release := make(chan struct{}), make(chan struct{})
 	var inspected atomic.Int32

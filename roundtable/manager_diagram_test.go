@@ -16,6 +16,7 @@ import (
 // manager draws one (ManagerOptions.Diagram, given the session's events);
 // nothing to draw, or a drawing that fails, leaves just the file.
 func TestExportCarriesTheDiagram(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	var draw func(evs []store.Event) ([]byte, error)
 	m := e.manager("p1", nil, func(o *ManagerOptions) {

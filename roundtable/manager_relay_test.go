@@ -68,6 +68,7 @@ func (c *answerConv) SubmitAnswer(ref string, ans bot.Answer) bool {
 }
 
 func TestCommandsReachTheReplicaRunningTheSession(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	defer close(e.holdDiscussion())
 	relay := &memRelay{managers: map[string]*Manager{}, serving: map[string]func(context.Context, []byte) []byte{}}

@@ -28,7 +28,10 @@ type managerEnv struct {
 
 func newManagerEnv(t *testing.T) *managerEnv {
 	clk := clock.NewManual(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{Clock: clk})
+	// Commits go at once: the gather window (2 ms on the wall clock after
+	// each commit) is a throughput measure for many sessions, tested in
+	// store/bolt, and made each of these sessions' hundreds of commits wait.
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{Clock: clk, GatherWindow: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +89,7 @@ func start(t *testing.T, m *Manager, channel, topic string, u bot.User, conv bot
 }
 
 func TestManagerRunsOneSessionPerChannel(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	release := make(chan struct{})
 	e.model.fail = func(r providers.Request) error {
@@ -131,6 +135,7 @@ func TestManagerRunsOneSessionPerChannel(t *testing.T) {
 }
 
 func TestManagerStopExportForget(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	block := make(chan struct{})
 	e.model.fail = func(r providers.Request) error {
@@ -172,6 +177,7 @@ func TestManagerStopExportForget(t *testing.T) {
 }
 
 func TestManagerUserLimit(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	m := e.manager("p1", nil)
 	defer serve(t, m)()
@@ -191,6 +197,7 @@ func TestManagerUserLimit(t *testing.T) {
 // A process shutting down suspends its session; another process resumes it
 // once the lease expires, and nothing said is repeated or lost.
 func TestSuspendedSessionIsResumedByAnotherProcess(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	inDiscussion := make(chan struct{})
 	var once sync.Once
@@ -271,6 +278,7 @@ func TestSuspendedSessionIsResumedByAnotherProcess(t *testing.T) {
 // checkpoints it and stays resumable; the resumed session goes on from the
 // next step without asking the model for that speech again.
 func TestShutdownFinishesTheCurrentStep(t *testing.T) {
+	t.Parallel()
 	e := newManagerEnv(t)
 	inDiscussion, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
@@ -370,6 +378,7 @@ func (f *flakyLeases) triesSoFar() int { return f.set(f.fail) }
 // stop the session while its lease outlasts the next try; a lease another
 // process took, or one about to expire, does.
 func TestLeaseRenewalRidesOutAFlakyStore(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		err     error
@@ -381,6 +390,7 @@ func TestLeaseRenewalRidesOutAFlakyStore(t *testing.T) {
 		{"store unavailable, lease about to expire", store.ErrUnavailable, 25 * time.Millisecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			e := newManagerEnv(t)
 			held, release := make(chan struct{}), make(chan struct{})
 			var once sync.Once

@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseKeywords(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, in string
 		max      int
@@ -41,6 +42,7 @@ func TestParseKeywords(t *testing.T) {
 }
 
 func TestParseVote(t *testing.T) {
+	t.Parallel()
 	cands := []string{"red paper", "cloud motif", "Tassel", "symmetry", "蝴蝶"}
 	cases := []struct {
 		name, in string
@@ -72,6 +74,7 @@ func TestParseVote(t *testing.T) {
 }
 
 func TestConsensus(t *testing.T) {
+	t.Parallel()
 	cands := []string{"a", "b", "c", "d", "e"}
 	cases := []struct {
 		name    string
@@ -99,6 +102,7 @@ func TestConsensus(t *testing.T) {
 }
 
 func TestDerange(t *testing.T) {
+	t.Parallel()
 	all := []string{"craftsman", "consumer", "manufacturer", "designer"}
 	papercut := []string{"craftsman", "consumer", "manufacturer", "consumer", "designer", "consumer"}
 	for seed := uint64(0); seed < 200; seed++ {
@@ -135,6 +139,7 @@ func TestDerange(t *testing.T) {
 }
 
 func TestParseKJ(t *testing.T) {
+	t.Parallel()
 	kws := []string{"red paper", "cloud motif", "tassel", "gift box"}
 	kj := ParseKJ("```json\n{\"core\":\"everyday luck\",\"groups\":[{\"name\":\"Look\",\"keywords\":[\"red paper\",\"cloud motif\",\"dragon\"]}]}\n```", kws, "Other")
 	if kj.Core != "everyday luck" || len(kj.Groups) != 2 || kj.Groups[0].Name != "Look" ||
@@ -153,6 +158,7 @@ func TestParseKJ(t *testing.T) {
 }
 
 func TestBuildImagePrompt(t *testing.T) {
+	t.Parallel()
 	p := BuildImagePrompt(ImageBrief{Style: "paper-cut", Topic: "bookmark", Keywords: []string{"cloud motif", "red"},
 		Concept: "A bookmark\nwith a tassel.", Cards: []string{"Name: X\nElements: lotus, fish\nMaterials: rice paper", "**Form:** lantern"},
 		People: []string{"blue"}})
@@ -164,6 +170,7 @@ func TestBuildImagePrompt(t *testing.T) {
 }
 
 func TestPackValidate(t *testing.T) {
+	t.Parallel()
 	for _, name := range BuiltinPacks() {
 		if _, err := LoadPack(name); err != nil {
 			t.Fatalf("built-in pack %s: %v", name, err)
@@ -181,6 +188,7 @@ func TestPackValidate(t *testing.T) {
 }
 
 func TestStageOfPrompt(t *testing.T) {
+	t.Parallel()
 	for key, want := range map[string]string{
 		"vision": "vision", "sum": "summary", "kj": StageKJ, "intro": StageIntro, "story": StagePhoto,
 		"keywords": StageKeywords, "vote": StageVoting, "switch": StageSwitch, "workshop": StageWorkshop,
@@ -197,6 +205,7 @@ func TestStageOfPrompt(t *testing.T) {
 // TestEstimateTokensFastPath keeps firstCJK below every rune of the four
 // scripts, so skipping the table lookups below it changes no count.
 func TestEstimateTokensFastPath(t *testing.T) {
+	t.Parallel()
 	for _, tab := range []*unicode.RangeTable{unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul} {
 		lo := rune(-1)
 		if len(tab.R16) > 0 {
@@ -219,6 +228,7 @@ func TestEstimateTokensFastPath(t *testing.T) {
 }
 
 func TestStripThink(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"  plain reply \n":                        "plain reply",
 		"<think>hmm</think> the answer":           "the answer",

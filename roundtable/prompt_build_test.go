@@ -78,6 +78,7 @@ func promptCases() []struct {
 }
 
 func TestContextMatchesReference(t *testing.T) {
+	t.Parallel()
 	for _, tc := range promptCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &speaker{table: &table{st: tc.st}}
@@ -104,6 +105,7 @@ func renderRequest(msgs []providers.Message) string {
 // TestPromptGolden keeps the whole layout of a seat's call, in both
 // languages, in testdata/prompt_*.golden (go test -run TestPromptGolden -update).
 func TestPromptGolden(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		t.Run(lang, func(t *testing.T) {
 			pack, err := LoadPack("papercut")

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPublicErrorKeepsNoProviderText(t *testing.T) {
+	t.Parallel()
 	raw := &providers.Error{Provider: "openrouter", Kind: providers.KindAuth, Status: 401, Message: `{"error":"raw body sk-or-123"}`}
 	for _, c := range []struct {
 		err  error

@@ -48,6 +48,7 @@ func (c *boardConv) shown() []string {
 // A session waiting for a model slot shows its place in line on its board,
 // and the line disappears once its calls run.
 func TestBoardShowsPlaceInLine(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	lim := providers.NewLimiter(1)
 	// Another session holds the only slot and has one more call in line.
@@ -92,6 +93,7 @@ func TestBoardShowsPlaceInLine(t *testing.T) {
 }
 
 func TestMinPlace(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		slots map[int]int
 		want  int

@@ -153,6 +153,7 @@ func (s *screenSection) Close(_ context.Context, final string) error {
 // is completed in place (every decided speech shown once, in it), a cut
 // off section says so, and nothing of it is posted again beside it.
 func TestResumeSettlesMergedStages(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		// kill picks the model calls that write half a sentence and
@@ -171,6 +172,7 @@ func TestResumeSettlesMergedStages(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			scr := newScreen()
 			book := &sectionBook{secs: map[string][]string{}}
 			mem := newMemStore()

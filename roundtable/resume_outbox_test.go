@@ -171,6 +171,7 @@ func (m mortalStore) UpdateSession(ctx context.Context, s store.Session) error {
 // same chat: the chat ends up showing what the log says, every speech
 // once, with no placeholder left and the old board closed.
 func TestResumeSettlesTheChat(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		// kill is called on every model call of the first process; it
@@ -191,6 +192,7 @@ func TestResumeSettlesTheChat(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			scr := newScreen()
 			mem := newMemStore()
 			var dead atomic.Bool

@@ -39,6 +39,7 @@ func runSession(t *testing.T, cfg Config, deps Deps, conv bot.Conversation, in S
 }
 
 func TestFullSession(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	m := newScripted()
 	for _, stage := range []string{StageIntro, StagePhoto, StageKeywords, StageVoting, StageCards} {
@@ -146,6 +147,7 @@ func TestFullSession(t *testing.T) {
 }
 
 func TestFailedSeatIsMarkedAndSessionGoesOn(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	m := newScripted()
 	m.fail = func(r providers.Request) error {
@@ -189,6 +191,7 @@ func TestFailedSeatIsMarkedAndSessionGoesOn(t *testing.T) {
 }
 
 func TestInterjectionReachesNextSpeaker(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	m := newScripted()
 	conv := &fakeConv{}
@@ -220,6 +223,7 @@ func TestInterjectionReachesNextSpeaker(t *testing.T) {
 }
 
 func TestCancelSavesAndResumeContinues(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	m := newScripted()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -268,6 +272,7 @@ func TestCancelSavesAndResumeContinues(t *testing.T) {
 }
 
 func TestContextBudgetSummarises(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	m := newScripted()
 	cfg := testConfig()
@@ -287,6 +292,7 @@ func TestContextBudgetSummarises(t *testing.T) {
 }
 
 func TestStopEndsForGood(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	m := newScripted()
 	var s *Session
@@ -312,6 +318,7 @@ func TestStopEndsForGood(t *testing.T) {
 // not cut off as if every cached token were new: the guardrail counts
 // cached input at providers.CachedWeight.
 func TestTokenCapWeighsCachedInput(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	cfg := testConfig()
 	cfg.MaxSessionTokens = 600
@@ -329,6 +336,7 @@ func TestTokenCapWeighsCachedInput(t *testing.T) {
 }
 
 func TestTokenCapEndsPolitely(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	cfg := testConfig()
 	cfg.MaxSessionTokens = 100 // 15 tokens per fake call

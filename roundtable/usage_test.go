@@ -15,8 +15,10 @@ import (
 // session's totals, its end event and the closing message agree, the
 // cached part is counted, and the cost has the discount.
 func TestUsageAccounting(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
 			price := providers.Price{Input: 1, CachedInput: 0.1, Output: 2}
 			model := providers.Priced(demo.New(demo.Options{}), providers.Prices{demo.Name: price})
 			st := newMemStore()

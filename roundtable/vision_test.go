@@ -69,6 +69,7 @@ func (m *meetModel) Stream(ctx context.Context, req providers.Request, fn provid
 // other is open), its description reaches the stories and not the
 // introductions, and the shared context stays append-only.
 func TestVisionAlongsideIntroductions(t *testing.T) {
+	t.Parallel()
 	st := newMemStore()
 	m := newMeetModel(newScripted(), "vision", StageIntro)
 	conv := &fakeConv{}
@@ -149,6 +150,7 @@ func (f ctxChat) Stream(ctx context.Context, req providers.Request, fn providers
 // The test runs in a synctest bubble, so "Run is still waiting" is a fact
 // (every goroutine is blocked), not a guess from the clock.
 func TestVisionCallEndsWithTheSession(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		st := newMemStore()
 		m := newScripted()

@@ -246,6 +246,7 @@ func mergedStages(hs *harness, thread string) int {
 // the same session under Discord's own figures (30 per 60 s) paced by
 // DefaultLimits, ten times faster than the wall clock.
 func TestSessionUnderTheChannelLimitTakesNo429(t *testing.T) {
+	t.Parallel()
 	for _, model := range []string{"300 tokens/s", "50 tokens/s", "defaults"} {
 		t.Run(model, func(t *testing.T) {
 			t.Parallel()
@@ -274,6 +275,7 @@ func TestSessionUnderTheChannelLimitTakesNo429(t *testing.T) {
 // with a real model takes at most two 429s, learns from the first that
 // edits count, and loses nothing.
 func TestSessionLearnsThatEditsCount(t *testing.T) {
+	t.Parallel()
 	for _, model := range []string{"300 tokens/s", "50 tokens/s"} {
 		t.Run(model, func(t *testing.T) {
 			t.Parallel()

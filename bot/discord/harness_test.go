@@ -94,6 +94,45 @@ func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// closing holds the adapters a test's cleanup stopped without waiting
+// for Run to return: discordgo's Session.Close sleeps a second before it
+// closes the gateway, and waiting for it would keep the test's parallel
+// slot for that second. Their fakes close once Run has returned (a fake
+// gone sooner would drop the gateway under a live session, which
+// discordgo would then try to reconnect for ever). TestMain waits for
+// them all and fails the package if a Run failed. A restart still waits
+// (stop), so that no two adapters of one test ever serve at once.
+var closing closers
+
+type closers struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs []string
+}
+
+// add waits in the background for the Run of test's adapter to return on
+// done, then calls then.
+func (c *closers) add(test string, done <-chan error, then func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer then()
+		if err := <-done; err != nil {
+			c.mu.Lock()
+			c.errs = append(c.errs, fmt.Sprintf("%s: Run: %v", test, err))
+			c.mu.Unlock()
+		}
+	}()
+}
+
+// wait waits for every adapter added and returns what their Runs failed with.
+func (c *closers) wait() []string {
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.errs
+}
+
 type harness struct {
 	t       *testing.T
 	fake    *discordfake.Server
@@ -104,7 +143,10 @@ type harness struct {
 	guild   string
 	channel string
 	user    discordfake.User
-	stop    func() // stops the running adapter
+	stop    func() // stops the running adapter and waits for its Run
+	// release, the test's cleanup, stops the running adapter without
+	// waiting and closes the fake once its Run has returned (closing).
+	release func()
 	// messageContent starts the adapter with DISCORD_MESSAGE_CONTENT.
 	messageContent bool
 }
@@ -127,8 +169,8 @@ func newScaledHarness(t *testing.T, fl discordfake.Limits, al *Limits, factor fl
 	t.Helper()
 	tc := &testClock{Scaled: &clock.Scaled{Factor: factor}, fire: make(chan struct{})}
 	fake := discordfake.New(discordfake.Options{Token: testToken, Limits: fl, Now: tc.Now})
-	t.Cleanup(fake.Close)
-	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: tc, limits: al}
+	hs := &harness{t: t, fake: fake, h: newTestHandler(), clock: tc, limits: al, release: fake.Close}
+	t.Cleanup(func() { hs.release() })
 	hs.h.clock = tc
 	hs.guild = fake.NewID()
 	hs.channel = fake.AddChannel(discordfake.Channel{GuildID: hs.guild, Type: 0}).ID
@@ -164,7 +206,15 @@ func (hs *harness) start() {
 			}
 		})
 	}
-	t.Cleanup(hs.stop)
+	hs.release = func() {
+		running := false
+		once.Do(func() { cancel(); running = true })
+		if running {
+			closing.add(t.Name(), done, hs.fake.Close)
+		} else {
+			hs.fake.Close()
+		}
+	}
 	// Ready is seen when the adapter knows who it is (a restarted adapter
 	// finds the commands registered by the one before it).
 	hs.eventually("gateway ready and commands registered", func() bool {

@@ -17,6 +17,7 @@ import (
 // takes the message over with all three sections (ReattachMerged) and
 // completes it in place: no message is added, no partial text stays.
 func TestReattachMergedCompletesTheStageMessage(t *testing.T) {
+	t.Parallel()
 	lim := fastLimits
 	lim.Channel = bot.Budget{Rate: 1000, Burst: 3}
 	lim.GroupHorizon = time.Nanosecond // three free slots: too few for six, so the stage is merged

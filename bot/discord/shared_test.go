@@ -29,18 +29,24 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	parallelWaits()
-	os.Exit(redistest.Main(m, func(s *redistest.Server, skip string) { redisSrv, redisSkip = s, skip }))
+	code := redistest.Main(m, func(s *redistest.Server, skip string) { redisSrv, redisSkip = s, skip })
+	for _, e := range closing.wait() {
+		fmt.Fprintln(os.Stderr, "FAIL:", e)
+		code = 1
+	}
+	os.Exit(code)
 }
 
-// parallelWaits runs twice as many parallel tests at once as there are
-// CPUs (go test's default is as many), unless -parallel is given: most
-// of this package's tests wait rather than compute (discordgo's Close
-// sleeps a second, budgets pace on scaled clocks), so the CPUs stay busy.
+// parallelWaits runs four times as many parallel tests at once as there
+// are CPUs (go test's default is as many), unless -parallel is given:
+// this package's tests wait rather than compute (budgets pace on scaled
+// clocks and on Redis's, discordgo's Close sleeps a second), so the whole
+// package uses under a third of one CPU even so.
 func parallelWaits() {
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
 	if !given {
-		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+		_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
 	}
 }
 
