@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -275,31 +274,6 @@ func TestComposeMonitoringProfile(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(deploy, "grafana", "tableround.json"))
 	if len(ds.Datasources) != 1 || !strings.Contains(string(raw), `"uid": "`+ds.Datasources[0].UID+`"`) {
 		t.Errorf("the dashboard does not use the provisioned datasource %+v", ds.Datasources)
-	}
-}
-
-// TestAlertRulesWithPromtool runs promtool's checks and unit tests of the
-// rules, as .ci/run does; without promtool it skips, except under CI.
-func TestAlertRulesWithPromtool(t *testing.T) {
-	t.Parallel()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool is not installed (Debian: apt-get install prometheus)")
-		}
-		t.Skip("promtool is not installed (Debian: apt-get install prometheus)")
-	}
-	dir := filepath.Join(deployDir(t), "prometheus")
-	for _, args := range [][]string{
-		{"check", "config", "prometheus.yml"},
-		{"check", "rules", "tableround.rules.yml"},
-		{"test", "rules", "tableround.rules.test.yml"},
-	} {
-		cmd := exec.Command(promtool, args...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
 	}
 }
 

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,13 +43,34 @@ func TestServeNeverFallsBackToDemo(t *testing.T) {
 	}
 }
 
+// nextPort is the last port freeAddr handed out. Ports come from below
+// Linux's ephemeral range (32768–60999): a port from ":0" is free only
+// until serve binds it, and in between an outgoing connection of a test
+// running beside it can take it as its own local port (it did: serve
+// then failed to start). A PID-derived start keeps test processes apart.
+var nextPort atomic.Int32
+
+// freeAddr returns a 127.0.0.1 address with a port that was free just now
+// and that no outgoing connection is given.
 func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	t.Helper()
+	const low, high = 20000, 32768
+	nextPort.CompareAndSwap(0, int32(low+os.Getpid()%(high-low)))
+	for range 500 {
+		p := nextPort.Add(1)
+		if p >= high {
+			nextPort.CompareAndSwap(p, low)
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 func get(t *testing.T, url string) (string, int) {
