@@ -4,30 +4,35 @@ import (
 	"encoding/base64"
 	"html/template"
 	"io"
+	"sync"
 )
 
 // renderHTML writes one self-contained page: inline CSS, images as data:
 // URIs (only sniffed PNG, JPEG, GIF or WebP), no scripts, no external
 // requests. html/template escapes every piece of text.
 func renderHTML(w io.Writer, d *doc) error {
-	return page.Execute(w, d)
+	return page().Execute(w, d)
 }
 
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"dataURI": func(img *image) template.URL {
-		if img == nil || img.Data == nil || img.MIME == "" {
-			return ""
-		}
-		// Safe: MIME is one of imageTypes and the payload is base64.
-		return template.URL("data:" + img.MIME + ";base64," + base64.StdEncoding.EncodeToString(img.Data))
-	},
-	"topic":  func(d *doc) string { return orDefault(d.Session.Topic, "Roundtable") },
-	"banner": func() string { return demoBanner },
-	"inc":    func(i int) int { return i + 1 },
-	// Safe: the SVG is drawn by svg.go, which escapes every label and
-	// writes no scripts, links or external references.
-	"svg": func(s string) template.HTML { return template.HTML(s) },
-}).Parse(`<!DOCTYPE html>
+// page is parsed on first use, not at start-up (every command links it).
+var page = sync.OnceValue(func() *template.Template { return pageTemplate() })
+
+func pageTemplate() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"dataURI": func(img *image) template.URL {
+			if img == nil || img.Data == nil || img.MIME == "" {
+				return ""
+			}
+			// Safe: MIME is one of imageTypes and the payload is base64.
+			return template.URL("data:" + img.MIME + ";base64," + base64.StdEncoding.EncodeToString(img.Data))
+		},
+		"topic":  func(d *doc) string { return orDefault(d.Session.Topic, "Roundtable") },
+		"banner": func() string { return demoBanner },
+		"inc":    func(i int) int { return i + 1 },
+		// Safe: the SVG is drawn by svg.go, which escapes every label and
+		// writes no scripts, links or external references.
+		"svg": func(s string) template.HTML { return template.HTML(s) },
+	}).Parse(`<!DOCTYPE html>
 <html lang="{{with .Session.Language}}{{.}}{{else}}en{{end}}">
 <head>
 <meta charset="utf-8">
@@ -72,3 +77,4 @@ img{max-width:100%;border-radius:6px}
 {{else if .Items}}<h3>{{.Heading}}</h3>{{with .Picture}}<figure class="picture">{{svg .}}</figure>{{end}}{{with .Text}}<p>{{.}}</p>{{end}}<ul>{{range .Items}}<li><b>{{.Label}}:</b> {{.Value}}</li>{{end}}</ul>
 {{else}}<p class="note">{{.Text}}</p>
 {{end}}{{end}}`))
+}

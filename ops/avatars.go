@@ -44,7 +44,7 @@ type Avatars struct {
 }
 
 // pathPart is what a pack name or seat ID must look like to be served.
-var pathPart = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+var pathPart = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`) })
 
 // NewAvatars serves the seats of packs (keyed by pack name). publicBaseURL
 // is Config.PublicBaseURL; without it AvatarURL returns "" (platforms
@@ -90,7 +90,7 @@ func (a *Avatars) PNG(pack, seat string) ([]byte, error) {
 }
 
 func (a *Avatars) seat(pack, seat string) (AvatarSeat, int, bool) {
-	if a == nil || !pathPart.MatchString(pack) || !pathPart.MatchString(seat) {
+	if a == nil || !pathPart().MatchString(pack) || !pathPart().MatchString(seat) {
 		return AvatarSeat{}, 0, false
 	}
 	for i, s := range a.packs[pack] {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -70,30 +71,37 @@ func secretKey(key string) bool {
 	return false
 }
 
-// secretPatterns mask secrets inside free text.
-var secretPatterns = []struct {
+// secretPattern masks one kind of secret.
+type secretPattern struct {
 	re   *regexp.Regexp
 	repl string
-}{
-	// Telegram bot tokens, bare or in API paths (/bot123456:AA…/getMe).
-	{regexp.MustCompile(`\b(bot)?\d{5,}:[A-Za-z0-9_-]{30,}`), "${1}" + Redacted},
-	// Bearer values of Authorization headers.
-	{regexp.MustCompile(`(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}`), "${1}" + Redacted},
-	// Discord bot tokens: three base64url parts.
-	{regexp.MustCompile(`\b[A-Za-z0-9_-]{23,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}`), Redacted},
-	// OpenAI / OpenRouter / DeepSeek style keys and Google API keys.
-	{regexp.MustCompile(`\b(?:sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,})`), Redacted},
-	// Passwords in URLs: scheme://user:password@host.
-	{regexp.MustCompile(`(\b[a-z][a-z0-9+.-]*://[^/:@\s]*:)[^@\s/]+@`), "${1}" + Redacted + "@"},
-	// Secrets in query strings.
-	{regexp.MustCompile(`(?i)([?&](?:key|api_key|apikey|token|access_token|secret|password|sig)=)[^&\s"']+`),
-		"${1}" + Redacted},
 }
+
+// secretPatterns mask secrets inside free text. They are compiled on first
+// use, not at start-up: a one-shot command (tableround image) never logs
+// a secret and should not pay for them.
+var secretPatterns = sync.OnceValue(func() []secretPattern {
+	return []secretPattern{
+		// Telegram bot tokens, bare or in API paths (/bot123456:AA…/getMe).
+		{regexp.MustCompile(`\b(bot)?\d{5,}:[A-Za-z0-9_-]{30,}`), "${1}" + Redacted},
+		// Bearer values of Authorization headers.
+		{regexp.MustCompile(`(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}`), "${1}" + Redacted},
+		// Discord bot tokens: three base64url parts.
+		{regexp.MustCompile(`\b[A-Za-z0-9_-]{23,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}`), Redacted},
+		// OpenAI / OpenRouter / DeepSeek style keys and Google API keys.
+		{regexp.MustCompile(`\b(?:sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,})`), Redacted},
+		// Passwords in URLs: scheme://user:password@host.
+		{regexp.MustCompile(`(\b[a-z][a-z0-9+.-]*://[^/:@\s]*:)[^@\s/]+@`), "${1}" + Redacted + "@"},
+		// Secrets in query strings.
+		{regexp.MustCompile(`(?i)([?&](?:key|api_key|apikey|token|access_token|secret|password|sig)=)[^&\s"']+`),
+			"${1}" + Redacted},
+	}
+})
 
 // Redact masks secrets (Telegram and Discord tokens, Bearer values, API
 // keys, URL passwords, secret query parameters) inside s.
 func Redact(s string) string {
-	for _, p := range secretPatterns {
+	for _, p := range secretPatterns() {
 		if p.re.MatchString(s) {
 			s = p.re.ReplaceAllString(s, p.repl)
 		}

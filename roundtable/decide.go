@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/providers"
@@ -16,13 +17,15 @@ import (
 // KJ grouping, the vote and the people's turn.
 type decisions struct{ crew }
 
-var quoted = regexp.MustCompile(`"((?:[^"\\]|\\.){1,60})"`)
+var quoted = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`"((?:[^"\\]|\\.){1,60})"`) })
 
-var ballotRe = regexp.MustCompile(`"keyword"\s*:\s*"((?:[^"\\]|\\.)*)"(?:\s*,\s*"reason"\s*:\s*"((?:[^"\\]|\\.)*)")?`)
+var ballotRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`"keyword"\s*:\s*"((?:[^"\\]|\\.)*)"(?:\s*,\s*"reason"\s*:\s*"((?:[^"\\]|\\.)*)")?`)
+})
 
 // showVotes renders a partial JSON ballot as one line per vote.
 func showVotes(s string) string {
-	ms := ballotRe.FindAllStringSubmatch(StripThink(s), -1)
+	ms := ballotRe().FindAllStringSubmatch(StripThink(s), -1)
 	if len(ms) == 0 {
 		return showList(s)
 	}
@@ -41,7 +44,7 @@ func showVotes(s string) string {
 func showList(s string) string {
 	s = StripThink(s)
 	var out []string
-	for _, m := range quoted.FindAllStringSubmatch(s, -1) {
+	for _, m := range quoted().FindAllStringSubmatch(s, -1) {
 		if k := m[1]; k != "keyword" && k != "reason" {
 			out = append(out, k)
 		}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/providers"
@@ -131,7 +132,9 @@ type ImageBrief struct {
 	People   []string // keywords the people set themselves
 }
 
-var cardField = regexp.MustCompile(`(?im)^\s*[*_]*(?:elements?|form|materials?|元素|形态|材料)[*_]*\s*[:：]\s*(.+)$`)
+var cardField = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?im)^\s*[*_]*(?:elements?|form|materials?|元素|形态|材料)[*_]*\s*[:：]\s*(.+)$`)
+})
 
 // BuildImagePrompt synthesises the image prompt from the debate: the style
 // of the pack, the topic, the final keywords, the designer's concept and
@@ -154,7 +157,7 @@ func BuildImagePrompt(b ImageBrief) string {
 	var details []string
 	seen := map[string]bool{}
 	for _, card := range b.Cards {
-		for _, m := range cardField.FindAllStringSubmatch(card, -1) {
+		for _, m := range cardField().FindAllStringSubmatch(card, -1) {
 			d := strings.TrimSpace(m[1])
 			if d != "" && !seen[d] {
 				seen[d] = true

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 //go:embed packs/*.json
@@ -112,7 +113,7 @@ func ParsePack(data []byte) (*Pack, error) {
 	return &p, nil
 }
 
-var seatID = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+var seatID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`) })
 
 // Validate checks the pack and names the first bad field.
 func (p *Pack) Validate() error {
@@ -135,8 +136,8 @@ func (p *Pack) Validate() error {
 	seen := map[string]bool{}
 	for i, s := range p.Seats {
 		f := fmt.Sprintf("seats[%d]", i)
-		if !seatID.MatchString(s.ID) {
-			bad(f+".id", "%q must match %s", s.ID, seatID)
+		if !seatID().MatchString(s.ID) {
+			bad(f+".id", "%q must match %s", s.ID, seatID())
 		}
 		if seen[s.ID] {
 			bad(f+".id", "%q is used twice", s.ID)

@@ -4,15 +4,18 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
 
 var (
-	thinkBlock = regexp.MustCompile(`(?s)<think>.*?</think>`)
-	fenced     = regexp.MustCompile("(?s)```(?:json|JSON)?\\s*(.*?)```")
-	listMarker = regexp.MustCompile(`^\s*(?:[-*•·]|\d+[.)、]|[（(]?\d+[)）])\s*`)
-	labelLine  = regexp.MustCompile(`(?i)^\s*(?:keywords?|关键词|设计要素|votes?|投票)\s*[:：]\s*`)
+	thinkBlock = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)<think>.*?</think>`) })
+	fenced     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("(?s)```(?:json|JSON)?\\s*(.*?)```") })
+	listMarker = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*(?:[-*•·]|\d+[.)、]|[（(]?\d+[)）])\s*`) })
+	labelLine  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)^\s*(?:keywords?|关键词|设计要素|votes?|投票)\s*[:：]\s*`)
+	})
 )
 
 // StripThink removes <think> blocks, and everything before a bare </think>.
@@ -22,7 +25,7 @@ func StripThink(s string) string {
 	if !strings.Contains(s, "<think>") && !strings.Contains(s, "</think>") {
 		return strings.Clone(strings.TrimSpace(s)) // nothing to strip: no regexp pass
 	}
-	s = thinkBlock.ReplaceAllString(s, "")
+	s = thinkBlock().ReplaceAllString(s, "")
 	if i := strings.LastIndex(s, "</think>"); i >= 0 {
 		s = s[i+len("</think>"):]
 	}
@@ -50,7 +53,7 @@ func ParseKeywords(reply string, max int) []string {
 
 func jsonKeywords(s string) ([]string, bool) {
 	candidates := []string{s}
-	for _, m := range fenced.FindAllStringSubmatch(s, -1) {
+	for _, m := range fenced().FindAllStringSubmatch(s, -1) {
 		candidates = append(candidates, m[1])
 	}
 	if i, j := strings.Index(s, "["), strings.LastIndex(s, "]"); i >= 0 && j > i {
@@ -115,7 +118,7 @@ func textKeywords(s string) []string {
 	lines := strings.Split(s, "\n")
 	// A labelled line wins: "Keywords: a, b, c".
 	for _, l := range lines {
-		if loc := labelLine.FindStringIndex(l); loc != nil {
+		if loc := labelLine().FindStringIndex(l); loc != nil {
 			if kw := splitList(l[loc[1]:]); len(kw) > 0 {
 				return kw
 			}
@@ -123,8 +126,8 @@ func textKeywords(s string) []string {
 	}
 	var listed []string
 	for _, l := range lines {
-		if listMarker.MatchString(l) {
-			item := listMarker.ReplaceAllString(l, "")
+		if listMarker().MatchString(l) {
+			item := listMarker().ReplaceAllString(l, "")
 			// "- keyword: reason" → keyword
 			if i := strings.IndexAny(item, ":：—"); i > 0 {
 				item = item[:i]
@@ -203,7 +206,7 @@ func ParseVote(reply string, candidates []string, max int) ([]string, map[string
 		}
 	} else {
 		for _, l := range strings.Split(reply, "\n") {
-			l = listMarker.ReplaceAllString(l, "")
+			l = listMarker().ReplaceAllString(l, "")
 			if i := strings.IndexAny(l, ":：—"); i > 0 {
 				reasons[Key(l[:i])] = strings.TrimSpace(strings.TrimLeft(l[i:], ":：— "))
 			}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tableround/tableround/bot"
 	"github.com/tableround/tableround/store"
@@ -72,7 +73,7 @@ func (s *talks) introductions(ctx context.Context) error {
 	return ctxErr(ctx, rs)
 }
 
-var keywordsLine = regexp.MustCompile(`(?is)\n[^\n]*(?:keywords?|关键词)\s*[:：].*$`)
+var keywordsLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)\n[^\n]*(?:keywords?|关键词)\s*[:：].*$`) })
 
 func (s *talks) photoStories(ctx context.Context) error {
 	data, err := s.preparedPhoto(ctx)
@@ -94,7 +95,7 @@ func (s *talks) photoStories(ctx context.Context) error {
 		}
 		k := ParseKeywords(lastLines(r.text), 6)
 		kws = append(kws, k...)
-		story := strings.TrimSpace(keywordsLine.ReplaceAllString(r.text, ""))
+		story := strings.TrimSpace(keywordsLine().ReplaceAllString(r.text, ""))
 		p := s.persona(i)
 		s.st.Transcript = append(s.st.Transcript, Turn{Stage: StagePhoto, Seat: p.ID, Name: p.Name, Role: p.Role, Text: carried(story)})
 		s.event(ctx, store.Event{Type: transcript.EventKeywords, Stage: StagePhoto, Seat: p.ID, Name: p.Name, Data: mustJSON(transcript.Keywords{Keywords: k})})
@@ -105,7 +106,7 @@ func (s *talks) photoStories(ctx context.Context) error {
 
 // lastLines returns the tail of a story, where its keyword list is.
 func lastLines(s string) string {
-	if loc := keywordsLine.FindStringIndex(s); loc != nil {
+	if loc := keywordsLine().FindStringIndex(s); loc != nil {
 		return s[loc[0]:]
 	}
 	lines := strings.Split(strings.TrimSpace(s), "\n")

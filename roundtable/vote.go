@@ -141,7 +141,7 @@ func ParseKJ(reply string, keywords []string, other string) transcript.KJ {
 	}
 	if len(kj.Groups) == 0 {
 		for _, l := range strings.Split(reply, "\n") {
-			l = listMarker.ReplaceAllString(l, "")
+			l = listMarker().ReplaceAllString(l, "")
 			if k := strings.IndexAny(l, ":："); k > 0 {
 				name := strings.Trim(strings.TrimSpace(l[:k]), "*#【】[] ")
 				kj.Groups = append(kj.Groups, transcript.KJGroup{Name: name, Keywords: splitList(l[k:])})

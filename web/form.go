@@ -95,17 +95,20 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/s/"+t.ID+"?k="+url.QueryEscape(part), http.StatusSeeOther)
 }
 
-var failPage = template.Must(template.New("fail").Parse(`<!DOCTYPE html>
+// failPage is parsed on first use, not at start-up.
+var failPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("fail").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>TableRound</title><link rel="stylesheet" href="/static/app.css"></head>
 <body class="page"><main class="notice-page"><h1>TableRound</h1><p class="error">{{.}}</p><p><a href="/">Back</a></p></main></body></html>
 `))
+})
 
 // fail answers a form with a short, kind page.
 func (s *Server) fail(w http.ResponseWriter, code int, format string, args ...any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
-	_ = failPage.Execute(w, fmt.Sprintf(format, args...))
+	_ = failPage().Execute(w, fmt.Sprintf(format, args...))
 }
 
 func clientIP(r *http.Request) string {

@@ -151,7 +151,10 @@ func (s *Server) file(name string) http.HandlerFunc {
 	}
 }
 
-var indexPage = template.Must(template.ParseFS(staticFiles, "static/index.html"))
+// indexPage is parsed on first use, not at start-up.
+var indexPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.ParseFS(staticFiles, "static/index.html"))
+})
 
 // index serves the start form.
 func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
@@ -161,7 +164,7 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 	if len(packs) == 0 {
 		packs = []string{"papercut"}
 	}
-	_ = indexPage.Execute(w, map[string]any{"Packs": packs, "Token": s.o.Token != "", "Demo": s.o.Demo})
+	_ = indexPage().Execute(w, map[string]any{"Packs": packs, "Token": s.o.Token != "", "Demo": s.o.Demo})
 }
 
 // table finds the table in the path and checks the key; an unknown table
