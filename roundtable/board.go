@@ -175,10 +175,11 @@ func (b *board) update(final bool) {
 }
 
 // releaseWait bounds how long a session stopping here waits for its
-// board's last refresh. The chat's budget may hold that write for long (a
-// Telegram 429's retry_after, the speeches queued ahead of it), and a
-// shutdown must not wait it out: the board is not owed to anyone, since
-// whoever resumes the session opens a new one.
+// board's last refresh and its final edits, together. The chat's budget
+// may hold those writes for long (a Telegram 429's retry_after, the
+// speeches queued ahead), and a shutdown must not wait it out: the board
+// is not owed to anyone, since whoever resumes the session opens a new
+// one, and the final edits stay owed in the outbox.
 const releaseWait = 2 * time.Second
 
 // release ends the board's stream when the session stops here without
@@ -187,7 +188,7 @@ const releaseWait = 2 * time.Second
 // refresh if the chat takes it within releaseWait, and the stream's
 // writer, which would otherwise wait for a Close for the rest of the
 // process's life, ends.
-func (b *board) release() {
+func (b *board) release(by time.Time) {
 	b.mu.Lock()
 	st := b.stream
 	b.stream = nil
@@ -195,7 +196,7 @@ func (b *board) release() {
 	if st == nil {
 		return
 	}
-	cctx, cancel := context.WithTimeout(context.Background(), releaseWait)
+	cctx, cancel := context.WithDeadline(context.Background(), by)
 	defer cancel()
 	err := st.Close(cctx, "")
 	switch {

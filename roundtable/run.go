@@ -85,7 +85,7 @@ func (s *Session) Run(ctx context.Context) (err error) {
 		// budget may hold them far longer, and what is not shown stays
 		// owed in the outbox, so whoever resumes the session delivers it.
 		if s.isSuspended() || errors.Is(err, store.ErrLeaseLost) {
-			if !s.dl.waitAtMost(releaseWait) {
+			if !s.dl.waitAtMost(time.Until(s.stopHere())) {
 				s.t.log.Info("final edits still on their way when the session stopped here; the resuming process delivers them", "wait", releaseWait)
 			}
 			return
@@ -235,12 +235,22 @@ func (s *Session) runStep(ctx context.Context, st step) error {
 	return fmt.Errorf("unknown stage %q", st.stage)
 }
 
+// stopHere is when a session stopping here for a resume elsewhere stops
+// waiting for its chat: releaseWait after the first call. Only Run's
+// goroutine calls it (finish, then Run's last deferred wait).
+func (s *Session) stopHere() time.Time {
+	if s.stopBy.IsZero() {
+		s.stopBy = time.Now().Add(releaseWait)
+	}
+	return s.stopBy
+}
+
 // finish records how the session ended and checkpoints it.
 func (s *Session) finish(ctx context.Context, runErr error) {
 	out := context.WithoutCancel(ctx)
 	if errors.Is(runErr, store.ErrLeaseLost) {
 		s.t.log.Error("lease lost: another process owns this session now", "err", runErr)
-		s.board.release()
+		s.board.release(s.stopHere())
 		return
 	}
 	if runErr != nil && s.isStopped() {
@@ -255,7 +265,7 @@ func (s *Session) finish(ctx context.Context, runErr error) {
 		if err := s.checkpoint(out); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 			s.t.log.Error("suspend checkpoint failed", "err", err)
 		}
-		s.board.release()
+		s.board.release(s.stopHere())
 		return
 	}
 	status := store.StatusFinished

@@ -181,6 +181,7 @@ type Session struct {
 	talks  *talks
 	decide *decisions
 	design *design
+	stopBy time.Time // see stopHere; Run's goroutine only
 
 	mu        sync.Mutex
 	pending   []Turn // interjections not taken into the transcript yet
